@@ -1,0 +1,1 @@
+"""Qt-free core: audio I/O, DSP, the hearing-aid engine, listeners, storage."""

@@ -1,0 +1,62 @@
+"""Atomic file writes: a temporary file beside the target, then a rename.
+
+A crash, a full disk or an encoder error therefore never leaves a half-written
+file under the target name, and never damages a file that was already there.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from remixer_app.core.errors import ExportError
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
+                 overwrite: bool = False) -> Path:
+    """Write a file atomically.
+
+    Parameters
+    ----------
+    path
+        The final file name.
+    write
+        Called with a temporary path in the same folder; it must create that file.
+    overwrite
+        Replace an existing file. Without it an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        The target exists (and ``overwrite`` is false), its folder is missing or not
+        writable, or the disk is full. The temporary file is removed in every case.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise ExportError(f"{target} already exists; choose another name or allow overwriting")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"folder {folder} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise ExportError(f"not enough disk space to write {target}") from exc
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

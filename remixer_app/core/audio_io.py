@@ -1,0 +1,287 @@
+"""Reading audio files into the app's working format: float32 stereo at 44.1 kHz.
+
+Everything downstream (separation, loudness, hearing-aid processing) assumes one
+format, so every quirk of the input (mono, surround, odd rates, AAC priming, stem
+files) is dealt with here, and every way a file can be unusable becomes an
+:class:`~remixer_app.core.errors.AudioError` with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+
+from remixer_app.core.dsp.resample import resample
+from remixer_app.core.errors import AudioError
+
+TARGET_RATE = 44100
+STEM_NAMES = ("vocals", "drums", "bass", "other")
+MAX_SECONDS = 7200
+MIN_SECONDS = 0.4
+STEM_LENGTH_TOLERANCE_S = 0.1
+
+# Suffixes that go straight to PyAV: libsndfile cannot read AAC in MP4 containers.
+PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac"})
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif",
+                            ".aiff", ".aifc", ".caf", ".w64", ".rf64"}) | PYAV_SUFFIXES
+
+# Native Instruments stem order: 0 mixture, 1 drums, 2 bass, 3 other, 4 vocals.
+_NI_STEM_STREAMS = {"vocals": 4, "drums": 1, "bass": 2, "other": 3}
+_NI_STREAM_COUNT = 5
+
+# Full scale of integer sample formats PyAV may hand out (planar suffix "p" stripped).
+_INT_SCALE = {"s16": 2.0**15, "s32": 2.0**31, "s64": 2.0**63}
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedAudio:
+    """A decoded audio file in the app's working format.
+
+    ``samples`` and every entry of ``stems`` are ``(n, 2)`` float32 arrays at
+    ``sample_rate`` (always :data:`TARGET_RATE`) and all have the same length.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    source_rate: int
+    path: Path
+    stems: dict[str, np.ndarray] | None
+    warnings: tuple[str, ...]
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+
+class _OpenFailed(Exception):
+    """A decoder does not recognise the file at all (so another decoder may try)."""
+
+
+def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
+    """Load an audio file as float32 stereo at 44.1 kHz.
+
+    Parameters
+    ----------
+    path
+        WAV, FLAC, OGG, MP3 or anything else libsndfile reads; M4A/MP4/AAC and
+        Native Instruments ``.stem.mp4`` files through PyAV.
+
+    Returns
+    -------
+    LoadedAudio
+        The mixture in ``samples``; for a five-stream stem file also ``stems``.
+
+    Raises
+    ------
+    AudioError
+        The file is missing, empty, damaged, in an unsupported format, silent of
+        samples, shorter than 0.4 s, longer than :data:`MAX_SECONDS`, or holds NaN/inf.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"audio file {p} does not exist")
+    if p.is_dir():
+        raise AudioError(f"{p} is a folder, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"audio file {p} is empty (0 bytes)")
+
+    warnings: list[str] = []
+    try:
+        if p.suffix.lower() in PYAV_SUFFIXES:
+            tracks = _read_pyav(p)
+        else:
+            try:
+                tracks = [_read_soundfile(p)]
+            except _OpenFailed:
+                # Formats libsndfile lacks (e.g. a WAV holding MP3) may still decode via FFmpeg.
+                tracks = _read_pyav(p)
+    except _OpenFailed:
+        if p.suffix.lower() in AUDIO_SUFFIXES:
+            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from None
+        raise AudioError(f"{p} is not in a supported audio format "
+                         "(WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4)") from None
+
+    if len(tracks) == 1 and p.name.lower().endswith(".stem.mp4"):
+        warnings.append(f"{p.name} is named like a stem file but has no stem streams; "
+                        "it is treated as a plain mixture")
+
+    mix, source_rate = tracks[0]
+    for data, _ in tracks:
+        if data.shape[0] == 0:
+            raise AudioError(f"{p} contains no audio samples")
+        if not np.all(np.isfinite(data)):
+            raise AudioError(f"{p} contains invalid (NaN or infinite) sample values")
+    if mix.shape[0] < MIN_SECONDS * source_rate:
+        raise AudioError(f"{p} is too short: the loudness measurement needs at least "
+                         f"{MIN_SECONDS:g} s (it has {mix.shape[0] / source_rate:.2f} s)")
+    if mix.shape[1] > 2:
+        warnings.append(f"{p.name} has {mix.shape[1]} channels; only the first two are used")
+
+    stereo = [_to_stereo(data) for data, _ in tracks]
+    clipped = int(np.count_nonzero(np.abs(stereo[0]) >= 1.0))
+    if clipped:
+        warnings.append(f"{p.name} clips: {clipped} samples are at or beyond full scale, "
+                        "so the remix may sound distorted")
+    converted = [_as_output(resample(data, rate, TARGET_RATE))
+                 for data, (_, rate) in zip(stereo, tracks, strict=True)]
+    # AAC priming/padding makes stem streams differ by a few samples.
+    n = min(c.shape[0] for c in converted)
+    converted = [c[:n] for c in converted]
+    stems = None
+    if len(converted) == _NI_STREAM_COUNT:
+        stems = {name: converted[_NI_STEM_STREAMS[name]] for name in STEM_NAMES}
+
+    for message in warnings:
+        logger.warning(message)
+    return LoadedAudio(samples=converted[0], sample_rate=TARGET_RATE, source_rate=source_rate,
+                       path=p, stems=stems, warnings=tuple(warnings))
+
+
+def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Load separated stems from a folder of ``vocals.*``, ``drums.*``, ``bass.*``, ``other.*``.
+
+    Parameters
+    ----------
+    folder
+        Folder holding exactly one audio file per stem name (any supported suffix).
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``(n, 2)`` float32 arrays at 44.1 kHz, in :data:`STEM_NAMES` order, trimmed to
+        a common length.
+
+    Raises
+    ------
+    AudioError
+        The folder is missing, a stem is missing or has several candidate files, a file
+        cannot be loaded, or the lengths differ by more than 0.1 s.
+    """
+    d = Path(folder)
+    if not d.is_dir():
+        raise AudioError(f"stem folder {d} does not exist or is not a folder")
+    candidates: dict[str, list[Path]] = {name: [] for name in STEM_NAMES}
+    for f in sorted(d.iterdir()):
+        base, _, _ = f.name.lower().partition(".")
+        if base in candidates and f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES:
+            candidates[base].append(f)
+    missing = [name for name, files in candidates.items() if not files]
+    if missing:
+        raise AudioError(f"stem folder {d} has no audio file for: {', '.join(missing)}")
+    for name, files in candidates.items():
+        if len(files) > 1:
+            names = ", ".join(f.name for f in files)
+            raise AudioError(f"stem folder {d} has several files for {name} ({names}); "
+                             "keep only one")
+
+    stems = {name: load_audio(candidates[name][0]).samples for name in STEM_NAMES}
+    lengths = [s.shape[0] for s in stems.values()]
+    if max(lengths) - min(lengths) > STEM_LENGTH_TOLERANCE_S * TARGET_RATE:
+        desc = ", ".join(f"{name} {s.shape[0] / TARGET_RATE:.2f} s" for name, s in stems.items())
+        raise AudioError(f"the stems in {d} have different lengths ({desc})")
+    n = min(lengths)
+    return {name: s[:n] for name, s in stems.items()}
+
+
+def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:
+    """Decode with libsndfile; ``_OpenFailed`` when it does not recognise the file."""
+    try:
+        f = sf.SoundFile(p)
+    except Exception as exc:  # soundfile raises several types for unreadable input
+        raise _OpenFailed from exc
+    with f:
+        _check_duration(p, f.frames / f.samplerate if f.samplerate else None)
+        try:
+            data = f.read(dtype="float32", always_2d=True)
+        except Exception as exc:
+            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from exc
+        return data, int(f.samplerate)
+
+
+def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
+    """Decode with FFmpeg: the first audio stream, or all five of a stem file."""
+    try:
+        container = av.open(str(p))
+    except Exception as exc:  # PyAV raises FFmpegError subclasses and plain OSError/ValueError
+        raise _OpenFailed from exc
+    with container:
+        audio = list(container.streams.audio)
+        if not audio:
+            raise _OpenFailed
+        streams = audio if len(audio) == _NI_STREAM_COUNT else audio[:1]
+        rates = {s.index: int(s.codec_context.sample_rate or 0) for s in streams}
+        if not all(rates.values()):
+            raise _OpenFailed
+        for s in streams:
+            seconds = None
+            if s.duration and s.time_base:
+                seconds = float(s.duration * s.time_base)
+            elif container.duration:
+                seconds = container.duration / av.time_base
+            _check_duration(p, seconds)
+
+        chunks: dict[int, list[np.ndarray]] = {s.index: [] for s in streams}
+        counts = dict.fromkeys(chunks, 0)
+        try:
+            for packet in container.demux(*streams):
+                index = packet.stream.index
+                for frame in packet.decode():
+                    block = _frame_to_array(frame)
+                    chunks[index].append(block)
+                    counts[index] += block.shape[0]
+                    # Headers can lie or be absent (raw AAC), so also stop while decoding.
+                    if counts[index] > MAX_SECONDS * rates[index]:
+                        _check_duration(p, counts[index] / rates[index])
+        except AudioError:
+            raise
+        except Exception as exc:
+            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from exc
+
+        # Stream objects are invalid once the container closes, so assemble in here.
+        tracks = []
+        for s in streams:
+            blocks = chunks[s.index]
+            channels = s.codec_context.channels or 1
+            data = np.concatenate(blocks) if blocks else np.zeros((0, channels), np.float32)
+            tracks.append((data, rates[s.index]))
+    return tracks
+
+
+def _frame_to_array(frame: av.AudioFrame) -> np.ndarray:
+    """One decoded frame as ``(n, channels)`` float32 in [-1, 1]."""
+    raw = frame.to_ndarray()
+    channels = frame.layout.nb_channels
+    data = raw.T if frame.format.is_planar else raw.reshape(-1, channels)
+    kind = frame.format.name.rstrip("p")
+    if kind == "u8":
+        return ((data.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    if kind in _INT_SCALE:
+        return (data.astype(np.float64) / _INT_SCALE[kind]).astype(np.float32)
+    return data.astype(np.float32)
+
+
+def _check_duration(p: Path, seconds: float | None) -> None:
+    """Refuse files that would not fit in memory once decoded."""
+    if seconds is not None and seconds > MAX_SECONDS:
+        raise AudioError(f"{p} is too long ({seconds / 3600:.1f} h); at most "
+                         f"{MAX_SECONDS / 3600:g} h of audio can be loaded")
+
+
+def _to_stereo(data: np.ndarray) -> np.ndarray:
+    """Duplicate mono, keep the first two of more channels."""
+    if data.shape[1] == 1:
+        return np.repeat(data, 2, axis=1)
+    return data[:, :2]
+
+
+def _as_output(data: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(data, dtype=np.float32)

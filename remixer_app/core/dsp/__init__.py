@@ -1,0 +1,1 @@
+"""Signal processing blocks of the Cadenza hearing-aid chain."""

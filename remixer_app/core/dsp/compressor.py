@@ -1,0 +1,146 @@
+"""The Cadenza recipe's compressor as a compiled, resumable kernel.
+
+The reference (pyclarity's ``Compressor``) computes a running RMS over the last
+``rms_buffer_size`` seconds (zeros before the start), then moves a gain towards a
+target with one-pole attack/release smoothing, one Python iteration per sample.
+Here the same recurrence runs in numba and keeps its whole state (the window of
+squared samples, their running sum and the current gain) in preallocated arrays,
+so a signal can be processed in blocks of any size with the same result as in one
+go, and the audio callback can run it without allocating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+EPS = 1e-8  # added to the mean square before the square root, as the reference does
+
+
+@dataclass(frozen=True)
+class CompressorParams:
+    """Compressor settings; the defaults are the Cadenza ICASSP 2024 recipe's.
+
+    Attributes
+    ----------
+    threshold
+        RMS above which the gain moves towards the compressed target.
+    attenuation
+        Share of the RMS above threshold that the target keeps.
+    attack, release
+        Smoothing time constants in milliseconds.
+    rms_buffer_size
+        Length of the RMS window in seconds.
+    makeup_gain
+        Linear gain applied after compression.
+    """
+
+    threshold: float = 0.35
+    attenuation: float = 0.1
+    attack: float = 50.0
+    release: float = 1000.0
+    rms_buffer_size: float = 0.064
+    makeup_gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.attack > 0 and self.release > 0):
+            raise ValueError("attack and release must be positive (milliseconds)")
+        if not self.rms_buffer_size > 0:
+            raise ValueError("rms_buffer_size must be positive (seconds)")
+        if not 0 <= self.attenuation <= 1:
+            raise ValueError("attenuation must lie in 0..1")
+
+    def window_length(self, rate: float) -> int:
+        """RMS window in samples (truncated, as the reference does)."""
+        return max(1, int(self.rms_buffer_size * rate))
+
+    def coefficients(self, rate: float) -> np.ndarray:
+        """Per-sample constants for the kernel: threshold, attenuation, attack, release, makeup."""
+        return np.array([
+            self.threshold,
+            self.attenuation,
+            1.0 / (self.attack / 1000.0) / rate,
+            1.0 / (self.release / 1000.0) / rate,
+            self.makeup_gain,
+        ])
+
+
+class CompressorState:
+    """Running state of a multichannel compressor: RMS windows, running sums, gains.
+
+    Parameters
+    ----------
+    window_length
+        RMS window in samples.
+    channels
+        Number of independent channels (ears).
+    """
+
+    def __init__(self, window_length: int, channels: int = 1) -> None:
+        self.window = np.zeros((channels, window_length))  # last squared inputs, circular
+        # per channel: [running sum of squares, its rounding compensation, current gain]
+        self.values = np.zeros((channels, 3))
+        self.values[:, 2] = 1.0
+        self.position = np.zeros(channels, dtype=np.int64)
+
+    @property
+    def window_length(self) -> int:
+        """RMS window in samples."""
+        return int(self.window.shape[1])
+
+
+@numba.njit(cache=True, nogil=True)
+def compress_block(signal: np.ndarray, out: np.ndarray, coeffs: np.ndarray,
+                   window: np.ndarray, values: np.ndarray, position: np.ndarray,
+                   apply_gain: bool) -> None:  # pragma: no cover - compiled
+    """Run one channel of the compressor over ``signal`` into ``out``, carrying its state.
+
+    ``window``, ``values`` and ``position`` are one channel's rows of a
+    :class:`CompressorState` (``position`` as a length-1 slice).
+
+    With ``apply_gain`` false the state is still advanced (so the compressor can be
+    switched on mid-stream without a jump) but ``out`` receives ``signal`` unchanged.
+    ``signal`` and ``out`` may be the same array.
+    """
+    threshold, attenuation, attack, release, makeup = (
+        coeffs[0], coeffs[1], coeffs[2], coeffs[3], coeffs[4])
+    length = window.shape[0]
+    total, compensation, gain = values[0], values[1], values[2]
+    pos = position[0]
+    for i in range(signal.shape[0]):
+        x = signal[i]
+        # Neumaier-compensated running sum: add the new square, drop the oldest, so a
+        # long track does not drift from the reference's exact window sums.
+        delta = x * x - window[pos]
+        window[pos] = x * x
+        pos += 1
+        if pos == length:
+            pos = 0
+        t = total + delta
+        if abs(total) >= abs(delta):
+            compensation += (total - t) + delta
+        else:
+            compensation += (delta - t) + total
+        total = t
+        mean_square = (total + compensation) / length
+        rms = np.sqrt(max(mean_square, 0.0) + EPS)
+        if rms > threshold:
+            target = rms * attenuation + (1.0 - attenuation) * threshold
+            gain = gain * (1.0 - attack) + target * attack
+        else:
+            gain = release + gain * (1.0 - release)
+        out[i] = x * gain * makeup if apply_gain else x
+    values[0], values[1], values[2] = total, compensation, gain
+    position[0] = pos
+
+
+def compress(signal: np.ndarray, params: CompressorParams, rate: float) -> np.ndarray:
+    """Compress a whole mono signal from silence (the reference's ``process``)."""
+    state = CompressorState(params.window_length(rate))
+    x = np.ascontiguousarray(signal, dtype=np.float64)
+    out = np.empty_like(x)
+    compress_block(x, out, params.coefficients(rate), state.window[0], state.values[0],
+                   state.position[0:1], True)
+    return out

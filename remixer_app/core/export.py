@@ -1,0 +1,107 @@
+"""Writing remixed audio to FLAC or WAV.
+
+Resampling and clipping are the caller's job, done in the Cadenza recipe's order;
+this module only converts to the file's sample format, with the recipe's exact
+16-bit rule so exported files match the reference sample for sample, and writes
+atomically so a failure never leaves a half-written or damaged file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from remixer_app.core.atomic import atomic_write
+from remixer_app.core.errors import ExportError
+
+DEFAULT_EXPORT_RATE = 32000
+DEFAULT_SUBTYPE = "PCM_16"
+SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+
+_FORMATS = {".flac": "FLAC", ".wav": "WAV"}
+_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+
+
+def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *,
+                subtype: str = DEFAULT_SUBTYPE, overwrite: bool = False) -> Path:
+    """Write float samples to a FLAC or WAV file, atomically.
+
+    Parameters
+    ----------
+    path
+        Output file; its suffix (``.flac`` or ``.wav``) picks the format.
+    samples
+        ``(n, channels)`` (or ``(n,)`` mono) float samples, nominally in [-1, 1].
+        They are neither resampled nor clipped here.
+    sample_rate
+        Rate of ``samples`` in Hz, written to the header as is.
+    subtype
+        ``"PCM_16"`` (``int16(clip(x * 32768, -32768, 32767))``, truncating),
+        ``"PCM_24"`` (converted by libsndfile) or ``"FLOAT"`` (WAV only).
+    overwrite
+        Replace an existing file; otherwise an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        Unsupported suffix or subtype, FLOAT with FLAC, non-finite or empty samples,
+        an existing file without ``overwrite``, or a write failure such as a full disk.
+    """
+    target = Path(path)
+    fmt = _FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ExportError(f"cannot export {target}: the name must end in .flac or .wav")
+    if subtype not in SUBTYPES:
+        raise ExportError(f"cannot export {target}: unknown sample format {subtype!r} "
+                          f"(use one of {', '.join(SUBTYPES)})")
+    if fmt == "FLAC" and subtype == "FLOAT":
+        raise ExportError(f"cannot export {target}: FLAC cannot store floating-point samples; "
+                          "use PCM_16 or PCM_24, or a .wav name")
+    if not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
+        raise ExportError(f"cannot export {target}: invalid sample rate {sample_rate!r}")
+
+    data = np.asarray(samples)
+    if not np.issubdtype(data.dtype, np.floating):
+        raise ExportError(f"cannot export {target}: samples must be floating point, "
+                          f"not {data.dtype}")
+    if data.ndim == 1:
+        data = data[:, np.newaxis]
+    if data.ndim != 2 or data.shape[0] == 0 or data.shape[1] == 0:
+        raise ExportError(f"cannot export {target}: expected (samples, channels) audio, "
+                          f"got shape {np.shape(samples)}")
+    if not np.all(np.isfinite(data)):
+        raise ExportError(f"cannot export {target}: the audio contains NaN or infinite values")
+
+    if subtype == "PCM_16":
+        # The Cadenza rule: scale by 2**15 (exact in any float type), clip, truncate.
+        data = np.clip(data * 32768.0, -32768, 32767).astype(np.int16)
+
+    def write(tmp: Path) -> None:
+        try:
+            sf.write(tmp, data, int(sample_rate), subtype=subtype, format=fmt)
+        except OSError:
+            raise  # atomic_write turns these (e.g. ENOSPC) into ExportError
+        except Exception as exc:
+            # libsndfile reports a full disk as a generic error; check the space ourselves.
+            needed = data.size * _BYTES_PER_SAMPLE[subtype]
+            if _free_space(tmp.parent) < needed:
+                raise ExportError(f"not enough disk space to write {target}") from exc
+            raise ExportError(f"cannot write {target}: {exc}") from exc
+
+    return atomic_write(target, write, overwrite=overwrite)
+
+
+def _free_space(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 0

@@ -1,0 +1,1 @@
+"""All Qt code of remixer_app lives in this package."""

@@ -1,0 +1,240 @@
+"""Tests for remixer_app.core.audio_io: formats, conversion, stems and user-facing errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from remixer_app.core import audio_io
+from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio, load_stems_dir
+from remixer_app.core.errors import AudioError
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Distinct frequencies per NI stem stream (mixture, drums, bass, other, vocals).
+STREAM_FREQS = (440.0, 220.0, 110.0, 880.0, 660.0)
+
+
+def sine(freq: float, seconds: float, rate: int, channels: int = 2,
+         amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(round(seconds * rate))) / rate
+    x = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+def peak_freq(x: np.ndarray, rate: int) -> float:
+    mono = x.mean(axis=1) if x.ndim == 2 else x
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    return float(np.fft.rfftfreq(len(mono), 1 / rate)[np.argmax(spectrum)])
+
+
+def write_aac(path: Path, tracks: list[np.ndarray], rate: int = TARGET_RATE) -> Path:
+    """Encode each (n, 2) track as its own AAC stream of one mp4 container."""
+    with av.open(str(path), "w", format="mp4") as out:
+        streams = [out.add_stream("aac", rate=rate, layout="stereo") for _ in tracks]
+        for stream, track in zip(streams, tracks, strict=True):
+            planar = np.ascontiguousarray(track.T.astype(np.float32))
+            for start in range(0, planar.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(planar[:, start:start + 1024]), format="fltp",
+                    layout="stereo")
+                frame.sample_rate = rate
+                frame.pts = start
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path
+
+
+def write_stem_file(path: Path, seconds: float = 1.0) -> Path:
+    return write_aac(path, [sine(f, seconds, TARGET_RATE, amp=0.2) for f in STREAM_FREQS])
+
+
+def test_wav_at_target_rate_is_unchanged(tmp_path: Path) -> None:
+    x = sine(1000, 1.0, TARGET_RATE)
+    sf.write(tmp_path / "a.wav", x, TARGET_RATE, subtype="FLOAT")
+    loaded = load_audio(tmp_path / "a.wav")
+    assert loaded.samples.dtype == np.float32
+    assert loaded.sample_rate == loaded.source_rate == TARGET_RATE
+    assert loaded.stems is None and loaded.warnings == ()
+    assert loaded.path == tmp_path / "a.wav"
+    np.testing.assert_array_equal(loaded.samples, x)
+
+
+def test_mono_becomes_stereo(tmp_path: Path) -> None:
+    x = sine(500, 0.5, TARGET_RATE, channels=1)
+    sf.write(tmp_path / "m.flac", x, TARGET_RATE)
+    loaded = load_audio(str(tmp_path / "m.flac"))
+    assert loaded.samples.shape == (x.shape[0], 2)
+    np.testing.assert_array_equal(loaded.samples[:, 0], loaded.samples[:, 1])
+
+
+def test_more_than_two_channels_keeps_first_two(tmp_path: Path) -> None:
+    x = np.stack([sine(f, 0.5, TARGET_RATE, 1)[:, 0] for f in (300, 600, 900, 1200)], axis=1)
+    sf.write(tmp_path / "quad.wav", x, TARGET_RATE, subtype="FLOAT")
+    loaded = load_audio(tmp_path / "quad.wav")
+    np.testing.assert_array_equal(loaded.samples, x[:, :2])
+    assert any("4 channels" in w for w in loaded.warnings)
+
+
+@pytest.mark.parametrize("rate", [48000, 22050])
+def test_resampled_to_target_rate(tmp_path: Path, rate: int) -> None:
+    sf.write(tmp_path / "r.wav", sine(1000, 1.0, rate), rate, subtype="FLOAT")
+    loaded = load_audio(tmp_path / "r.wav")
+    assert loaded.source_rate == rate and loaded.sample_rate == TARGET_RATE
+    assert abs(loaded.samples.shape[0] - TARGET_RATE) <= 1
+    assert loaded.samples.dtype == np.float32 and loaded.samples.shape[1] == 2
+    assert peak_freq(loaded.samples, TARGET_RATE) == pytest.approx(1000, abs=2)
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".flac", "FLAC"), (".ogg", "OGG"), (".mp3", "MP3")])
+def test_compressed_formats(tmp_path: Path, suffix: str, fmt: str) -> None:
+    if fmt not in sf.available_formats():
+        pytest.skip(f"this libsndfile ({sf.__libsndfile_version__}) cannot write {fmt}")
+    path = tmp_path / f"c{suffix}"
+    sf.write(path, sine(750, 1.0, TARGET_RATE), TARGET_RATE, format=fmt)
+    loaded = load_audio(path)
+    assert loaded.samples.shape[1] == 2
+    assert abs(loaded.samples.shape[0] - TARGET_RATE) < 0.1 * TARGET_RATE
+    assert peak_freq(loaded.samples, TARGET_RATE) == pytest.approx(750, abs=3)
+
+
+def test_m4a_single_stream(tmp_path: Path) -> None:
+    path = write_aac(tmp_path / "song.m4a", [sine(1000, 1.0, 48000)], rate=48000)
+    loaded = load_audio(path)
+    assert loaded.stems is None
+    assert loaded.source_rate == 48000
+    assert abs(loaded.samples.shape[0] - TARGET_RATE) < 0.1 * TARGET_RATE
+    assert peak_freq(loaded.samples, TARGET_RATE) == pytest.approx(1000, abs=3)
+
+
+def test_stem_file_exposes_stems_in_order(tmp_path: Path) -> None:
+    loaded = load_audio(write_stem_file(tmp_path / "song.stem.mp4"))
+    assert peak_freq(loaded.samples, TARGET_RATE) == pytest.approx(STREAM_FREQS[0], abs=3)
+    assert loaded.stems is not None and tuple(loaded.stems) == STEM_NAMES
+    expected = {"vocals": STREAM_FREQS[4], "drums": STREAM_FREQS[1], "bass": STREAM_FREQS[2],
+                "other": STREAM_FREQS[3]}
+    for name, stem in loaded.stems.items():
+        assert stem.shape == loaded.samples.shape and stem.dtype == np.float32
+        assert peak_freq(stem, TARGET_RATE) == pytest.approx(expected[name], abs=3)
+
+
+def test_clipping_is_warned_and_logged(tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    x = sine(440, 0.5, TARGET_RATE, amp=0.5)
+    x[:7, 0] = 1.0
+    x[100:103, 1] = -1.2
+    sf.write(tmp_path / "clip.wav", x, TARGET_RATE, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger=audio_io.__name__):
+        loaded = load_audio(tmp_path / "clip.wav")
+    assert len(loaded.warnings) == 1 and "10 samples" in loaded.warnings[0]
+    assert "10 samples" in caplog.text
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "nope.wav", "does not exist"),
+    (lambda d: d, "is a folder"),
+    (lambda d: write_bytes(d / "empty.wav", b""), "empty"),
+    (lambda d: write_bytes(d / "bad.wav", os.urandom(5000)), "cannot be decoded"),
+    (lambda d: write_bytes(d / "bad.m4a", os.urandom(5000)), "cannot be decoded"),
+    (lambda d: write_bytes(d / "notes.txt", os.urandom(5000)), "not in a supported audio format"),
+])
+def test_unreadable_files(tmp_path: Path, make, message: str) -> None:
+    with pytest.raises(AudioError, match=message):
+        load_audio(make(tmp_path))
+
+
+def test_zero_frames(tmp_path: Path) -> None:
+    sf.write(tmp_path / "z.wav", np.zeros((0, 2), np.float32), TARGET_RATE)
+    with pytest.raises(AudioError, match="no audio samples"):
+        load_audio(tmp_path / "z.wav")
+
+
+def test_too_short(tmp_path: Path) -> None:
+    sf.write(tmp_path / "s.wav", sine(440, 0.3, TARGET_RATE), TARGET_RATE)
+    message = "too short: the loudness measurement needs at least 0.4 s"
+    with pytest.raises(AudioError, match=message):
+        load_audio(tmp_path / "s.wav")
+
+
+def test_non_finite_samples(tmp_path: Path) -> None:
+    x = sine(440, 0.5, TARGET_RATE)
+    x[10, 1] = np.nan
+    sf.write(tmp_path / "nan.wav", x, TARGET_RATE, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN"):
+        load_audio(tmp_path / "nan.wav")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_too_long_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    monkeypatch.setattr(audio_io, "MAX_SECONDS", 0.5)
+    path = tmp_path / f"long{suffix}"
+    if suffix == ".wav":
+        sf.write(path, sine(440, 1.0, TARGET_RATE), TARGET_RATE)
+    else:
+        write_aac(path, [sine(440, 1.0, TARGET_RATE)])
+    with pytest.raises(AudioError, match="too long"):
+        load_audio(path)
+
+
+def write_stems(folder: Path, seconds: dict[str, float], suffix: str = ".wav") -> None:
+    folder.mkdir(exist_ok=True)
+    for i, (name, secs) in enumerate(seconds.items()):
+        sf.write(folder / f"{name}{suffix}", sine(200 * (i + 1), secs, TARGET_RATE),
+                 TARGET_RATE, subtype="FLOAT")
+
+
+def test_stems_dir_ok(tmp_path: Path) -> None:
+    lengths = {"other": 1.0, "bass": 1.02, "vocals": 1.0, "drums": 1.05}
+    write_stems(tmp_path, lengths)
+    (tmp_path / "vocals.json").write_text("{}")  # non-audio files are ignored
+    stems = load_stems_dir(tmp_path)
+    assert tuple(stems) == STEM_NAMES
+    assert {s.shape for s in stems.values()} == {(TARGET_RATE, 2)}
+    assert peak_freq(stems["bass"], TARGET_RATE) == pytest.approx(400, abs=3)
+
+
+def test_stems_dir_missing(tmp_path: Path) -> None:
+    write_stems(tmp_path, {"vocals": 1.0, "drums": 1.0})
+    with pytest.raises(AudioError, match="bass, other"):
+        load_stems_dir(tmp_path)
+
+
+def test_stems_dir_ambiguous(tmp_path: Path) -> None:
+    write_stems(tmp_path, dict.fromkeys(STEM_NAMES, 1.0))
+    sf.write(tmp_path / "drums.flac", sine(100, 1.0, TARGET_RATE), TARGET_RATE)
+    with pytest.raises(AudioError, match="several files for drums"):
+        load_stems_dir(tmp_path)
+
+
+def test_stems_dir_length_mismatch(tmp_path: Path) -> None:
+    write_stems(tmp_path, {"vocals": 1.0, "drums": 1.0, "bass": 1.3, "other": 1.0})
+    with pytest.raises(AudioError, match="different lengths"):
+        load_stems_dir(tmp_path)
+
+
+def test_stems_dir_not_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="not a folder"):
+        load_stems_dir(tmp_path / "missing")
+
+
+def test_real_musdb_stem_file() -> None:
+    files = sorted((SHARED_DATA / "musdb18_7s" / "train").glob("*.stem.mp4"))
+    if not files:
+        pytest.skip(f"no .stem.mp4 files in {SHARED_DATA / 'musdb18_7s' / 'train'}")
+    loaded = load_audio(files[0])
+    assert loaded.stems is not None and tuple(loaded.stems) == STEM_NAMES
+    total = sum(loaded.stems.values())
+    corr = np.corrcoef(total.ravel(), loaded.samples.ravel())[0, 1]
+    assert corr > 0.99

@@ -1,0 +1,141 @@
+"""Tests for remixer_app.core.export: formats, the 16-bit rule and atomic writing."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from remixer_app.core.errors import ExportError
+from remixer_app.core.export import DEFAULT_EXPORT_RATE, DEFAULT_SUBTYPE, write_audio
+
+RATE = DEFAULT_EXPORT_RATE
+
+
+def noise(n: int = 4000, channels: int = 2, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1, 1, (n, channels)).astype(np.float32)
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not list(folder.glob("*.part"))
+
+
+def test_constants() -> None:
+    assert DEFAULT_EXPORT_RATE == 32000 and DEFAULT_SUBTYPE == "PCM_16"
+
+
+def test_flac_pcm16_matches_int16_rule(tmp_path: Path) -> None:
+    x = noise()
+    # Edges of the rule: clipping at both ends and truncation toward zero.
+    x[:6, 0] = [1.0, -1.0, 1.5, -1.5, 1.5 / 32768, -1.5 / 32768]
+    out = write_audio(tmp_path / "o.flac", x, RATE)
+    assert out == tmp_path / "o.flac"
+    info = sf.info(out)
+    assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_16", RATE)
+    written, _ = sf.read(out, dtype="int16")
+    expected = np.clip(x * 32768.0, -32768, 32767).astype(np.int16)
+    np.testing.assert_array_equal(written, expected)
+    assert list(written[:6, 0]) == [32767, -32768, 32767, -32768, 1, -1]
+
+
+def test_float64_input_gives_same_pcm16(tmp_path: Path) -> None:
+    x = noise(seed=3)
+    write_audio(tmp_path / "a.wav", x, RATE)
+    write_audio(tmp_path / "b.wav", x.astype(np.float64), RATE)
+    a, _ = sf.read(tmp_path / "a.wav", dtype="int16")
+    b, _ = sf.read(tmp_path / "b.wav", dtype="int16")
+    np.testing.assert_array_equal(a, b)
+
+
+def test_wav_float_round_trip(tmp_path: Path) -> None:
+    x = noise(seed=1) * 1.3  # FLOAT keeps values beyond full scale
+    write_audio(tmp_path / "f.wav", x, 44100, subtype="FLOAT")
+    assert sf.info(tmp_path / "f.wav").subtype == "FLOAT"
+    back, rate = sf.read(tmp_path / "f.wav", dtype="float32")
+    assert rate == 44100
+    np.testing.assert_array_equal(back, x)
+
+
+def test_pcm24_and_mono(tmp_path: Path) -> None:
+    x = noise(channels=1, seed=2)[:, 0] * 0.9
+    write_audio(tmp_path / "m.flac", x, RATE, subtype="PCM_24")
+    assert sf.info(tmp_path / "m.flac").subtype == "PCM_24"
+    back, _ = sf.read(tmp_path / "m.flac", dtype="float32")
+    np.testing.assert_allclose(back, x, atol=2.0**-22)
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("o.mp3", {}, r"\.flac or \.wav"),
+    ("o.flac", {"subtype": "FLOAT"}, "FLAC cannot store floating-point"),
+    ("o.wav", {"subtype": "PCM_8"}, "unknown sample format"),
+])
+def test_bad_format_requests(tmp_path: Path, name: str, kwargs: dict, message: str) -> None:
+    with pytest.raises(ExportError, match=message):
+        write_audio(tmp_path / name, noise(), RATE, **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_refused(tmp_path: Path, bad: float) -> None:
+    x = noise()
+    x[5, 1] = bad
+    with pytest.raises(ExportError, match="NaN or infinite"):
+        write_audio(tmp_path / "o.wav", x, RATE)
+    assert not list(tmp_path.iterdir())
+
+
+def test_empty_and_bad_shapes_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError):
+        write_audio(tmp_path / "o.wav", np.zeros((0, 2), np.float32), RATE)
+    with pytest.raises(ExportError):
+        write_audio(tmp_path / "o.wav", np.zeros((2, 2, 2), np.float32), RATE)
+    with pytest.raises(ExportError, match="floating point"):
+        write_audio(tmp_path / "o.wav", np.zeros((10, 2), np.int16), RATE)
+
+
+def test_refuses_overwrite_unless_asked(tmp_path: Path) -> None:
+    target = tmp_path / "o.flac"
+    target.write_bytes(b"precious")
+    with pytest.raises(ExportError, match="already exists"):
+        write_audio(target, noise(), RATE)
+    assert target.read_bytes() == b"precious"
+    write_audio(target, noise(), RATE, overwrite=True)
+    assert sf.info(target).frames == 4000
+    assert no_temp_files(tmp_path)
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="does not exist"):
+        write_audio(tmp_path / "nope" / "o.wav", noise(), RATE)
+
+
+def test_disk_full_leaves_old_file_and_no_temp(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "o.wav"
+    target.write_bytes(b"old contents")
+
+    def failing_write(file, data, *args, **kwargs) -> None:
+        Path(file).write_bytes(b"RIFF partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sf, "write", failing_write)
+    with pytest.raises(ExportError, match="disk space"):
+        write_audio(target, noise(), RATE, overwrite=True)
+    assert target.read_bytes() == b"old contents"
+    assert no_temp_files(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["o.wav"]
+
+
+def test_library_error_becomes_export_error(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_write(file, data, *args, **kwargs) -> None:
+        Path(file).write_bytes(b"partial")
+        raise RuntimeError("Error : unsupported channel count")
+
+    monkeypatch.setattr(sf, "write", failing_write)
+    with pytest.raises(ExportError, match="cannot write"):
+        write_audio(tmp_path / "o.flac", noise(), RATE)
+    assert not list(tmp_path.iterdir())
