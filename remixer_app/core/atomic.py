@@ -15,6 +15,22 @@ from pathlib import Path
 from remixer_app.core.errors import ExportError
 
 
+def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Check that ``path`` can be written: its folder exists, and it is new or may be replaced.
+
+    Raises
+    ------
+    ExportError
+        The folder is missing, or the file exists and ``overwrite`` is false.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ExportError(f"folder {target.parent} does not exist")
+    if target.exists() and not overwrite:
+        raise ExportError(f"{target} already exists; choose another name or allow overwriting")
+    return target
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
                  overwrite: bool = False) -> Path:
     """Write a file atomically.
@@ -39,12 +55,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
         The target exists (and ``overwrite`` is false), its folder is missing or not
         writable, or the disk is full. The temporary file is removed in every case.
     """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise ExportError(f"{target} already exists; choose another name or allow overwriting")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"folder {folder} does not exist")
+    target = check_target(path, overwrite=overwrite)
+    folder = target.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,12 +185,27 @@ def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                              "keep only one")
 
     stems = {name: load_audio(candidates[name][0]).samples for name in STEM_NAMES}
-    lengths = [s.shape[0] for s in stems.values()]
+    return align_lengths(stems, f"the stems in {d}")
+
+
+def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
+    """Trim tracks that should be equally long to their common length.
+
+    Decoders disagree by a few samples (codec priming, padding), so lengths that
+    differ by at most :data:`STEM_LENGTH_TOLERANCE_S` are trimmed to the shortest;
+    a larger difference means the files do not belong together.
+
+    Raises
+    ------
+    AudioError
+        The lengths differ by more than the tolerance; ``what`` names the tracks.
+    """
+    lengths = [t.shape[0] for t in tracks.values()]
     if max(lengths) - min(lengths) > STEM_LENGTH_TOLERANCE_S * TARGET_RATE:
-        desc = ", ".join(f"{name} {s.shape[0] / TARGET_RATE:.2f} s" for name, s in stems.items())
-        raise AudioError(f"the stems in {d} have different lengths ({desc})")
+        desc = ", ".join(f"{name} {t.shape[0] / TARGET_RATE:.2f} s" for name, t in tracks.items())
+        raise AudioError(f"{what} have different lengths ({desc})")
     n = min(lengths)
-    return {name: s[:n] for name, s in stems.items()}
+    return {name: t[:n] for name, t in tracks.items()}
 
 
 def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:

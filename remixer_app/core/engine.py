@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode, clip_signal
+from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode, clip_signal, count_clipped
 from remixer_app.core.dsp.compressor import CompressorParams, CompressorState, compress_block
+from remixer_app.core.dsp.jit import kernel
 from remixer_app.core.dsp.loudness import (
     BLOCK_SECONDS,
     RemixLoudness,
@@ -66,31 +66,42 @@ class ChainSettings:
                 raise ValueError(f"gain of {name} must be a finite number of dB or -inf (mute)")
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def render_block(aided: np.ndarray, weights_from: np.ndarray, weights_to: np.ndarray,
                  start: int, count: int, coeffs: np.ndarray, compressor_on: bool,
-                 clip_code: int, window: np.ndarray, values: np.ndarray,
+                 track_state: bool, clip_code: int, window: np.ndarray, values: np.ndarray,
                  position: np.ndarray, scratch: np.ndarray,
                  out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Mix, compress and clip ``count`` frames from ``start`` into ``out[:count]``.
 
     ``aided`` is (stems, ears, frames) of NAL-R-filtered stems. The stem weights
     move linearly from ``weights_from`` to ``weights_to`` across the block (equal
-    arrays: constant gains). ``scratch`` is a preallocated (frames,) buffer; nothing
-    is allocated here, so the audio callback may call it.
+    arrays: constant gains). With the compressor off, ``track_state`` still advances
+    its state so it can be switched on mid-stream without a jump. ``scratch`` is a
+    preallocated (frames,) buffer; nothing is allocated here, so the audio callback
+    may call it.
     """
     num_stems = aided.shape[0]
+    ramping = False
+    for k in range(num_stems):
+        if weights_from[k] != weights_to[k]:
+            ramping = True
     for ear in range(aided.shape[1]):
         buf = scratch[:count]
-        for i in range(count):
-            ramp = (i + 1.0) / count
-            acc = 0.0
-            for k in range(num_stems):
-                w = weights_from[k] + (weights_to[k] - weights_from[k]) * ramp
-                acc += w * aided[k, ear, start + i]
-            buf[i] = acc
-        compress_block(buf, buf, coeffs, window[ear], values[ear], position[ear:ear + 1],
-                       compressor_on)
+        buf[:] = 0.0
+        for k in range(num_stems):
+            row = aided[k, ear, start:start + count]
+            w0 = weights_from[k]
+            if ramping:
+                step = (weights_to[k] - w0) / count
+                for i in range(count):
+                    buf[i] += (w0 + step * (i + 1)) * row[i]
+            else:
+                for i in range(count):
+                    buf[i] += w0 * row[i]
+        if compressor_on or track_state:
+            compress_block(buf, buf, coeffs, window[ear], values[ear], position[ear:ear + 1],
+                           compressor_on)
         for i in range(count):
             x = buf[i]
             if clip_code == 1:
@@ -119,13 +130,15 @@ class HearingAidEngine:
         if not stems:
             raise AudioError("no stems to remix")
         self.stem_names = tuple(stems)
-        lengths = {name: np.shape(stems[name])[0] for name in self.stem_names}
+        checked = [_stereo(stems[name], name) for name in self.stem_names]
+        lengths = {name: len(x) for name, x in zip(self.stem_names, checked, strict=True)}
         if len(set(lengths.values())) != 1:
             raise AudioError(f"stems differ in length: {lengths}")
-        if next(iter(lengths.values())) < BLOCK_SECONDS * ENGINE_RATE:
+        if checked[0].shape[0] < BLOCK_SECONDS * ENGINE_RATE:
             raise AudioError(f"the stems are too short: loudness matching needs at least "
                              f"{BLOCK_SECONDS} s of audio")
-        stack = np.stack([_stereo(stems[name], name) for name in self.stem_names])
+        stack = np.stack(checked)
+        del checked
         if mixture is None:
             mixture_loudness = integrated_loudness(stack.sum(axis=0), ENGINE_RATE)
         else:
@@ -180,12 +193,13 @@ class HearingAidEngine:
 
     def render_span(self, settings: ChainSettings, weights_from: np.ndarray,
                     weights_to: np.ndarray, start: int, count: int, state: CompressorState,
-                    scratch: np.ndarray, out: np.ndarray, clip: bool = True) -> None:
+                    scratch: np.ndarray, out: np.ndarray, *, clip: bool = True,
+                    track_state: bool = True) -> None:
         """Render frames ``start .. start+count`` into ``out[:count]`` (no allocation)."""
         params = settings.compressor or CompressorParams()
         render_block(self.aided, weights_from, weights_to, start, count,
                      params.coefficients(self.rate), settings.compressor is not None,
-                     CLIP_CODES[settings.clip if clip else "none"], state.window,
+                     track_state, CLIP_CODES[settings.clip if clip else "none"], state.window,
                      state.values, state.position, scratch, out)
 
     def render(self, settings: ChainSettings) -> np.ndarray:
@@ -201,13 +215,25 @@ class HearingAidEngine:
         out = np.empty((self.output_frames, 2))
         scratch = np.empty(self.output_frames)
         self.render_span(settings, weights, weights, 0, self.output_frames,
-                         self.new_state(settings), scratch, out, clip=False)
+                         self.new_state(settings), scratch, out, clip=False, track_state=False)
         return out
 
     @staticmethod
-    def finalize(output: np.ndarray, settings: ChainSettings, rate: int) -> np.ndarray:
-        """Resample to ``rate`` then clip, in the recipe's order."""
-        return clip_signal(resample(output, ENGINE_RATE, rate), settings.clip)
+    def finalize(output: np.ndarray, settings: ChainSettings, rate: int
+                 ) -> tuple[np.ndarray, int]:
+        """Resample a :meth:`render` result to ``rate``, then clip, in the recipe's order.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, int]
+            The signal to export, and how many of its samples lay beyond full scale
+            before clipping (what the recipe logs).
+        """
+        resampled = resample(output, ENGINE_RATE, rate)
+        over = count_clipped(resampled)
+        # resample() hands back its input at equal rates: never clip the caller's array.
+        return clip_signal(resampled, settings.clip, out=None if resampled is output else
+                           resampled), over
 
 
 def _stereo(audio: np.ndarray, name: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from remixer_app.core.atomic import atomic_write
+from remixer_app.core.atomic import atomic_write, check_target
 from remixer_app.core.errors import ExportError
 
 DEFAULT_EXPORT_RATE = 32000
@@ -24,6 +24,29 @@ SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 _FORMATS = {".flac": "FLAC", ".wav": "WAV"}
 _BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+
+
+def check_export_target(path: str | os.PathLike[str], subtype: str = DEFAULT_SUBTYPE, *,
+                        overwrite: bool = False) -> Path:
+    """Check a file name and sample format before any work is spent producing the audio.
+
+    Raises
+    ------
+    ExportError
+        The suffix is not ``.flac``/``.wav``, the subtype is unknown or FLOAT with
+        FLAC, the folder is missing, or the file exists and ``overwrite`` is false.
+    """
+    target = Path(path)
+    fmt = _FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ExportError(f"cannot export {target}: the name must end in .flac or .wav")
+    if subtype not in SUBTYPES:
+        raise ExportError(f"cannot export {target}: unknown sample format {subtype!r} "
+                          f"(use one of {', '.join(SUBTYPES)})")
+    if fmt == "FLAC" and subtype == "FLOAT":
+        raise ExportError(f"cannot export {target}: FLAC cannot store floating-point samples; "
+                          "use PCM_16 or PCM_24, or a .wav name")
+    return check_target(target, overwrite=overwrite)
 
 
 def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *,
@@ -56,16 +79,8 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
         Unsupported suffix or subtype, FLOAT with FLAC, non-finite or empty samples,
         an existing file without ``overwrite``, or a write failure such as a full disk.
     """
-    target = Path(path)
-    fmt = _FORMATS.get(target.suffix.lower())
-    if fmt is None:
-        raise ExportError(f"cannot export {target}: the name must end in .flac or .wav")
-    if subtype not in SUBTYPES:
-        raise ExportError(f"cannot export {target}: unknown sample format {subtype!r} "
-                          f"(use one of {', '.join(SUBTYPES)})")
-    if fmt == "FLAC" and subtype == "FLOAT":
-        raise ExportError(f"cannot export {target}: FLAC cannot store floating-point samples; "
-                          "use PCM_16 or PCM_24, or a .wav name")
+    target = check_export_target(path, subtype, overwrite=overwrite)
+    fmt = _FORMATS[target.suffix.lower()]
     if not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
         raise ExportError(f"cannot export {target}: invalid sample rate {sample_rate!r}")
 

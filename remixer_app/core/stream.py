@@ -102,20 +102,23 @@ class StreamRenderer:
         self._cursor = _Cursor(frame, state)
 
     def render_into(self, out: np.ndarray) -> int:
-        """Fill ``out`` ((frames, 2), float) with the next block (audio thread).
+        """Fill ``out`` ((frames, 2), float) with the next frames (audio thread).
 
-        Frames past the end of the track are zero. Returns the number of frames of
-        audio written before the end.
+        Buffers longer than ``max_block`` are rendered in pieces. Frames past the end
+        of the track are zero. Returns the number of frames of audio written before
+        the end.
         """
         cursor = self._cursor
         snapshot = self._snapshot
-        count = min(out.shape[0], self.max_block, self.frames - cursor.position)
-        if count > 0:
+        wanted = min(out.shape[0], self.frames - cursor.position)
+        done = 0
+        while done < wanted:
+            count = min(self.max_block, wanted - done)
             self.engine.render_span(snapshot.settings, self._weights_now, snapshot.weights,
-                                    cursor.position, count, cursor.state, self._scratch, out)
+                                    cursor.position, count, cursor.state, self._scratch,
+                                    out[done:done + count])
             self._weights_now[:] = snapshot.weights
             cursor.position += count
-        else:
-            count = 0
-        out[count:] = 0.0
-        return count
+            done += count
+        out[done:] = 0.0
+        return done

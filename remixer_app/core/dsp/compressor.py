@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from remixer_app.core.dsp.jit import kernel
 
 EPS = 1e-8  # added to the mean square before the square root, as the reference does
 
@@ -45,6 +46,10 @@ class CompressorParams:
     makeup_gain: float = 1.0
 
     def __post_init__(self) -> None:
+        values = (self.threshold, self.attenuation, self.attack, self.release,
+                  self.rms_buffer_size, self.makeup_gain)
+        if not all(np.isfinite(v) for v in values):
+            raise ValueError("compressor parameters must be finite numbers")
         if not (self.attack > 0 and self.release > 0):
             raise ValueError("attack and release must be positive (milliseconds)")
         if not self.rms_buffer_size > 0:
@@ -91,7 +96,7 @@ class CompressorState:
         return int(self.window.shape[1])
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def compress_block(signal: np.ndarray, out: np.ndarray, coeffs: np.ndarray,
                    window: np.ndarray, values: np.ndarray, position: np.ndarray,
                    apply_gain: bool) -> None:  # pragma: no cover - compiled

@@ -1,0 +1,58 @@
+"""The ``remixer`` command line (core only, no Qt).
+
+Each subcommand lives in its own module with an ``add_parser(subparsers)`` that
+registers it and sets ``func``; user errors (:class:`RemixerError`, bad arguments)
+end with a one-line reason on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from remixer_app import __version__
+from remixer_app.cli import listeners, render
+from remixer_app.core.errors import RemixerError
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports bad arguments in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``remixer`` argument parser with all subcommands."""
+    parser = _Parser(
+        prog="remixer",
+        description="Remix music for listeners with hearing loss (Cadenza hearing-aid chain).")
+    parser.add_argument("--version", action="version", version=f"remixer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    render.add_parser(sub)
+    listeners.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already reported
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (RemixerError, ValueError) as exc:
+        print(f"remixer: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into e.g. head, which stopped reading
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("remixer: interrupted", file=sys.stderr)
+        return 130

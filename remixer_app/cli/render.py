@@ -1,0 +1,110 @@
+"""``remixer render``: stems + listener + gains -> hearing-aid output file."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from remixer_app.core.audio_io import align_lengths, load_audio, load_stems_dir
+from remixer_app.core.audiogram import resolve_listener
+from remixer_app.core.dsp.clip import CLIP_MODES
+from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.export import (
+    DEFAULT_EXPORT_RATE,
+    DEFAULT_SUBTYPE,
+    SUBTYPES,
+    check_export_target,
+    write_audio,
+)
+
+_DEFAULT_COMPRESSOR = CompressorParams()
+
+
+def parse_gains(text: str) -> dict[str, float]:
+    """``"vocals=6,drums=0,bass=-3"`` -> ``{"vocals": 6.0, ...}``; ``mute`` or ``-inf`` mutes."""
+    gains: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"gain {item!r} is not of the form STEM=DB (e.g. vocals=6)")
+        value = value.strip().lower()
+        try:
+            gain = -math.inf if value in ("mute", "-inf") else float(value)
+        except ValueError:
+            raise ValueError(f"gain {item!r}: {value!r} is not a number of dB") from None
+        if not math.isfinite(gain) and gain != -math.inf:
+            raise ValueError(f"gain {item!r} must be a finite number of dB or 'mute'")
+        gains[name.strip()] = gain
+    return gains
+
+
+def _gains_argument(text: str) -> dict[str, float]:
+    try:
+        return parse_gains(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``render`` subcommand."""
+    p = sub.add_parser(
+        "render", help="render the hearing-aid output of a remix",
+        description="Apply per-stem gains, loudness-match to the mixture, NAL-R per ear, "
+                    "optional compressor, then resample, clip and write (Cadenza chain).")
+    p.add_argument("--stems", required=True, metavar="DIR",
+                   help="folder with vocals, drums, bass and other audio files")
+    p.add_argument("--listener-file", metavar="FILE",
+                   help="listener JSON (Clarity or remixer); omit to use a built-in preset")
+    p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
+    p.add_argument("--gains", default="", type=_gains_argument, metavar="STEM=DB,...",
+                   help="per-stem gains in dB, e.g. vocals=6,drums=0,bass=-3,other=0")
+    p.add_argument("--mixture", metavar="FILE",
+                   help="loudness target (default: the sum of the stems)")
+    p.add_argument("--compressor", action="store_true", help="switch the compressor on")
+    c = _DEFAULT_COMPRESSOR
+    p.add_argument("--comp-threshold", type=float, default=c.threshold, metavar="RMS")
+    p.add_argument("--comp-attenuation", type=float, default=c.attenuation, metavar="RATIO")
+    p.add_argument("--comp-attack", type=float, default=c.attack, metavar="MS")
+    p.add_argument("--comp-release", type=float, default=c.release, metavar="MS")
+    p.add_argument("--comp-rms-window", type=float, default=c.rms_buffer_size, metavar="S")
+    p.add_argument("--comp-makeup", type=float, default=c.makeup_gain, metavar="GAIN")
+    p.add_argument("--clip", choices=CLIP_MODES, default="hard")
+    p.add_argument("--sample-rate", type=int, default=DEFAULT_EXPORT_RATE, metavar="HZ")
+    p.add_argument("--subtype", choices=SUBTYPES, default=DEFAULT_SUBTYPE)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .flac or .wav")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render and write the output; returns the exit code."""
+    out = check_export_target(args.out, args.subtype, overwrite=args.overwrite)
+    if args.sample_rate <= 0:
+        raise ValueError("--sample-rate must be a positive number of Hz")
+    listener = resolve_listener(args.listener_file, args.listener)
+    compressor = None
+    if args.compressor:
+        compressor = CompressorParams(
+            threshold=args.comp_threshold, attenuation=args.comp_attenuation,
+            attack=args.comp_attack, release=args.comp_release,
+            rms_buffer_size=args.comp_rms_window, makeup_gain=args.comp_makeup)
+    settings = ChainSettings(gains_db=args.gains, compressor=compressor, clip=args.clip)
+
+    stems = load_stems_dir(args.stems)
+    mixture = None
+    if args.mixture:
+        tracks = align_lengths({**stems, "mixture": load_audio(args.mixture).samples},
+                               f"the stems in {args.stems} and the mixture {args.mixture}")
+        mixture = tracks.pop("mixture")
+        stems = tracks
+    engine = HearingAidEngine(stems, listener, mixture=mixture)
+    final, over = HearingAidEngine.finalize(engine.render(settings), settings, args.sample_rate)
+    write_audio(out, final, args.sample_rate, subtype=args.subtype, overwrite=args.overwrite)
+    if over:
+        print(f"note: {over} samples exceeded full scale ({args.clip} clip applied)",
+              file=sys.stderr)
+    print(f"wrote {out} ({final.shape[0] / args.sample_rate:.2f} s, {args.sample_rate} Hz, "
+          f"{args.subtype}) for listener {listener.id}")
+    return 0

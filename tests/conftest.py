@@ -1,0 +1,30 @@
+"""Shared fixtures: the real-data folder beside the checkout, and isolated user folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+_USER_DIR_VARS = ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every per-user folder into a temporary one, so no test touches the real ones."""
+    root = tmp_path_factory.mktemp("user_dirs")
+    for var in _USER_DIR_VARS:
+        folder = root / var.lower()
+        folder.mkdir()
+        monkeypatch.setenv(var, str(folder))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (MUSDB18 previews, listener audiograms); skips when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (a fresh clone): real-audio tests need it")
+    return SHARED_DATA

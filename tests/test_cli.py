@@ -1,0 +1,139 @@
+"""The ``remixer`` command line: render, listeners, presets, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from remixer_app.cli import main
+from remixer_app.cli.render import parse_gains
+from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.audiogram import get_preset, save_listener
+from remixer_app.core.dsp.reference import reference_chain
+from remixer_app.core.dsp.resample import resample
+
+RATE = 44100
+
+
+@pytest.fixture()
+def stems_dir(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "stems"
+    folder.mkdir()
+    stems = {}
+    for i, name in enumerate(STEM_NAMES):
+        x = (0.05 * (i + 1) * rng.standard_normal((2 * RATE, 2))).astype(np.float32)
+        sf.write(folder / f"{name}.wav", x, RATE, subtype="FLOAT")
+        stems[name] = x.astype(np.float64)
+    return folder, stems
+
+
+def test_parse_gains() -> None:
+    assert parse_gains("vocals=6, drums=-3,bass=mute") == {
+        "vocals": 6.0, "drums": -3.0, "bass": float("-inf")}
+    assert parse_gains("") == {}
+    for bad in ("vocals", "vocals=x", "=3", "vocals=inf", "vocals=nan"):
+        with pytest.raises(ValueError):
+            parse_gains(bad)
+
+
+def test_render_matches_reference_chain(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                        tmp_path: Path) -> None:
+    folder, stems = stems_dir
+    listener = get_preset("N4")
+    listener_file = save_listener(listener, tmp_path / "me.json")
+    out = tmp_path / "out.wav"
+    code = main(["render", "--stems", str(folder), "--listener-file", str(listener_file),
+                 "--gains", "vocals=6,drums=0,bass=-3,other=mute", "--compressor",
+                 "--clip", "none", "--subtype", "FLOAT", "--out", str(out)])
+    assert code == 0
+    written, rate = sf.read(out, dtype="float64")
+    assert rate == 32000
+    gains = {"vocals": 6.0, "drums": 0.0, "bass": -3.0, "other": float("-inf")}
+    from remixer_app.core.dsp.compressor import CompressorParams
+
+    ref = resample(reference_chain(stems, sum(stems.values()), listener, gains,
+                                   CompressorParams()), RATE, 32000)
+    # FLOAT files hold float32: compare at that precision
+    assert np.abs(written - ref).max() < 1e-6
+
+
+def test_render_default_is_16_bit_flac_at_32k(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                              tmp_path: Path) -> None:
+    folder, _ = stems_dir
+    out = tmp_path / "out.flac"
+    assert main(["render", "--stems", str(folder), "--listener", "n2", "--out", str(out)]) == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.subtype, info.channels) == (32000, "PCM_16", 2)
+
+
+def test_render_with_mixture_file(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                  tmp_path: Path) -> None:
+    folder, stems = stems_dir
+    mix = tmp_path / "mix.wav"
+    # a louder mixture, a few samples longer (decoder padding): the remix follows its loudness
+    sf.write(mix, np.pad(2 * sum(stems.values()), ((0, 30), (0, 0))), RATE, subtype="FLOAT")
+    quiet, loud = tmp_path / "a.wav", tmp_path / "b.wav"
+    base = ["render", "--stems", str(folder), "--listener", "NH", "--clip", "none",
+            "--subtype", "FLOAT"]
+    assert main(base + ["--out", str(quiet)]) == 0
+    assert main(base + ["--mixture", str(mix), "--out", str(loud)]) == 0
+    ratio = np.abs(sf.read(loud)[0]).max() / np.abs(sf.read(quiet)[0]).max()
+    assert ratio == pytest.approx(2.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--listener", "Q9"], "unknown listener preset"),
+    (["--listener", "N3", "--gains", "piano=3"], "unknown stem"),
+    (["--listener", "N3", "--gains", "vocals=loud"], "not a number"),
+    (["--listener", "N3", "--sample-rate", "0"], "sample-rate"),
+])
+def test_render_errors_are_one_line(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    args: list[str], message: str) -> None:
+    folder, _ = stems_dir
+    out = tmp_path / "x.flac"
+    assert main(["render", "--stems", str(folder), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_render_refuses_to_overwrite(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, _ = stems_dir
+    out = tmp_path / "x.flac"
+    out.write_bytes(b"precious")
+    args = ["render", "--stems", str(folder), "--listener", "N3", "--out", str(out)]
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_bytes() == b"precious"
+    assert main(args + ["--overwrite"]) == 0
+    assert sf.info(out).samplerate == 32000
+
+
+def test_render_missing_stems_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["render", "--stems", str(tmp_path / "none"), "--listener", "N3",
+                 "--out", str(tmp_path / "x.flac")])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_missing_required_argument_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--stems", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--out" in err and "\n" not in err
+
+
+def test_presets_and_listeners(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["presets"]) == 0
+    shown = capsys.readouterr().out
+    for name in ("NH", "N1", "N7", "S1", "S3"):
+        assert f"\n{name} " in shown
+    path = save_listener(get_preset("S2"), tmp_path / "s2.json")
+    assert main(["listeners", str(path)]) == 0
+    assert "1 listener(s)" in capsys.readouterr().out
+    assert main(["listeners", str(tmp_path / "missing.json")]) == 2
