@@ -255,3 +255,14 @@ def test_chain_settings_bad_gain(gain: float) -> None:
 def test_chain_settings_accepts_mute_and_large_gains() -> None:
     s = ChainSettings(gains_db={"vocals": NEG_INF, "drums": 40.0, "bass": -60.0}, clip="soft")
     assert s.gains_db["vocals"] == NEG_INF
+
+
+def test_concurrent_renders_do_not_share_buffers(engine: HearingAidEngine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = [ChainSettings({"vocals": g}) for g in (-6.0, 0.0, 6.0, 12.0)]
+    expected = [engine.render(s) for s in settings]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(engine.render, settings * 2))
+    for i, out in enumerate(got):
+        assert np.array_equal(out, expected[i % 4])

@@ -17,6 +17,7 @@ playback (:mod:`remixer_app.core.stream`), so both give the same samples.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -160,6 +161,8 @@ class HearingAidEngine:
         self.output_frames = self.input_frames + NALR_TAPS
         # (stems, ears, frames), each row contiguous for the render kernel
         self.aided = np.empty((len(self.stem_names), 2, self.output_frames))
+        self._render_scratch: np.ndarray | None = None
+        self._render_lock = threading.Lock()
         for k in range(len(self.stem_names)):
             for ear in range(2):
                 self.aided[k, ear] = apply_fir(self.firs[ear], stack[k, :, ear])
@@ -213,22 +216,29 @@ class HearingAidEngine:
             :meth:`finalize` turns into the exported one.
         """
         weights = self.stem_weights(settings.gains_db)
+        out = np.empty((self.output_frames, 2))
+        with self._render_lock:
+            self._render_into(settings, weights, out)
+        return out
+
+    def _render_into(self, settings: ChainSettings, weights: np.ndarray, out: np.ndarray) -> None:
         params = settings.compressor or CompressorParams()
         coeffs = params.coefficients(self.rate)
         state = self.new_state(settings)
-        out = np.empty((self.output_frames, 2))
+        if self._render_scratch is None:  # kept: fresh pages would cost more than the mixing
+            self._render_scratch = np.empty((2, self.output_frames))
+        scratch = self._render_scratch
 
         def one_ear(ear: int) -> None:
             # The ears are independent and the kernel releases the GIL: one thread each.
             render_block(self.aided[:, ear:ear + 1], weights, weights, 0, self.output_frames,
                          coeffs, settings.compressor is not None, False, CLIP_CODES["none"],
                          state.window[ear:ear + 1], state.values[ear:ear + 1],
-                         state.position[ear:ear + 1], np.empty(self.output_frames),
+                         state.position[ear:ear + 1], scratch[ear],
                          out[:, ear:ear + 1])
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(one_ear, range(2)))
-        return out
 
     @staticmethod
     def finalize(output: np.ndarray, settings: ChainSettings, rate: int
