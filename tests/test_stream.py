@@ -172,15 +172,15 @@ def test_compressor_state_carries_on_through_a_change(engine: HearingAidEngine) 
         out = np.empty((3 * block, 2))
         scratch = np.empty(block)
         start = before * block
-        engine.render_span(new, w_old, w_new, start, block, state, scratch, out[:block])
+        engine.render_span(engine.plan(new), w_old, start, block, state, scratch, out[:block])
         for i in (1, 2):
-            engine.render_span(new, w_new, w_new, start + i * block, block, state, scratch,
+            engine.render_span(engine.plan(new), w_new, start + i * block, block, state, scratch,
                                out[i * block : (i + 1) * block])
         return out
 
     carried = engine.new_state(old)
     sink, scratch = np.empty((before * block, 2)), np.empty(before * block)
-    engine.render_span(old, w_old, w_old, 0, before * block, carried, scratch, sink)
+    engine.render_span(engine.plan(old), w_old, 0, before * block, carried, scratch, sink)
     assert np.array_equal(streamed, continue_from(carried))
     reset = continue_from(engine.new_state(new))
     assert np.abs(streamed[:block] - reset[:block]).max() > 0.05

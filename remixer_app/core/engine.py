@@ -68,6 +68,21 @@ class ChainSettings:
                 raise ValueError(f"gain of {name} must be a finite number of dB or -inf (mute)")
 
 
+@dataclass(frozen=True, eq=False)
+class RenderPlan:
+    """:class:`ChainSettings` resolved into what the render kernel takes.
+
+    Built once per settings change, off the audio thread (:meth:`HearingAidEngine.plan`),
+    so rendering a block converts nothing and allocates nothing.
+    """
+
+    settings: ChainSettings
+    weights: np.ndarray        # linear, loudness-matched stem weights
+    coeffs: np.ndarray         # compressor constants for the kernel
+    window_length: int         # compressor RMS window in samples
+    clip_code: int
+
+
 @kernel
 def render_block(aided: np.ndarray, weights_from: np.ndarray, weights_to: np.ndarray,
                  start: int, count: int, coeffs: np.ndarray, compressor_on: bool,
@@ -195,16 +210,26 @@ class HearingAidEngine:
         """A fresh two-ear compressor state sized for ``settings``."""
         return CompressorState(self.window_length(settings), channels=2)
 
-    def render_span(self, settings: ChainSettings, weights_from: np.ndarray,
-                    weights_to: np.ndarray, start: int, count: int, state: CompressorState,
-                    scratch: np.ndarray, out: np.ndarray, *, clip: bool = True,
-                    track_state: bool = True) -> None:
-        """Render frames ``start .. start+count`` into ``out[:count]`` (no allocation)."""
+    def plan(self, settings: ChainSettings) -> RenderPlan:
+        """Resolve ``settings`` for rendering (stem weights, compressor constants)."""
         params = settings.compressor or CompressorParams()
-        render_block(self.aided, weights_from, weights_to, start, count,
-                     params.coefficients(self.rate), settings.compressor is not None,
-                     track_state, CLIP_CODES[settings.clip if clip else "none"], state.window,
-                     state.values, state.position, scratch, out)
+        return RenderPlan(settings, self.stem_weights(settings.gains_db),
+                          params.coefficients(self.rate), self.window_length(settings),
+                          CLIP_CODES[settings.clip])
+
+    def render_span(self, plan: RenderPlan, weights_from: np.ndarray, start: int, count: int,
+                    state: CompressorState, scratch: np.ndarray, out: np.ndarray, *,
+                    clip: bool = True, track_state: bool = True,
+                    ears: slice = slice(None)) -> None:
+        """Render frames ``start .. start+count`` into ``out[:count]`` (no allocation).
+
+        The stem weights ramp from ``weights_from`` to ``plan.weights`` across the
+        span; ``ears`` restricts the work to some ears (columns of ``out``).
+        """
+        render_block(self.aided[:, ears], weights_from, plan.weights, start, count, plan.coeffs,
+                     plan.settings.compressor is not None, track_state,
+                     plan.clip_code if clip else CLIP_CODES["none"], state.window[ears],
+                     state.values[ears], state.position[ears], scratch, out[:, ears])
 
     def render(self, settings: ChainSettings) -> np.ndarray:
         """The whole hearing-aid output at 44.1 kHz, before clipping and resampling.
@@ -215,30 +240,22 @@ class HearingAidEngine:
             (input frames + 220, 2) float64: the recipe's enhanced signal, which
             :meth:`finalize` turns into the exported one.
         """
-        weights = self.stem_weights(settings.gains_db)
-        out = np.empty((self.output_frames, 2))
-        with self._render_lock:
-            self._render_into(settings, weights, out)
-        return out
-
-    def _render_into(self, settings: ChainSettings, weights: np.ndarray, out: np.ndarray) -> None:
-        params = settings.compressor or CompressorParams()
-        coeffs = params.coefficients(self.rate)
+        plan = self.plan(settings)
         state = self.new_state(settings)
-        if self._render_scratch is None:  # kept: fresh pages would cost more than the mixing
-            self._render_scratch = np.empty((2, self.output_frames))
-        scratch = self._render_scratch
+        out = np.empty((self.output_frames, 2))
 
         def one_ear(ear: int) -> None:
             # The ears are independent and the kernel releases the GIL: one thread each.
-            render_block(self.aided[:, ear:ear + 1], weights, weights, 0, self.output_frames,
-                         coeffs, settings.compressor is not None, False, CLIP_CODES["none"],
-                         state.window[ear:ear + 1], state.values[ear:ear + 1],
-                         state.position[ear:ear + 1], scratch[ear],
-                         out[:, ear:ear + 1])
+            self.render_span(plan, plan.weights, 0, self.output_frames, state, scratch[ear], out,
+                             clip=False, track_state=False, ears=slice(ear, ear + 1))
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(one_ear, range(2)))
+        with self._render_lock:
+            if self._render_scratch is None:  # kept: fresh pages cost as much as the mixing
+                self._render_scratch = np.empty((2, self.output_frames))
+            scratch = self._render_scratch
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(one_ear, range(2)))
+        return out
 
     @staticmethod
     def finalize(output: np.ndarray, settings: ChainSettings, rate: int

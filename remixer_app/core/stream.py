@@ -2,7 +2,7 @@
 
 The audio callback calls :meth:`StreamRenderer.render_into`; the GUI thread calls
 :meth:`~StreamRenderer.apply` and :meth:`~StreamRenderer.seek`. They share nothing
-mutable: the GUI thread builds a new immutable parameter snapshot (or a new cursor,
+mutable: the GUI thread builds a new immutable render plan (or a new cursor,
 for a seek) and swaps it in with one reference assignment, which the callback picks
 up at its next block. The callback only reads preallocated arrays and writes into
 the output buffer, so it never allocates, locks or waits.
@@ -14,20 +14,12 @@ the step cannot click; the compressor state carries on through it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from remixer_app.core.dsp.compressor import CompressorState
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import ChainSettings, HearingAidEngine, RenderPlan
 
 WARMUP_SECONDS = 10.0  # compressor history replayed after a seek (release decays ~e^-10)
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    settings: ChainSettings
-    weights: np.ndarray
 
 
 class _Cursor:
@@ -56,14 +48,14 @@ class StreamRenderer:
         self.engine = engine
         self.max_block = max_block
         self._scratch = np.empty(max_block)
-        self._snapshot = _Snapshot(settings, engine.stem_weights(settings.gains_db))
-        self._weights_now = self._snapshot.weights.copy()  # what the last block ended on
+        self._plan: RenderPlan = engine.plan(settings)
+        self._weights_now = self._plan.weights.copy()  # what the last block ended on
         self._cursor = _Cursor(0, engine.new_state(settings))
 
     @property
     def settings(self) -> ChainSettings:
         """The settings the next block will use."""
-        return self._snapshot.settings
+        return self._plan.settings
 
     @property
     def position(self) -> int:
@@ -77,9 +69,9 @@ class StreamRenderer:
 
     def apply(self, settings: ChainSettings) -> None:
         """Use ``settings`` from the next block on (GUI thread)."""
-        old = self._snapshot.settings
-        self._snapshot = _Snapshot(settings, self.engine.stem_weights(settings.gains_db))
-        if self.engine.window_length(old) != self.engine.window_length(settings):
+        old = self._plan
+        self._plan = self.engine.plan(settings)
+        if old.window_length != self._plan.window_length:
             self.seek(self._cursor.position)  # a new RMS window needs its own history
 
     def seek(self, frame: int) -> None:
@@ -89,15 +81,14 @@ class StreamRenderer:
         replaying up to :data:`WARMUP_SECONDS` before it with the current settings.
         """
         frame = int(np.clip(frame, 0, self.frames))
-        snapshot = self._snapshot
-        state = self.engine.new_state(snapshot.settings)
+        plan = self._plan
+        state = self.engine.new_state(plan.settings)
         start = max(0, frame - int(WARMUP_SECONDS * self.engine.rate))
         scratch = np.empty(self.max_block)
         sink = np.empty((self.max_block, 2))
         while start < frame:
             count = min(self.max_block, frame - start)
-            self.engine.render_span(snapshot.settings, snapshot.weights, snapshot.weights,
-                                    start, count, state, scratch, sink)
+            self.engine.render_span(plan, plan.weights, start, count, state, scratch, sink)
             start += count
         self._cursor = _Cursor(frame, state)
 
@@ -109,15 +100,14 @@ class StreamRenderer:
         the end.
         """
         cursor = self._cursor
-        snapshot = self._snapshot
+        plan = self._plan
         wanted = min(out.shape[0], self.frames - cursor.position)
         done = 0
         while done < wanted:
             count = min(self.max_block, wanted - done)
-            self.engine.render_span(snapshot.settings, self._weights_now, snapshot.weights,
-                                    cursor.position, count, cursor.state, self._scratch,
-                                    out[done:done + count])
-            self._weights_now[:] = snapshot.weights
+            self.engine.render_span(plan, self._weights_now, cursor.position, count,
+                                    cursor.state, self._scratch, out[done:done + count])
+            self._weights_now[:] = plan.weights
             cursor.position += count
             done += count
         out[done:] = 0.0
