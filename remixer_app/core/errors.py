@@ -20,3 +20,11 @@ class ListenerError(RemixerError):
 
 class ExportError(RemixerError):
     """An output file cannot be written."""
+
+
+class SeparationError(RemixerError):
+    """Separation cannot run: a model is missing, corrupt, or an ensemble file is invalid."""
+
+
+class Cancelled(RemixerError):
+    """Long work stopped because the user asked it to (not a failure)."""

@@ -1,0 +1,108 @@
+"""Music source separation: ensembles of separators defined as data.
+
+``load_separator(name)`` reads an ensemble file from ``models/`` (see
+:mod:`.ensemble`), loads its members (official Demucs models, downloaded on first use
+or placed by hand; or our own safetensors weights) and returns a
+:class:`~.separator.Separator` whose ``separate(audio, sr, *, progress, cancelled)``
+gives ``{"vocals", "drums", "bass", "other"} -> (frames, 2)`` float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from remixer_app.core.errors import SeparationError
+from remixer_app.core.separation.demucs_models import DemucsCatalog
+from remixer_app.core.separation.device import resolve_device
+from remixer_app.core.separation.ensemble import (
+    DEFAULT_ENSEMBLE,
+    EnsembleSpec,
+    available_ensembles,
+    load_ensemble,
+)
+from remixer_app.core.separation.members import load_member
+from remixer_app.core.separation.separator import ArraySink, Leaf, Separator, StemSink
+
+__all__ = ["DEFAULT_ENSEMBLE", "ArraySink", "Separator", "StemSink", "available_ensembles",
+           "default_ensemble_help", "load_separator"]
+
+
+def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
+                   allow_download: bool | None = None) -> Separator:
+    """Load an ensemble by name or file path, ready to separate.
+
+    Parameters
+    ----------
+    ensemble
+        A name from :func:`available_ensembles` or a path to an ensemble file.
+    device
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``; unavailable devices fall back to the
+        CPU (the reason is in ``Separator.warnings``).
+    allow_download
+        Whether missing official weights may be downloaded (default: unless
+        ``REMIXER_OFFLINE`` is set).
+
+    Raises
+    ------
+    SeparationError
+        Unknown ensemble, invalid file, or weights missing/corrupt (the message says
+        which files are needed and where they go).
+    """
+    if ensemble == DEFAULT_ENSEMBLE and DEFAULT_ENSEMBLE not in available_ensembles():
+        raise SeparationError(default_ensemble_help())
+    spec = load_ensemble(ensemble)
+    chosen, warning = resolve_device(device)
+    leaves: list[Leaf] = []
+    for member in spec.members:
+        model = load_member(member, allow_download=allow_download)
+        leaves.extend(_expand(member.id, model, dict(member.weights)))
+    try:
+        for leaf in leaves:
+            leaf.model.to(chosen)
+    except (RuntimeError, AssertionError) as exc:  # torch raises both for absent devices
+        warning = f"cannot use {chosen} ({exc}); separating on the CPU"
+        chosen = "cpu"
+        for leaf in leaves:
+            leaf.model.to(chosen)
+    separator = Separator(spec, leaves, _identity(spec), chosen)
+    if warning:
+        separator.warnings.append(warning)
+    return separator
+
+
+def default_ensemble_help() -> str:
+    """What to do when the embedded default ensemble is not installed."""
+    others = sorted(n for n in available_ensembles() if n != DEFAULT_ENSEMBLE)
+    return ("the default separation ensemble (models/default.yaml with its trained weights) "
+            "is not installed in this copy, so nothing can be separated without choosing an "
+            f"ensemble. Available: {', '.join(others) or 'none'}. The Demucs ensembles need "
+            "the official weights, downloaded on first use when online, or placed by hand "
+            "in the folder the error names; see models/README.md")
+
+
+def _expand(member_id: str, model: Any, weights: dict[str, float]) -> list[Leaf]:
+    """Split a demucs bag into its models, sharing the member's weights as demucs does."""
+    from demucs.apply import BagOfModels
+
+    if not isinstance(model, BagOfModels):
+        return [Leaf(member_id, model, weights)]
+    sources = list(model.sources)
+    totals = [sum(w[k] for w in model.weights) for k in range(len(sources))]
+    leaves = []
+    for index, (sub, bag_weights) in enumerate(zip(model.models, model.weights, strict=True)):
+        share = {s: weights.get(s, 0.0) * bag_weights[k] / totals[k]
+                 for k, s in enumerate(sources) if totals[k] > 0}
+        leaves.append(Leaf(f"{member_id}[{index}]", sub, share))
+    return leaves
+
+
+def _identity(spec: EnsembleSpec) -> str:
+    """Ensemble name plus a digest of its definition and of every weights file."""
+    digest = hashlib.sha256(spec.fingerprint().encode())
+    catalog: DemucsCatalog | None = None
+    for member in spec.members:
+        if member.kind == "demucs":
+            catalog = catalog or DemucsCatalog()
+            digest.update(" ".join(catalog.files_for(str(member.model)).files).encode())
+    return f"{spec.name}@{digest.hexdigest()[:16]}"

@@ -1,0 +1,122 @@
+"""Turning an ensemble member into a ready separator model.
+
+Demucs members come from :mod:`demucs_models`. Our own members are safetensors files
+whose metadata names the architecture and its constructor arguments; the
+architecture must be one registered here, so loading never unpickles arbitrary code
+and never imports a module named by the file. The file's SHA-256 is checked against
+the ensemble file before anything is read.
+
+Every model returned follows the protocol ``demucs.apply.apply_model`` expects:
+``sources`` (stem names), ``samplerate``, ``audio_channels``, ``segment`` (seconds)
+and ``forward(mix[batch, channels, time]) -> [batch, sources, channels, time]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from remixer_app.core.errors import SeparationError
+from remixer_app.core.separation.demucs_models import load_demucs_model
+from remixer_app.core.separation.ensemble import MemberSpec
+
+FORMAT = "remixer-separator/1"
+
+
+def _demucs_class(module: str, name: str) -> Callable[..., Any]:
+    def build(**config: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(**config)
+
+    return build
+
+
+ARCHITECTURES: dict[str, Callable[..., Any]] = {
+    "demucs": _demucs_class("demucs.demucs", "Demucs"),
+    "hdemucs": _demucs_class("demucs.hdemucs", "HDemucs"),
+    "htdemucs": _demucs_class("demucs.htdemucs", "HTDemucs"),
+}
+
+
+def register_architecture(name: str, build: Callable[..., Any]) -> None:
+    """Make architecture ``name`` loadable from safetensors (``build(**config)``)."""
+    ARCHITECTURES[name] = build
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_member(model: Any, path: Path, architecture: str, config: Mapping[str, Any]) -> str:
+    """Save ``model``'s weights as a member file; returns its SHA-256 for the ensemble file.
+
+    ``model`` must have been built as ``ARCHITECTURES[architecture](**config)``.
+    """
+    from safetensors.torch import save_file
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "architecture": architecture,
+                "config": json.dumps(dict(config), sort_keys=True)}
+    tmp = path.with_name(f".{path.name}.part")
+    save_file(state, str(tmp), metadata=metadata)
+    tmp.replace(path)
+    return file_sha256(path)
+
+
+def load_member(member: MemberSpec, *, allow_download: bool | None = None) -> Any:
+    """Load the model of one ensemble member, in eval mode on the CPU.
+
+    Raises
+    ------
+    SeparationError
+        The weights are missing, fail their checksum, or do not fit the architecture.
+    """
+    if member.kind == "demucs":
+        assert member.model is not None
+        return load_demucs_model(member.model, allow_download=allow_download)
+    assert member.file is not None and member.sha256 is not None
+    return _load_safetensors(member.id, member.file, member.sha256)
+
+
+def _load_safetensors(member_id: str, path: Path, sha256: str) -> Any:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise SeparationError(f"member {member_id!r}: weights file {path} is missing")
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise SeparationError(f"member {member_id!r}: {path} does not match its checksum in "
+                              "the ensemble file (damaged or replaced); restore the file")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise SeparationError(f"member {member_id!r}: cannot read {path}: {exc}") from exc
+    architecture = metadata.get("architecture")
+    if metadata.get("format") != FORMAT or architecture not in ARCHITECTURES:
+        raise SeparationError(f"member {member_id!r}: {path} is not a remixer separator "
+                              f"file of a known architecture ({sorted(ARCHITECTURES)})")
+    try:
+        config = json.loads(metadata.get("config", "{}"))
+        model = ARCHITECTURES[architecture](**config)
+        model.load_state_dict(state, strict=True)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise SeparationError(f"member {member_id!r}: weights in {path} do not fit "
+                              f"architecture {architecture}: {exc}") from exc
+    model.eval()
+    return model
