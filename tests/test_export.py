@@ -139,3 +139,13 @@ def test_library_error_becomes_export_error(tmp_path: Path,
     with pytest.raises(ExportError, match="cannot write"):
         write_audio(tmp_path / "o.flac", noise(), RATE)
     assert not list(tmp_path.iterdir())
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = write_audio(tmp_path / "perm.wav", np.zeros((100, 2)), 44100)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

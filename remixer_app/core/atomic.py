@@ -62,6 +62,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600); give it the permissions of a plain new file.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -72,3 +74,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import, before any threads: setting the umask is process-wide and racy.
+_UMASK = _read_umask()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +119,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
     for data, _ in tracks:
         if data.shape[0] == 0:
             raise AudioError(f"{p} contains no audio samples")
-        if not np.all(np.isfinite(data)):
+        if not all(np.isfinite(block).all() for block in _blocks(data)):
             raise AudioError(f"{p} contains invalid (NaN or infinite) sample values")
     if mix.shape[0] < MIN_SECONDS * source_rate:
         raise AudioError(f"{p} is too short: the loudness measurement needs at least "
@@ -128,7 +128,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
         warnings.append(f"{p.name} has {mix.shape[1]} channels; only the first two are used")
 
     stereo = [_to_stereo(data) for data, _ in tracks]
-    clipped = int(np.count_nonzero(np.abs(stereo[0]) >= 1.0))
+    clipped = sum(int(np.count_nonzero(np.abs(block) >= 1.0)) for block in _blocks(stereo[0]))
     if clipped:
         warnings.append(f"{p.name} clips: {clipped} samples are at or beyond full scale, "
                         "so the remix may sound distorted")
@@ -290,6 +290,13 @@ def _check_duration(p: Path, seconds: float | None) -> None:
     if seconds is not None and seconds > MAX_SECONDS:
         raise AudioError(f"{p} is too long ({seconds / 3600:.1f} h); at most "
                          f"{MAX_SECONDS / 3600:g} h of audio can be loaded")
+
+
+def _blocks(data: np.ndarray, frames: int = 1 << 20) -> Iterator[np.ndarray]:
+    """Views of ``data`` a million frames at a time, so checks of an hour-long track need
+    no full-size temporaries (peak memory stays near the decoded audio itself)."""
+    for start in range(0, data.shape[0], frames):
+        yield data[start:start + frames]
 
 
 def _to_stereo(data: np.ndarray) -> np.ndarray:

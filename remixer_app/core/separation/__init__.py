@@ -54,9 +54,16 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     spec = load_ensemble(ensemble)
     chosen, warning = resolve_device(device)
     leaves: list[Leaf] = []
-    for member in spec.members:
-        model = load_member(member, allow_download=allow_download)
+    problems: list[str] = []
+    for member in spec.members:  # try all, so one message lists everything missing
+        try:
+            model = load_member(member, allow_download=allow_download)
+        except SeparationError as exc:
+            problems.append(str(exc))
+            continue
         leaves.extend(_expand(member.id, model, dict(member.weights)))
+    if problems:
+        raise SeparationError(f"ensemble {spec.name!r} cannot be loaded: " + " ".join(problems))
     try:
         for leaf in leaves:
             leaf.model.to(chosen)

@@ -133,13 +133,14 @@ class Separator:
             return
         with _cancel_hooks(self.leaves, tracker):
             for a, b in windows:
-                estimates = {s: np.zeros((b - a, 2), np.float64) for s in self.stems}
+                estimates = {s: np.zeros((b - a, 2), np.float32) for s in self.stems}
                 for leaf in self.leaves:
                     out = self._run_leaf(leaf, mix, a, b, mean, std, tracker)
                     for index, source in enumerate(leaf.model.sources):
                         weight = leaf.weights.get(source, 0.0)
                         if weight > 0.0:
-                            estimates[source] += weight * out[index]
+                            estimates[source] += np.float32(weight) * out[index]
+                    del out
                 sink.write(a, self._combine(estimates, mix[a:b]))
         tracker.finish()
 
@@ -207,19 +208,28 @@ class Separator:
             self.warnings.append(message)
             self.device = "cpu"
             out = run("cpu")
-        out = out[0, :, :, a - w:b - w].to("cpu", torch.float64).numpy()
-        return out.transpose(0, 2, 1) * std + mean
+        out = out[0, :, :, a - w:b - w].to("cpu", torch.float32).numpy().transpose(0, 2, 1)
+        # float32 throughout: a window's stems in float64 would double the peak memory.
+        return out * np.float32(std) + np.float32(mean)
 
     def _combine(self, estimates: dict[str, np.ndarray], mix: np.ndarray
                  ) -> dict[str, np.ndarray]:
-        totals = {s: sum(leaf.weights.get(s, 0.0) for leaf in self.leaves) for s in self.stems}
-        stems = {s: est / totals[s] if totals[s] > 0 else est for s, est in estimates.items()}
+        """Weighted means, residual other, mixture blend; in place on ``estimates``."""
+        for stem, estimate in estimates.items():
+            total = sum(leaf.weights.get(stem, 0.0) for leaf in self.leaves)
+            if total > 0:
+                estimate /= np.float32(total)
         if self.spec.residual_other:
-            stems["other"] = mix - (stems["vocals"] + stems["drums"] + stems["bass"])
-        blend = self.spec.mixture_blend
+            other = estimates["other"]
+            np.subtract(mix, estimates["vocals"], out=other)
+            other -= estimates["drums"]
+            other -= estimates["bass"]
+        blend = np.float32(self.spec.mixture_blend)
         if blend > 0.0:
-            stems = {s: (1.0 - blend) * v + blend * mix for s, v in stems.items()}
-        return {s: v.astype(np.float32) for s, v in stems.items()}
+            for estimate in estimates.values():
+                estimate *= np.float32(1.0) - blend
+                estimate += blend * mix
+        return estimates
 
 
 class _cancel_hooks:  # noqa: N801 - used as a context manager, like contextlib helpers

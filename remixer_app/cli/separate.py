@@ -1,0 +1,77 @@
+"""``remixer separate TRACK --out DIR``: write a track's vocals, drums, bass and other."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from remixer_app.core.audio_io import TARGET_RATE, load_audio
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.export import SUBTYPES, check_export_target, write_audio
+from remixer_app.core.progress import ProgressReport
+from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
+from remixer_app.core.separation.cached import separate_cached
+from remixer_app.core.separation.device import DEVICES
+from remixer_app.core.separation.separator import ArraySink
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``separate`` subcommand."""
+    p = sub.add_parser(
+        "separate", help="split a track into vocals, drums, bass and other",
+        description="Separate a track with an ensemble from models/ (default: the embedded "
+                    "one). Results are cached per audio content and ensemble, so running "
+                    "it again is instant.")
+    p.add_argument("track", help="audio file (wav, flac, mp3, ogg, m4a, .stem.mp4)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the four stems")
+    p.add_argument("--ensemble", default=DEFAULT_ENSEMBLE, metavar="NAME",
+                   help="ensemble name in models/ or path to an ensemble file "
+                        f"(default: {DEFAULT_ENSEMBLE})")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="where to run the models (default: auto = CUDA, MPS, else CPU)")
+    p.add_argument("--format", default="wav", choices=("wav", "flac"),
+                   help="stem file format (default: wav)")
+    p.add_argument("--subtype", default=None, choices=SUBTYPES,
+                   help="sample format (default: FLOAT for wav, PCM_24 for flac)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the stem cache")
+    p.add_argument("--offline", action="store_true",
+                   help="never download model weights")
+    p.add_argument("--overwrite", action="store_true", help="replace existing stem files")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    subtype = args.subtype or ("FLOAT" if args.format == "wav" else "PCM_24")
+    separator = load_separator(args.ensemble, device=args.device,
+                               allow_download=False if args.offline else None)
+    audio = load_audio(args.track)
+    for warning in [*audio.warnings, *separator.warnings]:
+        print(f"remixer: warning: {warning}", file=sys.stderr)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RemixerError(f"cannot create {out}: {exc}") from exc
+    targets = {stem: out / f"{stem}.{args.format}" for stem in separator.stems}
+    for target in targets.values():  # refuse before minutes of work, not after
+        check_export_target(target, subtype, overwrite=args.overwrite)
+    print(f"separating {args.track} ({audio.duration:.1f} s) with {separator.identity} "
+          f"on {separator.device}", file=sys.stderr)
+    if args.no_cache:
+        sink = ArraySink(len(audio.samples), separator.stems)
+        separator.separate_into(audio.samples, sink, progress=_show)
+        stems, cached = sink.stems, False
+    else:
+        stems, cached = separate_cached(separator, audio.samples, progress=_show)
+    print("\n" + ("stems from the cache" if cached else "separated"), file=sys.stderr)
+    for stem, target in targets.items():
+        write_audio(target, stems[stem], TARGET_RATE, subtype=subtype, overwrite=args.overwrite)
+        print(target)
+    return 0
+
+
+def _show(report: ProgressReport) -> None:
+    eta = "" if report.eta_s is None else f", {report.eta_s:.0f} s left"
+    print(f"\r{report.percent:5.1f} %{eta}   ", end="", file=sys.stderr, flush=True)
