@@ -200,3 +200,26 @@ def test_safetensors_with_unknown_architecture_is_refused(tmp_path: Path) -> Non
     (tmp_path / "evil.yaml").write_text(yaml.safe_dump(spec))
     with pytest.raises(SeparationError, match="known architecture"):
         load_separator(str(tmp_path / "evil.yaml"), device="cpu")
+
+
+def test_one_member_of_an_ensemble_runs_alone(tmp_path: Path) -> None:
+    from remixer_app.core.separation.members import save_member
+
+    from tiny_models import TINY_CONFIG, tiny_hdemucs
+
+    files = {}
+    for seed in (0, 1):
+        files[seed] = save_member(tiny_hdemucs(seed), tmp_path / f"m{seed}.safetensors",
+                                  "hdemucs", TINY_CONFIG)
+    spec = {"members": [{"id": f"m{s}", "kind": "safetensors", "file": f"m{s}.safetensors",
+                         "sha256": sha, "weights": {"vocals": 0.0} if s else {}}
+                        for s, sha in files.items()],
+            "residual_other": True}
+    (tmp_path / "pair.yaml").write_text(yaml.safe_dump(spec))
+    pair = load_separator(str(tmp_path / "pair.yaml"), device="cpu")
+    alone = load_separator(str(tmp_path / "pair.yaml"), device="cpu", member="m1")
+    assert len(pair.leaves) == 2 and len(alone.leaves) == 1
+    assert alone.leaves[0].weights["vocals"] == 1.0 and alone.spec.residual_other
+    assert alone.identity != pair.identity
+    with pytest.raises(SeparationError, match="no member 'm7'"):
+        load_separator(str(tmp_path / "pair.yaml"), device="cpu", member="m7")

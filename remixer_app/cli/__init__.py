@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from remixer_app import __version__
-from remixer_app.cli import listeners, render
+from remixer_app.cli import evaluate, listeners, render, separate
 from remixer_app.core.errors import RemixerError
 
 EXIT_USER_ERROR = 2
@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
     render.add_parser(sub)
+    separate.add_parser(sub)
     listeners.add_parser(sub)
+    evaluate.add_parser(sub)
     return parser
 
 

@@ -40,7 +40,8 @@ def parse_gains(text: str) -> dict[str, float]:
     return gains
 
 
-def _gains_argument(text: str) -> dict[str, float]:
+def gains_argument(text: str) -> dict[str, float]:
+    """:func:`parse_gains` as an argparse ``type`` (errors become usage errors)."""
     try:
         return parse_gains(text)
     except ValueError as exc:
@@ -58,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--listener-file", metavar="FILE",
                    help="listener JSON (Clarity or remixer); omit to use a built-in preset")
     p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
-    p.add_argument("--gains", default="", type=_gains_argument, metavar="STEM=DB,...",
+    p.add_argument("--gains", default="", type=gains_argument, metavar="STEM=DB,...",
                    help="per-stem gains in dB, e.g. vocals=6,drums=0,bass=-3,other=0")
     p.add_argument("--mixture", metavar="FILE",
                    help="loudness target (default: the sum of the stems)")

@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_ENSEMBLE", "ArraySink", "Separator", "StemSink", "available_
 
 
 def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
-                   allow_download: bool | None = None) -> Separator:
+                   allow_download: bool | None = None, member: str | None = None) -> Separator:
     """Load an ensemble by name or file path, ready to separate.
 
     Parameters
@@ -42,6 +42,9 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     allow_download
         Whether missing official weights may be downloaded (default: unless
         ``REMIXER_OFFLINE`` is set).
+    member
+        Run only this member of the ensemble (see :meth:`EnsembleSpec.only`), to compare
+        the ensemble with its members.
 
     Raises
     ------
@@ -52,6 +55,8 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     if ensemble == DEFAULT_ENSEMBLE and DEFAULT_ENSEMBLE not in available_ensembles():
         raise SeparationError(default_ensemble_help())
     spec = load_ensemble(ensemble)
+    if member is not None:
+        spec = spec.only(member)
     chosen, warning = resolve_device(device)
     leaves: list[Leaf] = []
     problems: list[str] = []

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,22 @@ class EnsembleSpec:
     def stem_weights(self, stem: str) -> list[tuple[MemberSpec, float]]:
         """The members that contribute to ``stem`` and their weights (all > 0)."""
         return [(m, m.weights[stem]) for m in self.members if m.weights[stem] > 0.0]
+
+    def only(self, member_id: str) -> EnsembleSpec:
+        """This ensemble reduced to one member (weight 1 for every stem), keeping the
+        residual and blend options, so member and ensemble differ only in the ensembling.
+
+        Raises
+        ------
+        SeparationError
+            No member has that id.
+        """
+        for member in self.members:
+            if member.id == member_id:
+                alone = replace(member, weights=dict.fromkeys(STEM_NAMES, 1.0))
+                return replace(self, name=f"{self.name}[{member_id}]", members=(alone,))
+        raise SeparationError(f"ensemble {self.name!r} has no member {member_id!r} (members: "
+                              f"{', '.join(m.id for m in self.members)})")
 
     def fingerprint(self) -> str:
         """A digest of everything in the file that changes the output (not the name)."""
