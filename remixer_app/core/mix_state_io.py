@@ -1,0 +1,133 @@
+"""Mix settings as versioned JSON-ready data, for sessions and saved preferences."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
+from typing import TYPE_CHECKING, Any
+
+from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.audiogram import listener_to_dict, parse_listeners
+from remixer_app.core.dsp.clip import CLIP_MODES
+from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.errors import RemixerError
+
+if TYPE_CHECKING:
+    pass
+
+from remixer_app.core.mix_state import MixState, SettingsError
+
+FORMAT_NAME = "remixer-mix"
+FORMAT_VERSION = 1
+
+
+_PARAM_NAMES = tuple(f.name for f in dataclass_fields(CompressorParams))
+_KEYS = {"format", "version", "gains_db", "muted", "soloed", "compressor", "clip", "listener"}
+
+
+def state_to_dict(state: MixState) -> dict[str, Any]:
+    """``state`` as JSON-ready data: ``{"format": "remixer-mix", "version": 1, ...}``."""
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "gains_db": dict(state.gains_db),
+        "muted": [s for s in STEM_NAMES if s in state.muted],
+        "soloed": [s for s in STEM_NAMES if s in state.soloed],
+        "compressor": {"enabled": state.compressor_on, **asdict(state.compressor)},
+        "clip": state.clip,
+        "listener": None if state.listener is None else listener_to_dict(state.listener),
+    }
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _stems(data: dict[str, Any], key: str, source: str) -> frozenset[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(v in STEM_NAMES for v in value):
+        raise SettingsError(f"{source}: {key} must be a list of stem names "
+                            f"({', '.join(STEM_NAMES)}), not {value!r}")
+    return frozenset(value)
+
+
+def _gains(data: dict[str, Any], source: str) -> dict[str, float]:
+    gains = data.get("gains_db", {})
+    if not isinstance(gains, dict):
+        raise SettingsError(f"{source}: gains_db must be an object mapping stem to dB")
+    for stem, db in gains.items():
+        if stem not in STEM_NAMES:
+            raise SettingsError(f"{source}: unknown stem {stem!r} in gains_db; stems are "
+                                f"{', '.join(STEM_NAMES)}")
+        if not _is_number(db) or not math.isfinite(db):
+            raise SettingsError(f"{source}: the gain of {stem} must be a finite number of dB, "
+                                f"not {db!r}")
+    return gains
+
+
+def _compressor(data: dict[str, Any], source: str) -> tuple[bool, CompressorParams]:
+    comp = data.get("compressor", {})
+    if not isinstance(comp, dict):
+        raise SettingsError(f"{source}: compressor must be an object")
+    enabled = comp.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise SettingsError(f"{source}: compressor.enabled must be true or false")
+    params = {k: v for k, v in comp.items() if k != "enabled"}
+    for key, value in params.items():
+        if key not in _PARAM_NAMES:
+            raise SettingsError(f"{source}: unknown compressor setting {key!r}; known: "
+                                f"{', '.join(_PARAM_NAMES)}")
+        if not _is_number(value):
+            raise SettingsError(f"{source}: compressor.{key} must be a number, not {value!r}")
+    try:
+        return enabled, CompressorParams(**params)
+    except ValueError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+
+
+def state_from_dict(data: object, *, source: str = "mix settings") -> MixState:
+    """Read a :func:`state_to_dict` document back.
+
+    Missing entries take their defaults and gains are clamped, but anything present
+    must be valid.
+
+    Parameters
+    ----------
+    data
+        The decoded JSON.
+    source
+        Named in error messages (a file name, a database row).
+
+    Raises
+    ------
+    SettingsError
+        Not an object, another format or version, an unknown key or stem, a value of
+        the wrong type, invalid compressor parameters or an invalid listener.
+    """
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source} must be a JSON object, not {type(data).__name__}")
+    if data.get("format", FORMAT_NAME) != FORMAT_NAME:
+        raise SettingsError(f"{source}: unknown format {data['format']!r}")
+    if data.get("version") != FORMAT_VERSION:
+        raise SettingsError(f"{source}: unsupported mix settings version "
+                            f"{data.get('version')!r}; expected {FORMAT_VERSION}")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise SettingsError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    clip = data.get("clip", "hard")
+    if clip not in CLIP_MODES:
+        raise SettingsError(f"{source}: clip must be one of {', '.join(CLIP_MODES)}, "
+                            f"not {clip!r}")
+    listener = None
+    if data.get("listener") is not None:
+        try:
+            (listener,) = parse_listeners(data["listener"], f"{source}: listener").values()
+        except RemixerError as exc:
+            raise SettingsError(str(exc)) from None
+        except ValueError:  # a Clarity-format object holding several listeners
+            raise SettingsError(f"{source}: listener must hold exactly one listener") from None
+    enabled, params = _compressor(data, source)
+    return MixState(gains_db=_gains(data, source), muted=_stems(data, "muted", source),
+                    soloed=_stems(data, "soloed", source), compressor_on=enabled,
+                    compressor=params, clip=clip, listener=listener)
