@@ -20,6 +20,7 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.paths import user_cache_dir
 from remixer_app.core.separation import cache as cache_module
+from remixer_app.core.separation import cache_writer
 from remixer_app.core.separation.cache import StemCache, cache_key
 
 FRAMES = 1000
@@ -231,7 +232,7 @@ def test_uncommitted_writer_leaves_nothing(cache: StemCache) -> None:
 
 def test_full_disk_raises_remixer_error_and_leaves_nothing(
         cache: StemCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write_all = cache_module._write_all
+    real_write_all = cache_writer.write_all
     calls = []
 
     def fill_up(fh, data):  # type: ignore[no-untyped-def]
@@ -240,7 +241,7 @@ def test_full_disk_raises_remixer_error_and_leaves_nothing(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write_all(fh, data)
 
-    monkeypatch.setattr(cache_module, "_write_all", fill_up)
+    monkeypatch.setattr(cache_writer, "write_all", fill_up)
     stems = make_stems()
     with pytest.raises(RemixerError, match="disk space") as caught, \
             cache.writer("k", FRAMES) as writer:
@@ -257,7 +258,7 @@ def test_full_disk_while_writing_manifest(cache: StemCache,
     stems = make_stems()
     writer = cache.writer("k", FRAMES)
     writer.write(0, stems)
-    monkeypatch.setattr(cache_module, "_write_all", full)
+    monkeypatch.setattr(cache_writer, "write_all", full)
     with pytest.raises(RemixerError, match="disk space"):
         writer.commit()
     assert leftovers(cache) == []
