@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from remixer_app.core.audio_io import STEM_NAMES
-from remixer_app.core.separation.cache import StemCache
+from remixer_app.core.separation.cache import StemCache, cache_key
 
 RATE = 44100
 CHUNK_SECONDS = 10
@@ -95,6 +95,13 @@ def main() -> None:
         state = "files evicted from the page cache" if args.cold else "page cache warm"
         print(f"reopen with get(), {state}: median {statistics.median(times):.3f} s, "
               f"max {max(times):.3f} s over {REOPENS} reopens")
+        mixture = rng.standard_normal((frames, 2), dtype=np.float32) * 0.1
+        began = time.perf_counter()
+        cache_key(mixture, RATE, "bench")
+        key_time = time.perf_counter() - began
+        print(f"cache_key of the {args.minutes:g}-min stereo mixture (finding the entry): "
+              f"{key_time:.3f} s; reopen = key + get = "
+              f"{key_time + statistics.median(times):.3f} s (median)")
         print(f"verification: {VERIFICATION} ({os.cpu_count()} cores)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of this process: {peak:.0f} MB")
