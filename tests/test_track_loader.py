@@ -1,0 +1,64 @@
+"""Opening tracks for the app: stems folders, stem files, separation through the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from remixer_app.core.errors import SeparationError
+from remixer_app.core.separation import load_separator
+from remixer_app.core.separation.cache import StemCache
+from remixer_app.core.track_loader import open_track
+
+from tiny_models import write_tiny_ensemble
+
+RATE = 44100
+
+
+def _write(path: Path, seconds: float = 2.0, seed: int = 0) -> np.ndarray:
+    data = (0.1 * np.random.default_rng(seed).standard_normal((int(seconds * RATE), 2)))
+    sf.write(path, data.astype(np.float32), RATE, subtype="FLOAT")
+    return data.astype(np.float32)
+
+
+def test_stems_folder_needs_no_separator(tmp_path: Path) -> None:
+    parts = {s: _write(tmp_path / f"{s}.wav", seed=i)
+             for i, s in enumerate(("vocals", "drums", "bass", "other"))}
+    track = open_track(tmp_path, None)
+    assert track.source == "stems folder" and track.true_stems is track.stems
+    np.testing.assert_allclose(track.mixture, sum(parts.values()), atol=1e-6)
+
+
+def test_plain_file_without_separator_says_what_is_needed(tmp_path: Path) -> None:
+    _write(tmp_path / "song.wav")
+    with pytest.raises(SeparationError, match="no separator"):
+        open_track(tmp_path / "song.wav", None)
+
+
+def test_stem_file_without_separator_uses_its_stems(shared_data: Path) -> None:
+    path = sorted((shared_data / "musdb18_7s" / "test").glob("*.stem.mp4"))[0]
+    track = open_track(path, None)
+    assert track.stems is track.true_stems and "stems stored in the file" in track.warnings[0]
+
+
+def test_separation_goes_through_the_cache(tmp_path: Path) -> None:
+    _write(tmp_path / "song.wav", seconds=2.5)
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    loads: list[int] = []
+
+    def separator():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return load_separator(str(ensemble), device="cpu")
+
+    cache = StemCache(tmp_path / "cache")
+    reports = []
+    first = open_track(tmp_path / "song.wav", separator, cache=cache, progress=reports.append)
+    assert "separated" in first.source and reports[-1].fraction == 1.0
+    again = open_track(tmp_path / "song.wav", separator, cache=cache)
+    assert "from the cache" in again.source and len(loads) == 2
+    for stem in first.stems:
+        np.testing.assert_array_equal(first.stems[stem], again.stems[stem])
+    assert first.true_stems is None
