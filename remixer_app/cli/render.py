@@ -16,8 +16,8 @@ from remixer_app.core.export import (
     DEFAULT_SUBTYPE,
     SUBTYPES,
     check_export_target,
-    write_audio,
 )
+from remixer_app.core.exporting import export_aided
 
 _DEFAULT_COMPRESSOR = CompressorParams()
 
@@ -101,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
         mixture = tracks.pop("mixture")
         stems = tracks
     engine = HearingAidEngine(stems, listener, mixture=mixture)
-    final, over = HearingAidEngine.finalize(engine.render(settings), settings, args.sample_rate)
-    write_audio(out, final, args.sample_rate, subtype=args.subtype, overwrite=args.overwrite)
-    if over:
-        print(f"note: {over} samples exceeded full scale ({args.clip} clip applied)",
+    done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
+                        overwrite=args.overwrite)
+    if done.clipped:
+        print(f"note: {done.clipped} samples exceeded full scale ({args.clip} clip applied)",
               file=sys.stderr)
-    print(f"wrote {out} ({final.shape[0] / args.sample_rate:.2f} s, {args.sample_rate} Hz, "
+    print(f"wrote {out} ({done.seconds:.2f} s, {args.sample_rate} Hz, "
           f"{args.subtype}) for listener {listener.id}")
     return 0

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from remixer_app.core.audio_io import TARGET_RATE, load_audio
+from remixer_app.core.audio_io import load_audio
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.export import SUBTYPES, check_export_target, write_audio
+from remixer_app.core.export import SUBTYPES, check_export_target
+from remixer_app.core.exporting import export_stems
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.cached import separate_cached
@@ -54,9 +55,8 @@ def _run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RemixerError(f"cannot create {out}: {exc}") from exc
-    targets = {stem: out / f"{stem}.{args.format}" for stem in separator.stems}
-    for target in targets.values():  # refuse before minutes of work, not after
-        check_export_target(target, subtype, overwrite=args.overwrite)
+    for stem in separator.stems:  # refuse before minutes of work, not after
+        check_export_target(out / f"{stem}.{args.format}", subtype, overwrite=args.overwrite)
     print(f"separating {args.track} ({audio.duration:.1f} s) with {separator.identity} "
           f"on {separator.device}", file=sys.stderr)
     if args.no_cache:
@@ -66,8 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         stems, cached = separate_cached(separator, audio.samples, progress=_show)
     print("\n" + ("stems from the cache" if cached else "separated"), file=sys.stderr)
-    for stem, target in targets.items():
-        write_audio(target, stems[stem], TARGET_RATE, subtype=subtype, overwrite=args.overwrite)
+    for target in export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
+                               overwrite=args.overwrite):
         print(target)
     return 0
 

@@ -1,0 +1,91 @@
+"""Writing what the user made: the hearing-aid output, the plain remix, the stems.
+
+Shared by the ``remixer`` commands and the app's export actions, so both give the
+same files: the Cadenza output format by default (32 kHz, 16-bit FLAC, the recipe's
+order of resampling then clipping), always written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from remixer_app.core.audio_io import TARGET_RATE
+from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.export import (
+    DEFAULT_EXPORT_RATE,
+    DEFAULT_SUBTYPE,
+    check_export_target,
+    write_audio,
+)
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A written file and what happened on the way.
+
+    Attributes
+    ----------
+    path
+        The file.
+    seconds
+        Its duration.
+    clipped
+        Samples beyond full scale before clipping (0 when none).
+    """
+
+    path: Path
+    seconds: float
+    clipped: int
+
+
+def remix_signal(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
+                 settings: ChainSettings) -> np.ndarray:
+    """The loudness-matched remix without the hearing aid, (frames, 2) float64 at 44.1 kHz.
+
+    Uses the engine's stem weights, so it is exactly the remix the hearing aid hears.
+    """
+    weights = engine.stem_weights(settings.gains_db)
+    out = np.zeros(np.shape(stems[engine.stem_names[0]]), np.float64)
+    for weight, name in zip(weights, engine.stem_names, strict=True):
+        if weight != 0.0:
+            out += weight * np.asarray(stems[name], np.float64)
+    return out
+
+
+def export_aided(engine: HearingAidEngine, settings: ChainSettings, path: str | Path, *,
+                 rate: int = DEFAULT_EXPORT_RATE, subtype: str = DEFAULT_SUBTYPE,
+                 overwrite: bool = False) -> Exported:
+    """Render the hearing-aid output with ``settings`` and write it to ``path``."""
+    check_export_target(path, subtype, overwrite=overwrite)  # before the render, not after
+    final, over = HearingAidEngine.finalize(engine.render(settings), settings, rate)
+    written = write_audio(path, final, rate, subtype=subtype, overwrite=overwrite)
+    return Exported(written, final.shape[0] / rate, over)
+
+
+def export_remix(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
+                 settings: ChainSettings, path: str | Path, *, rate: int = DEFAULT_EXPORT_RATE,
+                 subtype: str = DEFAULT_SUBTYPE, overwrite: bool = False) -> Exported:
+    """Write the remix without the hearing aid (resampled, then clipped as ``settings`` say)."""
+    check_export_target(path, subtype, overwrite=overwrite)
+    final, over = HearingAidEngine.finalize(remix_signal(engine, stems, settings), settings,
+                                            rate)
+    written = write_audio(path, final, rate, subtype=subtype, overwrite=overwrite)
+    return Exported(written, final.shape[0] / rate, over)
+
+
+def export_stems(stems: Mapping[str, np.ndarray], folder: str | Path, *, suffix: str = ".wav",
+                 subtype: str = "FLOAT", overwrite: bool = False) -> list[Path]:
+    """Write each stem as ``<folder>/<stem><suffix>`` at 44.1 kHz.
+
+    Every target is checked before the first file is written, so a clash found late
+    never leaves a half-exported set.
+    """
+    targets = {name: Path(folder) / f"{name}{suffix}" for name in stems}
+    for target in targets.values():
+        check_export_target(target, subtype, overwrite=overwrite)
+    return [write_audio(target, stems[name], TARGET_RATE, subtype=subtype, overwrite=overwrite)
+            for name, target in targets.items()]
