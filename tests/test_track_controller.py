@@ -1,0 +1,70 @@
+"""The app's track controller: background open, engine per listener, stale results dropped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+from PySide6.QtCore import QThread  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.mix_model import MixModel  # noqa: E402
+from remixer_app.ui.track_controller import TrackController  # noqa: E402
+
+RATE = 44100
+
+
+def _stems_folder(folder: Path) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for stem in ("vocals", "drums", "bass", "other"):
+        sf.write(folder / f"{stem}.wav", 0.05 * rng.standard_normal((RATE, 2)), RATE)
+    return folder
+
+
+def test_open_then_engine_then_rebuild_for_a_new_listener(qtbot: QtBot, tmp_path: Path) -> None:
+    model = MixModel()
+    controller = TrackController(model, separator_factory=lambda: None)  # type: ignore[arg-type]
+    assert model.listener is not None and model.listener.id == "N3"
+    threads = []
+    controller.engine_ready.connect(lambda _: threads.append(QThread.currentThread()))
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    assert controller.track is not None and controller.track.source == "stems folder"
+    first = controller.engine
+    assert first is not None and first.listener.id == "N3"
+    assert threads[0] is QThread.currentThread()  # results arrive on the GUI thread
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        model.set_listener(get_preset("S2"))
+    assert controller.engine is not first and controller.engine.listener.id == "S2"
+
+
+def test_errors_come_back_as_one_signal_and_keep_the_old_track(qtbot: QtBot,
+                                                                tmp_path: Path) -> None:
+    controller = TrackController(MixModel(), separator_factory=lambda: None)  # type: ignore
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    track = controller.track
+    (tmp_path / "bad.wav").write_bytes(b"not audio at all")
+    with qtbot.waitSignal(controller.failed, timeout=30000) as blocker:
+        controller.open(tmp_path / "bad.wav")
+    title, message, _ = blocker.args
+    assert "failed" in title and "bad.wav" in message
+    assert controller.track is track
+
+
+def test_a_replaced_open_is_dropped(qtbot: QtBot, tmp_path: Path) -> None:
+    controller = TrackController(MixModel(), separator_factory=lambda: None)  # type: ignore
+    opened = []
+    controller.track_opened.connect(opened.append)
+    controller.open(_stems_folder(tmp_path / "a"))
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "b"))
+    controller.wait()
+    qtbot.wait(200)
+    assert [t.path.name for t in opened] == ["b"]
