@@ -1,0 +1,93 @@
+"""Compressor switch and parameters, and the clip mode, bound to the :class:`MixModel`."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from remixer_app.core.dsp.clip import CLIP_MODES
+from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.mix_state import MixChange, MixState
+
+# (label, minimum, maximum, step, decimals, unit) per CompressorParams field.
+PARAMETERS = {
+    "threshold": ("Threshold", 0.01, 1.0, 0.01, 2, "RMS"),
+    "attenuation": ("Attenuation", 0.01, 1.0, 0.01, 2, ""),
+    "attack": ("Attack", 1.0, 500.0, 5.0, 0, "ms"),
+    "release": ("Release", 10.0, 5000.0, 50.0, 0, "ms"),
+    "rms_buffer_size": ("RMS window", 0.005, 0.5, 0.008, 3, "s"),
+    "makeup_gain": ("Make-up gain", 0.1, 4.0, 0.1, 2, "x"),
+}
+CLIP_LABELS = {"hard": "Hard clip (the challenge's)", "soft": "Soft clip (tanh)",
+               "none": "No clipping"}
+
+
+class HearingAidPanel(QGroupBox):
+    """Hearing-aid options beyond NAL-R: the compressor and how the output is clipped."""
+
+    def __init__(self, model: MixModel, parent: QWidget | None = None) -> None:
+        super().__init__("Hearing aid", parent)
+        self.setAccessibleName("Hearing aid options")
+        self.model = model
+        self.enabled = QCheckBox("Compressor")
+        self.enabled.setAccessibleName("Compressor on")
+        self.enabled.setToolTip("The recipe's compressor after NAL-R (off in the baseline)")
+        self.enabled.toggled.connect(model.set_compressor_enabled)
+        form = QFormLayout()
+        self.spins: dict[str, QDoubleSpinBox] = {}
+        for name, (label, low, high, step, decimals, unit) in PARAMETERS.items():
+            spin = QDoubleSpinBox()
+            spin.setRange(low, high)
+            spin.setSingleStep(step)
+            spin.setDecimals(decimals)
+            spin.setSuffix(f" {unit}" if unit else "")
+            spin.setAccessibleName(f"Compressor {label.lower()}")
+            spin.valueChanged.connect(lambda value, n=name: self._set_parameter(n, value))
+            form.addRow(label, spin)
+            self.spins[name] = spin
+        self.clip = QComboBox()
+        self.clip.setAccessibleName("Clip mode")
+        for mode in CLIP_MODES:
+            self.clip.addItem(CLIP_LABELS[mode], mode)
+        self.clip.currentIndexChanged.connect(
+            lambda index: model.set_clip(self.clip.itemData(index)))
+        form.addRow("Output", self.clip)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.enabled)
+        layout.addLayout(form)
+        unsubscribe = model.subscribe(self._on_change)
+        self.destroyed.connect(lambda *_: unsubscribe())
+        self._show(model.state)
+
+    def _set_parameter(self, name: str, value: float) -> None:
+        params = self.model.state.compressor
+        try:
+            self.model.set_compressor(replace(params, **{name: value}))
+        except ValueError:  # e.g. a combination CompressorParams rejects: keep the old one
+            self._show(self.model.state)
+
+    def _on_change(self, change: MixChange) -> None:
+        if change.fields & {"compressor", "clip"}:
+            self._show(change.state)
+
+    def _show(self, state: MixState) -> None:
+        widgets = [self.enabled, self.clip, *self.spins.values()]
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.enabled.setChecked(state.compressor_on)
+        for field in fields(CompressorParams):
+            self.spins[field.name].setValue(getattr(state.compressor, field.name))
+            self.spins[field.name].setEnabled(state.compressor_on)
+        self.clip.setCurrentIndex(self.clip.findData(state.clip))
+        for widget in widgets:
+            widget.blockSignals(False)
