@@ -14,6 +14,7 @@ import soundfile as sf
 # Before pytest-qt creates the QApplication: there is no display on CI machines.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
@@ -24,14 +25,13 @@ from PySide6.QtWidgets import (  # noqa: E402
     QLineEdit,
     QMenu,
     QMenuBar,
-    QMessageBox,
+    QScrollBar,
     QWidget,
 )
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import playback_probe  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
-from remixer_app.core.audiogram import presets  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
 from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow, format_duration  # noqa: E402
@@ -42,8 +42,11 @@ INTERACTIVE = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QL
 
 
 @pytest.fixture
-def window(qtbot: QtBot) -> MainWindow:
-    win = MainWindow()
+def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    win.show_error = lambda parent, title, text: win.errors.append((title, text))
+    win.errors = []  # type: ignore[attr-defined]
     qtbot.addWidget(win)
     win.show()
     return win
@@ -59,26 +62,25 @@ def write_stems(folder: Path, names: tuple[str, ...] = STEM_NAMES, seconds: floa
     return folder
 
 
-def inside_combo_box(widget: QWidget) -> bool:
+def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(window.controller.engine_ready, timeout=60000):
+        window.open_path(path)
+
+
+def qt_internal(widget: QWidget) -> bool:
+    """Parts Qt builds inside other controls and names through them: a combo box's popup,
+    the scroll bars of scroll areas, a line edit's clear button, the menu bar's overflow
+    menu (untitled)."""
     parent = widget.parentWidget()
+    if isinstance(widget, QScrollBar) or isinstance(parent, QLineEdit):
+        return True
+    if isinstance(widget, QMenu) and not widget.title():
+        return True
     while parent is not None:
         if isinstance(parent, QComboBox):
             return True
         parent = parent.parentWidget()
     return False
-
-
-@pytest.fixture
-def captured_errors(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Replace the blocking error dialog with a recorder of (title, text)."""
-    calls: list[tuple[str, str]] = []
-
-    def critical(parent: QWidget | None, title: str, text: str, *args: object) -> int:
-        calls.append((title, text))
-        return int(QMessageBox.StandardButton.Ok.value)
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
-    return calls
 
 
 # ---------------------------------------------------------------------------- the window
@@ -88,18 +90,8 @@ def test_window_builds(window: MainWindow) -> None:
     assert window.windowTitle() == "remixer_app"
     assert window.isVisible()
     assert window.track_label.text() == NO_TRACK_TEXT
-    assert window.stems is None
-
-
-def test_presets_fill_listener_box(window: MainWindow) -> None:
-    combo = window.listener_combo
-    expected = presets()
-    assert combo.count() == len(expected)
-    assert [combo.itemData(i) for i in range(combo.count())] == list(expected)
-    assert [combo.itemText(i) for i in range(combo.count())] == [
-        p.display_name for p in expected.values()]
-    combo.setCurrentIndex(combo.findData("N3"))
-    assert window.selected_listener() == expected["N3"]
+    assert window.track is None and window.model.listener is not None
+    assert not window.export_aided_action.isEnabled()
 
 
 def test_every_control_has_an_accessible_name(window: MainWindow) -> None:
@@ -107,22 +99,24 @@ def test_every_control_has_an_accessible_name(window: MainWindow) -> None:
     # button) and the parts of a combo box's popup list.
     controls = [w for w in window.findChildren(QWidget)
                 if isinstance(w, INTERACTIVE) and not w.objectName().startswith("qt_")
-                and not inside_combo_box(w)]
+                and not qt_internal(w)]
     controls += [window.track_label, window.playback_label]
-    assert len(controls) >= 5
+    assert len(controls) >= 20
     unnamed = [f"{type(w).__name__} {w.objectName()!r}" for w in controls
                if not w.accessibleName().strip()]
     assert unnamed == []
-    for action in (window.open_action, window.quit_action):
+    for action in (window.open_action, window.quit_action, window.undo_action):
         assert action.text().replace("&", "").strip()
 
 
-def test_file_menu(window: MainWindow) -> None:
+def test_menus(window: MainWindow) -> None:
     menu = window.menuBar().actions()[0].menu()
     assert isinstance(menu, QMenu)
     texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
-    assert texts == ["Open stems folder...", "Quit"]
+    assert texts[:3] == ["Open track...", "Open stems folder...", "Open recent"]
+    assert "Export hearing-aid output..." in texts and texts[-1] == "Quit"
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
 
 
 def test_quit_closes_the_window(window: MainWindow) -> None:
@@ -146,51 +140,66 @@ def test_status_bar_shows_the_reason(qtbot: QtBot, monkeypatch: pytest.MonkeyPat
     assert win.playback_label.text() == "Playback unavailable: no output device"
 
 
-# ---------------------------------------------------------------------------- opening stems
+# ---------------------------------------------------------------------------- opening
 
 
-def test_open_stems_folder_shows_name_and_duration(
-        window: MainWindow, tmp_path: Path, captured_errors: list[tuple[str, str]]) -> None:
-    folder = write_stems(tmp_path / "My Song")
-    assert window.open_stems_folder(folder)
-    assert captured_errors == []
-    assert window.track_label.text() == "My Song (0:01)"
-    assert window.stems is not None and tuple(window.stems) == STEM_NAMES
-    assert all(s.shape == (RATE, 2) for s in window.stems.values())
+def test_open_stems_folder_in_the_background(qtbot: QtBot, window: MainWindow,
+                                             tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "My Song"))
+    assert window.errors == []  # type: ignore[attr-defined]
+    assert window.track_label.text().startswith("My Song (0:01)")
+    assert window.track is not None and window.export_aided_action.isEnabled()
+    assert window.settings.value("recent/files") in (str(tmp_path / "My Song"),
+                                                     [str(tmp_path / "My Song")])
+    assert [a.text() for a in window.recent_menu.actions()] == [str(tmp_path / "My Song")]
 
 
-def test_missing_stem_shows_an_error_dialog(
-        window: MainWindow, tmp_path: Path, captured_errors: list[tuple[str, str]]) -> None:
-    folder = write_stems(tmp_path / "incomplete", names=("vocals", "drums", "bass"))
-    assert not window.open_stems_folder(folder)
-    assert len(captured_errors) == 1
-    title, text = captured_errors[0]
-    assert title == "Cannot open stems folder"
-    assert "other" in text and "incomplete" in text
-    assert window.track_label.text() == NO_TRACK_TEXT
-    assert window.stems is None
+def test_a_failed_open_reports_once_and_keeps_the_track(qtbot: QtBot, window: MainWindow,
+                                                        tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "good"))
+    with qtbot.waitSignal(window.controller.failed, timeout=30000):
+        window.open_path(write_stems(tmp_path / "incomplete", names=("vocals", "drums")))
+    errors = window.errors  # type: ignore[attr-defined]
+    assert len(errors) == 1 and "other" in errors[0][1] and "incomplete" in errors[0][1]
+    assert window.track_label.text().startswith("good (0:01)")
 
 
-def test_failed_open_keeps_the_loaded_track(
-        window: MainWindow, tmp_path: Path, captured_errors: list[tuple[str, str]]) -> None:
-    assert window.open_stems_folder(write_stems(tmp_path / "good"))
-    assert not window.open_stems_folder(tmp_path / "does not exist")
-    assert len(captured_errors) == 1
-    assert window.track_label.text() == "good (0:01)"
-
-
-def test_open_action_uses_the_folder_dialog(
-        window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        captured_errors: list[tuple[str, str]]) -> None:
-    folder = write_stems(tmp_path / "picked")
-    answers = iter(["", str(folder)])  # first the user cancels, then picks the folder
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+def test_open_action_uses_the_file_dialog(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = []
+    monkeypatch.setattr(window.controller, "open", opened.append)
+    answers = iter([("", ""), (str(tmp_path / "x.wav"), "")])  # cancel, then a file
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *args, **kwargs: next(answers)))
     window.open_action.trigger()
-    assert window.track_label.text() == NO_TRACK_TEXT
     window.open_action.trigger()
-    assert window.track_label.text() == "picked (0:01)"
-    assert captured_errors == []
+    assert opened == [tmp_path / "x.wav"]
+
+
+def test_dropping_a_folder_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    opened = []
+    monkeypatch.setattr(window.controller, "open", opened.append)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, data,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert opened == [tmp_path]
+
+
+def test_export_the_hearing_aid_output(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    window.model.set_gain("vocals", 6.0)
+    worker = window.export("aided", tmp_path / "out.flac", window.controller.engine,
+                           window.track)
+    with qtbot.waitSignal(worker.signals.finished, timeout=30000):
+        pass
+    info = sf.info(tmp_path / "out.flac")
+    assert (info.samplerate, info.subtype) == (32000, "PCM_16")
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
@@ -218,8 +227,8 @@ def test_main_smoke_test_fails_on_uncaught_exception(
 
     original_init = MainWindow.__init__
 
-    def init(self: MainWindow, parent: QWidget | None = None) -> None:
-        original_init(self, parent)
+    def init(self: MainWindow, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
         QTimer.singleShot(0, broken_slot)
 
     monkeypatch.setattr(MainWindow, "__init__", init)
@@ -278,3 +287,18 @@ def test_probe_never_raises() -> None:
     if "sounddevice" not in sys.modules:
         # Importing sounddevice failed here, so the message must say why.
         assert not available and "unavailable" in message
+
+
+def test_a_track_gets_a_player_that_follows_the_sliders(qtbot: QtBot, window: MainWindow,
+                                                        tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    player = window.transport.player
+    assert player is not None and window.transport.play_button.isEnabled()
+    window.play_action.trigger()
+    assert player.state.name == "PLAYING"
+    window.stem_panel.sliders["vocals"].setValue(12)  # +6 dB
+    assert player.settings.gains_db["vocals"] == 6.0
+    window.play_action.trigger()
+    assert player.state.name == "PAUSED"
+    window.close()
+    assert window.transport.player is None

@@ -1,36 +1,51 @@
-"""The main window: open a folder of separated stems and choose a listener.
+"""The main window: open a track, choose the listener, rebalance while listening, export.
 
-This is the first, deliberately small window: every control in it works. Loading
-runs on the GUI thread for now; it only decodes four files, and the long work
-(separation, rendering) will arrive with its own cancellable workers.
+The window only wires widgets together. State lives in the Qt-free
+:class:`~remixer_app.core.mix_model.MixModel` (observed by the panels and the player)
+and in the :class:`~remixer_app.ui.track_controller.TrackController` (track,
+separation and engine, all in workers). Errors from workers reach
+:func:`~remixer_app.ui.workers.report_error`, the one error path.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
-from remixer_app.core.audio_io import TARGET_RATE, load_stems_dir
-from remixer_app.core.audiogram import Listener, presets
-from remixer_app.core.errors import RemixerError
+from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.exporting import export_aided, export_remix, export_stems
+from remixer_app.core.mix_model import MixModel
 from remixer_app.core.playback_probe import playback_status
+from remixer_app.core.player import Player
+from remixer_app.core.progress import ProgressReport
+from remixer_app.core.track_loader import OpenedTrack
+from remixer_app.ui.hearing_aid_panel import HearingAidPanel
+from remixer_app.ui.listener_panel import ListenerPanel
+from remixer_app.ui.stem_panel import StemPanel
+from remixer_app.ui.track_controller import TrackController
+from remixer_app.ui.transport import TransportBar
+from remixer_app.ui.workers import Worker, report_error, start
 
 WINDOW_TITLE = "remixer_app"
-NO_TRACK_TEXT = "No track loaded. Use File > Open stems folder..."
+NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
+AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.mp4 *.aac);;All files (*)"
+MAX_RECENT = 8
 
 
 def format_duration(seconds: float) -> str:
@@ -38,9 +53,7 @@ def format_duration(seconds: float) -> str:
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class MainWindow(QMainWindow):
@@ -48,115 +61,256 @@ class MainWindow(QMainWindow):
 
     Parameters
     ----------
-    parent
-        Optional parent widget.
-
-    Attributes
-    ----------
-    stems : dict[str, numpy.ndarray] or None
-        The stems of the loaded track, ``None`` until a folder is opened.
-    playback_available : bool
-        Result of :func:`~remixer_app.core.playback_probe.playback_status` at start-up.
+    controller
+        Track controller to use (tests pass one with a fake separator); a new one
+        with the default ensemble otherwise.
+    settings
+        Where window state and recent files persist (tests pass a temporary one).
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: TrackController | None = None,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
         self.setAccessibleName("remixer_app main window")
-        self.stems: dict[str, np.ndarray] | None = None
-        self.track_path: Path | None = None
-
-        self._build_menus()
-
-        self.listener_combo = QComboBox()
-        self.listener_combo.setAccessibleName("Listener")
-        self.listener_combo.setAccessibleDescription(
-            "Hearing profile of the listener the music is remixed for")
-        for listener_id, listener in presets().items():
-            self.listener_combo.addItem(listener.display_name, listener_id)
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.model = controller.model if controller else MixModel()
+        self.controller = controller or TrackController(self.model)
+        self.track: OpenedTrack | None = None
+        self._export_worker: Worker | None = None
+        self.show_error: Callable[[QWidget | None, str, str], Any] | None = None  # tests
 
         self.track_label = QLabel(NO_TRACK_TEXT)
         self.track_label.setAccessibleName("Loaded track")
-        # Selectable so screen-reader and keyboard users can reach and copy the text.
+        self.track_label.setWordWrap(True)
         self.track_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-
-        listener_caption = QLabel("&Listener:")
-        listener_caption.setBuddy(self.listener_combo)
-        form = QFormLayout()
-        form.addRow(listener_caption, self.listener_combo)
-        form.addRow("Track:", self.track_label)
+        self.listener_panel = ListenerPanel(self.model)
+        self.stem_panel = StemPanel(self.model)
+        self.hearing_aid_panel = HearingAidPanel(self.model)
+        columns = QHBoxLayout()
+        columns.addWidget(self.listener_panel, 2)
+        columns.addWidget(self.stem_panel, 2)
+        columns.addWidget(self.hearing_aid_panel, 1)
+        self.transport = TransportBar()
         central = QWidget()
-        central.setLayout(form)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.track_label)
+        layout.addLayout(columns)
+        layout.addWidget(self.transport)
         self.setCentralWidget(central)
+        self._build_status_bar()
+        self._build_menus()
 
+        self.controller.busy.connect(self._show_busy)
+        self.controller.progress.connect(self._show_progress)
+        self.controller.track_opened.connect(self._track_opened)
+        self.controller.player_ready.connect(self._player_ready)
+        self.controller.failed.connect(self._report)
+        self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    # --- building ----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Progress")
+        self.progress_bar.setRange(0, 1000)
+        self.progress_label = QLabel()
+        self.progress_label.setAccessibleName("Progress details")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the running job")
+        self.cancel_button.clicked.connect(lambda: self.controller.cancel())
         self.playback_available, message = playback_status()
         self.playback_label = QLabel(message)
         self.playback_label.setAccessibleName("Playback status")
-        # A permanent widget, because status tips from the menus would wipe a plain message.
-        self.statusBar().addPermanentWidget(self.playback_label, 1)
-        self.statusBar().setAccessibleName("Status bar")
+        bar = self.statusBar()
+        bar.setAccessibleName("Status bar")
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            bar.addPermanentWidget(widget)
+        bar.addPermanentWidget(self.playback_label, 1)
+        self._show_busy("")
 
     def _build_menus(self) -> None:
-        menu_bar = self.menuBar()
-        menu_bar.setAccessibleName("Main menu")
-        file_menu = menu_bar.addMenu("&File")
+        bar = self.menuBar()
+        bar.setAccessibleName("Main menu")
+        file_menu = bar.addMenu("&File")
         file_menu.setAccessibleName("File menu")
-
-        self.open_action = QAction("&Open stems folder...", self)
-        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.setStatusTip(
-            "Open a folder holding vocals, drums, bass and other audio files")
-        self.open_action.triggered.connect(self._choose_stems_folder)
-        file_menu.addAction(self.open_action)
-
+        self.open_action = self._action(file_menu, "&Open track...", self._choose_track,
+                                        QKeySequence.StandardKey.Open,
+                                        "Open an audio file; it is separated into stems")
+        self.open_folder_action = self._action(file_menu, "Open stems &folder...",
+                                               self._choose_stems_folder, None,
+                                               "Open a folder of vocals/drums/bass/other files")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setAccessibleName("Recent tracks")
+        self._fill_recent()
         file_menu.addSeparator()
-        self.quit_action = QAction("&Quit", self)
-        # Spelled out because QKeySequence.Quit is empty on Windows.
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self.quit_action.setStatusTip("Quit remixer_app")
-        self.quit_action.triggered.connect(self.close)
-        file_menu.addAction(self.quit_action)
+        self.export_aided_action = self._action(
+            file_menu, "&Export hearing-aid output...", lambda: self._export("aided"),
+            QKeySequence("Ctrl+E"), "FLAC, 32 kHz, 16 bit (the Cadenza format)")
+        self.export_remix_action = self._action(
+            file_menu, "Export &remix (no hearing aid)...", lambda: self._export("remix"), None,
+            "The rebalanced mix without the hearing-aid processing")
+        self.export_stems_action = self._action(
+            file_menu, "Export &stems...", lambda: self._export("stems"), None,
+            "The four stems as WAV files")
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"),
+                                        "Quit remixer_app")
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.setAccessibleName("Edit menu")
+        self.undo_action = self._action(edit_menu, "&Undo", self.model.undo,
+                                        QKeySequence.StandardKey.Undo, "Undo the last mix change")
+        self.redo_action = self._action(edit_menu, "&Redo", self.model.redo,
+                                        QKeySequence.StandardKey.Redo, "Redo")
+        self.reset_action = self._action(edit_menu, "Reset &mix", self.model.reset,
+                                         QKeySequence("Ctrl+0"), "All stems back to 0 dB")
+        play_menu = bar.addMenu("&Play")
+        play_menu.setAccessibleName("Play menu")
+        self.play_action = self._action(play_menu, "&Play / pause", self._toggle_play,
+                                        QKeySequence(Qt.Key.Key_Space), "Start or pause playback")
+        self._set_track_actions(False)
 
-    def selected_listener(self) -> Listener:
-        """The listener chosen in the listener box."""
-        return presets()[self.listener_combo.currentData()]
+    def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
+                shortcut: QKeySequence | QKeySequence.StandardKey | None, tip: str) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda: slot())
+        menu.addAction(action)
+        return action
+
+    # --- opening -----------------------------------------------------------------------
+    def _choose_track(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open track", self._last_folder(),
+                                              AUDIO_FILTER)
+        if path:
+            self.open_path(path)
 
     def _choose_stems_folder(self) -> None:
-        start = str(self.track_path.parent) if self.track_path else os.path.expanduser("~")
-        folder = QFileDialog.getExistingDirectory(self, "Open stems folder", start)
-        if folder:  # empty when the user cancels
-            self.open_stems_folder(folder)
+        folder = QFileDialog.getExistingDirectory(self, "Open stems folder", self._last_folder())
+        if folder:
+            self.open_path(folder)
 
-    def open_stems_folder(self, folder: str | os.PathLike[str]) -> bool:
-        """Load the stems in ``folder`` and show the track's name and duration.
+    def open_path(self, path: str | os.PathLike[str]) -> None:
+        """Open a file or stems folder in the background; the window stays usable."""
+        self.controller.open(Path(path))
 
-        Parameters
-        ----------
-        folder
-            Folder with one ``vocals``, ``drums``, ``bass`` and ``other`` audio file.
+    def _last_folder(self) -> str:
+        recent = self._recent()
+        return str(Path(recent[0]).parent) if recent else os.path.expanduser("~")
 
-        Returns
-        -------
-        bool
-            ``True`` when the stems were loaded; ``False`` when an error dialog was
-            shown instead (the previously loaded track, if any, is kept).
-        """
-        path = Path(folder)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            stems = load_stems_dir(path)
-        except (RemixerError, OSError) as exc:
-            # OSError: e.g. a folder we may not list; load_stems_dir reports everything else.
-            QApplication.restoreOverrideCursor()
-            QMessageBox.critical(self, "Cannot open stems folder", str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent/files", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
 
-        self.stems = stems
-        self.track_path = path
-        frames = next(iter(stems.values())).shape[0]
-        name = path.name or str(path)
-        self.track_label.setText(f"{name} ({format_duration(frames / TARGET_RATE)})")
-        self.statusBar().showMessage(f"Loaded {len(stems)} stems from {path}", 5000)
-        return True
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def _track_opened(self, track: OpenedTrack) -> None:
+        self.track = track
+        name = track.path.name or str(track.path)
+        self.track_label.setText(f"{name} ({format_duration(track.frames / 44100)}), "
+                                 f"stems: {track.source}")
+        recent = [str(track.path)] + [p for p in self._recent() if p != str(track.path)]
+        self.settings.setValue("recent/files", recent[:MAX_RECENT])
+        self._fill_recent()
+        self._set_track_actions(True)
+
+    def _set_track_actions(self, enabled: bool) -> None:
+        for action in (self.export_aided_action, self.export_remix_action,
+                       self.export_stems_action):
+            action.setEnabled(enabled)
+
+    def _player_ready(self, player: Player) -> None:
+        if self.transport.player is not None:
+            self.transport.player.detach()
+        player.attach(self.model)
+        self.transport.set_player(player)
+
+    def _toggle_play(self) -> None:
+        if self.transport.player is not None:
+            self.transport.player.toggle()
+
+    # --- exporting ---------------------------------------------------------------------
+    def _export(self, what: str) -> None:
+        engine, track = self.controller.engine, self.track
+        if engine is None or track is None:
+            self.statusBar().showMessage("Wait until the track is ready to export it.", 5000)
+            return
+        if what == "stems":
+            target = QFileDialog.getExistingDirectory(self, "Export stems to folder")
+        else:
+            target, _ = QFileDialog.getSaveFileName(
+                self, "Export", f"{track.path.stem}-{what}.flac", "FLAC (*.flac);;WAV (*.wav)")
+        if target:
+            self.export(what, Path(target), engine, track)
+
+    def export(self, what: str, target: Path, engine: HearingAidEngine, track: OpenedTrack,
+               *, overwrite: bool = True) -> Worker:
+        """Write ``what`` (aided, remix, stems) to ``target`` in a worker."""
+        settings = self.model.chain_settings()
+
+        def job(progress: Any, cancelled: Any) -> str:
+            if what == "aided":
+                return str(export_aided(engine, settings, target, overwrite=overwrite).path)
+            if what == "remix":
+                return str(export_remix(engine, track.stems, settings, target,
+                                        overwrite=overwrite).path)
+            return ", ".join(p.name for p in export_stems(track.stems, target,
+                                                           overwrite=overwrite))
+
+        worker = Worker(job)
+        worker.signals.finished.connect(
+            lambda _, written: self.statusBar().showMessage(f"Exported {written}", 10000))
+        worker.signals.failed.connect(lambda _, message, details: self._report(
+            "Export failed", message, details))
+        self._export_worker = worker
+        return start(worker)
+
+    # --- feedback ----------------------------------------------------------------------
+    def _show_busy(self, label: str) -> None:
+        for widget in (self.progress_bar, self.progress_label, self.cancel_button):
+            widget.setVisible(bool(label))
+        self.progress_label.setText(label)
+        self.progress_bar.setValue(0)
+
+    def _show_progress(self, report: ProgressReport) -> None:
+        self.progress_bar.setValue(int(report.fraction * 1000))
+        eta = "" if report.eta_s is None else f", about {format_duration(report.eta_s)} left"
+        self.progress_label.setText(f"{report.message or 'working'}: "
+                                    f"{report.percent:.0f} %{eta}")
+
+    def _report(self, title: str, message: str, details: str) -> None:
+        report_error(self, title, message, details, show=self.show_error)
+
+    # --- drag and drop, closing --------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        """Accept dropped local files and folders."""
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        """Open the first dropped file or folder."""
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        """Stop background work and remember the window layout."""
+        self.controller.cancel()
+        if self.transport.player is not None:
+            self.transport.player.detach()
+        self.transport.set_player(None)  # closes the audio stream, from the GUI thread
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)

@@ -16,9 +16,10 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.errors import SeparationError
+from remixer_app.core.errors import Cancelled, SeparationError
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
+from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.separator import Separator
@@ -45,6 +46,7 @@ class TrackController(QObject):
     busy = Signal(str)                 # what is running ("" when idle)
     track_opened = Signal(object)      # OpenedTrack
     engine_ready = Signal(object)      # HearingAidEngine for the current listener
+    player_ready = Signal(object)      # Player of that engine (emitted just before)
     failed = Signal(str, str, str)     # title, message, details
     notice = Signal(str)               # a non-error message for the status bar
 
@@ -57,6 +59,7 @@ class TrackController(QObject):
         self.pool = pool or QThreadPool.globalInstance()
         self.track: OpenedTrack | None = None
         self.engine: HearingAidEngine | None = None
+        self.player: Player | None = None
         self._separator: Separator | None = None
         self._factory = separator_factory
         self._request = 0
@@ -114,15 +117,24 @@ class TrackController(QObject):
             return
         self.cancel("engine")
 
-        def build(progress: Any, cancelled: Any) -> HearingAidEngine:
+        settings = self.model.chain_settings()
+
+        def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
             progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
-            return HearingAidEngine(dict(track.stems), listener, mixture=track.mixture)
+            engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture)
+            progress(ProgressReport(0.7, None, "preparing playback"))
+            if cancelled():
+                raise Cancelled("cancelled")
+            # The player's loudness model is a third of the engine's cost: build it here too.
+            return engine, Player(engine, track.stems, mixture=track.mixture,
+                                  settings=settings)
 
         self._run("engine", build, self._engine_built, f"Fitting for {listener.id}")
 
-    def _engine_built(self, engine: HearingAidEngine) -> None:
-        self.engine = engine
-        self.engine_ready.emit(engine)
+    def _engine_built(self, built: tuple[HearingAidEngine, Player]) -> None:
+        self.engine, self.player = built
+        self.player_ready.emit(self.player)
+        self.engine_ready.emit(self.engine)
 
     # --- plumbing ----------------------------------------------------------------------
     def _run(self, kind: str, job: Callable[..., Any], done: Callable[[Any], None],

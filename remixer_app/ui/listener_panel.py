@@ -1,0 +1,401 @@
+"""Choosing the listener: built-in presets, a listener file or a saved profile.
+
+The panel is a two-way view of :attr:`MixModel.listener`. A user's choice is
+applied with ``model.set_listener``; a change made elsewhere (a session re-applied)
+is shown without being sent back. The panel knows its own changes by a flag set
+around the call, because the model notifies synchronously.
+
+Edits in the audiogram editor become a new listener with the *same id* and the
+name suffixed " (edited)": the id is who the person is (saving a profile replaces
+that person's stored audiogram), the name tells everybody the thresholds are no
+longer the measured ones. Undoing back to the measured thresholds restores the
+original listener, name included.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from remixer_app.core.audiogram import Listener, load_listeners, presets, save_listener
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.mix_state import MixChange
+from remixer_app.core.storage import SessionStore
+from remixer_app.ui.audiogram_editor import AudiogramEditor
+
+PRESETS, FILE, PROFILES = "presets", "file", "profiles"
+SOURCE_LABELS = {PRESETS: "Built-in presets", FILE: "Listener file...",
+                 PROFILES: "Saved profiles"}
+EDITED_SUFFIX = " (edited)"
+_ERROR_STYLE = "color: #b00020;"
+
+
+def item_text(listener: Listener) -> str:
+    """``"L0001"``, ``"N1 - very mild ..."`` or ``"L0002 - Alice"``: the id always shows."""
+    name = listener.name
+    if not name or name == listener.id or name.startswith(listener.id):
+        return name or listener.id
+    return f"{listener.id} - {name}"
+
+
+def edited_name(listener: Listener) -> str:
+    """The name of an edited copy of ``listener``; the suffix is added only once."""
+    name = listener.display_name
+    return name if name.endswith(EDITED_SUFFIX) else name + EDITED_SUFFIX
+
+
+def _same_audiograms(a: Listener, b: Listener) -> bool:
+    return a.id == b.id and a.left == b.left and a.right == b.right
+
+
+class ListenerPanel(QWidget):
+    """Chooses the listener of a :class:`MixModel`; see the module notes.
+
+    Parameters
+    ----------
+    model
+        The model whose listener is chosen and shown.
+    store
+        Optional clinician database; adds the "Saved profiles" source and the
+        "Save profile" button.
+    parent
+        Optional parent widget.
+    """
+
+    def __init__(self, model: MixModel, store: SessionStore | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Listener panel")
+        self.model, self.store = model, store
+        self._lists: dict[str, dict[str, Listener]] = {PRESETS: presets(), FILE: {},
+                                                       PROFILES: {}}
+        self._source = PRESETS
+        self._file_path: Path | None = None
+        self._base: Listener | None = None  # the listener as chosen, before any edits
+        self._applying = False
+        self._build()
+        unsubscribe = model.subscribe(self._on_model_change)
+        # A lambda, not a method: the panel is gone when ``destroyed`` arrives.
+        self.destroyed.connect(lambda *_: unsubscribe())
+        self._base = model.listener
+        self.editor.set_listener(model.listener)
+        self._populate()
+
+    def _build(self) -> None:
+        self.source_combo = QComboBox()
+        self.source_combo.setAccessibleName("Listener source")
+        for key in (PRESETS, FILE, PROFILES) if self.store is not None else (PRESETS, FILE):
+            self.source_combo.addItem(SOURCE_LABELS[key], key)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setAccessibleName("Filter listeners")
+        self.filter_edit.setPlaceholderText("Type part of an id or name; Enter picks the first")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.listener_combo = QComboBox()
+        self.listener_combo.setAccessibleName("Listener")
+        self.listener_combo.setMaxVisibleItems(20)
+        self.current_label = QLabel()
+        self.current_label.setAccessibleName("Current listener")
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Listener panel status")
+        self.status_label.setWordWrap(True)
+
+        self.load_button = QPushButton("Load file...")
+        self.load_button.setAccessibleName("Load listener file")
+        self.save_button = QPushButton("Save listener...")
+        self.save_button.setAccessibleName("Save listener to a file")
+        self.profile_button = QPushButton("Save profile")
+        self.profile_button.setAccessibleName("Save listener as a profile")
+        self.profile_button.setVisible(self.store is not None)
+        self.edit_button = QPushButton("Edit audiogram")
+        self.edit_button.setAccessibleName("Edit audiogram")
+        self.edit_button.setCheckable(True)
+        self.editor = AudiogramEditor()
+        self.editor.setVisible(False)
+
+        self.source_combo.currentIndexChanged.connect(self._on_source_changed)
+        self.filter_edit.textChanged.connect(lambda _text: self._populate())
+        self.filter_edit.returnPressed.connect(self._pick_first_match)
+        self.listener_combo.currentIndexChanged.connect(self._on_listener_chosen)
+        self.load_button.clicked.connect(self._load_clicked)
+        self.save_button.clicked.connect(self._save_clicked)
+        self.profile_button.clicked.connect(self.save_profile)
+        self.edit_button.toggled.connect(self.editor.setVisible)
+        self.editor.listenerEdited.connect(self._on_edited)
+
+        form = QFormLayout()
+        for caption, widget in (("&Source:", self.source_combo), ("&Find:", self.filter_edit),
+                                ("&Listener:", self.listener_combo),
+                                ("Current:", self.current_label)):
+            label = QLabel(caption)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
+        buttons = QHBoxLayout()
+        for button in (self.load_button, self.save_button, self.profile_button,
+                       self.edit_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.editor, 1)
+
+    # ------------------------------------------------------------------ showing
+
+    def listeners(self) -> dict[str, Listener]:
+        """The listeners of the current source, by id."""
+        return self._lists[self._source]
+
+    def _populate(self) -> None:
+        """Refill the listener box from the source and filter; select the model's listener."""
+        needle = self.filter_edit.text().strip().lower()
+        shown = [li for li in self.listeners().values()
+                 if needle in li.id.lower() or needle in li.name.lower()]
+        current = self.model.listener
+        combo = self.listener_combo
+        combo.blockSignals(True)  # refilling is not a choice
+        try:
+            combo.clear()
+            for li in shown:
+                combo.addItem(item_text(li), li.id)
+            index = next((i for i, li in enumerate(shown) if li == current), -1)
+            combo.setCurrentIndex(index)
+        finally:
+            combo.blockSignals(False)
+        if current is not None and current.id in self.listeners():
+            combo.setPlaceholderText(current.display_name)  # an edited copy of an entry
+        elif not shown:
+            combo.setPlaceholderText(f"No listener matches {needle!r}" if needle
+                                     else "No listeners here yet")
+        else:
+            combo.setPlaceholderText(f"Choose one of {len(shown)} listeners")
+        self.current_label.setText(current.display_name if current else "None chosen")
+        self.save_button.setEnabled(current is not None)
+        self.profile_button.setEnabled(current is not None)
+
+    def _on_model_change(self, change: MixChange) -> None:
+        if "listener" not in change.fields:
+            return
+        if not self._applying:  # changed elsewhere: start afresh from it
+            self._base = change.state.listener
+            self.editor.set_listener(change.state.listener)
+        self._populate()
+
+    # ------------------------------------------------------------------ choosing
+
+    def _apply(self, listener: Listener) -> None:
+        self._applying = True
+        try:
+            self.model.set_listener(listener)
+        finally:
+            self._applying = False
+
+    def _choose(self, listener: Listener) -> None:
+        self._base = listener
+        self.editor.set_listener(listener)
+        self._apply(listener)
+        self._populate()
+        self._report(f"Listener: {listener.display_name}")
+
+    def _on_listener_chosen(self, index: int) -> None:
+        if index >= 0:
+            self._choose(self.listeners()[self.listener_combo.itemData(index)])
+
+    def _pick_first_match(self) -> None:
+        if self.listener_combo.count() == 0:
+            self._report_error("No such listener", f"no listener matches "
+                               f"{self.filter_edit.text().strip()!r}")
+        else:
+            self._on_listener_chosen(0)
+
+    def select_listener(self, listener_id: str) -> bool:
+        """Choose the listener ``listener_id`` of the current source (case-insensitive).
+
+        Returns
+        -------
+        bool
+            ``False`` when there is no such listener; an error is shown and the
+            current listener is kept.
+        """
+        found = self.listeners().get(listener_id) or next(
+            (li for lid, li in self.listeners().items()
+             if lid.lower() == listener_id.strip().lower()), None)
+        if found is None:
+            where = SOURCE_LABELS[self._source].rstrip(".").lower()
+            self._report_error("No such listener", f"there is no listener {listener_id!r} "
+                               f"in the {where}")
+            return False
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.clear()  # or the filter could hide the choice
+        self.filter_edit.blockSignals(False)
+        self._choose(found)
+        return True
+
+    def set_source(self, source: str) -> bool:
+        """Show the listeners of ``PRESETS``, ``FILE`` or ``PROFILES``; returns success.
+
+        ``FILE`` with no file loaded asks for one; when that is cancelled or fails
+        the previous source stays.
+        """
+        index = self.source_combo.findData(source)
+        if index < 0:
+            raise ValueError(f"unknown listener source {source!r}")
+        if source == FILE and self._file_path is None:
+            path = self._ask_open_path()
+            if not path or not self.load_file(path):
+                return False
+        elif source == PROFILES and not self._refresh_profiles():
+            return False
+        self._source = source
+        self.source_combo.blockSignals(True)
+        self.source_combo.setCurrentIndex(index)
+        self.source_combo.blockSignals(False)
+        self._populate()
+        return True
+
+    def _on_source_changed(self, index: int) -> None:
+        if not self.set_source(self.source_combo.itemData(index)):
+            self.source_combo.blockSignals(True)
+            self.source_combo.setCurrentIndex(self.source_combo.findData(self._source))
+            self.source_combo.blockSignals(False)
+
+    def _on_edited(self, edited: Listener) -> None:
+        base = self._base
+        if base is not None and _same_audiograms(edited, base):
+            new = base  # undone back to the measured thresholds
+        else:
+            new = replace(edited, name=edited_name(base if base is not None else edited))
+        self._apply(new)
+        self.editor.set_listener(new, reset_history=False)  # keep the editor's undo
+        self._report(f"Listener: {new.display_name}")
+
+    # ------------------------------------------------------------------ files and profiles
+
+    def load_file(self, path: str | os.PathLike[str]) -> bool:
+        """Read a listener file (Clarity or ours) and list its listeners.
+
+        A file with one listener also chooses it; with several, the user picks one.
+
+        Returns
+        -------
+        bool
+            ``False`` when the file cannot be used; an error is shown and the
+            current listener and list are kept.
+        """
+        try:
+            listeners = load_listeners(path)
+        except RemixerError as exc:
+            self._report_error("Cannot load listener file", str(exc))
+            return False
+        self._lists[FILE], self._file_path = listeners, Path(path)
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.clear()
+        self.filter_edit.blockSignals(False)
+        self.set_source(FILE)
+        name = self._file_path.name
+        if len(listeners) == 1:
+            self._choose(next(iter(listeners.values())))
+            self._report(f"Loaded listener {item_text(self.model.listener)} from {name}")
+        else:
+            self._report(f"Loaded {len(listeners)} listeners from {name}; choose one")
+        return True
+
+    def _refresh_profiles(self) -> bool:
+        if self.store is None:
+            return False
+        try:
+            self._lists[PROFILES] = {li.id: li for li in self.store.listeners()}
+        except RemixerError as exc:
+            self._report_error("Cannot read saved profiles", str(exc))
+            return False
+        return True
+
+    def save_to_file(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> bool:
+        """Write the current listener to ``path`` in our format; returns success."""
+        listener = self.model.listener
+        if listener is None:
+            self._report_error("Nothing to save", "no listener is chosen")
+            return False
+        try:
+            written = save_listener(listener, path, overwrite=overwrite)
+        except RemixerError as exc:
+            self._report_error("Cannot save listener", str(exc))
+            return False
+        self._report(f"Saved {listener.display_name} to {written}")
+        return True
+
+    def save_profile(self) -> bool:
+        """Store the current listener in the session database; returns success."""
+        listener = self.model.listener
+        if self.store is None or listener is None:
+            self._report_error("Nothing to save", "no listener is chosen" if self.store
+                               else "no profile database is open")
+            return False
+        try:
+            self.store.save_listener(listener)
+        except RemixerError as exc:
+            self._report_error("Cannot save profile", str(exc))
+            return False
+        if self._refresh_profiles() and self._source == PROFILES:
+            self._populate()
+        self._report(f"Saved profile {listener.display_name}")
+        return True
+
+    # ------------------------------------------------------------------ dialogs
+
+    def _start_folder(self) -> str:
+        return str(self._file_path.parent) if self._file_path else os.path.expanduser("~")
+
+    def _ask_open_path(self) -> str | None:
+        """Ask for a listener file; ``None`` when cancelled. Tests replace this."""
+        path, _ = QFileDialog.getOpenFileName(self, "Load listener file", self._start_folder(),
+                                              "Listener files (*.json);;All files (*)")
+        return path or None
+
+    def _ask_save_path(self) -> str | None:
+        """Ask where to save the listener; ``None`` when cancelled. Tests replace this."""
+        listener = self.model.listener
+        start = os.path.join(self._start_folder(), f"{listener.id if listener else 'listener'}"
+                             ".json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save listener", start,
+                                              "Listener files (*.json)")
+        return path or None
+
+    def _load_clicked(self) -> None:
+        path = self._ask_open_path()
+        if path:
+            self.load_file(path)
+
+    def _save_clicked(self) -> None:
+        path = self._ask_save_path()
+        if path:  # the dialog has already asked whether to replace an existing file
+            self.save_to_file(path, overwrite=True)
+
+    def show_error_dialog(self, title: str, message: str) -> None:
+        """Show an error in a dialog; overridden by tests and embedders that must not block."""
+        QMessageBox.warning(self, title, message)
+
+    def _report(self, message: str) -> None:
+        self.status_label.setStyleSheet("")
+        self.status_label.setText(message)
+
+    def _report_error(self, title: str, message: str) -> None:
+        # The word "Error" says it for those who cannot tell the colour.
+        self.status_label.setStyleSheet(_ERROR_STYLE)
+        self.status_label.setText(f"Error: {message}")
+        self.show_error_dialog(title, message)

@@ -1,0 +1,348 @@
+"""The transport bar: play/pause/stop, waveform with playhead and loop, A/B/C, device, volume.
+
+The bar never touches the audio thread: a ~30 Hz :class:`QTimer` calls
+:meth:`Player.poll` and reads the position and levels the callback published, and
+every control calls the player's GUI-thread methods.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from remixer_app.core.player import SOURCES, Player, PlayState, Source, output_devices
+
+REFRESH_MS = 33
+ENVELOPE_BINS = 2000  # waveform columns; more than a screen is wide
+METER_FLOOR_DB = -60.0
+NO_DEVICE_TEXT = "No output device"
+DEFAULT_DEVICE_TEXT = "Default output device"
+DEFAULT_LOOP_SECONDS = 5.0
+#: Source -> (button text, shortcut, what it plays)
+SOURCE_BUTTONS: dict[Source, tuple[str, str, str]] = {
+    "original": ("Original", "1", "the track as released"),
+    "remix": ("Remix", "2", "the stems with your gains, no hearing aid"),
+    "aided": ("Hearing aid", "3", "the remix through the hearing aid"),
+}
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss`` (minutes not wrapped at the hour), rounded down to the second."""
+    minutes, secs = divmod(max(0, math.floor(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+    """Bin starts (frames) and the min and max of each bin of ``audio``'s channel mean."""
+    mono = np.asarray(audio, dtype=np.float32)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=1)
+    starts = np.unique(np.linspace(0, mono.size, min(bins, mono.size), endpoint=False
+                                   ).astype(np.int64))
+    if mono.size == 0:
+        return starts, np.zeros(0), np.zeros(0)
+    return starts, np.minimum.reduceat(mono, starts), np.maximum.reduceat(mono, starts)
+
+
+class TransportBar(QWidget):
+    """Controls for one :class:`Player`.
+
+    Parameters
+    ----------
+    player
+        The player to control; the bar is disabled until one is set.
+    parent
+        Optional parent widget.
+
+    Notes
+    -----
+    The bar owns the player's output stream: :meth:`set_player` opens it on the
+    selected device (closing the previous player's) and the device box reopens it.
+    The space bar shortcut for play/pause belongs to the main window.
+    """
+
+    def __init__(self, player: Player | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Transport")
+        self.player: Player | None = None
+        self._duration_s = 1e-3
+        style = self.style()
+        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+
+        self.play_button = QPushButton(self._play_icon, "Play")
+        self.play_button.setAccessibleName("Play or pause")
+        self.play_button.setToolTip("Play or pause (Space)")
+        self.play_button.clicked.connect(self._toggle)
+        self.stop_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.stop_button.setAccessibleName("Stop")
+        self.stop_button.setToolTip("Stop and go back to the start")
+        self.stop_button.clicked.connect(self._stop)
+        self.time_label = QLabel(f"{format_time(0)} / {format_time(0)}")
+        self.time_label.setAccessibleName("Position")
+
+        self._build_waveform()
+        self.loop_button = QPushButton("Loop")
+        self.loop_button.setCheckable(True)
+        self.loop_button.setAccessibleName("Loop")
+        self.loop_button.setToolTip("Repeat the marked part of the track; drag its edges")
+        self.loop_button.toggled.connect(self._loop_toggled)
+
+        self.source_group = QButtonGroup(self)
+        self.source_group.setExclusive(True)
+        self.source_buttons: dict[Source, QPushButton] = {}
+        for source, (text, key, what) in SOURCE_BUTTONS.items():
+            button = QPushButton(text)
+            button.setCheckable(True)
+            button.setShortcut(QKeySequence(key))
+            button.setAccessibleName(f"Listen to {text.lower()}")
+            button.setToolTip(f"Listen to {what} ({key})")
+            self.source_group.addButton(button)
+            self.source_buttons[source] = button
+            button.clicked.connect(lambda _=False, s=source: self._choose_source(s))
+        # Said in words too, so the choice does not rest on how a checked button looks.
+        self.source_label = QLabel()
+        self.source_label.setAccessibleName("Listening to")
+
+        self.device_combo = QComboBox()
+        self.device_combo.setAccessibleName("Output device")
+        self.device_combo.activated.connect(self._device_chosen)
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Playback status")
+        self.status_label.setWordWrap(True)
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setValue(100)
+        self.volume_slider.setAccessibleName("Volume")
+        self.volume_slider.setToolTip("Master volume")
+        self.volume_slider.valueChanged.connect(self._volume_changed)
+        self.meters = [QProgressBar() for _ in range(2)]
+        for meter, side in zip(self.meters, ("Left", "Right"), strict=True):
+            meter.setRange(0, 100)
+            meter.setTextVisible(False)
+            meter.setMaximumHeight(8)
+            meter.setAccessibleName(f"{side} output level")
+
+        self._layout()
+        self.fill_devices()
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.set_player(player)
+
+    # ------------------------------------------------------------------ building
+
+    def _build_waveform(self) -> None:
+        self.plot = pg.PlotWidget()
+        self.plot.setAccessibleName("Waveform")
+        self.plot.setToolTip("Click or drag the playhead to move through the track")
+        self.plot.setMinimumHeight(80)
+        item = self.plot.getPlotItem()
+        item.hideAxis("left")
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setMouseEnabled(x=False, y=False)
+        item.setYRange(-1.0, 1.0, padding=0)
+        self._env_low = item.plot(pen=pg.mkPen(100, 140, 200))
+        self._env_high = item.plot(pen=pg.mkPen(100, 140, 200))
+        item.addItem(pg.FillBetweenItem(self._env_low, self._env_high,
+                                        brush=pg.mkBrush(100, 140, 200, 120)))
+        self.loop_region = pg.LinearRegionItem((0.0, 1.0), movable=True)
+        self.loop_region.setVisible(False)
+        self.loop_region.sigRegionChangeFinished.connect(self._region_changed)
+        item.addItem(self.loop_region)
+        self.playhead = pg.InfiniteLine(0.0, movable=True, pen=pg.mkPen("w", width=2))
+        self.playhead.sigPositionChangeFinished.connect(self._playhead_moved)
+        item.addItem(self.playhead)
+        self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        for widget in (self.play_button, self.stop_button, self.time_label, self.loop_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        for source in SOURCES:
+            buttons.addWidget(self.source_buttons[source])
+        buttons.addWidget(self.source_label)
+        output = QGridLayout()
+        output.addWidget(QLabel("Output:"), 0, 0)
+        output.addWidget(self.device_combo, 0, 1)
+        output.addWidget(QLabel("Volume:"), 0, 2)
+        output.addWidget(self.volume_slider, 0, 3)
+        output.addWidget(self.status_label, 1, 0, 1, 2)
+        meters = QVBoxLayout()
+        for meter in self.meters:
+            meters.addWidget(meter)
+        output.addLayout(meters, 1, 2, 1, 2)
+        column = QVBoxLayout(self)
+        column.addWidget(self.plot)
+        column.addLayout(buttons)
+        column.addLayout(output)
+
+    # ------------------------------------------------------------------ public API
+
+    def set_player(self, player: Player | None) -> None:
+        """Control ``player`` (``None``: nothing), opening its stream on the chosen device."""
+        if self.player is not None and self.player is not player:
+            self.player.close()
+        self.player = player
+        for widget in (self.play_button, self.stop_button, self.loop_button, self.plot,
+                       self.volume_slider, *self.source_buttons.values()):
+            widget.setEnabled(player is not None)
+        if player is None:
+            self.timer.stop()
+            self.set_waveform(np.zeros((0, 2)))
+            self.status_label.setText("No track loaded")
+            return
+        if not player.available:
+            player.open_stream(self.device_combo.currentData())
+        self.set_waveform(player.mixture)
+        self.source_buttons[player.source].setChecked(True)
+        self.volume_slider.setValue(round(100 * math.sqrt(player.volume)))
+        self.loop_button.setChecked(player.loop is not None)
+        self.timer.start()
+        self.refresh()
+
+    def set_waveform(self, mixture: np.ndarray) -> None:
+        """Show the min/max envelope of ``mixture`` ((frames,) or (frames, 2))."""
+        rate = self.player.rate if self.player is not None else 44100
+        starts, low, high = envelope(mixture)
+        seconds = starts / rate
+        self._env_low.setData(seconds, low)
+        self._env_high.setData(seconds, high)
+        self._duration_s = max(len(mixture) / rate, 1e-3)
+        self.plot.getPlotItem().setXRange(0.0, self._duration_s, padding=0)
+        self.playhead.setBounds((0.0, self._duration_s))
+        self.loop_region.setBounds((0.0, self._duration_s))
+
+    def fill_devices(self) -> None:
+        """List the output devices again (``No output device`` when there is none)."""
+        self.device_combo.clear()
+        devices = output_devices()
+        if not devices:
+            self.device_combo.addItem(NO_DEVICE_TEXT, None)
+        else:
+            self.device_combo.addItem(DEFAULT_DEVICE_TEXT, None)
+            for index, name in devices:
+                self.device_combo.addItem(name, index)
+        self.device_combo.setEnabled(bool(devices))
+
+    def refresh(self) -> None:
+        """Follow the player (the timer's slot): playhead, time, button, levels, status."""
+        player = self.player
+        if player is None:
+            return
+        player.poll()
+        seconds = player.position / player.rate
+        if not self.playhead.moving:  # never fight the user's drag
+            self.playhead.setValue(seconds)
+        self.time_label.setText(f"{format_time(seconds)} / "
+                                f"{format_time(player.duration / player.rate)}")
+        playing = player.state is PlayState.PLAYING
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
+        state = player.state.value.capitalize()
+        self.play_button.setAccessibleDescription(
+            f"{state}; press to {'pause' if playing else 'play'}")
+        self.source_label.setText(f"Listening to: {SOURCE_BUTTONS[player.source][0]}")
+        for meter, peak in zip(self.meters, player.levels().peak, strict=True):
+            db = 20.0 * math.log10(max(peak, 1e-9))
+            meter.setValue(round(100 * max(0.0, 1.0 - db / METER_FLOOR_DB)))
+        self.status_label.setText(player.status_message)
+
+    # ------------------------------------------------------------------ slots
+
+    def _toggle(self) -> None:
+        if self.player is not None:
+            self.player.toggle()
+            self.refresh()
+
+    def _stop(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self.refresh()
+
+    def _seek_seconds(self, seconds: float) -> None:
+        if self.player is not None:
+            self.player.seek(round(seconds * self.player.rate))
+            self.refresh()
+
+    def _playhead_moved(self) -> None:
+        self._seek_seconds(self.playhead.value())
+
+    def _plot_clicked(self, event: object) -> None:
+        button = getattr(event, "button", lambda: None)()
+        if button != Qt.MouseButton.LeftButton or self.player is None:
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())  # type: ignore
+        self._seek_seconds(min(max(point.x(), 0.0), self._duration_s))
+
+    def _loop_toggled(self, on: bool) -> None:
+        player = self.player
+        if player is None:
+            return
+        if on and player.loop is None:
+            start = player.position / player.rate
+            end = min(start + DEFAULT_LOOP_SECONDS, self._duration_s)
+            start = max(0.0, min(start, end - DEFAULT_LOOP_SECONDS))
+            self._show_region(start, end)
+        elif on and player.loop is not None:
+            self._show_region(*(x / player.rate for x in player.loop))
+        self.loop_region.setVisible(on)
+        self._region_changed()
+
+    def _region_changed(self) -> None:
+        player = self.player
+        if player is None:
+            return
+        if not self.loop_button.isChecked():
+            player.set_loop(None)
+            return
+        start, end = (round(x * player.rate) for x in self.loop_region.getRegion())
+        try:
+            player.set_loop((start, end))
+        except ValueError:  # dragged shorter than the minimum: keep the previous loop
+            if player.loop is not None:
+                self._show_region(*(x / player.rate for x in player.loop))
+
+    def _show_region(self, start: float, end: float) -> None:
+        """Move the loop region without it reporting the move back to us."""
+        self.loop_region.blockSignals(True)
+        try:
+            self.loop_region.setRegion((start, end))
+        finally:
+            self.loop_region.blockSignals(False)
+
+    def _choose_source(self, source: Source) -> None:
+        if self.player is not None:
+            self.player.set_source(source)
+            self.refresh()
+
+    def _device_chosen(self, _row: int) -> None:
+        if self.player is not None:
+            self.player.open_stream(self.device_combo.currentData())
+            self.refresh()
+
+    def _volume_changed(self, value: int) -> None:
+        # Square law: equal slider steps sound roughly like equal loudness steps.
+        if self.player is not None:
+            self.player.set_volume((value / 100.0) ** 2)

@@ -1,0 +1,437 @@
+"""Tests for remixer_app.core.player: the callback driven by hand, no sound card needed."""
+
+from __future__ import annotations
+
+import tracemalloc
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from remixer_app.core import playback_probe
+from remixer_app.core import player as player_module
+from remixer_app.core.audiogram import get_preset, presets
+from remixer_app.core.dsp.loudness import integrated_loudness
+from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.player import AIDED_DELAY, Player, PlayState, output_devices
+from remixer_app.core.stream import StreamRenderer
+
+RATE = ENGINE_RATE
+BLOCK = 1024
+SETTINGS = ChainSettings({"vocals": 4.0, "bass": -3.0}, None, "none")
+
+
+def make_stems(seconds: float = 3.0) -> dict[str, np.ndarray]:
+    """Four quiet stereo stems: two tones, two noises (no clipping anywhere)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * RATE)) / RATE
+    tone = lambda f, a: np.stack([a * np.sin(2 * np.pi * f * t)] * 2, axis=1)  # noqa: E731
+    return {"vocals": tone(440.0, 0.08), "drums": 0.04 * rng.standard_normal((t.size, 2)),
+            "bass": tone(70.0, 0.15), "other": 0.02 * rng.standard_normal((t.size, 2))}
+
+
+@pytest.fixture(scope="module")
+def stems() -> dict[str, np.ndarray]:
+    return make_stems()
+
+
+@pytest.fixture(scope="module")
+def mixture(stems: dict[str, np.ndarray]) -> np.ndarray:
+    return sum(stems.values())  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def engine(stems: dict[str, np.ndarray], mixture: np.ndarray) -> HearingAidEngine:
+    return HearingAidEngine(stems, get_preset("N3"), mixture=mixture)
+
+
+@pytest.fixture
+def player(engine: HearingAidEngine, stems: dict[str, np.ndarray],
+           mixture: np.ndarray) -> Player:
+    return Player(engine, stems, mixture=mixture, settings=SETTINGS)
+
+
+def run(player: Player, blocks: int, size: int = BLOCK) -> np.ndarray:
+    """Drive the callback like the device does and return what it wrote."""
+    chunks = []
+    for _ in range(blocks):
+        out = np.full((size, 2), np.nan, dtype=np.float32)
+        player.callback(out, size, None, None)
+        chunks.append(out)
+    return np.concatenate(chunks)
+
+
+def start(player: Player, source: str) -> None:
+    """Play ``source`` past its one-block fade-in."""
+    player.set_source(source)  # type: ignore[arg-type]
+    player.play()
+    run(player, 1)
+
+
+def aided_reference(engine: HearingAidEngine, frame: int, frames: int) -> np.ndarray:
+    renderer = StreamRenderer(engine, SETTINGS)
+    renderer.seek(frame + AIDED_DELAY)
+    out = np.empty((frames, 2))
+    renderer.render_into(out)
+    return out
+
+
+def f32(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32)
+
+
+def test_aided_is_the_renderer_output_times_its_level_gain(player: Player,
+                                                           engine: HearingAidEngine) -> None:
+    player.play()
+    assert player.state is PlayState.PLAYING and player.source == "aided"
+    out = run(player, 6)
+    gain = player.level_gains["aided"]
+    expected = aided_reference(engine, 0, 6 * BLOCK) * gain
+    # the first block fades in, the rest is the renderer's output, level-matched
+    ramp = (np.arange(BLOCK) + 1.0) / BLOCK
+    np.testing.assert_allclose(out[:BLOCK], f32(expected[:BLOCK] * ramp[:, None]), atol=1e-7)
+    np.testing.assert_allclose(out[BLOCK:], f32(expected[BLOCK:]), rtol=0, atol=1e-7)
+    assert 0.0 < gain < 1.0  # NAL-R for N3 adds level, which the match takes away
+    assert player.position == 6 * BLOCK
+
+
+def test_original_is_the_mixture_times_its_gain(player: Player, mixture: np.ndarray) -> None:
+    start(player, "original")
+    out = run(player, 4)
+    assert player.level_gains["original"] == 1.0  # the reference
+    np.testing.assert_array_equal(out, f32(mixture[BLOCK:5 * BLOCK]))
+
+
+def test_remix_is_the_weighted_stems(player: Player, engine: HearingAidEngine,
+                                     stems: dict[str, np.ndarray]) -> None:
+    settings = ChainSettings({"vocals": 6.0, "drums": float("-inf")}, None, "none")
+    player.apply_settings(settings)
+    start(player, "remix")
+    out = run(player, 4)
+    weights = engine.plan(settings).weights  # gains and the loudness match to the mixture
+    span = slice(BLOCK, 5 * BLOCK)
+    expected = sum(w * stems[name][span] for w, name in zip(weights, engine.stem_names,
+                                                            strict=True))
+    assert player.level_gains["remix"] == 1.0  # the weights already match the loudness
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+    drums_only = stems["drums"][span]
+    assert np.abs(out - (expected + 0.5 * drums_only)).max() > 1e-3  # the mute is heard
+
+
+def test_switch_takes_effect_at_the_next_block(player: Player, engine: HearingAidEngine,
+                                               mixture: np.ndarray) -> None:
+    start(player, "original")
+    run(player, 2)
+    player.set_source("aided")
+    switch, after = run(player, 1), run(player, 3)
+    gain = player.level_gains["aided"]
+    aided = aided_reference(engine, 3 * BLOCK, 4 * BLOCK) * gain
+    ramp = ((np.arange(BLOCK) + 1.0) / BLOCK)[:, None]
+    crossfade = (1 - ramp) * mixture[3 * BLOCK:4 * BLOCK] + ramp * aided[:BLOCK]
+    np.testing.assert_allclose(switch, crossfade, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(after, f32(aided[BLOCK:]), rtol=0, atol=1e-7)
+
+
+def test_pause_fades_out_then_gives_zeros_and_keeps_the_position(
+        player: Player, mixture: np.ndarray) -> None:
+    start(player, "original")
+    run(player, 3)
+    player.pause()
+    assert player.state is PlayState.PAUSED
+    fade = run(player, 1)
+    ramp = ((BLOCK - 1.0 - np.arange(BLOCK)) / BLOCK)[:, None]
+    np.testing.assert_allclose(fade, mixture[4 * BLOCK:5 * BLOCK] * ramp, atol=1e-7)
+    here = player.position
+    assert here == 5 * BLOCK
+    assert not run(player, 5).any()
+    assert player.position == here
+    player.pause()  # a no-op while paused
+    assert player.state is PlayState.PAUSED
+    player.play()
+    resumed = run(player, 2)
+    assert np.abs(resumed[:BLOCK]).max() > 0
+    np.testing.assert_array_equal(resumed[BLOCK:], f32(mixture[here + BLOCK:here + 2 * BLOCK]))
+
+
+def test_seek(player: Player, engine: HearingAidEngine, mixture: np.ndarray) -> None:
+    start(player, "original")
+    player.seek(20_000)
+    assert player.position == 20_000
+    np.testing.assert_array_equal(run(player, 1), f32(mixture[20_000:20_000 + BLOCK]))
+    player.set_source("aided")
+    run(player, 1)  # the crossfade
+    player.seek(50_000)
+    gain = player.level_gains["aided"]
+    np.testing.assert_allclose(run(player, 2), f32(aided_reference(engine, 50_000, 2 * BLOCK)
+                                                   * gain), rtol=0, atol=1e-7)
+    player.seek(-5)
+    assert player.position == 0
+    player.seek(10**9)
+    assert player.position == player.duration
+
+
+@pytest.mark.parametrize("source", ["original", "aided"])
+def test_loop_wraps_to_the_loop_start(player: Player, engine: HearingAidEngine,
+                                      mixture: np.ndarray, source: str) -> None:
+    loop = (30_000, 40_000)
+    start(player, source)
+    player.set_loop(loop)
+    player.seek(loop[1] - 300)
+    out = run(player, 1)
+    assert player.position == loop[0] + BLOCK - 300
+    if source == "original":
+        expected = np.concatenate([mixture[loop[1] - 300:loop[1]],
+                                   mixture[loop[0]:loop[0] + BLOCK - 300]])
+    else:
+        gain = player.level_gains["aided"]
+        expected = np.concatenate([aided_reference(engine, loop[1] - 300, 300),
+                                   aided_reference(engine, loop[0], BLOCK - 300)]) * gain
+    np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-7)
+    for _ in range(40):  # several more laps, with the GUI timer preparing each jump
+        run(player, 1)
+        player.poll()
+        assert loop[0] <= player.position < loop[1]
+    assert player.state is PlayState.PLAYING
+
+
+def test_loop_without_the_gui_timer_still_wraps(player: Player, mixture: np.ndarray) -> None:
+    """The first jump uses the prepared spare; later ones wrap without it; poll() mends."""
+    loop = (10_000, 15_000)
+    start(player, "original")
+    player.set_loop(loop)
+    player.seek(loop[0])
+    out = run(player, 20)
+    lap = mixture[loop[0]:loop[1]]
+    expected = np.tile(lap, (5, 1))[:20 * BLOCK]
+    np.testing.assert_array_equal(out, f32(expected))
+    player.poll()
+    assert not player._head().stale  # the aided renderer is back in place
+    player.set_loop(None)
+    assert player.loop is None
+
+
+def test_end_of_track_stops_and_fills_zeros(player: Player, mixture: np.ndarray) -> None:
+    start(player, "original")
+    player.seek(player.duration - 500)
+    out = run(player, 1)
+    np.testing.assert_array_equal(out[:500], f32(mixture[-500:]))
+    assert not out[500:].any()
+    assert player.state is PlayState.STOPPED
+    assert player.position == player.duration
+    assert not run(player, 3).any()
+    player.poll()
+    assert player.state is PlayState.STOPPED
+    player.play()  # from the start again
+    run(player, 2)
+    assert player.state is PlayState.PLAYING and player.position == 2 * BLOCK
+
+
+def test_state_machine(player: Player) -> None:
+    assert player.state is PlayState.STOPPED
+    player.pause()  # no-op
+    assert player.state is PlayState.STOPPED
+    player.play()
+    player.play()  # no-op
+    assert player.state is PlayState.PLAYING
+    run(player, 3)
+    player.toggle()
+    assert player.state is PlayState.PAUSED
+    player.toggle()
+    assert player.state is PlayState.PLAYING
+    player.stop()
+    assert player.state is PlayState.STOPPED and player.position == 0
+    assert not run(player, 2).any()
+    assert player.position == 0
+
+
+def test_stop_while_paused_is_silent_at_once(player: Player) -> None:
+    start(player, "original")
+    player.pause()
+    player.stop()  # before the fade-out block: nothing of the new position may leak
+    assert not run(player, 1).any()
+
+
+def test_volume_and_levels(player: Player, mixture: np.ndarray) -> None:
+    start(player, "original")
+    player.set_volume(0.5)
+    run(player, 1)  # the ramp
+    out = run(player, 1)
+    np.testing.assert_allclose(out, 0.5 * mixture[2 * BLOCK:3 * BLOCK], rtol=0, atol=1e-7)
+    levels = player.levels()
+    np.testing.assert_allclose(levels.peak, np.abs(out).max(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(levels.rms, np.sqrt((out.astype(float) ** 2).mean(axis=0)),
+                               rtol=1e-6)
+    player.stop()
+    run(player, 1)
+    assert player.levels().peak == (0.0, 0.0)
+    player.set_volume(7.0)
+    assert player.volume == 1.0
+    with pytest.raises(ValueError):
+        player.set_volume(float("nan"))
+
+
+def test_bad_arguments_raise(player: Player) -> None:
+    with pytest.raises(ValueError, match="source"):
+        player.set_source("karaoke")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="loop"):
+        player.set_loop((1000, 1100))
+    player.set_loop((-50, 10**9))  # clamped to the track
+    assert player.loop == (0, player.duration)
+
+
+def test_level_matching_equalises_loudness(player: Player) -> None:
+    def loudness(source: str) -> float:
+        player.stop()
+        player.set_source(source)  # type: ignore[arg-type]
+        player.play()
+        out = run(player, player.duration // BLOCK)
+        return integrated_loudness(out.astype(np.float64), RATE)
+
+    matched = [loudness(s) for s in ("original", "remix", "aided")]
+    assert max(matched) - min(matched) < 0.5, matched
+    player.set_level_match(False)
+    assert player.level_gains["aided"] == 1.0
+    assert loudness("aided") - matched[0] > 6.0  # the check has teeth
+
+
+def test_callback_does_not_allocate(player: Player) -> None:
+    player.set_loop((20_000, 30_000))
+    start(player, "aided")
+    for _ in range(30):  # warm-up, including loop jumps
+        run(player, 1)
+        player.poll()
+    player.set_source("remix")  # the first traced block crossfades
+    out = np.empty((BLOCK, 2), dtype=np.float32)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for _ in range(300):  # about 20 laps of the loop, spare-less after the first
+            player.callback(out, BLOCK, None, None)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current - base < 1024, "memory kept growing in the callback"
+    # Interpreter-level temporaries (array views, floats) only: far below one buffer.
+    assert peak - base < out.nbytes // 2, f"the callback allocated {peak - base} bytes"
+
+
+def test_attach_follows_the_mix_model(player: Player) -> None:
+    model = MixModel()
+    player.attach(model)
+    before = player.level_gains["aided"]
+    model.set_gain("vocals", 12.0)
+    assert player.settings.gains_db["vocals"] == 12.0
+    assert player._head().renderer.settings is player.settings
+    assert player.level_gains["aided"] != before
+    settings = player.settings
+    model.set_listener(next(iter(presets().values())))  # the engine's own business
+    assert player.settings is settings
+    player.detach()
+    model.set_gain("vocals", -6.0)
+    assert player.settings.gains_db["vocals"] == 12.0
+
+
+# ---------------------------------------------------------------------- the device
+
+
+class PortAudioError(Exception):
+    pass
+
+
+class FakeStream:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.device = 3
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def fake_sounddevice(devices: list[dict[str, Any]], busy: bool = False) -> SimpleNamespace:
+    streams: list[FakeStream] = []
+
+    def query_devices(device: Any = None, kind: str | None = None) -> Any:
+        if device is None and kind is None:
+            return devices
+        outputs = [d for d in devices if d["max_output_channels"] > 0]
+        if not outputs:
+            raise PortAudioError("Error querying device -1")
+        return outputs[0] if device is None else next(d for d in devices
+                                                      if d["index"] == device)
+
+    def output_stream(**kwargs: Any) -> FakeStream:
+        if busy:
+            raise PortAudioError("Device unavailable [PaErrorCode -9985]")
+        streams.append(FakeStream(**kwargs))
+        return streams[-1]
+
+    return SimpleNamespace(query_devices=query_devices, OutputStream=output_stream,
+                           streams=streams)
+
+
+def use_sounddevice(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+    def load() -> Any:
+        if isinstance(module, Exception):
+            raise module
+        return module
+
+    monkeypatch.setattr(player_module, "_import_sounddevice", load)
+    monkeypatch.setattr(playback_probe, "_import_sounddevice", load)
+
+
+def test_open_stream_without_a_device(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_sounddevice(monkeypatch, fake_sounddevice([]))
+    assert output_devices() == []
+    assert player.open_stream() is False
+    assert not player.available
+    assert player.status_message == "Playback unavailable: no output device"
+    player.close()  # nothing to close; no error
+
+
+def test_open_stream_without_portaudio(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_sounddevice(monkeypatch, OSError("PortAudio library not found"))
+    assert output_devices() == []
+    assert player.open_stream() is False
+    assert "PortAudio library not found" in player.status_message
+
+
+def test_open_and_close_a_stream(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
+    devices = [{"index": 0, "name": "Mic", "max_output_channels": 0},
+               {"index": 3, "name": "Speakers", "max_output_channels": 2}]
+    sd = fake_sounddevice(devices)
+    use_sounddevice(monkeypatch, sd)
+    assert output_devices() == [(3, "Speakers")]
+    assert player.open_stream() is True
+    assert player.available and player.status_message == "Playback available: Speakers"
+    (stream,) = sd.streams
+    assert stream.kwargs["callback"] == player.callback
+    assert (stream.kwargs["samplerate"], stream.kwargs["channels"],
+            stream.kwargs["dtype"]) == (RATE, 2, "float32")
+    player.close()
+    assert stream.calls == ["start", "stop", "close"] and not player.available
+
+
+def test_busy_device_is_reported(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
+    devices = [{"index": 3, "name": "Speakers", "max_output_channels": 2}]
+    use_sounddevice(monkeypatch, fake_sounddevice(devices, busy=True))
+    assert player.open_stream(3) is False
+    assert "device 3" in player.status_message and "Device unavailable" in player.status_message
+
+
+def test_open_stream_on_this_machine_never_raises(player: Player) -> None:
+    ok = player.open_stream()
+    try:
+        assert ok is player.available
+        assert player.status_message.startswith("Playback ")
+    finally:
+        player.close()

@@ -1,0 +1,181 @@
+"""pytest-qt tests of the transport bar, driving a headless player (no sound card)."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QKeySequence  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.core import playback_probe  # noqa: E402
+from remixer_app.core import player as player_module  # noqa: E402
+from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
+from remixer_app.core.player import Player, PlayState  # noqa: E402
+from remixer_app.ui.transport import (  # noqa: E402
+    NO_DEVICE_TEXT,
+    TransportBar,
+    envelope,
+    format_time,
+)
+
+RATE = ENGINE_RATE
+BLOCK = 1024
+
+
+@pytest.fixture(scope="module")
+def track() -> tuple[HearingAidEngine, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    n = int(2.5 * RATE)
+    stems = {name: 0.05 * rng.standard_normal((n, 2))
+             for name in ("vocals", "drums", "bass", "other")}
+    return HearingAidEngine(stems, get_preset("N3")), stems
+
+
+@pytest.fixture
+def no_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sounddevice as on a machine without a sound card, wherever the tests run."""
+    def query_devices(device: Any = None, kind: str | None = None) -> Any:
+        if kind is None and device is None:
+            return []
+        raise OSError("Error querying device -1")
+
+    def output_stream(**kwargs: Any) -> Any:
+        raise OSError("Error querying device -1")
+
+    fake = SimpleNamespace(query_devices=query_devices, OutputStream=output_stream)
+    monkeypatch.setattr(player_module, "_import_sounddevice", lambda: fake)
+    monkeypatch.setattr(playback_probe, "_import_sounddevice", lambda: fake)
+
+
+@pytest.fixture
+def bar(qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
+        no_device: None) -> TransportBar:
+    engine, stems = track
+    widget = TransportBar(Player(engine, stems, settings=ChainSettings(clip="none")))
+    qtbot.addWidget(widget)
+    widget.resize(900, 250)
+    widget.show()
+    return widget
+
+
+def drive(player: Player, blocks: int) -> None:
+    out = np.empty((BLOCK, 2), dtype=np.float32)
+    for _ in range(blocks):
+        player.callback(out, BLOCK, None, None)
+
+
+def test_play_pause_button(bar: TransportBar, qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    button = bar.play_button
+    assert button.accessibleName() and button.toolTip()
+    assert button.text() == "Play"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert player.state is PlayState.PLAYING
+    assert button.text() == "Pause"
+    assert "Playing" in button.accessibleDescription()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert player.state is PlayState.PAUSED
+    assert button.text() == "Play" and "Paused" in button.accessibleDescription()
+    qtbot.mouseClick(bar.stop_button, Qt.MouseButton.LeftButton)
+    assert player.state is PlayState.STOPPED and player.position == 0
+
+
+def test_dragging_the_playhead_seeks(bar: TransportBar) -> None:
+    bar.playhead.setValue(1.25)
+    bar.playhead.sigPositionChangeFinished.emit(bar.playhead)  # what a drag ends with
+    assert bar.player is not None and bar.player.position == round(1.25 * RATE)
+    assert bar.time_label.text() == "0:01 / 0:02"
+
+
+def test_clicking_the_waveform_seeks(bar: TransportBar, qtbot: QtBot) -> None:
+    view_box = bar.plot.getPlotItem().vb
+    scene_point = view_box.mapViewToScene(QPointF(2.0, 0.5))
+    pixel = bar.plot.mapFromScene(scene_point)
+    qtbot.mouseClick(bar.plot.viewport(), Qt.MouseButton.LeftButton, pos=pixel)
+    assert bar.player is not None
+    assert abs(bar.player.position / RATE - 2.0) < 0.05
+
+
+def test_loop_button_and_region_set_the_loop(bar: TransportBar, qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    qtbot.mouseClick(bar.loop_button, Qt.MouseButton.LeftButton)
+    assert bar.loop_region.isVisible()
+    start, end = bar.loop_region.getRegion()
+    assert player.loop == (round(start * RATE), round(end * RATE))
+    bar.loop_region.setRegion((0.5, 1.0))  # as a drag of its edges ends
+    assert player.loop == (RATE // 2, RATE)
+    bar.loop_region.setRegion((0.5, 0.52))  # too short: the previous loop stays
+    assert player.loop == (RATE // 2, RATE)
+    assert bar.loop_region.getRegion() == (0.5, 1.0)
+    qtbot.mouseClick(bar.loop_button, Qt.MouseButton.LeftButton)
+    assert player.loop is None and not bar.loop_region.isVisible()
+
+
+def test_source_buttons_switch_the_source(bar: TransportBar, qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    buttons = bar.source_buttons
+    assert [b.text() for b in buttons.values()] == ["Original", "Remix", "Hearing aid"]
+    assert [b.shortcut() for b in buttons.values()] == [QKeySequence(k) for k in "123"]
+    assert all(b.accessibleName() for b in buttons.values())
+    assert buttons[player.source].isChecked()
+    for source in ("remix", "original", "aided"):
+        qtbot.mouseClick(buttons[source], Qt.MouseButton.LeftButton)  # type: ignore[index]
+        assert player.source == source
+        assert buttons[source].isChecked()  # type: ignore[index]
+        assert sum(b.isChecked() for b in buttons.values()) == 1
+    qtbot.mouseClick(buttons["remix"], Qt.MouseButton.LeftButton)
+    assert bar.source_label.text() == "Listening to: Remix"  # in words, not only colour
+
+
+def test_device_box_and_status_without_a_device(bar: TransportBar) -> None:
+    assert bar.device_combo.count() == 1
+    assert bar.device_combo.currentText() == NO_DEVICE_TEXT
+    assert not bar.device_combo.isEnabled()
+    assert bar.player is not None and not bar.player.available
+    assert bar.status_label.text() == bar.player.status_message
+    assert "no output device" in bar.status_label.text()
+
+
+def test_timer_moves_the_playhead_after_the_callback(bar: TransportBar, qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    player.play()
+    drive(player, 60)
+    expected = 60 * BLOCK / RATE
+    assert bar.timer.isActive()
+    qtbot.waitUntil(lambda: abs(bar.playhead.value() - expected) < 1e-9, timeout=2000)
+    assert bar.time_label.text() == "0:01 / 0:02"
+    assert bar.meters[0].value() > 0  # the levels of the last block
+
+
+def test_volume_slider(bar: TransportBar) -> None:
+    bar.volume_slider.setValue(50)
+    assert bar.player is not None and bar.player.volume == pytest.approx(0.25)
+
+
+def test_without_a_player_the_bar_is_disabled(bar: TransportBar) -> None:
+    bar.set_player(None)
+    assert not bar.play_button.isEnabled() and not bar.timer.isActive()
+    bar.refresh()  # harmless
+
+
+def test_helpers() -> None:
+    assert format_time(0) == "0:00" and format_time(61.9) == "1:01"
+    assert format_time(3725) == "62:05"
+    audio = np.zeros((10_000, 2))
+    audio[5000, 0] = 1.0
+    starts, low, high = envelope(audio, bins=100)
+    assert len(starts) == len(low) == len(high) == 100
+    assert high.max() == 0.5 and low.min() == 0.0
