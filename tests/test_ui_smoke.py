@@ -302,3 +302,21 @@ def test_a_track_gets_a_player_that_follows_the_sliders(qtbot: QtBot, window: Ma
     assert player.state.name == "PAUSED"
     window.close()
     assert window.transport.player is None
+
+
+def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = window.workspace
+    assert workspace.dock.widget() is workspace.spectra
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    window.model.set_gain("vocals", 6.0)
+    monkeypatch.setattr(workspace, "ask_note", lambda: ("likes vocals up", True))
+    assert workspace.save_current() is not None
+    dialog = workspace.show_sessions()
+    assert dialog is not None and len(dialog.preferences()) == 1
+    assert dialog.preferences()[0].note == "likes vocals up"
+    dialog.close()
+    workspace.set_booth_mode(True)
+    assert window.centralWidget() is workspace.booth and not window.menuBar().isVisible()
+    workspace.booth.exitRequested.emit()
+    assert window.centralWidget() is not workspace.booth and window.menuBar().isVisible()

@@ -41,6 +41,7 @@ from remixer_app.ui.stem_panel import StemPanel
 from remixer_app.ui.track_controller import TrackController
 from remixer_app.ui.transport import TransportBar
 from remixer_app.ui.workers import Worker, report_error, start
+from remixer_app.ui.workspace import Workspace
 
 WINDOW_TITLE = "remixer_app"
 NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
+        self.workspace = Workspace(self)
 
         self.controller.busy.connect(self._show_busy)
         self.controller.progress.connect(self._show_progress)
@@ -292,6 +294,10 @@ class MainWindow(QMainWindow):
     def _report(self, title: str, message: str, details: str) -> None:
         report_error(self, title, message, details, show=self.show_error)
 
+    def report_problem(self, title: str, message: str) -> None:
+        """Tell the user about a problem they can act on (no details to log)."""
+        report_error(self, title, message, show=self.show_error)
+
     # --- drag and drop, closing --------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         """Accept dropped local files and folders."""
@@ -312,5 +318,6 @@ class MainWindow(QMainWindow):
         if self.transport.player is not None:
             self.transport.player.detach()
         self.transport.set_player(None)  # closes the audio stream, from the GUI thread
+        self.workspace.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -1,0 +1,477 @@
+"""The clinician's sessions: save the current settings, browse, re-apply and export them.
+
+:func:`save_preference` is the one way a preference is saved (the main window's
+action and the dialog's button both use it). :class:`SessionsDialog` lists what a
+:class:`~remixer_app.core.storage.SessionStore` holds and works non-modally beside
+the main window. Every question it asks the user (a note, a confirmation, a file
+name) goes through an overridable method, so tests and embedders never block on a
+modal dialog. Expected failures (a damaged database, an unwritable folder) are
+shown in the dialog's status line; anything else also goes to
+:func:`~remixer_app.ui.workers.report_error`, the app's one error path.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.mix_state import MixState
+from remixer_app.core.storage import Preference, SessionStore, StorageError
+from remixer_app.ui.session_report import REPORT_SUFFIXES, format_gain, local_time, write_report
+from remixer_app.ui.workers import report_error
+
+T = TypeVar("T")
+COLUMNS = ("Saved", "Listener", "Track", "Gains (dB)", "Compressor", "Note")
+NOTE_COLUMN = COLUMNS.index("Note")
+_ERROR_STYLE = "color: #b00020;"
+
+
+def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
+                    note: str = "") -> int:
+    """Save the model's listener and current settings as a preference for a track.
+
+    Parameters
+    ----------
+    store
+        The session database.
+    model
+        Whose listener (saved, or updated, as a profile) and settings are saved.
+    track_key
+        What identifies the track: a content hash or its path, as the caller keeps it.
+    track_name
+        The name shown for the track.
+    note
+        The clinician's note.
+
+    Returns
+    -------
+    int
+        The new preference's id.
+
+    Raises
+    ------
+    StorageError
+        No listener is chosen, or the database cannot be written.
+    """
+    listener = model.listener
+    if listener is None:
+        raise StorageError("choose a listener before saving a preference")
+    store.save_listener(listener)
+    return store.add_preference(listener.id, track_key, track_name, model.to_dict(), note)
+
+
+def gains_summary(state: MixState) -> str:
+    """E.g. ``"V +6 D -3 B 0 O 0"``, with muted and soloed stems named after it."""
+    text = " ".join(f"{s[0].upper()} {format_gain(state.gains_db[s])}" for s in STEM_NAMES)
+    for word, stems in (("muted", state.muted), ("solo", state.soloed)):
+        if stems:
+            text += f"; {word} " + ", ".join(s for s in STEM_NAMES if s in stems)
+    return text
+
+
+class SessionsDialog(QDialog):
+    """Saved preferences: filter by listener, re-apply, edit notes, delete, export.
+
+    Parameters
+    ----------
+    store
+        The session database.
+    model
+        The settings model that "Re-apply" changes and "Save current" reads.
+    track_key, track_name
+        The open track, if any (see :meth:`set_track`).
+    parent
+        Optional parent widget.
+
+    Signals
+    -------
+    preferenceApplied(int)
+        A preference (its id) was re-applied to the model.
+    preferencesChanged()
+        A preference was saved, its note changed, or it was deleted.
+    """
+
+    preferenceApplied = Signal(int)
+    preferencesChanged = Signal()
+
+    def __init__(self, store: SessionStore, model: MixModel, track_key: str | None = None,
+                 track_name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Saved preferences")
+        self.setAccessibleName("Saved preferences")
+        self.setModal(False)
+        self.store, self.model = store, model
+        self.track_key, self.track_name = track_key, track_name
+        #: Replaces the error dialog of unexpected failures (tests pass a recorder).
+        self.show_error: Callable[[QWidget | None, str, str], Any] | None = None
+        self._prefs: list[Preference] = []
+        self._names: dict[str, str] = {}
+        self._folder = Path.home()
+        self._build()
+        self.refresh()
+        self.resize(900, 420)
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        self.listener_combo = QComboBox()
+        self.listener_combo.setAccessibleName("Show preferences of listener")
+        filter_label = QLabel("&Listener:")
+        filter_label.setBuddy(self.listener_combo)
+        self.listener_combo.currentIndexChanged.connect(lambda _: self._fill_table())
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Saved preferences, newest first")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the buttons
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.cellDoubleClicked.connect(
+            lambda _row, col: self.edit_note() if col == NOTE_COLUMN else self.reapply())
+        delete_key = QShortcut(QKeySequence.StandardKey.Delete, self.table)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self.delete_selected)
+
+        self.save_button = self._button("&Save current...", "Save the current listener and "
+                                        "settings for the open track", self.save_current)
+        self.apply_button = self._button("&Re-apply", "Load the selected settings and its "
+                                         "listener (double-click a row)", self.reapply)
+        self.note_button = self._button("Edit &note...", "Change the note of the selected "
+                                        "preference", self.edit_note)
+        self.delete_button = self._button("&Delete...", "Delete the selected preference "
+                                          "(Delete key)", self.delete_selected)
+        self.csv_button = self._button("Export &CSV...", "The listed preferences as a "
+                                       "spreadsheet table", self.export_csv)
+        self.report_button = self._button("Export re&port...", "Audiogram and chosen gains "
+                                          "as PDF or PNG", self.export_report)
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Sessions status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+        close.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close")
+
+        top = QHBoxLayout()
+        top.addWidget(filter_label)
+        top.addWidget(self.listener_combo, 1)
+        actions = QHBoxLayout()
+        for button in (self.save_button, self.apply_button, self.note_button,
+                       self.delete_button, self.csv_button, self.report_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self.status_label)
+        layout.addWidget(close)
+
+    def _button(self, text: str, description: str, slot: Callable[[], object]) -> QPushButton:
+        button = QPushButton(text)
+        button.setAccessibleName(text.replace("&", "").rstrip("."))
+        button.setAccessibleDescription(description)
+        button.setToolTip(description)
+        button.setAutoDefault(False)  # Enter in the table must not press a button
+        button.clicked.connect(lambda: slot())
+        return button
+
+    # ------------------------------------------------------------------ contents
+
+    def set_track(self, track_key: str | None, track_name: str = "") -> None:
+        """The track now open (``None``: none), for "Save current" and re-apply warnings."""
+        self.track_key, self.track_name = track_key, track_name
+        self._update_buttons()
+
+    def refresh(self) -> None:
+        """Read listeners and preferences again, keeping the filter and selection."""
+        listener_id, selected = self.listener_filter(), self.selected_preference()
+        ok, listeners = self._attempt("Cannot read the saved listeners", self.store.listeners)
+        if not ok or listeners is None:
+            return
+        self._names = {li.id: li.display_name for li in listeners}
+        self.listener_combo.blockSignals(True)
+        self.listener_combo.clear()
+        self.listener_combo.addItem("All listeners", None)
+        for li in listeners:
+            label = li.display_name if li.display_name == li.id else f"{li.display_name} ({li.id})"
+            self.listener_combo.addItem(label, li.id)
+        self.listener_combo.setCurrentIndex(max(0, self.listener_combo.findData(listener_id)))
+        self.listener_combo.blockSignals(False)
+        self._fill_table(selected.id if selected else None)
+
+    def listener_filter(self) -> str | None:
+        """The id of the listener whose preferences are listed; ``None`` for all."""
+        return self.listener_combo.currentData()
+
+    def set_listener_filter(self, listener_id: str | None) -> bool:
+        """List only ``listener_id``'s preferences (``None``: all); whether it is known."""
+        index = self.listener_combo.findData(listener_id)
+        if index >= 0:
+            self.listener_combo.setCurrentIndex(index)
+        return index >= 0
+
+    def preferences(self) -> list[Preference]:
+        """The preferences listed, in table order (newest first)."""
+        return list(self._prefs)
+
+    def _fill_table(self, select: int | None = None) -> None:
+        _, prefs = self._attempt("Cannot read the saved preferences",
+                                 lambda: self.store.preferences(self.listener_filter()))
+        self._prefs = prefs or []
+        self.table.setRowCount(0)
+        for row, pref in enumerate(self._prefs):
+            self.table.insertRow(row)
+            try:
+                state = pref.mix_state()
+                gains, compressor = gains_summary(state), "on" if state.compressor_on else "off"
+            except RemixerError:  # one damaged row must not hide the others
+                gains, compressor = "(unreadable settings)", "?"
+            cells = (local_time(pref.created_at), self._names.get(pref.listener_id,
+                     pref.listener_id), pref.track_name or pref.track_key, gains, compressor,
+                     " / ".join(pref.note.splitlines()))  # one line per row; tooltip in full
+            tips = {2: pref.track_key, NOTE_COLUMN: pref.note}
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tips.get(col, text))
+                self.table.setItem(row, col, item)
+        if select is not None:
+            self.select_preference(select)
+        self._update_buttons()
+
+    def selected_preference(self) -> Preference | None:
+        """The preference of the selected row, if any."""
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self._prefs[rows[0].row()] if rows else None
+
+    def select_preference(self, pref_id: int) -> bool:
+        """Select the row of preference ``pref_id``; whether it is listed."""
+        for row, pref in enumerate(self._prefs):
+            if pref.id == pref_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_preference() is not None
+        for button in (self.apply_button, self.note_button, self.delete_button):
+            button.setEnabled(chosen)
+        self.save_button.setEnabled(bool(self.track_key))
+        self.report_button.setEnabled(self._report_listener() is not None)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Re-read the store: profiles may have been saved while the dialog was hidden."""
+        self.refresh()
+        super().showEvent(event)
+
+    # ------------------------------------------------------------------ feedback
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        # The word "Error" says it for those who cannot tell the colour.
+        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
+        self.status_label.setText(f"Error: {text}" if error else text)
+
+    def _attempt(self, title: str, action: Callable[[], T]) -> tuple[bool, T | None]:
+        """Run ``action``: ``(True, result)``, or ``(False, None)`` with the error shown."""
+        try:
+            return True, action()
+        except RemixerError as exc:
+            self._status(f"{title}: {exc}", error=True)
+        except Exception as exc:  # noqa: BLE001 - a bug must reach the one error path
+            self._status(f"{title}: unexpected error: {exc}", error=True)
+            report_error(self, title, f"unexpected error: {exc}", traceback.format_exc(),
+                         show=self.show_error)
+        return False, None
+
+    # ------------------------------------------------------------------ questions (overridable)
+
+    def ask_note(self, title: str, current: str) -> str | None:
+        """Ask for a note; ``None`` when cancelled. Tests and embedders replace this."""
+        text, ok = QInputDialog.getMultiLineText(self, title, "Note:", current)
+        return text if ok else None
+
+    def confirm(self, title: str, question: str) -> bool:
+        """Ask a yes/no question, defaulting to no. Tests and embedders replace this."""
+        answer = QMessageBox.question(self, title, question, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def ask_save_path(self, caption: str, suggested: str, filters: str) -> str | None:
+        """Ask where to write a file (the dialog confirms replacing one); ``None``: cancelled."""
+        path, _ = QFileDialog.getSaveFileName(self, caption, str(self._folder / suggested),
+                                              filters)
+        return path or None
+
+    # ------------------------------------------------------------------ actions
+
+    def _selected_or_say(self) -> Preference | None:
+        pref = self.selected_preference()
+        if pref is None:
+            self._status("Select a preference in the table first.", error=True)
+        return pref
+
+    def save_current(self) -> int | None:
+        """Ask for a note and save the current settings for the open track; the new id."""
+        if not self.track_key:
+            self._status("Open a track before saving a preference.", error=True)
+            return None
+        note = self.ask_note("Save current settings", "")
+        if note is None:
+            return None
+        key, name = self.track_key, self.track_name
+        _, pref_id = self._attempt("Cannot save the preference", lambda: save_preference(
+            self.store, self.model, key, name, note))
+        if pref_id is not None:
+            self.refresh()
+            self.select_preference(pref_id)
+            self._status(f"Saved the current settings for {name or key}.")
+            self.preferencesChanged.emit()
+        return pref_id
+
+    def reapply(self) -> bool:
+        """Load the selected preference's settings, and its listener if another is chosen."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+
+        def apply() -> str:
+            state = pref.mix_state()  # first, so a damaged preference changes nothing
+            stored = self.store.listener(pref.listener_id)
+            said = [f"Re-applied the settings of {local_time(pref.created_at)} for "
+                    f"{pref.track_name or pref.track_key}"]
+            if stored is None:
+                said.append(f"listener {pref.listener_id} is no longer saved, so the "
+                            "listener was not changed")
+            elif self.model.listener != stored:
+                self.model.set_listener(stored)
+                said.append(f"switched the listener to {stored.display_name}")
+            self.model.restore(state)
+            if self.track_key and pref.track_key != self.track_key:
+                said.append("they were saved for another track than the one open")
+            return "; ".join(said) + "."
+
+        ok, message = self._attempt("Cannot re-apply the preference", apply)
+        if not ok or message is None:
+            return False
+        self._status(message)
+        self.preferenceApplied.emit(pref.id)
+        return True
+
+    def edit_note(self) -> bool:
+        """Ask for a new note for the selected preference and store it."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+        note = self.ask_note("Edit note", pref.note)
+        if note is None or note == pref.note:
+            return False
+        ok, _ = self._attempt("Cannot save the note",
+                              lambda: self.store.update_note(pref.id, note))
+        if not ok:
+            return False
+        self.refresh()
+        self._status("Note saved.")
+        self.preferencesChanged.emit()
+        return True
+
+    def delete_selected(self) -> bool:
+        """Delete the selected preference after asking."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+        what = (f"the preference of {local_time(pref.created_at)} for "
+                f"{pref.track_name or pref.track_key}")
+        if not self.confirm("Delete preference", f"Delete {what}? This cannot be undone."):
+            return False
+        ok, _ = self._attempt("Cannot delete the preference",
+                              lambda: self.store.delete_preference(pref.id))
+        if not ok:
+            return False
+        self.refresh()
+        self._status(f"Deleted {what}.")
+        self.preferencesChanged.emit()
+        return True
+
+    def export_csv(self) -> Path | None:
+        """Write the listed preferences (one listener's, or all) to a CSV file chosen."""
+        listener_id = self.listener_filter()
+        path = self.ask_save_path("Export preferences as CSV",
+                                  f"preferences-{listener_id or 'all'}.csv", "CSV (*.csv)")
+        if not path:
+            return None
+        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
+        _, written = self._attempt("Cannot export CSV", lambda: self.store.export_csv(
+            target, listener_id, overwrite=target == Path(path)))
+        if written is not None:
+            self._folder = written.parent
+            self._status(f"Exported {len(self._prefs)} preference(s) to {written}.")
+        return written
+
+    def _report_listener(self) -> str | None:
+        selected = self.selected_preference()
+        return self.listener_filter() or (selected.listener_id if selected else None)
+
+    def export_report(self) -> Path | None:
+        """Write a PDF or PNG report of one listener: their audiogram and preferences."""
+        listener_id = self._report_listener()
+        if listener_id is None:
+            self._status("Choose a listener (or select one of their rows) for the report.",
+                         error=True)
+            return None
+        path = self.ask_save_path("Export report", f"report-{listener_id}.pdf",
+                                  "PDF document (*.pdf);;PNG image (*.png)")
+        if not path:
+            return None
+        target = Path(path)
+        if target.suffix.lower() not in REPORT_SUFFIXES:
+            target = target.with_name(target.name + ".pdf")
+
+        def write() -> Path:
+            listener = self.store.listener(listener_id)
+            if listener is None:
+                raise StorageError(f"listener {listener_id} is no longer saved")
+            prefs = self.store.preferences(listener_id)
+            # Only a name the dialog has confirmed may replace an existing file.
+            return write_report(target, listener, prefs, overwrite=target == Path(path),
+                                title=f"Listening preferences: {listener.display_name}")
+
+        _, written = self._attempt("Cannot export the report", write)
+        if written is not None:
+            self._folder = written.parent
+            self._status(f"Report written to {written}.")
+        return written
+
+
+__all__ = ["SessionsDialog", "gains_summary", "save_preference"]

@@ -1,0 +1,368 @@
+"""Spectra of the stems, the mixture and the hearing-aid output, with the listener's
+audiogram and NAL-R gains on the same log-frequency axis, plus a live spectrum.
+
+Three stacked plots share the x axis (125 Hz - 16 kHz): levels in dB FS per 1/3-octave
+band (the scale of :mod:`remixer_app.core.spectra`), the NAL-R gain per ear in dB, and
+the thresholds in dB HL on an inverted axis, as audiograms are drawn (O right, X left).
+Stacking beats a second y axis: each plot keeps its own unit and reads on its own.
+
+The cross-spectra of a track take seconds (one pass over the stems and one over the
+aided stems), so :meth:`SpectraPanel.set_track` takes them ready-made from whoever
+builds the engine (already off the GUI thread) or computes them in a
+:class:`~remixer_app.ui.workers.Worker`, dropping results of a replaced track by
+request id. After that every mix change is a 4x4 quadratic form per bin: instant.
+
+The live curve is read on the GUI thread from the track data around
+``player.position`` for the source being heard, never from the audio thread. It is
+the signal before the player's level match, volume and the compressor, so it lies on
+the same scale as the long-term curves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from remixer_app.core.audiogram import Listener
+from remixer_app.core.dsp.nalr import fir_response_db
+from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.mix_state import MixChange
+from remixer_app.core.player import AIDED_DELAY, Player, PlayState
+from remixer_app.core.progress import CancelCheck, ProgressCallback
+from remixer_app.core.spectra import (
+    LIVE_NFFT,
+    MIXTURE_KEY,
+    OUTPUT_KEY,
+    TrackSpectra,
+    live_spectrum,
+    nalr_gain_db,
+    third_octave,
+    to_db,
+)
+from remixer_app.ui.workers import Worker, report_error, start
+
+F_MIN, F_MAX = 125.0, 16000.0
+LIVE_MS, IDLE_MS = 40, 250       # 25 Hz while playing; a slow look for playback otherwise
+OCTAVES = (125, 250, 500, 1000, 2000, 4000, 8000, 16000)
+SUMMARY_BANDS = ((125.0, 500.0), (500.0, 2000.0), (2000.0, 16000.0))
+SUMMARY_FREQS = (1000.0, 2000.0, 4000.0)
+EARS = (("Both ears (mean)", None), ("Left ear", 0), ("Right ear", 1))
+_D, _S = Qt.PenStyle.DashLine, Qt.PenStyle.SolidLine
+# Okabe-Ito colours (colour-blind safe), and each curve also differs in line style.
+STYLES: dict[str, tuple[tuple[int, int, int], Qt.PenStyle, float, str]] = {
+    "vocals": ((230, 159, 0), _S, 1.5, "Vocals"),
+    "drums": ((86, 180, 233), _D, 1.5, "Drums"),
+    "bass": ((0, 158, 115), Qt.PenStyle.DotLine, 2.0, "Bass"),
+    "other": ((204, 121, 167), Qt.PenStyle.DashDotLine, 1.5, "Other"),
+    MIXTURE_KEY: ((170, 170, 170), Qt.PenStyle.DashDotDotLine, 2.0, "Mixture"),
+    OUTPUT_KEY: ((240, 228, 66), _S, 3.0, "Hearing-aid output"),
+}
+EAR_STYLE = {0: ((86, 140, 255), _D, "x", "Left ear (X)"),
+             1: ((230, 60, 60), _S, "o", "Right ear (O)")}
+
+
+def _pen(colour: tuple[int, int, int], style: Qt.PenStyle, width: float = 1.5) -> object:
+    return pg.mkPen(colour, width=width, style=style)
+
+
+def band_power(freqs: np.ndarray, level_db: np.ndarray, low: float, high: float) -> float:
+    """Total power (dB FS) of the bins in ``low <= f < high``."""
+    inside = (freqs >= low) & (freqs < high)
+    return float(to_db(np.sum(0.5 * 10.0 ** (level_db[inside] / 10.0))))
+
+
+def _band_name(low: float, high: float) -> str:
+    def hz(f: float) -> str:
+        return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
+    return f"{hz(low)}-{hz(high)}"
+
+
+def summary_text(levels: Mapping[str, tuple[np.ndarray, np.ndarray]], stems: tuple[str, ...],
+                 listener: Listener | None, ear_name: str) -> str:
+    """The plots in words, for screen readers: output against mixture, loudest stems."""
+    parts, loudest = [], []
+    for low, high in SUMMARY_BANDS:
+        f, out = levels[OUTPUT_KEY]
+        diff = band_power(f, out, low, high) - band_power(f, levels[MIXTURE_KEY][1], low, high)
+        parts.append(f"{_band_name(low, high)} {diff:+.1f} dB")
+        best = max(stems, key=lambda s: band_power(f, levels[s][1], low, high))
+        loudest.append(f"{best} at {_band_name(low, high)}")
+    text = (f"{ear_name}: hearing-aid output against the mixture: {', '.join(parts)}. "
+            f"Loudest stem: {', '.join(loudest)}.")
+    if listener is not None:
+        ears = [f"{side} {'/'.join(f'{v:.0f}' for v in ear.at(SUMMARY_FREQS))}"
+                for side, ear in (("left", listener.left), ("right", listener.right))]
+        text += f" Thresholds at 1/2/4 kHz (dB HL): {', '.join(ears)}."
+    return text
+
+
+class SpectraPanel(QWidget):
+    """Stem, mixture, output and live spectra with the audiogram and NAL-R gains.
+
+    Parameters
+    ----------
+    model
+        The settings model; the curves follow its gains, mute, solo and listener.
+    parent
+        Optional parent widget.
+    """
+
+    def __init__(self, model: MixModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Spectra")
+        self.model = model
+        self.engine: HearingAidEngine | None = None
+        self.stems: Mapping[str, np.ndarray] = {}
+        self.spectra: TrackSpectra | None = None
+        self.player: Player | None = None
+        self._request = 0
+        self._worker: Worker | None = None
+        self._weights_key: tuple[object, np.ndarray] | None = None
+        self.ear_combo = QComboBox()
+        self.ear_combo.setAccessibleName("Ear shown")
+        self.ear_combo.setToolTip("Which ear's signal the spectra show")
+        for text, ear in EARS:
+            self.ear_combo.addItem(text, ear)
+        self.ear_combo.currentIndexChanged.connect(lambda _: self.redraw())
+        self.summary = QLabel("No track loaded")
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Spectra summary")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                             | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_plots()
+        row = QHBoxLayout()
+        show = QLabel("&Show:")
+        show.setBuddy(self.ear_combo)
+        row.addWidget(show)
+        row.addWidget(self.ear_combo)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        for plot, stretch in ((self.level_plot, 4), (self.gain_plot, 2), (self.audiogram_plot, 2)):
+            layout.addWidget(plot, stretch)
+        layout.addWidget(self.summary)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_live)
+        unsubscribe = model.subscribe(self._on_change)
+        self.destroyed.connect(lambda *_: unsubscribe())  # a lambda: self is gone by then
+        self._show_listener()
+
+    # ------------------------------------------------------------------ building
+
+    def _plot(self, name: str, label: str, y_range: tuple[float, float],
+              legend_columns: int = 2, legend_at_top: bool = True) -> pg.PlotWidget:
+        widget = pg.PlotWidget()
+        widget.setAccessibleName(name)
+        item = widget.getPlotItem()
+        item.setLogMode(x=True, y=False)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setMouseEnabled(x=False, y=False)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setLabel("left", label)
+        item.getAxis("left").setWidth(60)  # equal widths keep the linked x axes aligned
+        # a little beyond the edge octaves, so that their tick labels fit
+        item.setXRange(math.log10(F_MIN / 1.15), math.log10(F_MAX * 1.15), padding=0)
+        item.setYRange(*y_range, padding=0)
+        # audiogram octaves as ticks: log mode's default labels read "2·10³"
+        item.getAxis("bottom").setTicks([[(math.log10(f), f"{f // 1000}k" if f >= 1000
+                                           else str(f)) for f in OCTAVES], []])
+        item.addLegend(offset=(-10, 5 if legend_at_top else -5), colCount=legend_columns,
+                       brush=pg.mkBrush(0, 0, 0, 190))
+        return widget
+
+    def _build_plots(self) -> None:
+        self.level_plot = self._plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
+                                     legend_columns=4)
+        self.gain_plot = self._plot("NAL-R gain plot", "NAL-R gain (dB)", (-5, 45))
+        # drawn inverted; below the 120 dB HL limit of an audiogram is room for the legend
+        self.audiogram_plot = self._plot("Audiogram plot", "Threshold (dB HL)", (-10, 155),
+                                         legend_at_top=False)
+        self.audiogram_plot.getPlotItem().invertY(True)
+        self.audiogram_plot.getPlotItem().setLabel("bottom", "Frequency (Hz)")
+        for plot in (self.gain_plot, self.audiogram_plot):
+            plot.getPlotItem().setXLink(self.level_plot.getPlotItem())
+        item = self.level_plot.getPlotItem()
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.live_curve = item.plot(pen=_pen((255, 255, 255), _S, 1.0), name="Live (now playing)")
+        self.gain_curves: dict[int, pg.PlotDataItem] = {}
+        self.threshold_curves: dict[int, pg.PlotDataItem] = {}
+        for ear, (colour, style, symbol, name) in EAR_STYLE.items():
+            self.gain_curves[ear] = self.gain_plot.getPlotItem().plot(
+                pen=_pen(colour, style, 2.0), name=name)
+            self.threshold_curves[ear] = self.audiogram_plot.getPlotItem().plot(
+                pen=_pen(colour, style), symbol=symbol, symbolSize=11, symbolPen=colour,
+                symbolBrush=None, name=name)
+
+    def _curve(self, key: str) -> pg.PlotDataItem:
+        if key not in self.curves:
+            colour, style, width, name = STYLES.get(key, ((200, 200, 200), _D, 1.0, key))
+            self.curves[key] = self.level_plot.getPlotItem().plot(
+                pen=_pen(colour, style, width), name=name)
+        return self.curves[key]
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def ear(self) -> int | None:
+        """The ear shown: 0 left, 1 right, ``None`` for the mean of both."""
+        return self.ear_combo.currentData()
+
+    def set_track(self, engine: HearingAidEngine | None, stems: Mapping[str, np.ndarray]
+                  | None = None, *, mixture: np.ndarray | None = None,
+                  spectra: TrackSpectra | None = None) -> None:
+        """Show ``engine``'s track (``None``: nothing).
+
+        ``spectra`` are the track's :class:`TrackSpectra` when the caller computed them
+        where it built the engine; otherwise a worker computes them and the curves
+        appear when it finishes.
+        """
+        self._request += 1
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        self.engine, self.stems, self.spectra = engine, stems or {}, spectra
+        self._weights_key = None
+        for curve in self.curves.values():
+            curve.setData([], [])
+        if engine is not None and spectra is None:
+            rid, stem_map = self._request, self.stems
+
+            def job(progress: ProgressCallback, cancelled: CancelCheck) -> TrackSpectra:
+                return TrackSpectra.compute(engine, stem_map, mixture=mixture,
+                                            progress=progress, cancelled=cancelled)
+
+            self._worker = Worker(job, rid)
+            self._worker.signals.finished.connect(self._spectra_ready)
+            self._worker.signals.failed.connect(self._spectra_failed)
+            self.summary.setText("Measuring the spectra of the track...")
+            start(self._worker)
+        self._show_listener()
+        self.redraw()
+
+    def set_player(self, player: Player | None) -> None:
+        """Follow ``player`` for the live spectrum (``None``: no live curve)."""
+        self.player = player
+        self.live_curve.setData([], [])
+        if player is None:
+            self.timer.stop()
+        else:
+            self.timer.start(IDLE_MS)
+
+    def redraw(self) -> None:
+        """Recompute the stem, mixture and output curves from the cached cross-spectra."""
+        spectra, engine = self.spectra, self.engine
+        if spectra is None or engine is None:
+            if engine is None:
+                self.summary.setText("No track loaded")
+            return
+        levels = spectra.levels(self._weights(engine), self.ear)
+        for key, (freqs, db) in levels.items():
+            centres, bands = third_octave(freqs, db)
+            shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
+            self._curve(key).setData(centres[shown], bands[shown])
+        top = max(float(np.max(c.yData)) for c in self.curves.values() if c.yData is not None
+                  and len(c.yData))
+        # headroom for the legend across the top
+        self.level_plot.getPlotItem().setYRange(10 * math.floor(top / 10) - 80,
+                                                10 * math.ceil(top / 10) + 20, padding=0)
+        listener = self.model.listener or engine.listener
+        text = summary_text(levels, spectra.stem_names, listener, self.ear_combo.currentText())
+        if listener != engine.listener:
+            text += (f" The output curve is still fitted for {engine.listener.display_name};"
+                     " it follows once the hearing aid is refitted.")
+        self.summary.setText(text)
+        self.level_plot.setAccessibleDescription(text)
+
+    def refresh_live(self) -> None:
+        """The timer's slot: the spectrum of what the player plays now (GUI thread)."""
+        player = self.player
+        playing = player is not None and player.state is PlayState.PLAYING
+        self.timer.setInterval(LIVE_MS if playing else IDLE_MS)
+        if not playing or player is None:
+            if self.live_curve.xData is not None and len(self.live_curve.xData):
+                self.live_curve.setData([], [])
+            return
+        block = self._live_block(player)
+        ear = self.ear
+        freqs, db = live_spectrum(block if ear is None else block[:, ear], player.rate, LIVE_NFFT)
+        centres, bands = third_octave(freqs, db)
+        shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
+        self.live_curve.setData(centres[shown], bands[shown])
+
+    # ------------------------------------------------------------------ internals
+
+    def _weights(self, engine: HearingAidEngine) -> np.ndarray:
+        settings = self.model.chain_settings()
+        if self._weights_key is None or self._weights_key[0] is not settings:
+            gains = {k: v for k, v in settings.gains_db.items() if k in engine.stem_names}
+            self._weights_key = (settings, engine.stem_weights(gains))
+        return self._weights_key[1]
+
+    def _live_block(self, player: Player) -> np.ndarray:
+        engine = player.engine
+        stop = min(max(player.position, LIVE_NFFT), player.duration)
+        start_ = max(0, stop - LIVE_NFFT)
+        source = player.source
+        if source == "original" or (source == "remix" and engine is not self.engine):
+            # (our stems belong to our engine; a player of another track has only its mix)
+            return np.asarray(player.mixture[start_:stop], dtype=float)
+        weights = self._weights(engine) if engine is self.engine else engine.stem_weights(
+            dict(player.settings.gains_db))
+        if source == "remix":
+            return sum((w * np.asarray(self.stems[name][start_:stop], dtype=float)
+                        for w, name in zip(weights, engine.stem_names, strict=True)),
+                       np.zeros((stop - start_, 2)))
+        # the player reads the aided signal ahead by the NAL-R delay; so do we
+        rows = engine.aided[:, :, start_ + AIDED_DELAY:stop + AIDED_DELAY]
+        return np.einsum("k,kcn->nc", weights, rows)
+
+    def _spectra_ready(self, rid: int, spectra: object) -> None:
+        if rid == self._request and isinstance(spectra, TrackSpectra):
+            self._worker = None
+            self.spectra = spectra
+            self.redraw()
+
+    def _spectra_failed(self, rid: int, message: str, details: str) -> None:
+        if rid == self._request:
+            self._worker = None
+            self.summary.setText(f"Spectra unavailable: {message}")
+            report_error(self, "Spectra", message, details)
+
+    def _on_change(self, change: MixChange) -> None:
+        if "listener" in change.fields:
+            self._show_listener()
+        if change.fields & {"gains", "mute", "solo", "listener"}:
+            self.redraw()
+
+    def _show_listener(self) -> None:
+        """Thresholds and NAL-R gains of the model's listener (the engine's if none)."""
+        engine = self.engine
+        listener = self.model.listener or (engine.listener if engine is not None else None)
+        freqs = np.geomspace(F_MIN, F_MAX, 200)
+        for ear in (0, 1):
+            if listener is None:
+                self.threshold_curves[ear].setData([], [])
+                self.gain_curves[ear].setData([], [])
+                continue
+            audiogram = (listener.left, listener.right)[ear]
+            self.threshold_curves[ear].setData(audiogram.frequencies, audiogram.levels)
+            # pyclarity (which designs NAL-R) is loaded once an engine exists; importing it
+            # takes seconds, so without an engine the gains wait for one.
+            if engine is None:
+                self.gain_curves[ear].setData([], [])
+            elif listener == engine.listener:
+                self.gain_curves[ear].setData(freqs, fir_response_db(engine.firs[ear], freqs,
+                                                                     engine.rate))
+            else:
+                self.gain_curves[ear].setData(freqs, nalr_gain_db(audiogram, freqs, engine.rate))
+        gains = [c.yData for c in self.gain_curves.values() if c.yData is not None]
+        top = max((float(np.max(g)) for g in gains), default=30.0)
+        # headroom for the legend across the top
+        self.gain_plot.getPlotItem().setYRange(-5.0, 10 * math.ceil(top / 10) + 15, padding=0)

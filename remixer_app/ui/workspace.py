@@ -1,0 +1,146 @@
+"""The window's secondary workspaces: spectra, clinician sessions, and booth mode.
+
+Kept apart from :mod:`remixer_app.ui.main_window` so the window module stays about
+wiring the main controls; this one adds a spectra dock, a Sessions menu backed by the
+SQLite session store, and booth mode (a big-button panel that replaces the window's
+contents until the hidden exit shortcut).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QWidget
+
+from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.player import Player
+from remixer_app.core.storage import SessionStore
+from remixer_app.ui.booth import BoothPanel
+from remixer_app.ui.sessions_dialog import SessionsDialog, save_preference
+from remixer_app.ui.spectra_panel import SpectraPanel
+
+if TYPE_CHECKING:
+    from remixer_app.ui.main_window import MainWindow
+
+
+class Workspace(QObject):
+    """Adds the spectra dock, the Sessions menu and booth mode to ``window``."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._store: SessionStore | None = None
+        self.sessions_dialog: SessionsDialog | None = None
+        self.spectra = SpectraPanel(window.model)
+        self.dock = QDockWidget("Spectra", window)
+        self.dock.setObjectName("spectra_dock")
+        self.dock.setAccessibleName("Spectra panel")
+        self.dock.setWidget(self.spectra)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.booth = BoothPanel(window.model)
+        self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
+        self._normal_central: QWidget | None = None
+
+        bar = window.menuBar()
+        view = bar.addMenu("&View")
+        view.setAccessibleName("View menu")
+        spectra_action = self.dock.toggleViewAction()
+        spectra_action.setText("&Spectra")
+        view.addAction(spectra_action)
+        self.booth_action = QAction("&Booth mode", window)
+        # No shortcut: Ctrl+Shift+B is the booth's own (hidden) way out.
+        self.booth_action.setStatusTip("Big controls and preset scenarios for demo booths "
+                                       "(Ctrl+Shift+B leaves it)")
+        self.booth_action.triggered.connect(lambda: self.set_booth_mode(True))
+        view.addAction(self.booth_action)
+        sessions = bar.addMenu("&Sessions")
+        sessions.setAccessibleName("Sessions menu")
+        self.save_action = QAction("&Save preference...", window)
+        self.save_action.setShortcut(QKeySequence("Ctrl+S"))
+        self.save_action.setStatusTip("Store the current settings for this listener and track")
+        self.save_action.triggered.connect(self.save_current)
+        self.browse_action = QAction("&Browse sessions...", window)
+        self.browse_action.triggered.connect(self.show_sessions)
+        sessions.addAction(self.save_action)
+        sessions.addAction(self.browse_action)
+
+        window.controller.engine_ready.connect(self._engine_ready)
+        window.controller.player_ready.connect(self._player_ready)
+
+    def store(self) -> SessionStore:
+        """The session database, opened on first use."""
+        if self._store is None:
+            self._store = SessionStore()
+        return self._store
+
+    def _engine_ready(self, engine: HearingAidEngine) -> None:
+        track = self.window.controller.track
+        if track is not None:
+            self.spectra.set_track(engine, track.stems, mixture=track.mixture)
+        if self.sessions_dialog is not None and track is not None:
+            self.sessions_dialog.set_track(str(track.path), track.path.name)
+
+    def _player_ready(self, player: Player) -> None:
+        self.spectra.set_player(player)
+        self.booth.set_player(player)
+
+    def ask_note(self) -> tuple[str, bool]:
+        """The note for a saved preference (replaced in tests)."""
+        return QInputDialog.getText(self.window, "Save preference", "Note (optional):")
+
+    def save_current(self) -> int | None:
+        """Save the current settings as a preference of the listener for the open track."""
+        track = self.window.controller.track
+        if track is None:
+            self.window.statusBar().showMessage("Open a track first.", 5000)
+            return None
+        note, accepted = self.ask_note()
+        if not accepted:
+            return None
+        try:
+            pref = save_preference(self.store(), self.window.model, str(track.path),
+                                   track.path.name, note)
+        except RemixerError as exc:
+            self.window.report_problem("Cannot save the preference", str(exc))
+            return None
+        self.window.statusBar().showMessage("Preference saved.", 5000)
+        return pref
+
+    def show_sessions(self) -> SessionsDialog | None:
+        """Open the sessions browser (non-modal)."""
+        try:
+            store = self.store()
+        except RemixerError as exc:
+            self.window.report_problem("Cannot open the session database", str(exc))
+            return None
+        if self.sessions_dialog is None:
+            self.sessions_dialog = SessionsDialog(store, self.window.model, parent=self.window)
+        track = self.window.controller.track
+        if track is not None:
+            self.sessions_dialog.set_track(str(track.path), track.path.name)
+        self.sessions_dialog.show()
+        return self.sessions_dialog
+
+    def set_booth_mode(self, on: bool) -> None:
+        """Show the booth panel in place of the normal controls, or go back."""
+        window = self.window
+        if on and self._normal_central is None:
+            self._normal_central = window.takeCentralWidget()
+            window.setCentralWidget(self.booth)
+            window.menuBar().setVisible(False)
+            self.dock.setVisible(False)
+            self.booth.setFocus()
+        elif not on and self._normal_central is not None:
+            window.takeCentralWidget()  # keep the booth panel for next time
+            window.setCentralWidget(self._normal_central)
+            self._normal_central = None
+            window.menuBar().setVisible(True)
+
+    def close(self) -> None:
+        """Release the database."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,244 @@
+"""Tests of the sessions dialog and the session report (pytest-qt, offscreen, real SQLite)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QPushButton  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.errors import ExportError  # noqa: E402
+from remixer_app.core.mix_model import MixModel  # noqa: E402
+from remixer_app.core.mix_state import MixState  # noqa: E402
+from remixer_app.core.storage import SessionStore, StorageError  # noqa: E402
+from remixer_app.ui.session_report import write_report  # noqa: E402
+from remixer_app.ui.sessions_dialog import (  # noqa: E402
+    SessionsDialog,
+    gains_summary,
+    save_preference,
+)
+
+N3, S1 = get_preset("N3"), get_preset("S1")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SessionStore:
+    with SessionStore(tmp_path / "s.sqlite3") as opened:
+        yield opened  # type: ignore[misc]
+
+
+@pytest.fixture
+def model(store: SessionStore) -> MixModel:
+    """Two saved preferences: N3's for track A (older), then S1's for track B."""
+    mix = MixModel()
+    mix.set_listener(N3)
+    mix.set_gains({"vocals": 6.0, "drums": -3.0})
+    save_preference(store, mix, "hash-a", "Track A.flac", "first visit")
+    mix.set_listener(S1)
+    mix.reset()
+    mix.set_gain("bass", 4.5)
+    mix.set_compressor_enabled(True)
+    save_preference(store, mix, "hash-b", "Track B.flac", "liked the bass")
+    return mix
+
+
+class Recorder(SessionsDialog):
+    """The dialog with its questions answered by the test instead of modal dialogs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.notes: list[str | None] = []
+        self.answers: list[bool] = []
+        self.paths: list[str | None] = []
+        self.asked: list[str] = []
+        super().__init__(*args, **kwargs)
+        self.errors: list[tuple[str, str]] = []
+        self.show_error = lambda _parent, title, text: self.errors.append((title, text))
+
+    def ask_note(self, title: str, current: str) -> str | None:
+        self.asked.append(title)
+        return self.notes.pop(0)
+
+    def confirm(self, title: str, question: str) -> bool:
+        self.asked.append(question)
+        return self.answers.pop(0)
+
+    def ask_save_path(self, caption: str, suggested: str, filters: str) -> str | None:
+        self.asked.append(suggested)
+        return self.paths.pop(0)
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot, store: SessionStore, model: MixModel) -> Recorder:
+    widget = Recorder(store, model, track_key="hash-a", track_name="Track A.flac")
+    qtbot.addWidget(widget)
+    return widget
+
+
+def column(dialog: SessionsDialog, col: int) -> list[str]:
+    return [dialog.table.item(row, col).text() for row in range(dialog.table.rowCount())]
+
+
+def test_gains_summary() -> None:
+    state = MixState({"vocals": 6.0, "drums": -3.0, "bass": 0.5}, muted=frozenset({"other"}))
+    assert gains_summary(state) == "V +6 D -3 B +0.5 O 0; muted other"
+
+
+def test_save_preference_needs_a_listener(store: SessionStore) -> None:
+    with pytest.raises(StorageError, match="choose a listener"):
+        save_preference(store, MixModel(), "k", "name")
+
+
+def test_lists_newest_first_and_filters_by_listener(dialog: Recorder) -> None:
+    assert column(dialog, 2) == ["Track B.flac", "Track A.flac"]
+    assert column(dialog, 1) == [S1.display_name, N3.display_name]
+    assert column(dialog, 3) == ["V 0 D 0 B +4.5 O 0", "V +6 D -3 B 0 O 0"]
+    assert column(dialog, 4) == ["on", "off"]
+    assert column(dialog, 5) == ["liked the bass", "first visit"]
+    combo = [dialog.listener_combo.itemData(i) for i in range(dialog.listener_combo.count())]
+    assert combo[0] is None and set(combo[1:]) == {N3.id, S1.id}
+    assert dialog.set_listener_filter(N3.id)
+    assert column(dialog, 2) == ["Track A.flac"]
+    assert dialog.set_listener_filter(None)
+    assert dialog.table.rowCount() == 2
+
+
+def test_reapply_restores_gains_and_switches_listener(dialog: Recorder, model: MixModel) -> None:
+    assert model.listener == S1
+    assert not dialog.apply_button.isEnabled()  # nothing selected yet
+    dialog.table.selectRow(1)  # N3's, track A
+    dialog.apply_button.click()
+    assert dict(model.state.gains_db) == {"vocals": 6.0, "drums": -3.0, "bass": 0.0,
+                                          "other": 0.0}
+    assert not model.state.compressor_on
+    assert model.listener == N3
+    assert f"switched the listener to {N3.display_name}" in dialog.status_label.text()
+    assert model.undo() and model.listener == N3  # one undo step, the listener stays
+    dialog.table.selectRow(0)  # S1's, saved for track B while track A is open
+    with_signal = []
+    dialog.preferenceApplied.connect(with_signal.append)
+    assert dialog.reapply()
+    assert model.listener == S1 and model.state.gains_db["bass"] == 4.5
+    assert "another track" in dialog.status_label.text() and len(with_signal) == 1
+
+
+def test_edit_note_persists(dialog: Recorder, store: SessionStore) -> None:
+    dialog.table.selectRow(0)
+    dialog.notes = [None, "prefers less bass now"]
+    dialog.note_button.click()  # cancelled: nothing changes
+    assert store.preferences()[0].note == "liked the bass"
+    dialog.note_button.click()
+    assert store.preferences()[0].note == "prefers less bass now"
+    assert column(dialog, 5)[0] == "prefers less bass now"
+    assert dialog.selected_preference() is not None  # the selection survives the refresh
+
+
+def test_delete_asks_and_removes(dialog: Recorder, store: SessionStore) -> None:
+    dialog.table.selectRow(0)
+    dialog.answers = [False, True]
+    assert not dialog.delete_selected()
+    assert len(store.preferences()) == 2
+    dialog.delete_button.click()
+    assert "Track B.flac" in dialog.asked[-1]
+    assert [p.track_name for p in store.preferences()] == ["Track A.flac"]
+    assert column(dialog, 2) == ["Track A.flac"]
+    assert dialog.status_label.text().startswith("Deleted")
+
+
+def test_save_current(dialog: Recorder, store: SessionStore, model: MixModel) -> None:
+    model.set_gain("other", -6.0)
+    dialog.notes = ["third"]
+    pref_id = dialog.save_current()
+    assert pref_id is not None and store.preferences()[0].id == pref_id
+    assert store.preferences()[0].note == "third" and column(dialog, 2)[0] == "Track A.flac"
+    dialog.set_track(None)
+    assert not dialog.save_button.isEnabled()
+    assert dialog.save_current() is None and "Error" in dialog.status_label.text()
+
+
+def test_csv_export(dialog: Recorder, tmp_path: Path) -> None:
+    target = tmp_path / "all.csv"
+    dialog.paths = [None, str(target)]
+    assert dialog.export_csv() is None and not target.exists()  # cancelled
+    dialog.csv_button.click()
+    with target.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["track"] for r in rows] == ["Track B.flac", "Track A.flac"]
+    assert rows[1]["vocals_db"] == "6" and rows[1]["note"] == "first visit"
+    dialog.set_listener_filter(N3.id)
+    dialog.paths = [str(tmp_path / "n3")]  # no suffix: .csv is added
+    assert dialog.export_csv() == tmp_path / "n3.csv"
+    assert dialog.asked[-1] == f"preferences-{N3.id}.csv"
+
+
+def is_png_report(path: Path) -> bool:
+    image = QImage(str(path))
+    return not image.isNull() and image.width() >= 800 and image.height() >= 1000
+
+
+def test_report_png_and_pdf(store: SessionStore, model: MixModel, tmp_path: Path) -> None:
+    prefs = store.preferences(S1.id)
+    png = write_report(tmp_path / "r.png", S1, prefs, title="S1")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and is_png_report(png)
+    pdf = write_report(tmp_path / "r.PDF", S1, prefs, title="S1")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 5000 and b"%%EOF" in data[-64:]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    with pytest.raises(ExportError, match="already exists"):
+        write_report(png, S1, prefs)
+    with pytest.raises(ExportError, match=r"\.png"):
+        write_report(tmp_path / "r.jpg", S1, prefs)
+    with pytest.raises(ValueError, match=N3.id):
+        write_report(tmp_path / "x.png", S1, store.preferences())
+
+
+def test_report_from_dialog(dialog: Recorder, tmp_path: Path) -> None:
+    assert not dialog.report_button.isEnabled()  # all listeners, nothing selected
+    dialog.table.selectRow(1)
+    assert dialog.report_button.isEnabled()
+    dialog.paths = [str(tmp_path / "n3.png"), str(tmp_path / "n3")]
+    dialog.report_button.click()
+    assert dialog.asked[-1] == f"report-{N3.id}.pdf" and is_png_report(tmp_path / "n3.png")
+    assert dialog.export_report() == tmp_path / "n3.pdf"  # no suffix: PDF
+    assert (tmp_path / "n3.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_errors_reach_the_status_line(dialog: Recorder, store: SessionStore,
+                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog.table.selectRow(0)
+    dialog.paths = [str(tmp_path / "missing" / "x.csv")]
+    assert dialog.export_csv() is None
+    assert dialog.status_label.text().startswith("Error: Cannot export CSV")
+    assert not dialog.errors  # an expected failure: no dialog
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store, "delete_preference", broken)
+    dialog.answers = [True]
+    assert not dialog.delete_selected()
+    assert "unexpected error: boom" in dialog.status_label.text()
+    assert dialog.errors and dialog.errors[0][0] == "Cannot delete the preference"
+
+
+def test_keyboard_and_accessibility(qtbot: QtBot, dialog: Recorder, store: SessionStore) -> None:
+    buttons = dialog.findChildren(QPushButton)
+    assert all(b.accessibleName() for b in buttons)
+    assert dialog.table.accessibleName() and dialog.listener_combo.accessibleName()
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    dialog.table.setFocus()
+    dialog.table.selectRow(1)
+    dialog.answers = [True]
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Delete)
+    assert [p.track_name for p in store.preferences()] == ["Track B.flac"]
