@@ -18,7 +18,7 @@ from remixer_app.core.audiogram import Listener, get_preset, load_listeners  # n
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixChange  # noqa: E402
 from remixer_app.core.storage import SessionStore  # noqa: E402
-from remixer_app.ui.audiogram_editor import RIGHT  # noqa: E402
+from remixer_app.ui.audiogram_points import RIGHT  # noqa: E402
 from remixer_app.ui.listener_panel import (  # noqa: E402
     FILE,
     PRESETS,

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from remixer_app.core import playback_probe
-from remixer_app.core import player as player_module
+from remixer_app.core.audio_device import output_devices
 from remixer_app.core.audiogram import get_preset, presets
 from remixer_app.core.dsp.loudness import integrated_loudness
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.player import AIDED_DELAY, Player, PlayState, output_devices
+from remixer_app.core.player import AIDED_DELAY, Player, PlayState
 from remixer_app.core.stream import StreamRenderer
 
 RATE = ENGINE_RATE
@@ -385,8 +385,7 @@ def use_sounddevice(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
             raise module
         return module
 
-    monkeypatch.setattr(player_module, "_import_sounddevice", load)
-    monkeypatch.setattr(playback_probe, "_import_sounddevice", load)
+    monkeypatch.setattr(playback_probe, "import_sounddevice", load)
 
 
 def test_open_stream_without_a_device(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,13 +20,10 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.errors import ExportError  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
-from remixer_app.core.storage import SessionStore, StorageError  # noqa: E402
+from remixer_app.core.storage import SessionStore, StorageError, save_preference  # noqa: E402
 from remixer_app.ui.session_report import write_report  # noqa: E402
-from remixer_app.ui.sessions_dialog import (  # noqa: E402
-    SessionsDialog,
-    gains_summary,
-    save_preference,
-)
+from remixer_app.ui.sessions_dialog import SessionsDialog  # noqa: E402
+from remixer_app.ui.sessions_table import gains_summary  # noqa: E402
 
 N3, S1 = get_preset("N3"), get_preset("S1")
 

@@ -16,7 +16,6 @@ from PySide6.QtGui import QKeySequence  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import playback_probe  # noqa: E402
-from remixer_app.core import player as player_module  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
 from remixer_app.core.player import Player, PlayState  # noqa: E402
@@ -52,8 +51,7 @@ def no_device(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OSError("Error querying device -1")
 
     fake = SimpleNamespace(query_devices=query_devices, OutputStream=output_stream)
-    monkeypatch.setattr(player_module, "_import_sounddevice", lambda: fake)
-    monkeypatch.setattr(playback_probe, "_import_sounddevice", lambda: fake)
+    monkeypatch.setattr(playback_probe, "import_sounddevice", lambda: fake)
 
 
 @pytest.fixture

@@ -257,14 +257,14 @@ def fake_sounddevice(monkeypatch: pytest.MonkeyPatch, query: object) -> None:
         return query
 
     module.query_devices = query_devices  # type: ignore[attr-defined]
-    monkeypatch.setattr(playback_probe, "_import_sounddevice", lambda: module)
+    monkeypatch.setattr(playback_probe, "import_sounddevice", lambda: module)
 
 
 def test_probe_without_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing() -> types.ModuleType:
         raise OSError("PortAudio library not found")
 
-    monkeypatch.setattr(playback_probe, "_import_sounddevice", missing)
+    monkeypatch.setattr(playback_probe, "import_sounddevice", missing)
     assert playback_probe.playback_status() == (
         False, "Playback unavailable: PortAudio library not found")
 

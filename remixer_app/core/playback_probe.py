@@ -16,8 +16,12 @@ AVAILABLE_PREFIX = "Playback available"
 UNAVAILABLE_PREFIX = "Playback unavailable"
 
 
-def _import_sounddevice() -> ModuleType:
-    """Import sounddevice; separate so tests can stand in a fake module."""
+def import_sounddevice() -> ModuleType:
+    """Import sounddevice (loads PortAudio); the one place it is loaded.
+
+    Callers elsewhere call it through this module, so tests stand in a fake module
+    for all of them by setting it here.
+    """
     return importlib.import_module("sounddevice")
 
 
@@ -38,7 +42,7 @@ def playback_status() -> tuple[bool, str]:
     reason is what the user needs to see.
     """
     try:
-        sd = _import_sounddevice()
+        sd = import_sounddevice()
     except OSError as exc:
         # sounddevice raises OSError("PortAudio library not found") when libportaudio is
         # missing, or the loader's own message when the library is present but broken.

@@ -3,7 +3,7 @@
 The page is painted once by :func:`_paint`, whatever the target: a ``QImage`` for
 PNG (its height grows with the table, so a long history is never cut off) or a
 ``QPdfWriter`` for PDF (A4 pages, the table header repeated on each). The audiogram
-is the app's own :class:`~remixer_app.ui.audiogram_editor.AudiogramChart`, rendered
+is the app's own :class:`~remixer_app.ui.audiogram_chart.AudiogramChart`, rendered
 through the painter, so in a PDF it stays vector graphics and looks exactly like the
 chart on screen. Everything here needs a ``QApplication`` and the GUI thread.
 """
@@ -34,7 +34,7 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ExportError
 from remixer_app.core.storage import Preference
-from remixer_app.ui.audiogram_editor import AudiogramChart
+from remixer_app.ui.audiogram_chart import AudiogramChart
 
 REPORT_SUFFIXES = (".png", ".pdf")
 DEFAULT_TITLE = "Listening preferences"

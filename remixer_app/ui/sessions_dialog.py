@@ -1,13 +1,14 @@
 """The clinician's sessions: save the current settings, browse, re-apply and export them.
 
-:func:`save_preference` is the one way a preference is saved (the main window's
-action and the dialog's button both use it). :class:`SessionsDialog` lists what a
-:class:`~remixer_app.core.storage.SessionStore` holds and works non-modally beside
-the main window. Every question it asks the user (a note, a confirmation, a file
-name) goes through an overridable method, so tests and embedders never block on a
-modal dialog. Expected failures (a damaged database, an unwritable folder) are
-shown in the dialog's status line; anything else also goes to
-:func:`~remixer_app.ui.workers.report_error`, the app's one error path.
+:class:`SessionsDialog` lists what a :class:`~remixer_app.core.storage.SessionStore`
+holds (in a :class:`~remixer_app.ui.sessions_table.PreferencesTable`) and works
+non-modally beside the main window; it saves through
+:func:`~remixer_app.core.storage.save_preference`, as the main window's action does.
+Every question it asks the user (a note, a confirmation, a file name) goes through an
+overridable method, so tests and embedders never block on a modal dialog. Expected
+failures (a damaged database, an unwritable folder) are shown in the dialog's status
+line; anything else also goes to :func:`~remixer_app.ui.workers.report_error`, the
+app's one error path.
 """
 
 from __future__ import annotations
@@ -20,78 +21,28 @@ from typing import Any, TypeVar
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.mix_state import MixState
-from remixer_app.core.storage import Preference, SessionStore, StorageError
-from remixer_app.ui.session_report import REPORT_SUFFIXES, format_gain, local_time, write_report
+from remixer_app.core.storage import Preference, SessionStore, StorageError, save_preference
+from remixer_app.ui.session_report import REPORT_SUFFIXES, local_time, write_report
+from remixer_app.ui.sessions_table import NOTE_COLUMN, PreferencesTable
 from remixer_app.ui.workers import report_error
 
 T = TypeVar("T")
-COLUMNS = ("Saved", "Listener", "Track", "Gains (dB)", "Compressor", "Note")
-NOTE_COLUMN = COLUMNS.index("Note")
 _ERROR_STYLE = "color: #b00020;"
-
-
-def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
-                    note: str = "") -> int:
-    """Save the model's listener and current settings as a preference for a track.
-
-    Parameters
-    ----------
-    store
-        The session database.
-    model
-        Whose listener (saved, or updated, as a profile) and settings are saved.
-    track_key
-        What identifies the track: a content hash or its path, as the caller keeps it.
-    track_name
-        The name shown for the track.
-    note
-        The clinician's note.
-
-    Returns
-    -------
-    int
-        The new preference's id.
-
-    Raises
-    ------
-    StorageError
-        No listener is chosen, or the database cannot be written.
-    """
-    listener = model.listener
-    if listener is None:
-        raise StorageError("choose a listener before saving a preference")
-    store.save_listener(listener)
-    return store.add_preference(listener.id, track_key, track_name, model.to_dict(), note)
-
-
-def gains_summary(state: MixState) -> str:
-    """E.g. ``"V +6 D -3 B 0 O 0"``, with muted and soloed stems named after it."""
-    text = " ".join(f"{s[0].upper()} {format_gain(state.gains_db[s])}" for s in STEM_NAMES)
-    for word, stems in (("muted", state.muted), ("solo", state.soloed)):
-        if stems:
-            text += f"; {word} " + ", ".join(s for s in STEM_NAMES if s in stems)
-    return text
 
 
 class SessionsDialog(QDialog):
@@ -129,7 +80,6 @@ class SessionsDialog(QDialog):
         self.track_key, self.track_name = track_key, track_name
         #: Replaces the error dialog of unexpected failures (tests pass a recorder).
         self.show_error: Callable[[QWidget | None, str, str], Any] | None = None
-        self._prefs: list[Preference] = []
         self._names: dict[str, str] = {}
         self._folder = Path.home()
         self._build()
@@ -145,17 +95,7 @@ class SessionsDialog(QDialog):
         filter_label.setBuddy(self.listener_combo)
         self.listener_combo.currentIndexChanged.connect(lambda _: self._fill_table())
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Saved preferences, newest first")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)  # Tab moves on to the buttons
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = PreferencesTable()
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(
             lambda _row, col: self.edit_note() if col == NOTE_COLUMN else self.reapply())
@@ -244,44 +184,23 @@ class SessionsDialog(QDialog):
 
     def preferences(self) -> list[Preference]:
         """The preferences listed, in table order (newest first)."""
-        return list(self._prefs)
+        return self.table.preferences()
 
     def _fill_table(self, select: int | None = None) -> None:
         _, prefs = self._attempt("Cannot read the saved preferences",
                                  lambda: self.store.preferences(self.listener_filter()))
-        self._prefs = prefs or []
-        self.table.setRowCount(0)
-        for row, pref in enumerate(self._prefs):
-            self.table.insertRow(row)
-            try:
-                state = pref.mix_state()
-                gains, compressor = gains_summary(state), "on" if state.compressor_on else "off"
-            except RemixerError:  # one damaged row must not hide the others
-                gains, compressor = "(unreadable settings)", "?"
-            cells = (local_time(pref.created_at), self._names.get(pref.listener_id,
-                     pref.listener_id), pref.track_name or pref.track_key, gains, compressor,
-                     " / ".join(pref.note.splitlines()))  # one line per row; tooltip in full
-            tips = {2: pref.track_key, NOTE_COLUMN: pref.note}
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tips.get(col, text))
-                self.table.setItem(row, col, item)
+        self.table.set_preferences(prefs or [], self._names)
         if select is not None:
             self.select_preference(select)
         self._update_buttons()
 
     def selected_preference(self) -> Preference | None:
         """The preference of the selected row, if any."""
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self._prefs[rows[0].row()] if rows else None
+        return self.table.selected_preference()
 
     def select_preference(self, pref_id: int) -> bool:
         """Select the row of preference ``pref_id``; whether it is listed."""
-        for row, pref in enumerate(self._prefs):
-            if pref.id == pref_id:
-                self.table.selectRow(row)
-                return True
-        return False
+        return self.table.select_preference(pref_id)
 
     def _update_buttons(self) -> None:
         chosen = self.selected_preference() is not None
@@ -436,7 +355,8 @@ class SessionsDialog(QDialog):
             target, listener_id, overwrite=target == Path(path)))
         if written is not None:
             self._folder = written.parent
-            self._status(f"Exported {len(self._prefs)} preference(s) to {written}.")
+            self._status(f"Exported {len(self.table.preferences())} preference(s) to "
+                         f"{written}.")
         return written
 
     def _report_listener(self) -> str | None:
@@ -474,4 +394,4 @@ class SessionsDialog(QDialog):
         return written
 
 
-__all__ = ["SessionsDialog", "gains_summary", "save_preference"]
+__all__ = ["SessionsDialog"]

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remixer_app.core.player import SOURCES, Player, PlayState, Source, output_devices
+from remixer_app.core.audio_device import output_devices
+from remixer_app.core.player import SOURCES, Player, PlayState, Source
 
 REFRESH_MS = 33
 ENVELOPE_BINS = 2000  # waveform columns; more than a screen is wide

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QWidget
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.player import Player
-from remixer_app.core.storage import SessionStore
+from remixer_app.core.storage import SessionStore, save_preference
 from remixer_app.ui.booth import BoothPanel
-from remixer_app.ui.sessions_dialog import SessionsDialog, save_preference
+from remixer_app.ui.sessions_dialog import SessionsDialog
 from remixer_app.ui.spectra_panel import SpectraPanel
 
 if TYPE_CHECKING:

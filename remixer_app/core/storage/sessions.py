@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remixer_app.core.audiogram import Listener, listener_to_dict, parse_listeners
 from remixer_app.core.errors import RemixerError
@@ -30,6 +30,9 @@ from remixer_app.core.storage.database import (
     transaction,
     translated,
 )
+
+if TYPE_CHECKING:
+    from remixer_app.core.mix_model import MixModel
 
 DEFAULT_FILE_NAME = "sessions.sqlite3"
 
@@ -256,3 +259,40 @@ class SessionStore:
         rows = [(pref, names.get(pref.listener_id, pref.listener_id))
                 for pref in self.preferences(listener_id=listener_id)]
         return write_preferences_csv(path, rows, overwrite=overwrite)
+
+
+def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
+                    note: str = "") -> int:
+    """Save the model's listener and current settings as a preference for a track.
+
+    The one way the app saves a preference: the main window's action and the
+    sessions dialog's button both use it.
+
+    Parameters
+    ----------
+    store
+        The session database.
+    model
+        Whose listener (saved, or updated, as a profile) and settings are saved.
+    track_key
+        What identifies the track: a content hash or its path, as the caller keeps it.
+    track_name
+        The name shown for the track.
+    note
+        The clinician's note.
+
+    Returns
+    -------
+    int
+        The new preference's id.
+
+    Raises
+    ------
+    StorageError
+        No listener is chosen, or the database cannot be written.
+    """
+    listener = model.listener
+    if listener is None:
+        raise StorageError("choose a listener before saving a preference")
+    store.save_listener(listener)
+    return store.add_preference(listener.id, track_key, track_name, model.to_dict(), note)
