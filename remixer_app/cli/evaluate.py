@@ -14,6 +14,7 @@ from remixer_app.core.audiogram import Listener, load_listeners, resolve_listene
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.evaluation.haaqi import haaqi_implementation
 from remixer_app.core.evaluation.harness import EvaluationSetup, evaluate
 from remixer_app.core.evaluation.hrir import load_speaker_hrirs
 from remixer_app.core.evaluation.protocol import (
@@ -79,6 +80,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "track, cycling so that all pairs occur)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="worker processes for HAAQI (default 1)")
+    p.add_argument("--reference-impl", action="store_true",
+                   help="score HAAQI with pyclarity's compute_haaqi (about 10x slower) "
+                        "instead of ours, to check")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N tracks by name")
     p.add_argument("--device", default="auto", help="device for --ensemble: auto, cpu, cuda, mps")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
@@ -161,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{report.message} (elapsed {time.monotonic() - start:.0f} s{eta})",
               file=sys.stderr, flush=True)
 
-    results = evaluate(setup, system, bounds=bounds, jobs=args.jobs, progress=show)
+    with haaqi_implementation("reference" if args.reference_impl else "fast"):
+        results = evaluate(setup, system, bounds=bounds, jobs=args.jobs, progress=show)
     write_results(out, results, overwrite=args.overwrite)
     print_summary(summarise(results))
     print(f"wrote {out} ({len(results)} scenes, {time.monotonic() - start:.0f} s)")

@@ -12,6 +12,10 @@
   numpy's global generator is seeded from the scene id once, before the left ear,
   as the recipe's ``set_song_seed(scene_id)`` does; HAAQI adds random noise.
 
+HAAQI is our fast implementation (:mod:`remixer_app.core.metrics`, pyclarity's score
+to ~1e-11 and the same random draws); tasks made inside :func:`haaqi_implementation`
+``("reference")`` are scored with pyclarity's ``compute_haaqi`` instead, to check.
+
 The slow part, :func:`score`, gets a picklable :class:`HaaqiTask`, so it can run
 in worker processes.
 """
@@ -19,7 +23,9 @@ in worker processes.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +38,33 @@ from remixer_app.core.dsp.reference import RATE, reference_hearing_aid, referenc
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.export import DEFAULT_EXPORT_RATE, write_audio
+from remixer_app.core.metrics import IMPLEMENTATIONS, Implementation, haaqi_score
 
 HAAQI_RATE = 24000
 OUTPUT_RATE = DEFAULT_EXPORT_RATE  # the challenge's 32 kHz output files
 _MAX_LENGTH_MISMATCH = 2  # samples at 24 kHz: resampler rounding of the two paths
+# Set around an evaluation (harness code stays unaware of it); read when a task is made.
+_IMPLEMENTATION: ContextVar[Implementation] = ContextVar("haaqi_implementation", default="fast")
+
+
+@contextmanager
+def haaqi_implementation(implementation: Implementation) -> Iterator[None]:
+    """Score the tasks :func:`make_task` makes in this block with ``implementation``.
+
+    Parameters
+    ----------
+    implementation
+        ``"fast"`` (ours, the default outside any block) or ``"reference"``
+        (pyclarity's ``compute_haaqi``).
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}, "
+                         f"not {implementation!r}")
+    token = _IMPLEMENTATION.set(implementation)
+    try:
+        yield
+    finally:
+        _IMPLEMENTATION.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +99,7 @@ class HaaqiTask:
     reference: np.ndarray
     level1: tuple[float, float]
     audiograms: tuple[Audiogram, Audiogram]
+    implementation: Implementation = "fast"
 
 
 def reference_signals(stems: Mapping[str, np.ndarray], mixture: np.ndarray,
@@ -123,16 +153,15 @@ def make_task(scene_id: str, seed: int, processed: np.ndarray, reference: Refere
     n = min(len(proc), len(ref))
     return HaaqiTask(scene_id=scene_id, seed=seed, processed=proc[:n], reference=ref[:n],
                      level1=(reference.level1(0), reference.level1(1)),
-                     audiograms=(listener.left, listener.right))
+                     audiograms=(listener.left, listener.right),
+                     implementation=_IMPLEMENTATION.get())
 
 
 def score(task: HaaqiTask) -> tuple[float, float]:
     """HAAQI of the left and right ear (seeded from the scene, so repeatable anywhere)."""
-    from clarity.evaluator.haaqi import compute_haaqi  # heavy import, only where scored
-
     np.random.seed(task.seed)
-    left, right = (float(compute_haaqi(task.processed[:, ear], task.reference[:, ear], HAAQI_RATE,
-                                       HAAQI_RATE, task.audiograms[ear].to_clarity(),
-                                       equalisation=2, level1=task.level1[ear]))
+    left, right = (haaqi_score(task.processed[:, ear], task.reference[:, ear], HAAQI_RATE,
+                               HAAQI_RATE, task.audiograms[ear], equalisation=2,
+                               level1=task.level1[ear], implementation=task.implementation)
                    for ear in range(2))
     return left, right

@@ -1,0 +1,80 @@
+"""``remixer haaqi``: HAAQI of a processed file against a reference, per ear.
+
+Both files are read at 44.1 kHz (any format ``load_audio`` reads), the ear's channel
+is taken (left 0, right 1) and resampled to 24 kHz, as the Cadenza evaluation
+prepares its signals, and scored with the listener's audiogram for that ear.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from remixer_app.core.audio_io import TARGET_RATE, load_audio
+from remixer_app.core.audiogram import resolve_listener
+from remixer_app.core.dsp.resample import resample
+from remixer_app.core.errors import AudioError
+from remixer_app.core.metrics import haaqi_score
+from remixer_app.core.metrics.alignment import MODEL_RATE
+
+EARS = {"left": (0,), "right": (1,), "both": (0, 1)}
+EAR_NAMES = ("left", "right")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``haaqi`` subcommand."""
+    p = sub.add_parser(
+        "haaqi", help="HAAQI of a processed file against a reference file",
+        description="Score hearing-aid output with the Hearing-Aid Audio Quality Index "
+                    "(Kates & Arehart 2016) per ear, as the Cadenza evaluation does: both "
+                    "files at 24 kHz, the listener's audiogram for that ear.")
+    p.add_argument("--processed", required=True, metavar="FILE", help="hearing-aid output")
+    p.add_argument("--reference", required=True, metavar="FILE",
+                   help="reference (with NAL-R already applied for --equalisation 2)")
+    p.add_argument("--listener-file", metavar="FILE",
+                   help="listener JSON (Clarity or remixer); omit to use a built-in preset")
+    p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
+    p.add_argument("--ear", choices=tuple(EARS), default="both")
+    p.add_argument("--level1", type=float, metavar="DB",
+                   help="dB SPL of an RMS of 1 (default: 65 - 20 log10(RMS of the reference "
+                        "ear), the Cadenza recipe's)")
+    p.add_argument("--equalisation", type=int, choices=(1, 2), default=2,
+                   help="1: HAAQI adds NAL-R to the reference; 2: it has NAL-R (default)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="seed numpy's global generator once, before the first ear, for "
+                        "repeatable scores (HAAQI adds random threshold noise)")
+    p.add_argument("--reference-impl", action="store_true",
+                   help="score with pyclarity's compute_haaqi (slow) instead of ours")
+    p.set_defaults(func=run)
+
+
+def default_level1(reference_ear: np.ndarray, path: str) -> float:
+    """The recipe's level: the reference ear's RMS is put at 65 dB SPL."""
+    rms = float(np.sqrt(np.mean(np.square(reference_ear, dtype=np.float64))))
+    if rms == 0.0:
+        raise AudioError(f"the reference {path} is silent in this ear; pass --level1")
+    return 65.0 - 20.0 * float(np.log10(rms))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the requested ears and print one line each; returns the exit code."""
+    listener = resolve_listener(args.listener_file, args.listener)
+    processed = load_audio(args.processed).samples.astype(np.float64)
+    reference = load_audio(args.reference).samples.astype(np.float64)
+    implementation = "reference" if args.reference_impl else "fast"
+    if args.seed is not None:
+        np.random.seed(args.seed)
+    print(f"listener {listener.id}, equalisation {args.equalisation}, "
+          f"{'pyclarity' if args.reference_impl else 'fast'} implementation")
+    for ear in EARS[args.ear]:
+        name = EAR_NAMES[ear]
+        level1 = (default_level1(reference[:, ear], args.reference) if args.level1 is None
+                  else args.level1)
+        score = haaqi_score(resample(processed[:, ear], TARGET_RATE, MODEL_RATE),
+                            resample(reference[:, ear], TARGET_RATE, MODEL_RATE),
+                            MODEL_RATE, MODEL_RATE, getattr(listener, name),
+                            equalisation=args.equalisation, level1=level1,
+                            implementation=implementation)
+        print(f"{name:<5}  HAAQI {score:.6f}  (level1 {level1:.2f} dB SPL)")
+    return 0
