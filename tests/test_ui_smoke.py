@@ -308,7 +308,10 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = window.workspace
     assert workspace.dock.widget() is workspace.spectra
+    assert workspace.haaqi_dock.widget() is workspace.haaqi
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    qtbot.waitUntil(lambda: workspace.haaqi.result is not None, timeout=60000)
+    assert workspace.haaqi.result.comparison == "true stems"  # a stems folder is the truth
     window.model.set_gain("vocals", 6.0)
     monkeypatch.setattr(workspace, "ask_note", lambda: ("likes vocals up", True))
     assert workspace.save_current() is not None

@@ -1,4 +1,4 @@
-"""The window's secondary workspaces: spectra, clinician sessions, and booth mode.
+"""The window's secondary workspaces: spectra, HAAQI, clinician sessions, booth mode.
 
 Kept apart from :mod:`remixer_app.ui.main_window` so the window module stays about
 wiring the main controls; this one adds a spectra dock, a Sessions menu backed by the
@@ -19,6 +19,7 @@ from remixer_app.core.errors import RemixerError
 from remixer_app.core.player import Player
 from remixer_app.core.storage import SessionStore, save_preference
 from remixer_app.ui.booth import BoothPanel
+from remixer_app.ui.haaqi_panel import HaaqiPanel
 from remixer_app.ui.sessions_dialog import SessionsDialog
 from remixer_app.ui.spectra_panel import SpectraPanel
 
@@ -40,6 +41,12 @@ class Workspace(QObject):
         self.dock.setAccessibleName("Spectra panel")
         self.dock.setWidget(self.spectra)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.haaqi = HaaqiPanel(window.model)
+        self.haaqi_dock = QDockWidget("HAAQI", window)
+        self.haaqi_dock.setObjectName("haaqi_dock")
+        self.haaqi_dock.setAccessibleName("HAAQI estimate panel")
+        self.haaqi_dock.setWidget(self.haaqi)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.haaqi_dock)
         self.booth = BoothPanel(window.model)
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
         self._normal_central: QWidget | None = None
@@ -50,6 +57,9 @@ class Workspace(QObject):
         spectra_action = self.dock.toggleViewAction()
         spectra_action.setText("&Spectra")
         view.addAction(spectra_action)
+        haaqi_action = self.haaqi_dock.toggleViewAction()
+        haaqi_action.setText("&HAAQI estimate")
+        view.addAction(haaqi_action)
         self.booth_action = QAction("&Booth mode", window)
         # No shortcut: Ctrl+Shift+B is the booth's own (hidden) way out.
         self.booth_action.setStatusTip("Big controls and preset scenarios for demo booths "
@@ -80,10 +90,12 @@ class Workspace(QObject):
         track = self.window.controller.track
         if track is not None:
             self.spectra.set_track(engine, track.stems, mixture=track.mixture)
+            self.haaqi.set_engine(engine, track)
         if self.sessions_dialog is not None and track is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
 
     def _player_ready(self, player: Player) -> None:
+        self.haaqi.position = lambda: player.position
         self.spectra.set_player(player)
         self.booth.set_player(player)
 
@@ -132,6 +144,7 @@ class Workspace(QObject):
             window.setCentralWidget(self.booth)
             window.menuBar().setVisible(False)
             self.dock.setVisible(False)
+            self.haaqi_dock.setVisible(False)
             self.booth.setFocus()
         elif not on and self._normal_central is not None:
             window.takeCentralWidget()  # keep the booth panel for next time

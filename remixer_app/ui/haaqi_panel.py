@@ -1,0 +1,116 @@
+"""The HAAQI estimate of the current settings, computed in the background.
+
+Changes are debounced (the estimate starts once the sliders have been still for a
+moment), the newest request replaces any running one, stale results are dropped, and
+the panel always says what it compares and whether it is computing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.haaqi_estimate import EXCERPT_S, HaaqiEstimate, estimate
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.mix_state import MixChange
+from remixer_app.core.track_loader import OpenedTrack
+from remixer_app.ui.workers import Worker, start
+
+SETTLE_MS = 700
+COMPARISONS = {
+    "true stems": "Cadenza HAAQI: what you hear against the track's true stems with the "
+                  "same gains (NAL-R, no compressor).",
+    "chain only": "Against the same stems without compressor and clipping: what the "
+                  "hearing-aid processing costs this listener (the track has no true "
+                  "stems to judge the separation).",
+}
+
+
+class HaaqiPanel(QGroupBox):
+    """Per-ear HAAQI of an excerpt around the playhead, refreshed after changes settle."""
+
+    def __init__(self, model: MixModel, parent: QWidget | None = None) -> None:
+        super().__init__("HAAQI estimate", parent)
+        self.setAccessibleName("HAAQI estimate")
+        self.model = model
+        self.engine: HearingAidEngine | None = None
+        self.track: OpenedTrack | None = None
+        self.position = lambda: 0  # playhead source, set by the window
+        self._true_engine: HearingAidEngine | None = None
+        self._request = 0
+        self._worker: Worker | None = None
+        self.result: HaaqiEstimate | None = None
+        self.scores = QLabel("No track yet")
+        self.scores.setAccessibleName("HAAQI scores")
+        self.explanation = QLabel("")
+        self.explanation.setWordWrap(True)
+        self.explanation.setAccessibleName("What the HAAQI estimate compares")
+        self.status = QLabel("")
+        self.status.setAccessibleName("HAAQI status")
+        layout = QVBoxLayout(self)
+        for label in (self.scores, self.explanation, self.status):
+            layout.addWidget(label)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(SETTLE_MS)
+        self.timer.timeout.connect(self.compute)
+        unsubscribe = model.subscribe(self._on_change)
+        self.destroyed.connect(lambda *_: unsubscribe())
+
+    def set_engine(self, engine: HearingAidEngine, track: OpenedTrack) -> None:
+        """A new engine (new track or listener): estimate again."""
+        if track is not self.track or (self._true_engine is not None
+                                       and self._true_engine.listener != engine.listener):
+            self._true_engine = None
+        self.engine, self.track = engine, track
+        self.timer.start()
+
+    def _on_change(self, change: MixChange) -> None:
+        if self.engine is not None and change.fields - {"listener"}:
+            self.timer.start()  # restart: wait until the changes settle
+
+    def compute(self) -> Worker | None:
+        """Start an estimate for the current settings (replacing a running one)."""
+        engine, track = self.engine, self.track
+        if engine is None or track is None:
+            return None
+        if self._worker is not None:
+            self._worker.cancel()
+        settings, position = self.model.chain_settings(), int(self.position())
+        wants_true = track.true_stems is not None
+        # Stems that are the true ones (a stems folder) are their own reference.
+        true_engine = engine if track.true_stems is track.stems else self._true_engine
+
+        def job(progress: Any, cancelled: Any) -> tuple[HaaqiEstimate, Any]:
+            built = true_engine
+            if wants_true and built is None:
+                built = HearingAidEngine(dict(track.true_stems), engine.listener,
+                                         mixture=track.mixture)
+            return estimate(engine, settings, position, true_engine=built), built
+
+        self._request += 1
+        worker = Worker(job, self._request)
+        worker.signals.finished.connect(self._finished)
+        worker.signals.failed.connect(
+            lambda rid, message, _: self._show_status(f"Could not estimate: {message}")
+            if rid == self._request else None)
+        self._worker = worker
+        self._show_status(f"Computing on {EXCERPT_S:g} s from the playhead...")
+        return start(worker)
+
+    def _finished(self, request: int, result: tuple[HaaqiEstimate, Any]) -> None:
+        if request != self._request:
+            return  # a newer estimate is on its way
+        self.result, built = result
+        if built is not None and built is not self.engine:
+            self._true_engine = built
+        r = self.result
+        self.scores.setText(f"Left {r.left:.3f}   Right {r.right:.3f}   Mean {r.mean:.3f}")
+        self.explanation.setText(COMPARISONS[r.comparison])
+        self._show_status(f"Up to date ({r.seconds:.0f} s from {r.start_s:.0f} s)")
+
+    def _show_status(self, text: str) -> None:
+        self.status.setText(text)

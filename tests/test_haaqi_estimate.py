@@ -1,0 +1,71 @@
+"""The app's HAAQI estimate: what it compares, and its background panel."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.dsp.compressor import CompressorParams  # noqa: E402
+from remixer_app.core.engine import ChainSettings, HearingAidEngine  # noqa: E402
+from remixer_app.core.haaqi_estimate import estimate, excerpt_bounds  # noqa: E402
+from remixer_app.core.mix_model import MixModel  # noqa: E402
+from remixer_app.core.track_loader import OpenedTrack  # noqa: E402
+from remixer_app.ui.haaqi_panel import HaaqiPanel  # noqa: E402
+
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def stems() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    t = np.arange(3 * RATE) / RATE
+    tone = 0.02 * np.sin(2 * np.pi * 220 * t)[:, None] * np.ones((1, 2))
+    return {"vocals": tone, "drums": 0.01 * rng.standard_normal((3 * RATE, 2)),
+            "bass": 0.5 * tone, "other": 0.005 * rng.standard_normal((3 * RATE, 2))}
+
+
+def test_excerpt_fits_the_track() -> None:
+    assert excerpt_bounds(0, 10 * RATE, 8.0) == (0, 8 * RATE)
+    assert excerpt_bounds(9 * RATE, 10 * RATE, 8.0) == (2 * RATE, 10 * RATE)
+    assert excerpt_bounds(RATE, 3 * RATE, 8.0) == (0, 3 * RATE)
+
+
+def test_chain_only_scores_the_processing_and_true_stems_the_separation(stems: dict) -> None:
+    engine = HearingAidEngine(stems, get_preset("N2"))
+    clean = estimate(engine, ChainSettings(clip="none"), 0, seconds=2.0)
+    assert clean.comparison == "chain only" and clean.left > 0.98 and clean.right > 0.98
+    squeezed = ChainSettings(compressor=CompressorParams(threshold=0.01, attenuation=0.05),
+                             clip="hard")
+    assert estimate(engine, squeezed, 0, seconds=2.0).mean < clean.mean
+    leaky = {**stems, "vocals": stems["vocals"] + 0.5 * stems["drums"]}
+    separated = HearingAidEngine(leaky, get_preset("N2"))
+    cadenza = estimate(separated, ChainSettings(gains_db={"vocals": 6.0}, clip="none"), 0,
+                       true_engine=engine, seconds=2.0)
+    assert cadenza.comparison == "true stems" and cadenza.mean < clean.mean
+
+
+def test_panel_computes_in_the_background_and_says_what_it_compares(qtbot: QtBot,
+                                                                    stems: dict) -> None:
+    model = MixModel()
+    panel = HaaqiPanel(model)
+    qtbot.addWidget(panel)
+    engine = HearingAidEngine(stems, get_preset("N3"))
+    mixture = sum(stems.values()).astype(np.float32)
+    track = OpenedTrack(Path("song.wav"), mixture, stems, None, "test", ())
+    with qtbot.waitSignal(panel.timer.timeout, timeout=5000):
+        panel.set_engine(engine, track)
+    worker = panel._worker
+    assert worker is not None and "Computing" in panel.status.text()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+    assert "Left" in panel.scores.text() and "compressor" in panel.explanation.text()
+    assert "Up to date" in panel.status.text()
+    model.set_gain("vocals", 6.0)
+    assert panel.timer.isActive()  # waits for the change to settle before recomputing
