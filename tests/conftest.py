@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,20 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
         folder = root / var.lower()
         folder.mkdir()
         monkeypatch.setenv(var, str(folder))
+
+
+@pytest.fixture(autouse=True)
+def _no_background_work_left() -> Iterator[None]:
+    """Let a test's Qt workers finish before the next test starts.
+
+    A worker still scoring HAAQI would draw from numpy's global generator while the
+    next test checks seeded scores, and a late signal would reach a deleted widget.
+    """
+    yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(120_000)
 
 
 @pytest.fixture(scope="session")

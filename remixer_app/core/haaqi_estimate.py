@@ -17,6 +17,7 @@ numpy seeded with a fixed value so an unchanged setting gives an unchanged score
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,6 +29,9 @@ from remixer_app.core.metrics import HaaqiReference
 HAAQI_RATE = 24000
 EXCERPT_S = 8.0
 SEED = 2024
+# HAAQI draws its threshold noise from numpy's global generator (as pyclarity does):
+# estimates running at once would interleave their draws and lose repeatability.
+_GLOBAL_RNG = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,11 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
             scores.append(float("nan"))
             continue
         audiogram = engine.listener.left if ear == 0 else engine.listener.right
-        np.random.seed(SEED)
         model = HaaqiReference(ref, HAAQI_RATE, audiogram, equalisation=2,
                                level1=65.0 - 20.0 * np.log10(rms))
-        scores.append(model.score(out, HAAQI_RATE))
+        with _GLOBAL_RNG:
+            np.random.seed(SEED)
+            scores.append(model.score(out, HAAQI_RATE))
     return HaaqiEstimate(scores[0], scores[1],
                          "true stems" if true_engine is not None else "chain only",
                          start / ENGINE_RATE, (end - start) / ENGINE_RATE)

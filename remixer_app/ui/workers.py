@@ -10,6 +10,7 @@ caller can drop results of work it has since replaced. Errors go through
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import traceback
@@ -71,22 +72,36 @@ class Worker(QRunnable):
         """Called by the pool; never raises."""
         rid = self.request_id
         try:
-            result = self.job(lambda report: self.signals.progress.emit(rid, report),
+            result = self.job(lambda report: self._emit(self.signals.progress, rid, report),
                               self._cancel.is_set)
         except Cancelled:
-            self.signals.cancelled.emit(rid)
+            self._emit(self.signals.cancelled, rid)
         except RemixerError as exc:
-            self.signals.failed.emit(rid, str(exc), traceback.format_exc())
+            self._emit(self.signals.failed, rid, str(exc), traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - any bug must reach the one error path
-            self.signals.failed.emit(rid, f"unexpected error: {exc}", traceback.format_exc())
+            self._emit(self.signals.failed, rid, f"unexpected error: {exc}",
+                       traceback.format_exc())
         else:
-            self.signals.finished.emit(rid, result)
+            self._emit(self.signals.finished, rid, result)
         finally:
             self.done.set()
+            _running.discard(self)
+
+    @staticmethod
+    def _emit(signal: Any, *args: object) -> None:
+        # RuntimeError: its owner was closed meanwhile, so nobody is listening.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(*args)
+
+
+# Workers queued or running: the pool does not own them (auto-delete is off), so this
+# keeps each alive until its run ends, whatever happens to the widget that started it.
+_running: set[Worker] = set()
 
 
 def start(worker: Worker, pool: QThreadPool | None = None) -> Worker:
     """Queue ``worker`` on ``pool`` (default: the global pool) and return it."""
+    _running.add(worker)
     (pool or QThreadPool.globalInstance()).start(worker)
     return worker
 

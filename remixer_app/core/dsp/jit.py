@@ -11,4 +11,7 @@ import sys
 
 import numba
 
-kernel = numba.njit(cache=not getattr(sys, "frozen", False), nogil=True)
+_CACHE = not getattr(sys, "frozen", False)
+kernel = numba.njit(cache=_CACHE, nogil=True)
+#: For sums whose order does not matter to the result's use (lets numba vectorise them).
+summing_kernel = numba.njit(cache=_CACHE, nogil=True, fastmath=True)

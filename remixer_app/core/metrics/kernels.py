@@ -13,16 +13,12 @@ scipy filters it calls), so the outputs agree with it to rounding error.
 from __future__ import annotations
 
 import math
-import sys
 
-import numba
 import numpy as np
 
-from remixer_app.core.dsp.jit import kernel
-
-# The project's kernel options plus fastmath, for loops that only sum: reassociating the
-# sums lets them vectorise, and what they feed (a maximum, a ratio) changes by ~1e-15.
-summing_kernel = numba.njit(cache=not getattr(sys, "frozen", False), nogil=True, fastmath=True)
+# summing_kernel adds fastmath, for loops that only sum: reassociating the sums lets them
+# vectorise, and what they feed (a maximum, a ratio) changes by ~1e-15.
+from remixer_app.core.dsp.jit import kernel, summing_kernel
 
 ERB_MIN_BANDWIDTH = 24.7  # Hz, Moore & Glasberg (1983)
 ERB_Q = 9.26449
