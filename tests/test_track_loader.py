@@ -62,3 +62,23 @@ def test_separation_goes_through_the_cache(tmp_path: Path) -> None:
     for stem in first.stems:
         np.testing.assert_array_equal(first.stems[stem], again.stems[stem])
     assert first.true_stems is None
+
+
+def test_stem_file_falls_back_when_the_separator_cannot_load(shared_data: Path) -> None:
+    path = sorted((shared_data / "musdb18_7s" / "test").glob("*.stem.mp4"))[0]
+
+    def missing():  # type: ignore[no-untyped-def]
+        raise SeparationError("the default separation ensemble is not installed")
+
+    track = open_track(path, missing)
+    assert track.stems is track.true_stems and "stems stored in the file" in track.warnings[0]
+
+
+def test_plain_file_reports_why_the_separator_cannot_load(tmp_path: Path) -> None:
+    _write(tmp_path / "song.wav")
+
+    def missing():  # type: ignore[no-untyped-def]
+        raise SeparationError("the default separation ensemble is not installed")
+
+    with pytest.raises(SeparationError, match="default separation ensemble"):
+        open_track(tmp_path / "song.wav", missing)

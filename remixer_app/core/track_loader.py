@@ -66,8 +66,10 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     Parameters
     ----------
     separator
-        Returns the separator to use (called only if separation is needed, so the
-        models load only then); None when none is installed.
+        Returns the separator to use; called here (on the worker's thread), so the
+        models load only when a plain audio file needs them. None, or a factory that
+        raises :class:`SeparationError`, means none can be had: stem files then fall
+        back to their own stems.
 
     Raises
     ------
@@ -87,7 +89,14 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         return OpenedTrack(p, mixture, stems, stems, "stems folder", ())
     audio = load_audio(p)
     warnings = list(audio.warnings)
-    if separator is None:
+    chosen = None
+    if separator is not None:
+        try:
+            chosen = separator()  # loads the models: here, in the caller's worker
+        except SeparationError:
+            if audio.stems is None:
+                raise
+    if chosen is None:
         if audio.stems is None:
             raise SeparationError("no separator is installed, so only stems folders and "
                                   ".stem.mp4 files can be opened (see models/README.md)")
@@ -95,7 +104,6 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         _done(progress, "stems read from the file")
         return OpenedTrack(p, audio.samples, audio.stems, audio.stems, "stems in the file",
                            tuple(warnings))
-    chosen = separator()
     warnings.extend(chosen.warnings)
     stems, from_cache = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
                                         cancelled=cancelled)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.errors import Cancelled, SeparationError
+from remixer_app.core.errors import Cancelled
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
@@ -86,17 +86,18 @@ class TrackController(QObject):
         if not self._workers:
             self.busy.emit("")
 
-    def _separator_factory(self) -> Callable[[], Separator] | None:
+    def _separator_factory(self) -> Callable[[], Separator]:
+        """Loads (once) and returns the separator; called in the open worker, because
+        loading model weights takes seconds the GUI thread must not wait for."""
         if self._factory is not None:
             return self._factory
-        try:
+
+        def load() -> Separator:
             if self._separator is None:
                 self._separator = load_separator(self.ensemble)
-        except SeparationError as exc:
-            self.notice.emit(str(exc))
-            return None
-        separator = self._separator
-        return lambda: separator
+            return self._separator
+
+        return load
 
     def _opened(self, track: OpenedTrack) -> None:
         self.track = track
