@@ -290,12 +290,13 @@ class Player:
     def apply_settings(self, settings: ChainSettings) -> None:
         """Play with ``settings`` from the next block on (gains ramp across it)."""
         self._settings = self._fit(settings)
-        self._weights = _frozen(self.engine.plan(self._settings).weights)
+        plan = self.engine.plan(self._settings)  # once per change, for all the renderers
+        self._weights = _frozen(plan.weights)
         self._match = self._match_gains(self._weights)
         head = self._head()
         for cursor in (head, head.spare):
             if cursor is not None:
-                cursor.renderer.apply(self._settings)
+                cursor.renderer.apply_plan(plan)
         self._publish()
 
     def attach(self, model: MixModel) -> None:

@@ -69,8 +69,13 @@ class StreamRenderer:
 
     def apply(self, settings: ChainSettings) -> None:
         """Use ``settings`` from the next block on (GUI thread)."""
+        self.apply_plan(self.engine.plan(settings))
+
+    def apply_plan(self, plan: RenderPlan) -> None:
+        """:meth:`apply` for a plan already resolved by ``engine.plan`` (shared by callers
+        that drive several renderers, so a slider move resolves its settings once)."""
         old = self._plan
-        self._plan = self.engine.plan(settings)
+        self._plan = plan
         if old.window_length != self._plan.window_length:
             self.seek(self._cursor.position)  # a new RMS window needs its own history
 
