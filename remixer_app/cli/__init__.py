@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from remixer_app import __version__
-from remixer_app.cli import evaluate, haaqi, listeners, render, separate
+from remixer_app.cli import evaluate, haaqi, listeners, render, separate, train
 from remixer_app.core.errors import RemixerError
 
 EXIT_USER_ERROR = 2
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     listeners.add_parser(sub)
     evaluate.add_parser(sub)
     haaqi.add_parser(sub)
+    train.add_parser(sub)
     return parser
 
 

@@ -26,7 +26,7 @@ from remixer_app.core.separation.ensemble import MemberSpec
 FORMAT = "remixer-separator/1"
 
 
-def _demucs_class(module: str, name: str) -> Callable[..., Any]:
+def _model_class(module: str, name: str) -> Callable[..., Any]:
     def build(**config: Any) -> Any:
         import importlib
 
@@ -36,9 +36,10 @@ def _demucs_class(module: str, name: str) -> Callable[..., Any]:
 
 
 ARCHITECTURES: dict[str, Callable[..., Any]] = {
-    "demucs": _demucs_class("demucs.demucs", "Demucs"),
-    "hdemucs": _demucs_class("demucs.hdemucs", "HDemucs"),
-    "htdemucs": _demucs_class("demucs.htdemucs", "HTDemucs"),
+    "demucs": _model_class("demucs.demucs", "Demucs"),
+    "hdemucs": _model_class("demucs.hdemucs", "HDemucs"),
+    "htdemucs": _model_class("demucs.htdemucs", "HTDemucs"),
+    "tfc_tdf_unet": _model_class("remixer_app.core.separation.tfc_tdf", "TfcTdfUNet"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Training the embedded separation ensemble (``remixer train``); Qt-free, uses core."""

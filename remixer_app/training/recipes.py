@@ -1,0 +1,68 @@
+"""The members of the embedded ensemble: architecture, size and training schedule.
+
+Each recipe is everything needed to reproduce a member from the training data: the
+architecture (registered in :mod:`remixer_app.core.separation.members`) and its
+constructor arguments, the batch and segment, the steps on plain stems then on
+at-ear stems, the learning rates and the seed. ``remixer train NAME`` runs one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from remixer_app.training.augment import Augmentation
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one member is built and trained."""
+
+    name: str
+    architecture: str
+    config: dict[str, Any]
+    description: str
+    batch: int = 4
+    segment_s: float = 3.0
+    steps: int = 1000             # on loudspeaker (plain) stems
+    finetune_steps: int = 300     # then on at-ear stems
+    lr: float = 1e-3
+    finetune_lr: float = 3e-4
+    angles: tuple[float, ...] = (30.0, 22.5)   # loudspeaker azimuths for at-ear data
+    seed: int = 2024
+    checkpoint_every: int = 50
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def with_steps(self, steps: int | None, finetune_steps: int | None) -> Recipe:
+        """The recipe with its step counts replaced where given."""
+        return replace(self, steps=self.steps if steps is None else steps,
+                       finetune_steps=(self.finetune_steps if finetune_steps is None
+                                       else finetune_steps))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready settings, written beside the weights and into checkpoints."""
+        data = asdict(self)
+        data["angles"] = list(self.angles)
+        return data
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe for recipe in (
+        Recipe(
+            name="hdemucs_small",
+            architecture="hdemucs",
+            config={"sources": ["drums", "bass", "other", "vocals"], "channels": 8,
+                    "depth": 6, "segment": 10},
+            description="Hybrid (waveform + spectrogram) Demucs v3 from the demucs package, "
+                        "configured small: 8 channels at the top, 6 levels.",
+            lr=5e-4, finetune_lr=2e-4, steps=600, finetune_steps=200),
+        Recipe(
+            name="tfc_tdf",
+            architecture="tfc_tdf_unet",
+            config={"channels": 24, "growth": 24, "levels": 3, "convs": 2, "bottleneck": 8,
+                    "patch": 8, "nfft": 2048, "hop": 512, "segment": 10.0},
+            description="Our MDX-Net-style TFC-TDF U-Net on the STFT with softmax masks "
+                        "(remixer_app/core/separation/tfc_tdf.py).",
+            lr=1e-3, finetune_lr=3e-4, steps=700, finetune_steps=200),
+    )
+}

@@ -1,0 +1,197 @@
+"""Training one ensemble member: plain stems first, then at-ear stems, resumable.
+
+The loop draws augmented batches (:mod:`remixer_app.training.augment`), minimises the
+L1 distance between estimated and true stem waveforms (as Demucs does) with Adam and
+a cosine learning-rate decay within each stage, and saves a checkpoint every
+``recipe.checkpoint_every`` steps. A checkpoint holds the weights, the optimiser, the
+step and both random generators, so a resumed run continues exactly where it stopped;
+it is a plain dict of tensors and numbers, loaded with ``weights_only=True``.
+
+At the end the weights are written as a safetensors member file with, beside it,
+``NAME.json``: the recipe, the data used, the loss curve and the time taken.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from remixer_app.core.atomic import atomic_write
+from remixer_app.core.audio_io import TARGET_RATE
+from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.evaluation.hrir import load_hrir_set
+from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
+from remixer_app.core.separation.members import ARCHITECTURES, save_member
+from remixer_app.training.augment import sample_batch
+from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
+from remixer_app.training.recipes import Recipe
+
+LOSS_EVERY = 25  # steps per point of the recorded loss curve
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the trained member went and what it took."""
+
+    weights: Path
+    sha256: str
+    card: Path
+    seconds: float
+    final_loss: float
+
+
+def checkpoint_path(out: Path, name: str) -> Path:
+    """The resumable checkpoint of member ``name`` trained into ``out``."""
+    return out / ".checkpoints" / f"{name}.pt"
+
+
+def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
+                 resume: bool = True, progress: ProgressCallback | None = None,
+                 cancelled: CancelCheck | None = None,
+                 log: Callable[[str], None] = lambda _m: None) -> TrainResult:
+    """Train ``recipe`` on the tracks in ``data``; write the member into ``out``.
+
+    Parameters
+    ----------
+    hrir
+        Head-related responses for the at-ear stage (a MATLAB file as in
+        ``../shared/data/hrir``); required when ``recipe.finetune_steps > 0``.
+    resume
+        Continue from the checkpoint in ``out`` if there is one for this recipe.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` became true; the finished steps are checkpointed first, so
+        running again resumes there.
+    RemixerError
+        No usable data, or a checkpoint from a different recipe.
+    """
+    if recipe.finetune_steps > 0 and hrir is None:
+        raise RemixerError("the at-ear stage needs head-related responses (--hrir FILE)")
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    model = ARCHITECTURES[recipe.architecture](**recipe.config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    state = {"step": 0, "losses": [], "seconds": 0.0}
+    ckpt = checkpoint_path(out, recipe.name)
+    if resume and ckpt.is_file():
+        state = _restore(ckpt, recipe, model, optimizer, rng)
+        log(f"resuming {recipe.name} at step {state['step']}")
+
+    paths = find_tracks(data)
+    log(f"{len(paths)} training tracks in {data}")
+    tracker = ProgressTracker(recipe.steps + recipe.finetune_steps, progress, cancelled)
+    tracker.advance(state["step"], f"resumed at step {state['step']}")
+    plain = load_tracks(paths)
+    ears: list[Track] | None = None
+    frames = int(round(recipe.segment_s * TARGET_RATE))
+    total = recipe.steps + recipe.finetune_steps
+    window: list[float] = []
+    started = time.monotonic() - state["seconds"]
+    model.train()
+    while state["step"] < total:
+        step = state["step"]
+        finetune = step >= recipe.steps
+        if finetune and ears is None:
+            assert hrir is not None
+            ears = _ear_tracks(plain, hrir, recipe.angles)
+            log(f"at-ear stage: {len(ears)} tracks at {recipe.angles} degrees")
+        _set_lr(optimizer, recipe, step)
+        mix, targets = sample_batch(rng, ears if finetune else plain, recipe.batch, frames,
+                                    model.sources, recipe.augmentation)
+        estimate = model(torch.from_numpy(mix))
+        loss = (estimate - torch.from_numpy(targets)).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        window.append(loss.item())
+        state["step"] = step + 1
+        if state["step"] % LOSS_EVERY == 0 or state["step"] == total:
+            state["losses"].append([state["step"], float(np.mean(window))])
+            window = []
+        if state["step"] % recipe.checkpoint_every == 0 or state["step"] == total:
+            state["seconds"] = time.monotonic() - started
+            _save_checkpoint(ckpt, recipe, model, optimizer, rng, state)
+        stage = "at-ear" if finetune else "plain"
+        try:
+            tracker.advance(1, f"{recipe.name} {stage} step {state['step']}/{total} "
+                               f"loss {loss.item():.4f}")
+        except Cancelled:
+            state["seconds"] = time.monotonic() - started
+            _save_checkpoint(ckpt, recipe, model, optimizer, rng, state)
+            raise
+    return _publish(recipe, model, out, data, len(paths), state)
+
+
+def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> list[Track]:
+    hrirs = load_hrir_set(hrir)
+    return [t for angle in angles for t in at_ear_tracks(plain, hrirs.speakers(angle,
+                                                                               TARGET_RATE))]
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None:
+    if step < recipe.steps:
+        base, position, length = recipe.lr, step, recipe.steps
+    else:
+        base, position, length = recipe.finetune_lr, step - recipe.steps, recipe.finetune_steps
+    lr = base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * position / max(length, 1))))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _save_checkpoint(path: Path, recipe: Recipe, model: torch.nn.Module,
+                     optimizer: torch.optim.Optimizer, rng: np.random.Generator,
+                     state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"recipe": json.dumps(recipe.as_dict(), sort_keys=True),
+               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+               "numpy_rng": json.dumps(rng.bit_generator.state),
+               "torch_rng": torch.get_rng_state(),
+               "state": json.dumps(state)}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp), overwrite=True)
+
+
+def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
+             optimizer: torch.optim.Optimizer, rng: np.random.Generator) -> dict[str, Any]:
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
+        raise RemixerError(f"checkpoint {path} cannot be read ({exc}); delete it or run "
+                           "with --fresh") from exc
+    if payload.get("recipe") != json.dumps(recipe.as_dict(), sort_keys=True):
+        raise RemixerError(f"checkpoint {path} was made with different settings; run with "
+                           "--fresh to start over")
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    rng.bit_generator.state = json.loads(payload["numpy_rng"])
+    torch.set_rng_state(payload["torch_rng"])
+    return json.loads(payload["state"])
+
+
+def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,
+             state: dict[str, Any]) -> TrainResult:
+    model.eval()
+    weights = out / f"{recipe.name}.safetensors"
+    sha = save_member(model, weights, recipe.architecture, recipe.config)
+    params = sum(p.numel() for p in model.parameters())
+    card = {"member": recipe.name, "architecture": recipe.architecture,
+            "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
+            "data": {"folder": data.name, "tracks": tracks},
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "training_seconds": round(state["seconds"], 1),
+            "loss_curve": state["losses"]}
+    card_path = out / f"{recipe.name}.json"
+    atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=1) + "\n"),
+                 overwrite=True)
+    final = state["losses"][-1][1] if state["losses"] else float("nan")
+    return TrainResult(weights, sha, card_path, state["seconds"], final)

@@ -1,0 +1,162 @@
+"""Training: augmentation, the TFC-TDF model, resumable training and ``remixer train``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+
+from remixer_app.cli import main
+from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.separation import load_separator
+from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
+from remixer_app.training import recipes
+from remixer_app.training.augment import Augmentation, sample_batch
+from remixer_app.training.data import find_tracks, load_tracks
+from remixer_app.training.trainer import checkpoint_path, train_member
+
+TINY_TFC = {"channels": 4, "growth": 4, "levels": 1, "convs": 1, "bottleneck": 4,
+            "patch": 4, "nfft": 256, "hop": 64, "segment": 1.0}
+TINY = dataclasses.replace(recipes.RECIPES["tfc_tdf"], name="tiny", config=TINY_TFC, batch=2,
+                           segment_s=0.25, steps=3, finetune_steps=0, checkpoint_every=1)
+
+
+def _write_tracks(root: Path, count: int = 2, seconds: float = 1.0) -> Path:
+    """Track folders of four distinct synthetic stems (tones and noise bursts)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * 44100)) / 44100
+    for i in range(count):
+        folder = root / f"track{i}"
+        folder.mkdir(parents=True)
+        for k, name in enumerate(STEM_NAMES):
+            tone = 0.2 * np.sin(2 * np.pi * (110 * (k + 1) + 20 * i) * t)
+            audio = np.stack([tone, tone * 0.8], axis=1) + 0.01 * rng.standard_normal((len(t), 2))
+            sf.write(folder / f"{name}.wav", audio.astype(np.float32), 44100, "FLOAT")
+    return root
+
+
+def test_tfc_tdf_estimates_add_up_to_the_mixture() -> None:
+    torch.manual_seed(0)
+    model = TfcTdfUNet(**TINY_TFC).eval()
+    mix = torch.randn(2, 2, 5001) * 0.1
+    with torch.no_grad():
+        out = model(mix)
+    assert out.shape == (2, 4, 2, 5001)
+    assert torch.allclose(out.sum(dim=1), mix, atol=1e-5)
+    assert model.sources == ["drums", "bass", "other", "vocals"]
+
+
+def test_tfc_tdf_rejects_sizes_the_u_net_cannot_halve() -> None:
+    with pytest.raises(ValueError, match="divisible"):
+        TfcTdfUNet(nfft=256, patch=8, levels=5)
+
+
+def test_batches_are_reproducible_remixes_that_sum_to_the_mixture(tmp_path: Path) -> None:
+    tracks = load_tracks(find_tracks(_write_tracks(tmp_path)))
+    sources = ["drums", "bass", "other", "vocals"]
+    aug = Augmentation(speed=1.0, silent=0.0)
+    a = sample_batch(np.random.default_rng(3), tracks, 4, 8000, sources, aug)
+    b = sample_batch(np.random.default_rng(3), tracks, 4, 8000, sources, aug)
+    c = sample_batch(np.random.default_rng(4), tracks, 4, 8000, sources, aug)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    mix, targets = a
+    assert mix.shape == (4, 2, 8000) and targets.shape == (4, 4, 2, 8000)
+    np.testing.assert_allclose(mix, targets.sum(axis=1), atol=1e-6)
+    assert np.all(np.abs(targets).max(axis=(2, 3)) > 0)  # no stem lost by the speed change
+
+
+def test_augmentation_changes_gain_polarity_and_channels(tmp_path: Path) -> None:
+    tracks = load_tracks(find_tracks(_write_tracks(tmp_path, count=1)))
+    plain = Augmentation(remix=0.0, gain_db=0.0, channel_swap=0.0, polarity=0.0, speed=0.0,
+                         silent=0.0)
+    _, t = sample_batch(np.random.default_rng(0), tracks, 8, 4000, STEM_NAMES, plain)
+    # Without augmentation every vocals excerpt is the stored left/right = 1/0.8 tone.
+    ratio = np.abs(t[:, 0, 1]).max(axis=1) / np.abs(t[:, 0, 0]).max(axis=1)
+    np.testing.assert_allclose(ratio, 0.8, atol=0.1)
+    flipped = dataclasses.replace(plain, channel_swap=1.0, gain_db=6.0)
+    _, t = sample_batch(np.random.default_rng(0), tracks, 8, 4000, STEM_NAMES, flipped)
+    ratio = np.abs(t[:, 0, 0]).max(axis=1) / np.abs(t[:, 0, 1]).max(axis=1)
+    np.testing.assert_allclose(ratio, 0.8, atol=0.1)
+    peaks = np.abs(t[:, 0]).max(axis=(1, 2))
+    assert peaks.max() / peaks.min() > 1.3  # random gains
+    polar = dataclasses.replace(plain, polarity=1.0)
+    _, p = sample_batch(np.random.default_rng(0), tracks, 8, 4000, STEM_NAMES, plain)
+    _, q = sample_batch(np.random.default_rng(0), tracks, 8, 4000, STEM_NAMES, polar)
+    np.testing.assert_array_equal(p, -q)
+
+
+def test_find_tracks_explains_an_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(RemixerError, match="no training track"):
+        find_tracks(tmp_path)
+    with pytest.raises(RemixerError, match="does not exist"):
+        find_tracks(tmp_path / "missing")
+
+
+def test_a_cancelled_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    whole = train_member(TINY, data, tmp_path / "a", hrir=None)
+    steps = []
+
+    def cancel_after_two() -> bool:
+        return len(steps) >= 2
+
+    with pytest.raises(Cancelled):
+        train_member(TINY, data, tmp_path / "b", hrir=None, cancelled=cancel_after_two,
+                     progress=lambda r: steps.append(r))
+    assert checkpoint_path(tmp_path / "b", "tiny").is_file()
+    assert not (tmp_path / "b" / "tiny.safetensors").exists()
+    resumed = train_member(TINY, data, tmp_path / "b", hrir=None)
+    a, b = load_file(str(whole.weights)), load_file(str(resumed.weights))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+    card = json.loads(resumed.card.read_text())
+    assert card["recipe"]["steps"] == 3 and card["sha256"] == resumed.sha256
+    assert [point[0] for point in card["loss_curve"]] == [3]
+
+
+def test_a_checkpoint_of_other_settings_is_refused(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    train_member(TINY, data, tmp_path / "out", hrir=None)
+    other = dataclasses.replace(TINY, lr=TINY.lr / 2)
+    with pytest.raises(RemixerError, match="--fresh"):
+        train_member(other, data, tmp_path / "out", hrir=None)
+    train_member(other, data, tmp_path / "out", hrir=None, resume=False)
+
+
+def test_the_at_ear_stage_trains_on_real_head_responses(tmp_path: Path,
+                                                        shared_data: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    recipe = dataclasses.replace(TINY, steps=1, finetune_steps=1)
+    with pytest.raises(RemixerError, match="head-related"):
+        train_member(recipe, data, tmp_path / "out", hrir=None)
+    messages: list[str] = []
+    train_member(recipe, data, tmp_path / "out", hrir=shared_data / "hrir" / "VP_N6-BTE_fr.mat",
+                 log=messages.append)
+    assert any("at-ear stage: 4 tracks" in m for m in messages)  # 2 tracks x 2 angles
+
+
+def test_remixer_train_writes_a_usable_ensemble(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)
+    data = _write_tracks(tmp_path / "data")
+    out = tmp_path / "models"
+    code = main(["train", "tiny", "--data", str(data), "--out", str(out), "--ensemble-name",
+                 "mine", "--threads", "1"])
+    assert code == 0, capsys.readouterr().err
+    assert "tiny.safetensors" in capsys.readouterr().out
+    separator = load_separator(str(out / "mine.yaml"), device="cpu")
+    mix = np.random.default_rng(0).standard_normal((22050, 2)).astype(np.float32) * 0.1
+    stems = separator.separate(mix, 44100)
+    np.testing.assert_allclose(sum(stems.values()), mix, atol=1e-4)  # residual "other"
+    assert main(["train", "tiny", "--data", str(data), "--steps", "-1"]) == 2
+    assert main(["train", "tiny", "--data", str(tmp_path / "none"), "--out", str(out)]) == 2
