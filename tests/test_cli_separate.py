@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from remixer_app.cli import main
-from remixer_app.core.separation import available_ensembles, load_separator
+from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 
 from tiny_models import write_tiny_ensemble
@@ -23,10 +24,16 @@ def track(tmp_path: Path) -> Path:
     return path
 
 
-def test_without_a_trained_default_it_says_what_is_needed(track: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
-    if "default" in available_ensembles():
-        pytest.skip("the trained default ensemble is installed")
+def test_without_the_default_it_says_what_is_needed(track: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    # A copy whose models/ lost default.yaml (e.g. a user deleted it).
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("htdemucs", "htdemucs_ft"):
+        shutil.copy(ensemble.models_dir() / f"{name}.yaml", models)
+    monkeypatch.setattr(ensemble, "models_dir", lambda: models)
+    assert "default" not in available_ensembles()
     assert main(["separate", str(track), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "default separation ensemble" in err and "htdemucs_ft" in err

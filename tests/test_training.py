@@ -16,11 +16,14 @@ from remixer_app.cli import main
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.separation import load_separator
+from remixer_app.core.separation.ensemble import load_ensemble
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
 from remixer_app.training import recipes
 from remixer_app.training.augment import Augmentation, sample_batch
 from remixer_app.training.data import find_tracks, load_tracks
+from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.trainer import checkpoint_path, train_member
+from remixer_app.training.tuning import simplex_grid
 
 TINY_TFC = {"channels": 4, "growth": 4, "levels": 1, "convs": 1, "bottleneck": 4,
             "patch": 4, "nfft": 256, "hop": 64, "segment": 1.0}
@@ -160,3 +163,32 @@ def test_remixer_train_writes_a_usable_ensemble(tmp_path: Path, monkeypatch: pyt
     np.testing.assert_allclose(sum(stems.values()), mix, atol=1e-4)  # residual "other"
     assert main(["train", "tiny", "--data", str(data), "--steps", "-1"]) == 2
     assert main(["train", "tiny", "--data", str(tmp_path / "none"), "--out", str(out)]) == 2
+
+
+def test_simplex_grid_covers_the_weights_that_sum_to_one() -> None:
+    assert simplex_grid(2, 4) == [(0.0, 1.0), (0.25, 0.75), (0.5, 0.5), (0.75, 0.25), (1.0, 0.0)]
+    grid = simplex_grid(3, 10)
+    assert len(grid) == 66 and all(abs(sum(w) - 1) < 1e-12 for w in grid)
+
+
+def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _write_tracks(tmp_path / "data", count=3)
+    out = tmp_path / "models"
+    for name, seed in (("tiny_a", 1), ("tiny_b", 2)):
+        train_member(dataclasses.replace(TINY, name=name, seed=seed), data, out, hrir=None)
+    ensemble = write_ensemble(out, "duo", ["tiny_a", "tiny_b"])
+    assert main(["tune-ensemble", str(ensemble), "--data", str(data), "--limit", "2",
+                 "--steps", "4"]) == 0
+    assert "vocals:" in capsys.readouterr().out
+    report = json.loads((out / "duo.tuning.json").read_text())
+    spec = load_ensemble(ensemble)
+    for stem in ("vocals", "drums", "bass"):
+        result = report["stems"][stem]
+        assert result["ensemble_sdr"] >= max(result["members_alone_sdr"].values())
+        weights = [m.weights[stem] for m in spec.members]
+        assert sum(weights) == pytest.approx(1.0) and all(w in (0, .25, .5, .75, 1)
+                                                          for w in weights)
+        assert weights == [result["weights"]["tiny_a"], result["weights"]["tiny_b"]]
+    assert "other" not in report["stems"]  # the residual
+    load_separator(str(ensemble), device="cpu")  # still valid, checksums intact
