@@ -14,7 +14,10 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
+from remixer_app.core.paths import user_data_dir  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
+
+from tiny_models import write_tiny_ensemble  # noqa: E402
 
 RATE = 44100
 
@@ -68,3 +71,19 @@ def test_a_replaced_open_is_dropped(qtbot: QtBot, tmp_path: Path) -> None:
     controller.wait()
     qtbot.wait(200)
     assert [t.path.name for t in opened] == ["b"]
+
+
+def test_plain_files_are_separated_with_the_chosen_ensemble(qtbot: QtBot,
+                                                            tmp_path: Path) -> None:
+    for name in ("tiny-a", "tiny-b"):
+        write_tiny_ensemble(user_data_dir() / "models", name)
+    song = tmp_path / "song.wav"
+    sf.write(song, 0.05 * np.random.default_rng(1).standard_normal((RATE, 2)), RATE)
+    controller = TrackController(MixModel(), ensemble="tiny-a")
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(song)
+    assert controller.track is not None and controller.track.source == "tiny-a (separated)"
+    controller.set_ensemble("tiny-b")
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(song)
+    assert controller.track.source == "tiny-b (separated)"

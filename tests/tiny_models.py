@@ -2,8 +2,10 @@
 
 - :class:`ScaleModel`: a weightless torch module whose "stems" are fixed fractions of
   the input; exact expected outputs make ensemble arithmetic testable.
+- :class:`SlowScaleModel`: a ScaleModel that takes its time, for responsiveness tests.
 - :func:`tiny_hdemucs`: a real HDemucs with random weights (a few thousand parameters).
-- :func:`write_tiny_ensemble`: such a model as a safetensors member plus its ensemble file.
+- :func:`write_tiny_ensemble`: such a model as a safetensors member plus its ensemble file;
+  :func:`write_slow_ensemble` the same for a SlowScaleModel.
 - :func:`write_fake_demucs_remote`: a model in Demucs' own ``.th`` package format with
   a ``files.txt`` and bag YAML, laid out like Demucs' download server.
 """
@@ -12,16 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from pathlib import Path
 
 import torch
 import yaml
 
-from remixer_app.core.separation.members import ARCHITECTURES, save_member
+from remixer_app.core.separation.members import (
+    ARCHITECTURES,
+    register_architecture,
+    save_member,
+)
 
 DEMUCS_SOURCES = ["drums", "bass", "other", "vocals"]
 TINY_CONFIG = {"sources": DEMUCS_SOURCES, "channels": 4, "depth": 2, "nfft": 64,
                "segment": 2}
+SLOW_ARCHITECTURE = "slow_scale_for_tests"
 
 
 class ScaleModel(torch.nn.Module):
@@ -41,6 +49,23 @@ class ScaleModel(torch.nn.Module):
         return out
 
 
+class SlowScaleModel(ScaleModel):
+    """A :class:`ScaleModel` whose every call takes ``delay_s``, like a big model on a CPU.
+
+    It sleeps in 10 ms slices, so the GIL is free meanwhile, as it is in torch's kernels.
+    """
+
+    def __init__(self, fractions: list[float], delay_s: float, segment: float = 1.0) -> None:
+        super().__init__(fractions, segment)
+        self.delay_s = delay_s
+
+    def forward(self, mix: torch.Tensor) -> torch.Tensor:
+        deadline = time.perf_counter() + self.delay_s
+        while (left := deadline - time.perf_counter()) > 0:
+            time.sleep(min(0.01, left))
+        return super().forward(mix)
+
+
 def tiny_hdemucs(seed: int = 0) -> torch.nn.Module:
     """A real HDemucs, random weights, fast enough for unit tests."""
     torch.manual_seed(seed)
@@ -52,9 +77,32 @@ def write_tiny_ensemble(folder: Path, name: str = "tiny", *, residual_other: boo
     """A one-member ensemble file (safetensors member) in ``folder``; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     sha = save_member(tiny_hdemucs(), folder / f"{name}.safetensors", "hdemucs", TINY_CONFIG)
-    spec = {"description": "random-weight HDemucs for tests",
-            "members": [{"id": "tiny", "kind": "safetensors", "file": f"{name}.safetensors",
-                         "sha256": sha}],
+    return _write_ensemble_file(folder, name, "tiny", sha, "random-weight HDemucs for tests",
+                                residual_other=residual_other, mixture_blend=mixture_blend)
+
+
+def write_slow_ensemble(folder: Path, name: str = "slow", *, delay_s: float = 0.1) -> Path:
+    """A one-member ensemble of a :class:`SlowScaleModel` (1 s segments) in ``folder``.
+
+    A track of ``n`` seconds then takes about ``n / 0.75 * delay_s`` to separate (the
+    ensembles' default overlap is a quarter segment).
+    """
+    register_architecture(SLOW_ARCHITECTURE, SlowScaleModel)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"fractions": [0.1, 0.2, 0.3, 0.4], "delay_s": delay_s}
+    sha = save_member(SlowScaleModel(**config), folder / f"{name}.safetensors",
+                      SLOW_ARCHITECTURE, config)
+    return _write_ensemble_file(folder, name, "slow", sha,
+                                f"sleeps {delay_s} s per segment (tests)",
+                                residual_other=False, mixture_blend=0.0)
+
+
+def _write_ensemble_file(folder: Path, name: str, member_id: str, sha256: str,
+                         description: str, *, residual_other: bool, mixture_blend: float
+                         ) -> Path:
+    spec = {"description": description,
+            "members": [{"id": member_id, "kind": "safetensors", "file": f"{name}.safetensors",
+                         "sha256": sha256}],
             "residual_other": residual_other, "mixture_blend": mixture_blend}
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")

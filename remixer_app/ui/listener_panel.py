@@ -14,43 +14,30 @@ original listener, name included.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from remixer_app.core.audiogram import Listener, load_listeners, presets, save_listener
-from remixer_app.core.errors import RemixerError
+from remixer_app.core.audiogram import Listener, presets
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.storage import SessionStore
 from remixer_app.ui.audiogram_editor import AudiogramEditor
+from remixer_app.ui.listener_files import FILE, PRESETS, PROFILES, ListenerFileActions, item_text
 
-PRESETS, FILE, PROFILES = "presets", "file", "profiles"
 SOURCE_LABELS = {PRESETS: "Built-in presets", FILE: "Listener file...",
                  PROFILES: "Saved profiles"}
 EDITED_SUFFIX = " (edited)"
-_ERROR_STYLE = "color: #b00020;"
-
-
-def item_text(listener: Listener) -> str:
-    """``"L0001"``, ``"N1 - very mild ..."`` or ``"L0002 - Alice"``: the id always shows."""
-    name = listener.name
-    if not name or name == listener.id or name.startswith(listener.id):
-        return name or listener.id
-    return f"{listener.id} - {name}"
 
 
 def edited_name(listener: Listener) -> str:
@@ -63,8 +50,11 @@ def _same_audiograms(a: Listener, b: Listener) -> bool:
     return a.id == b.id and a.left == b.left and a.right == b.right
 
 
-class ListenerPanel(QWidget):
+class ListenerPanel(ListenerFileActions):
     """Chooses the listener of a :class:`MixModel`; see the module notes.
+
+    Loading and saving listener files and profiles come from
+    :class:`~remixer_app.ui.listener_files.ListenerFileActions`.
 
     Parameters
     ----------
@@ -283,119 +273,3 @@ class ListenerPanel(QWidget):
         self._apply(new)
         self.editor.set_listener(new, reset_history=False)  # keep the editor's undo
         self._report(f"Listener: {new.display_name}")
-
-    # ------------------------------------------------------------------ files and profiles
-
-    def load_file(self, path: str | os.PathLike[str]) -> bool:
-        """Read a listener file (Clarity or ours) and list its listeners.
-
-        A file with one listener also chooses it; with several, the user picks one.
-
-        Returns
-        -------
-        bool
-            ``False`` when the file cannot be used; an error is shown and the
-            current listener and list are kept.
-        """
-        try:
-            listeners = load_listeners(path)
-        except RemixerError as exc:
-            self._report_error("Cannot load listener file", str(exc))
-            return False
-        self._lists[FILE], self._file_path = listeners, Path(path)
-        self.filter_edit.blockSignals(True)
-        self.filter_edit.clear()
-        self.filter_edit.blockSignals(False)
-        self.set_source(FILE)
-        name = self._file_path.name
-        if len(listeners) == 1:
-            self._choose(next(iter(listeners.values())))
-            self._report(f"Loaded listener {item_text(self.model.listener)} from {name}")
-        else:
-            self._report(f"Loaded {len(listeners)} listeners from {name}; choose one")
-        return True
-
-    def _refresh_profiles(self) -> bool:
-        if self.store is None:
-            return False
-        try:
-            self._lists[PROFILES] = {li.id: li for li in self.store.listeners()}
-        except RemixerError as exc:
-            self._report_error("Cannot read saved profiles", str(exc))
-            return False
-        return True
-
-    def save_to_file(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> bool:
-        """Write the current listener to ``path`` in our format; returns success."""
-        listener = self.model.listener
-        if listener is None:
-            self._report_error("Nothing to save", "no listener is chosen")
-            return False
-        try:
-            written = save_listener(listener, path, overwrite=overwrite)
-        except RemixerError as exc:
-            self._report_error("Cannot save listener", str(exc))
-            return False
-        self._report(f"Saved {listener.display_name} to {written}")
-        return True
-
-    def save_profile(self) -> bool:
-        """Store the current listener in the session database; returns success."""
-        listener = self.model.listener
-        if self.store is None or listener is None:
-            self._report_error("Nothing to save", "no listener is chosen" if self.store
-                               else "no profile database is open")
-            return False
-        try:
-            self.store.save_listener(listener)
-        except RemixerError as exc:
-            self._report_error("Cannot save profile", str(exc))
-            return False
-        if self._refresh_profiles() and self._source == PROFILES:
-            self._populate()
-        self._report(f"Saved profile {listener.display_name}")
-        return True
-
-    # ------------------------------------------------------------------ dialogs
-
-    def _start_folder(self) -> str:
-        return str(self._file_path.parent) if self._file_path else os.path.expanduser("~")
-
-    def _ask_open_path(self) -> str | None:
-        """Ask for a listener file; ``None`` when cancelled. Tests replace this."""
-        path, _ = QFileDialog.getOpenFileName(self, "Load listener file", self._start_folder(),
-                                              "Listener files (*.json);;All files (*)")
-        return path or None
-
-    def _ask_save_path(self) -> str | None:
-        """Ask where to save the listener; ``None`` when cancelled. Tests replace this."""
-        listener = self.model.listener
-        start = os.path.join(self._start_folder(), f"{listener.id if listener else 'listener'}"
-                             ".json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save listener", start,
-                                              "Listener files (*.json)")
-        return path or None
-
-    def _load_clicked(self) -> None:
-        path = self._ask_open_path()
-        if path:
-            self.load_file(path)
-
-    def _save_clicked(self) -> None:
-        path = self._ask_save_path()
-        if path:  # the dialog has already asked whether to replace an existing file
-            self.save_to_file(path, overwrite=True)
-
-    def show_error_dialog(self, title: str, message: str) -> None:
-        """Show an error in a dialog; overridden by tests and embedders that must not block."""
-        QMessageBox.warning(self, title, message)
-
-    def _report(self, message: str) -> None:
-        self.status_label.setStyleSheet("")
-        self.status_label.setText(message)
-
-    def _report_error(self, title: str, message: str) -> None:
-        # The word "Error" says it for those who cannot tell the colour.
-        self.status_label.setStyleSheet(_ERROR_STYLE)
-        self.status_label.setText(f"Error: {message}")
-        self.show_error_dialog(title, message)

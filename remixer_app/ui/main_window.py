@@ -37,9 +37,11 @@ from remixer_app.core.progress import ProgressReport
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.hearing_aid_panel import HearingAidPanel
 from remixer_app.ui.listener_panel import ListenerPanel
+from remixer_app.ui.separation_menu import SeparationMenu
 from remixer_app.ui.stem_panel import StemPanel
 from remixer_app.ui.track_controller import TrackController
 from remixer_app.ui.transport import TransportBar
+from remixer_app.ui.window_settings import WindowSettings
 from remixer_app.ui.workers import Worker, report_error, start
 from remixer_app.ui.workspace import Workspace
 
@@ -66,7 +68,8 @@ class MainWindow(QMainWindow):
         Track controller to use (tests pass one with a fake separator); a new one
         with the default ensemble otherwise.
     settings
-        Where window state and recent files persist (tests pass a temporary one).
+        Where the window layout, output device, ensemble and recent files persist
+        (tests pass a temporary one).
     """
 
     def __init__(self, controller: TrackController | None = None,
@@ -103,7 +106,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
+        self.separation_menu = SeparationMenu(self.menuBar(), self.controller, self.settings)
+        self.separation_menu.chosen_changed.connect(lambda name: self.statusBar().showMessage(
+            f"Separation ensemble: {name} (used for the next track you open)", 10000))
         self.workspace = Workspace(self)
+        self.window_settings = WindowSettings(self)
 
         self.controller.busy.connect(self._show_busy)
         self.controller.progress.connect(self._show_progress)
@@ -111,9 +118,6 @@ class MainWindow(QMainWindow):
         self.controller.player_ready.connect(self._player_ready)
         self.controller.failed.connect(self._report)
         self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
 
     # --- building ----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -319,5 +323,5 @@ class MainWindow(QMainWindow):
             self.transport.player.detach()
         self.transport.set_player(None)  # closes the audio stream, from the GUI thread
         self.workspace.close()
-        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.window_settings.save()
         super().closeEvent(event)

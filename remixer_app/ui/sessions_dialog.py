@@ -5,26 +5,20 @@ holds (in a :class:`~remixer_app.ui.sessions_table.PreferencesTable`) and works
 non-modally beside the main window; it saves through
 :func:`~remixer_app.core.storage.save_preference`, as the main window's action does.
 Every question it asks the user (a note, a confirmation, a file name) goes through an
-overridable method, so tests and embedders never block on a modal dialog. Expected
-failures (a damaged database, an unwritable folder) are shown in the dialog's status
-line; anything else also goes to :func:`~remixer_app.ui.workers.report_error`, the
-app's one error path.
+overridable method, so tests and embedders never block on a modal dialog. Its exports
+and its way of reporting failures come from
+:class:`~remixer_app.ui.session_exports.SessionExports`.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -34,18 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remixer_app.core.errors import RemixerError
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.storage import Preference, SessionStore, StorageError, save_preference
-from remixer_app.ui.session_report import REPORT_SUFFIXES, local_time, write_report
+from remixer_app.core.storage import Preference, SessionStore, save_preference
+from remixer_app.ui.session_exports import SessionExports
+from remixer_app.ui.session_report import local_time
 from remixer_app.ui.sessions_table import NOTE_COLUMN, PreferencesTable
-from remixer_app.ui.workers import report_error
-
-T = TypeVar("T")
-_ERROR_STYLE = "color: #b00020;"
 
 
-class SessionsDialog(QDialog):
+class SessionsDialog(SessionExports):
     """Saved preferences: filter by listener, re-apply, edit notes, delete, export.
 
     Parameters
@@ -78,10 +68,7 @@ class SessionsDialog(QDialog):
         self.setModal(False)
         self.store, self.model = store, model
         self.track_key, self.track_name = track_key, track_name
-        #: Replaces the error dialog of unexpected failures (tests pass a recorder).
-        self.show_error: Callable[[QWidget | None, str, str], Any] | None = None
         self._names: dict[str, str] = {}
-        self._folder = Path.home()
         self._build()
         self.refresh()
         self.resize(900, 420)
@@ -214,25 +201,6 @@ class SessionsDialog(QDialog):
         self.refresh()
         super().showEvent(event)
 
-    # ------------------------------------------------------------------ feedback
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        # The word "Error" says it for those who cannot tell the colour.
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else "")
-        self.status_label.setText(f"Error: {text}" if error else text)
-
-    def _attempt(self, title: str, action: Callable[[], T]) -> tuple[bool, T | None]:
-        """Run ``action``: ``(True, result)``, or ``(False, None)`` with the error shown."""
-        try:
-            return True, action()
-        except RemixerError as exc:
-            self._status(f"{title}: {exc}", error=True)
-        except Exception as exc:  # noqa: BLE001 - a bug must reach the one error path
-            self._status(f"{title}: unexpected error: {exc}", error=True)
-            report_error(self, title, f"unexpected error: {exc}", traceback.format_exc(),
-                         show=self.show_error)
-        return False, None
-
     # ------------------------------------------------------------------ questions (overridable)
 
     def ask_note(self, title: str, current: str) -> str | None:
@@ -246,12 +214,6 @@ class SessionsDialog(QDialog):
                                       | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
-
-    def ask_save_path(self, caption: str, suggested: str, filters: str) -> str | None:
-        """Ask where to write a file (the dialog confirms replacing one); ``None``: cancelled."""
-        path, _ = QFileDialog.getSaveFileName(self, caption, str(self._folder / suggested),
-                                              filters)
-        return path or None
 
     # ------------------------------------------------------------------ actions
 
@@ -342,56 +304,6 @@ class SessionsDialog(QDialog):
         self._status(f"Deleted {what}.")
         self.preferencesChanged.emit()
         return True
-
-    def export_csv(self) -> Path | None:
-        """Write the listed preferences (one listener's, or all) to a CSV file chosen."""
-        listener_id = self.listener_filter()
-        path = self.ask_save_path("Export preferences as CSV",
-                                  f"preferences-{listener_id or 'all'}.csv", "CSV (*.csv)")
-        if not path:
-            return None
-        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
-        _, written = self._attempt("Cannot export CSV", lambda: self.store.export_csv(
-            target, listener_id, overwrite=target == Path(path)))
-        if written is not None:
-            self._folder = written.parent
-            self._status(f"Exported {len(self.table.preferences())} preference(s) to "
-                         f"{written}.")
-        return written
-
-    def _report_listener(self) -> str | None:
-        selected = self.selected_preference()
-        return self.listener_filter() or (selected.listener_id if selected else None)
-
-    def export_report(self) -> Path | None:
-        """Write a PDF or PNG report of one listener: their audiogram and preferences."""
-        listener_id = self._report_listener()
-        if listener_id is None:
-            self._status("Choose a listener (or select one of their rows) for the report.",
-                         error=True)
-            return None
-        path = self.ask_save_path("Export report", f"report-{listener_id}.pdf",
-                                  "PDF document (*.pdf);;PNG image (*.png)")
-        if not path:
-            return None
-        target = Path(path)
-        if target.suffix.lower() not in REPORT_SUFFIXES:
-            target = target.with_name(target.name + ".pdf")
-
-        def write() -> Path:
-            listener = self.store.listener(listener_id)
-            if listener is None:
-                raise StorageError(f"listener {listener_id} is no longer saved")
-            prefs = self.store.preferences(listener_id)
-            # Only a name the dialog has confirmed may replace an existing file.
-            return write_report(target, listener, prefs, overwrite=target == Path(path),
-                                title=f"Listening preferences: {listener.display_name}")
-
-        _, written = self._attempt("Cannot export the report", write)
-        if written is not None:
-            self._folder = written.parent
-            self._status(f"Report written to {written}.")
-        return written
 
 
 __all__ = ["SessionsDialog"]

@@ -60,7 +60,7 @@ class TrackController(QObject):
         self.track: OpenedTrack | None = None
         self.engine: HearingAidEngine | None = None
         self.player: Player | None = None
-        self._separator: Separator | None = None
+        self._loaded: tuple[str, Separator] | None = None  # ensemble name, its separator
         self._factory = separator_factory
         self._request = 0
         self._workers: dict[str, Worker] = {}
@@ -77,6 +77,16 @@ class TrackController(QObject):
             path, factory, progress=progress, cancelled=cancelled), self._opened,
             f"Opening {Path(path).name}")
 
+    def set_ensemble(self, name: str) -> None:
+        """Separate the tracks opened from now on with ensemble ``name``.
+
+        The track already open keeps its stems; the new ensemble's models load in the
+        next open worker, not here.
+        """
+        if name != self.ensemble:
+            self.ensemble = name
+            self._loaded = None  # frees the previous ensemble's models
+
     def cancel(self, kind: str | None = None) -> None:
         """Cancel the running job(s) of ``kind`` (``open``/``engine``), or all."""
         for name, worker in list(self._workers.items()):
@@ -91,11 +101,14 @@ class TrackController(QObject):
         loading model weights takes seconds the GUI thread must not wait for."""
         if self._factory is not None:
             return self._factory
+        ensemble = self.ensemble  # fixed now: the user may choose another meanwhile
 
         def load() -> Separator:
-            if self._separator is None:
-                self._separator = load_separator(self.ensemble)
-            return self._separator
+            loaded = self._loaded
+            if loaded is None or loaded[0] != ensemble:
+                loaded = (ensemble, load_separator(ensemble))
+                self._loaded = loaded
+            return loaded[1]
 
         return load
 

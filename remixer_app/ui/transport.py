@@ -247,6 +247,19 @@ class TransportBar(QWidget):
                 self.device_combo.addItem(name, index)
         self.device_combo.setEnabled(bool(devices))
 
+    def device_name(self) -> str:
+        """The chosen output device's name; empty for the default device (or none)."""
+        return "" if self.device_combo.currentData() is None else self.device_combo.currentText()
+
+    def select_device(self, name: str) -> bool:
+        """Play on the output device called ``name`` (empty: the default); False if absent."""
+        row = self.device_combo.findText(name) if name else 0
+        if row < 0:
+            return False
+        self.device_combo.setCurrentIndex(row)
+        self._device_chosen(row)
+        return True
+
     def refresh(self) -> None:
         """Follow the player (the timer's slot): playhead, time, button, levels, status."""
         player = self.player

@@ -1,0 +1,66 @@
+"""The window keeps answering while a slow model separates a track in the background.
+
+A 10 ms timer on the GUI thread stands in for the user: if anything on that thread
+waited for the separation (loading the models, running them, copying their output),
+the timer's ticks would stop for that long.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.core.paths import user_data_dir  # noqa: E402
+from remixer_app.ui.main_window import MainWindow  # noqa: E402
+
+from tiny_models import write_slow_ensemble  # noqa: E402
+
+RATE = 44100
+TRACK_S = 20
+DELAY_S = 0.11     # per 1 s model segment: about 3 s for the track
+TICK_MS = 10
+MAX_GAP_S = 0.1
+
+
+def test_the_gui_thread_never_waits_for_separation(qtbot: QtBot, tmp_path: Path) -> None:
+    write_slow_ensemble(user_data_dir() / "models", "slow", delay_s=DELAY_S)
+    song = tmp_path / "noise.wav"
+    rng = np.random.default_rng(0)
+    sf.write(song, 0.1 * rng.standard_normal((TRACK_S * RATE, 2)).astype(np.float32), RATE)
+    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"),
+                                           QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(300)  # the window's first paint is not what this test measures
+    window.separation_menu.actions["slow"].trigger()
+
+    ticks: list[float] = []
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(TICK_MS)
+    probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe.start()
+    started = time.perf_counter()
+    with qtbot.waitSignal(window.controller.track_opened, timeout=120_000):
+        window.open_path(song)
+    opened = time.perf_counter()
+    probe.stop()
+
+    track = window.controller.track
+    assert track is not None and track.source == "slow (separated)"
+    assert opened - started > 2.0, "the model was not slow: nothing was measured"
+    gaps = np.diff([started, *ticks, opened])
+    assert len(ticks) > (opened - started) / (5 * TICK_MS / 1000)
+    assert gaps.max() < MAX_GAP_S, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"
+    with qtbot.waitSignal(window.controller.engine_ready, timeout=120_000):
+        pass  # let the engine built after the separation finish before the window goes

@@ -1,0 +1,115 @@
+"""What a second main window restores: geometry, dock layout and the output device."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from remixer_app.ui import transport  # noqa: E402
+from remixer_app.ui.main_window import MainWindow  # noqa: E402
+from remixer_app.ui.window_settings import DEVICE_KEY, GEOMETRY_KEY, STATE_KEY  # noqa: E402
+
+DEVICES = [(0, "Speakers"), (3, "USB DAC")]
+
+
+def make_window(qtbot: QtBot, path: Path) -> MainWindow:
+    window = MainWindow(settings=QSettings(str(path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def close(window: MainWindow) -> None:
+    window.close()
+    window.settings.sync()
+
+
+@pytest.fixture
+def devices(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """The output devices the transport lists (a list the test may change)."""
+    listed = list(DEVICES)
+    monkeypatch.setattr(transport, "output_devices", lambda: list(listed))
+    return listed
+
+
+def test_geometry_and_dock_layout_are_restored(qtbot: QtBot, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    first = make_window(qtbot, tmp_path / "settings.ini")
+    first.move(50, 40)
+    first.workspace.dock.toggleViewAction().trigger()  # hide the spectra
+    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.workspace.haaqi_dock)
+    assert first.dockWidgetArea(first.workspace.haaqi_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    close(first)
+    saved = first.settings.value(GEOMETRY_KEY)
+    assert saved is not None and first.settings.value(STATE_KEY) is not None
+
+    # The offscreen screen (800 x 800) is smaller than the window's minimum size, so
+    # Qt moves any restored geometry; what matters here is that it gets the saved one.
+    restored = []
+    original = MainWindow.restoreGeometry
+    monkeypatch.setattr(MainWindow, "restoreGeometry",
+                        lambda self, data: restored.append(bytes(data)) or original(self, data))
+    second = make_window(qtbot, tmp_path / "settings.ini")
+    assert restored == [bytes(saved)]
+    assert not second.workspace.dock.toggleViewAction().isChecked()
+    assert second.dockWidgetArea(second.workspace.haaqi_dock) == \
+        Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+def test_a_fresh_window_keeps_its_default_layout(qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    assert window.workspace.dock.toggleViewAction().isChecked()
+    assert window.dockWidgetArea(window.workspace.haaqi_dock) == \
+        Qt.DockWidgetArea.RightDockWidgetArea
+
+
+def test_the_chosen_output_device_is_restored(qtbot: QtBot, tmp_path: Path,
+                                              devices: list[tuple[int, str]]) -> None:
+    first = make_window(qtbot, tmp_path / "settings.ini")
+    combo = first.transport.device_combo
+    assert combo.currentText() == transport.DEFAULT_DEVICE_TEXT
+    row = combo.findText("USB DAC")
+    combo.setCurrentIndex(row)
+    combo.activated.emit(row)  # as when the user picks it
+    assert first.settings.value(DEVICE_KEY) == "USB DAC"
+    close(first)
+
+    second = make_window(qtbot, tmp_path / "settings.ini")
+    assert second.transport.device_combo.currentText() == "USB DAC"
+    assert second.transport.device_combo.currentData() == 3
+    assert second.transport.device_name() == "USB DAC"
+    assert "not available" not in second.statusBar().currentMessage()
+
+
+def test_back_to_the_default_device_is_remembered(qtbot: QtBot, tmp_path: Path,
+                                                  devices: list[tuple[int, str]]) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(DEVICE_KEY, "Speakers")
+    settings.sync()
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    assert window.transport.device_name() == "Speakers"
+    window.transport.device_combo.setCurrentIndex(0)
+    window.transport.device_combo.activated.emit(0)
+    assert window.settings.value(DEVICE_KEY) == ""
+
+
+def test_a_missing_device_falls_back_to_the_default_with_a_notice(
+        qtbot: QtBot, tmp_path: Path, devices: list[tuple[int, str]]) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(DEVICE_KEY, "USB DAC")
+    settings.sync()
+    devices.remove((3, "USB DAC"))  # unplugged since
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    assert window.transport.device_combo.currentText() == transport.DEFAULT_DEVICE_TEXT
+    assert window.transport.device_name() == ""
+    assert "'USB DAC' is not available" in window.statusBar().currentMessage()
+    close(window)
+    # Not forgotten: plugged in again, it is used again.
+    assert window.settings.value(DEVICE_KEY) == "USB DAC"
