@@ -147,7 +147,8 @@ def test_tiny_ensemble_and_one_member_through_the_cli(shared_data: Path, tmp_pat
     assert 0.0 < float(row["haaqi"]) < ceiling and floor < ceiling
     assert np.isfinite(float(row["sdr_mean_plain"])) and np.isfinite(float(row["sdr_mean_atear"]))
     member = tmp_path / "member.csv"
-    assert main([*common, "--ensemble", str(ensemble), "--member", "tiny",
+    assert main([*common, "--ensemble", str(ensemble), "--member", "tiny", "--no-bounds",
                  "--out", str(member)]) == 0
     (alone,) = _read(member)
     assert alone["system"].endswith("[tiny]")
+    assert alone["haaqi_floor"] == alone["haaqi_ceiling"] == ""  # not scored

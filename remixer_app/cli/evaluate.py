@@ -83,6 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference-impl", action="store_true",
                    help="score HAAQI with pyclarity's compute_haaqi (about 10x slower) "
                         "instead of ours, to check")
+    p.add_argument("--no-bounds", action="store_true",
+                   help="with --ensemble: skip scoring the floor and ceiling of each scene "
+                        "(they depend only on the protocol; a third of the HAAQI time)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N tracks by name")
     p.add_argument("--device", default="auto", help="device for --ensemble: auto, cpu, cuda, mps")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
@@ -125,7 +128,7 @@ def _system(args: argparse.Namespace) -> tuple[System, bool]:
     print(f"separator {name}: {separator.identity}", file=sys.stderr)
     for warning in separator.warnings:  # e.g. a device fallback
         print(f"note: {warning}", file=sys.stderr)
-    return SeparatorSystem(name, separator), True
+    return SeparatorSystem(name, separator), not args.no_bounds
 
 
 def _default_beside(data_root: Path, relative: Path, option: str) -> Path:
