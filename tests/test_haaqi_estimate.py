@@ -15,10 +15,11 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.dsp.compressor import CompressorParams  # noqa: E402
 from remixer_app.core.engine import ChainSettings, HearingAidEngine  # noqa: E402
-from remixer_app.core.haaqi_estimate import estimate, excerpt_bounds  # noqa: E402
+from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.track_loader import OpenedTrack  # noqa: E402
-from remixer_app.ui.haaqi_panel import HaaqiPanel  # noqa: E402
+from remixer_app.ui import haaqi_panel  # noqa: E402
+from remixer_app.ui.haaqi_panel import COMPUTING_TEXT, HaaqiPanel  # noqa: E402
 
 RATE = 44100
 
@@ -69,3 +70,23 @@ def test_panel_computes_in_the_background_and_says_what_it_compares(qtbot: QtBot
     assert "Up to date" in panel.status.text()
     model.set_gain("vocals", 6.0)
     assert panel.timer.isActive()  # waits for the change to settle before recomputing
+
+
+def test_panel_says_it_is_computing_and_on_how_much_of_a_short_track(
+        qtbot: QtBot, stems: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(haaqi_panel, "estimate", lambda *args, **kwargs: HaaqiEstimate(
+        0.5, 0.6, "chain only", 0.0, 3.0))
+    panel = HaaqiPanel(MixModel())
+    qtbot.addWidget(panel)
+    engine = HearingAidEngine(stems, get_preset("N3"))
+    track = OpenedTrack(Path("song.wav"), sum(stems.values()).astype(np.float32), stems, None,
+                        "test", ())
+    panel.set_engine(engine, track)
+    assert panel.scores.text() == COMPUTING_TEXT  # a track is there: not "No track yet"
+    panel.timer.stop()
+    assert panel.compute() is not None
+    assert panel.scores.text() == COMPUTING_TEXT
+    assert panel.status.text() == "Computing on 3 s from 0 s..."  # the track is 3 s, not 8 s
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=10000)
+    assert panel.scores.text().startswith("Left 0.500")
+    assert panel.status.text() == "Up to date (3 s from 0 s)"

@@ -34,7 +34,7 @@ from remixer_app.core import playback_probe  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
-from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow, format_duration  # noqa: E402
+from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
 
 RATE = 44100
 INTERACTIVE = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QMenu,
@@ -154,6 +154,23 @@ def test_open_stems_folder_in_the_background(qtbot: QtBot, window: MainWindow,
     assert [a.text() for a in window.recent_menu.actions()] == [str(tmp_path / "My Song")]
 
 
+def test_track_label_and_transport_agree_on_the_duration(qtbot: QtBot, window: MainWindow,
+                                                         tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "short", seconds=1.6))
+    assert window.track_label.text().startswith("short (0:01)")
+    assert window.transport.time_label.text() == "0:00 / 0:01"
+
+
+def test_the_window_fits_a_1366x768_screen_with_a_track_open(qtbot: QtBot, window: MainWindow,
+                                                            tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    layout = window.layout()
+    layout.invalidate()  # take in what the open track changed (labels, waveform)
+    layout.activate()
+    for size in (window.minimumSizeHint(), window.minimumSize()):
+        assert size.width() <= 1366 and size.height() <= 768, size
+
+
 def test_a_failed_open_reports_once_and_keeps_the_track(qtbot: QtBot, window: MainWindow,
                                                         tmp_path: Path) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "good"))
@@ -194,18 +211,12 @@ def test_dropping_a_folder_opens_it(qtbot: QtBot, window: MainWindow, tmp_path: 
 def test_export_the_hearing_aid_output(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     window.model.set_gain("vocals", 6.0)
-    worker = window.export("aided", tmp_path / "out.flac", window.controller.engine,
+    worker = window.exports.export("aided", tmp_path / "out.flac", window.controller.engine,
                            window.track)
     with qtbot.waitSignal(worker.signals.finished, timeout=30000):
         pass
     info = sf.info(tmp_path / "out.flac")
     assert (info.samplerate, info.subtype) == (32000, "PCM_16")
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0.4, "0:00"), (1.0, "0:01"), (59.6, "1:00"), (754.0, "12:34"), (3723.0, "1:02:03")])
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -307,7 +318,7 @@ def test_a_track_gets_a_player_that_follows_the_sliders(qtbot: QtBot, window: Ma
 def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = window.workspace
-    assert workspace.dock.widget() is workspace.spectra
+    assert workspace.dock.widget().widget() is workspace.spectra  # in a scroll area
     assert workspace.haaqi_dock.widget() is workspace.haaqi
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     qtbot.waitUntil(lambda: workspace.haaqi.result is not None, timeout=60000)

@@ -12,14 +12,17 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.haaqi_estimate import EXCERPT_S, HaaqiEstimate, estimate
+from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
+from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
 
 SETTLE_MS = 700
+NO_TRACK_TEXT = "No track yet"
+COMPUTING_TEXT = "Computing..."
+FAILED_TEXT = "No estimate"
 COMPARISONS = {
     "true stems": "Cadenza HAAQI: what you hear against the track's true stems with the "
                   "same gains (NAL-R, no compressor).",
@@ -27,6 +30,11 @@ COMPARISONS = {
                   "hearing-aid processing costs this listener (the track has no true "
                   "stems to judge the separation).",
 }
+
+
+def excerpt_text(start_s: float, seconds: float) -> str:
+    """Which audio is scored, e.g. ``"7 s from 0 s"`` (to a tenth of a second)."""
+    return f"{round(seconds, 1):g} s from {round(start_s, 1):g} s"
 
 
 class HaaqiPanel(QGroupBox):
@@ -43,7 +51,7 @@ class HaaqiPanel(QGroupBox):
         self._request = 0
         self._worker: Worker | None = None
         self.result: HaaqiEstimate | None = None
-        self.scores = QLabel("No track yet")
+        self.scores = QLabel(NO_TRACK_TEXT)
         self.scores.setAccessibleName("HAAQI scores")
         self.explanation = QLabel("")
         self.explanation.setWordWrap(True)
@@ -65,6 +73,10 @@ class HaaqiPanel(QGroupBox):
         if track is not self.track or (self._true_engine is not None
                                        and self._true_engine.listener != engine.listener):
             self._true_engine = None
+        if track is not self.track:  # the scores shown are another track's
+            self.result = None
+            self.scores.setText(COMPUTING_TEXT)  # once the settings settle
+            self.explanation.setText("")
         self.engine, self.track = engine, track
         self.timer.start()
 
@@ -94,11 +106,14 @@ class HaaqiPanel(QGroupBox):
         self._request += 1
         worker = Worker(job, self._request)
         worker.signals.finished.connect(self._finished)
-        worker.signals.failed.connect(
-            lambda rid, message, _: self._show_status(f"Could not estimate: {message}")
-            if rid == self._request else None)
+        worker.signals.failed.connect(self._failed)
         self._worker = worker
-        self._show_status(f"Computing on {EXCERPT_S:g} s from the playhead...")
+        if self.result is None:
+            self.scores.setText(COMPUTING_TEXT)
+        # What the worker will score: never more than the whole track.
+        first, last = (frame / ENGINE_RATE
+                       for frame in excerpt_bounds(position, engine.input_frames))
+        self._show_status(f"Computing on {excerpt_text(first, last - first)}...")
         return start(worker)
 
     def _finished(self, request: int, result: tuple[HaaqiEstimate, Any]) -> None:
@@ -110,7 +125,14 @@ class HaaqiPanel(QGroupBox):
         r = self.result
         self.scores.setText(f"Left {r.left:.3f}   Right {r.right:.3f}   Mean {r.mean:.3f}")
         self.explanation.setText(COMPARISONS[r.comparison])
-        self._show_status(f"Up to date ({r.seconds:.0f} s from {r.start_s:.0f} s)")
+        self._show_status(f"Up to date ({excerpt_text(r.start_s, r.seconds)})")
+
+    def _failed(self, request: int, message: str, _details: str) -> None:
+        if request != self._request:
+            return
+        if self.result is None:
+            self.scores.setText(FAILED_TEXT)
+        self._show_status(f"Could not estimate: {message}")
 
     def _show_status(self, text: str) -> None:
         self.status.setText(text)

@@ -4,7 +4,9 @@ The window only wires widgets together. State lives in the Qt-free
 :class:`~remixer_app.core.mix_model.MixModel` (observed by the panels and the player)
 and in the :class:`~remixer_app.ui.track_controller.TrackController` (track,
 separation and engine, all in workers). Errors from workers reach
-:func:`~remixer_app.ui.workers.report_error`, the one error path.
+:func:`~remixer_app.ui.workers.report_error`, the one error path. The exports live in
+:class:`~remixer_app.ui.track_exports.TrackExports`, the docks and the Sessions menu in
+:class:`~remixer_app.ui.workspace.Workspace`.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.exporting import export_aided, export_remix, export_stems
+from remixer_app.core.engine import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.playback_probe import playback_status
 from remixer_app.core.player import Player
@@ -37,26 +38,21 @@ from remixer_app.core.progress import ProgressReport
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.hearing_aid_panel import HearingAidPanel
 from remixer_app.ui.listener_panel import ListenerPanel
+from remixer_app.ui.scroll_area import ScrollArea
 from remixer_app.ui.separation_menu import SeparationMenu
 from remixer_app.ui.stem_panel import StemPanel
+from remixer_app.ui.time_format import format_duration
 from remixer_app.ui.track_controller import TrackController
+from remixer_app.ui.track_exports import TrackExports
 from remixer_app.ui.transport import TransportBar
 from remixer_app.ui.window_settings import WindowSettings
-from remixer_app.ui.workers import Worker, report_error, start
+from remixer_app.ui.workers import report_error
 from remixer_app.ui.workspace import Workspace
 
 WINDOW_TITLE = "remixer_app"
 NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
 AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.mp4 *.aac);;All files (*)"
 MAX_RECENT = 8
-
-
-def format_duration(seconds: float) -> str:
-    """A duration as ``m:ss``, or ``h:mm:ss`` from one hour on."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +78,7 @@ class MainWindow(QMainWindow):
         self.model = controller.model if controller else MixModel()
         self.controller = controller or TrackController(self.model)
         self.track: OpenedTrack | None = None
-        self._export_worker: Worker | None = None
+        self.exports = TrackExports(self)
         self.show_error: Callable[[QWidget | None, str, str], Any] | None = None  # tests
 
         self.track_label = QLabel(NO_TRACK_TEXT)
@@ -93,7 +89,9 @@ class MainWindow(QMainWindow):
         self.listener_panel = ListenerPanel(self.model)
         self.stem_panel = StemPanel(self.model)
         self.hearing_aid_panel = HearingAidPanel(self.model)
-        columns = QHBoxLayout()
+        panels = QWidget()
+        columns = QHBoxLayout(panels)
+        columns.setContentsMargins(0, 0, 0, 0)
         columns.addWidget(self.listener_panel, 2)
         columns.addWidget(self.stem_panel, 2)
         columns.addWidget(self.hearing_aid_panel, 1)
@@ -101,7 +99,8 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.track_label)
-        layout.addLayout(columns)
+        # Scrolls on small screens rather than pushing the window past them.
+        layout.addWidget(ScrollArea(panels, "Listener, stems and hearing aid"), 1)
         layout.addWidget(self.transport)
         self.setCentralWidget(central)
         self._build_status_bar()
@@ -116,7 +115,7 @@ class MainWindow(QMainWindow):
         self.controller.progress.connect(self._show_progress)
         self.controller.track_opened.connect(self._track_opened)
         self.controller.player_ready.connect(self._player_ready)
-        self.controller.failed.connect(self._report)
+        self.controller.failed.connect(self.report_problem)
         self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
     # --- building ----------------------------------------------------------------------
@@ -155,13 +154,13 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         file_menu.addSeparator()
         self.export_aided_action = self._action(
-            file_menu, "&Export hearing-aid output...", lambda: self._export("aided"),
+            file_menu, "&Export hearing-aid output...", lambda: self.exports.ask("aided"),
             QKeySequence("Ctrl+E"), "FLAC, 32 kHz, 16 bit (the Cadenza format)")
         self.export_remix_action = self._action(
-            file_menu, "Export &remix (no hearing aid)...", lambda: self._export("remix"), None,
+            file_menu, "Export &remix (no hearing aid)...", lambda: self.exports.ask("remix"), None,
             "The rebalanced mix without the hearing-aid processing")
         self.export_stems_action = self._action(
-            file_menu, "Export &stems...", lambda: self._export("stems"), None,
+            file_menu, "Export &stems...", lambda: self.exports.ask("stems"), None,
             "The four stems as WAV files")
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"),
@@ -224,7 +223,7 @@ class MainWindow(QMainWindow):
     def _track_opened(self, track: OpenedTrack) -> None:
         self.track = track
         name = track.path.name or str(track.path)
-        self.track_label.setText(f"{name} ({format_duration(track.frames / 44100)}), "
+        self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "
                                  f"stems: {track.source}")
         recent = [str(track.path)] + [p for p in self._recent() if p != str(track.path)]
         self.settings.setValue("recent/files", recent[:MAX_RECENT])
@@ -246,42 +245,6 @@ class MainWindow(QMainWindow):
         if self.transport.player is not None:
             self.transport.player.toggle()
 
-    # --- exporting ---------------------------------------------------------------------
-    def _export(self, what: str) -> None:
-        engine, track = self.controller.engine, self.track
-        if engine is None or track is None:
-            self.statusBar().showMessage("Wait until the track is ready to export it.", 5000)
-            return
-        if what == "stems":
-            target = QFileDialog.getExistingDirectory(self, "Export stems to folder")
-        else:
-            target, _ = QFileDialog.getSaveFileName(
-                self, "Export", f"{track.path.stem}-{what}.flac", "FLAC (*.flac);;WAV (*.wav)")
-        if target:
-            self.export(what, Path(target), engine, track)
-
-    def export(self, what: str, target: Path, engine: HearingAidEngine, track: OpenedTrack,
-               *, overwrite: bool = True) -> Worker:
-        """Write ``what`` (aided, remix, stems) to ``target`` in a worker."""
-        settings = self.model.chain_settings()
-
-        def job(progress: Any, cancelled: Any) -> str:
-            if what == "aided":
-                return str(export_aided(engine, settings, target, overwrite=overwrite).path)
-            if what == "remix":
-                return str(export_remix(engine, track.stems, settings, target,
-                                        overwrite=overwrite).path)
-            return ", ".join(p.name for p in export_stems(track.stems, target,
-                                                           overwrite=overwrite))
-
-        worker = Worker(job)
-        worker.signals.finished.connect(
-            lambda _, written: self.statusBar().showMessage(f"Exported {written}", 10000))
-        worker.signals.failed.connect(lambda _, message, details: self._report(
-            "Export failed", message, details))
-        self._export_worker = worker
-        return start(worker)
-
     # --- feedback ----------------------------------------------------------------------
     def _show_busy(self, label: str) -> None:
         for widget in (self.progress_bar, self.progress_label, self.cancel_button):
@@ -295,12 +258,12 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(f"{report.message or 'working'}: "
                                     f"{report.percent:.0f} %{eta}")
 
-    def _report(self, title: str, message: str, details: str) -> None:
-        report_error(self, title, message, details, show=self.show_error)
+    def report_problem(self, title: str, message: str, details: str = "") -> None:
+        """Tell the user about a problem, through the one error path.
 
-    def report_problem(self, title: str, message: str) -> None:
-        """Tell the user about a problem they can act on (no details to log)."""
-        report_error(self, title, message, show=self.show_error)
+        ``details`` (a traceback, say) go to the log file, which the message then names.
+        """
+        report_error(self, title, message, details, show=self.show_error)
 
     # --- drag and drop, closing --------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name

@@ -1,6 +1,7 @@
 """The sessions dialog's exports (CSV table, PDF/PNG report) and its status line.
 
 :class:`SessionExports` is the base of
+:class:`~remixer_app.ui.session_actions.SessionActions`, and so of
 :class:`~remixer_app.ui.sessions_dialog.SessionsDialog`: it writes what the dialog
 lists to files the user names, and gives every action of the dialog its one way to
 fail, :meth:`SessionExports._attempt`: expected failures (a damaged database, an

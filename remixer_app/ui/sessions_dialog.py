@@ -2,40 +2,37 @@
 
 :class:`SessionsDialog` lists what a :class:`~remixer_app.core.storage.SessionStore`
 holds (in a :class:`~remixer_app.ui.sessions_table.PreferencesTable`) and works
-non-modally beside the main window; it saves through
-:func:`~remixer_app.core.storage.save_preference`, as the main window's action does.
-Every question it asks the user (a note, a confirmation, a file name) goes through an
-overridable method, so tests and embedders never block on a modal dialog. Its exports
-and its way of reporting failures come from
-:class:`~remixer_app.ui.session_exports.SessionExports`.
+non-modally beside the main window. What its buttons do (save, re-apply, edit a note,
+delete) comes from :class:`~remixer_app.ui.session_actions.SessionActions`; its exports
+and its way of reporting failures from
+:class:`~remixer_app.ui.session_exports.SessionExports`. Every question it asks the user
+(a note, a confirmation, a file name) goes through an overridable method, so tests and
+embedders never block on a modal dialog.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialogButtonBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.storage import Preference, SessionStore, save_preference
-from remixer_app.ui.session_exports import SessionExports
-from remixer_app.ui.session_report import local_time
+from remixer_app.core.storage import Preference, SessionStore
+from remixer_app.ui.session_actions import SessionActions
 from remixer_app.ui.sessions_table import NOTE_COLUMN, PreferencesTable
 
 
-class SessionsDialog(SessionExports):
+class SessionsDialog(SessionActions):
     """Saved preferences: filter by listener, re-apply, edit notes, delete, export.
 
     Parameters
@@ -49,16 +46,11 @@ class SessionsDialog(SessionExports):
     parent
         Optional parent widget.
 
-    Signals
-    -------
-    preferenceApplied(int)
-        A preference (its id) was re-applied to the model.
-    preferencesChanged()
-        A preference was saved, its note changed, or it was deleted.
+    Notes
+    -----
+    Its signals, ``preferenceApplied`` and ``preferencesChanged``, are those of
+    :class:`~remixer_app.ui.session_actions.SessionActions`.
     """
-
-    preferenceApplied = Signal(int)
-    preferencesChanged = Signal()
 
     def __init__(self, store: SessionStore, model: MixModel, track_key: str | None = None,
                  track_name: str = "", parent: QWidget | None = None) -> None:
@@ -200,110 +192,6 @@ class SessionsDialog(SessionExports):
         """Re-read the store: profiles may have been saved while the dialog was hidden."""
         self.refresh()
         super().showEvent(event)
-
-    # ------------------------------------------------------------------ questions (overridable)
-
-    def ask_note(self, title: str, current: str) -> str | None:
-        """Ask for a note; ``None`` when cancelled. Tests and embedders replace this."""
-        text, ok = QInputDialog.getMultiLineText(self, title, "Note:", current)
-        return text if ok else None
-
-    def confirm(self, title: str, question: str) -> bool:
-        """Ask a yes/no question, defaulting to no. Tests and embedders replace this."""
-        answer = QMessageBox.question(self, title, question, QMessageBox.StandardButton.Yes
-                                      | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    # ------------------------------------------------------------------ actions
-
-    def _selected_or_say(self) -> Preference | None:
-        pref = self.selected_preference()
-        if pref is None:
-            self._status("Select a preference in the table first.", error=True)
-        return pref
-
-    def save_current(self) -> int | None:
-        """Ask for a note and save the current settings for the open track; the new id."""
-        if not self.track_key:
-            self._status("Open a track before saving a preference.", error=True)
-            return None
-        note = self.ask_note("Save current settings", "")
-        if note is None:
-            return None
-        key, name = self.track_key, self.track_name
-        _, pref_id = self._attempt("Cannot save the preference", lambda: save_preference(
-            self.store, self.model, key, name, note))
-        if pref_id is not None:
-            self.refresh()
-            self.select_preference(pref_id)
-            self._status(f"Saved the current settings for {name or key}.")
-            self.preferencesChanged.emit()
-        return pref_id
-
-    def reapply(self) -> bool:
-        """Load the selected preference's settings, and its listener if another is chosen."""
-        pref = self._selected_or_say()
-        if pref is None:
-            return False
-
-        def apply() -> str:
-            state = pref.mix_state()  # first, so a damaged preference changes nothing
-            stored = self.store.listener(pref.listener_id)
-            said = [f"Re-applied the settings of {local_time(pref.created_at)} for "
-                    f"{pref.track_name or pref.track_key}"]
-            if stored is None:
-                said.append(f"listener {pref.listener_id} is no longer saved, so the "
-                            "listener was not changed")
-            elif self.model.listener != stored:
-                self.model.set_listener(stored)
-                said.append(f"switched the listener to {stored.display_name}")
-            self.model.restore(state)
-            if self.track_key and pref.track_key != self.track_key:
-                said.append("they were saved for another track than the one open")
-            return "; ".join(said) + "."
-
-        ok, message = self._attempt("Cannot re-apply the preference", apply)
-        if not ok or message is None:
-            return False
-        self._status(message)
-        self.preferenceApplied.emit(pref.id)
-        return True
-
-    def edit_note(self) -> bool:
-        """Ask for a new note for the selected preference and store it."""
-        pref = self._selected_or_say()
-        if pref is None:
-            return False
-        note = self.ask_note("Edit note", pref.note)
-        if note is None or note == pref.note:
-            return False
-        ok, _ = self._attempt("Cannot save the note",
-                              lambda: self.store.update_note(pref.id, note))
-        if not ok:
-            return False
-        self.refresh()
-        self._status("Note saved.")
-        self.preferencesChanged.emit()
-        return True
-
-    def delete_selected(self) -> bool:
-        """Delete the selected preference after asking."""
-        pref = self._selected_or_say()
-        if pref is None:
-            return False
-        what = (f"the preference of {local_time(pref.created_at)} for "
-                f"{pref.track_name or pref.track_key}")
-        if not self.confirm("Delete preference", f"Delete {what}? This cannot be undone."):
-            return False
-        ok, _ = self._attempt("Cannot delete the preference",
-                              lambda: self.store.delete_preference(pref.id))
-        if not ok:
-            return False
-        self.refresh()
-        self._status(f"Deleted {what}.")
-        self.preferencesChanged.emit()
-        return True
 
 
 __all__ = ["SessionsDialog"]

@@ -2,7 +2,8 @@
 
 The bar never touches the audio thread: a ~30 Hz :class:`QTimer` calls
 :meth:`Player.poll` and reads the position and levels the callback published, and
-every control calls the player's GUI-thread methods.
+every control calls the player's GUI-thread methods. The waveform it draws on is a
+:class:`~remixer_app.ui.waveform.WaveformPlot`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 
 from remixer_app.core.audio_device import output_devices
 from remixer_app.core.player import SOURCES, Player, PlayState, Source
+from remixer_app.ui.time_format import format_duration
+from remixer_app.ui.waveform import WaveformPlot
 
 REFRESH_MS = 33
-ENVELOPE_BINS = 2000  # waveform columns; more than a screen is wide
 METER_FLOOR_DB = -60.0
 NO_DEVICE_TEXT = "No output device"
 DEFAULT_DEVICE_TEXT = "Default output device"
@@ -42,25 +43,6 @@ SOURCE_BUTTONS: dict[Source, tuple[str, str, str]] = {
     "remix": ("Remix", "2", "the stems with your gains, no hearing aid"),
     "aided": ("Hearing aid", "3", "the remix through the hearing aid"),
 }
-
-
-def format_time(seconds: float) -> str:
-    """``m:ss`` (minutes not wrapped at the hour), rounded down to the second."""
-    minutes, secs = divmod(max(0, math.floor(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
-
-
-def envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray,
-                                                                     np.ndarray]:
-    """Bin starts (frames) and the min and max of each bin of ``audio``'s channel mean."""
-    mono = np.asarray(audio, dtype=np.float32)
-    if mono.ndim == 2:
-        mono = mono.mean(axis=1)
-    starts = np.unique(np.linspace(0, mono.size, min(bins, mono.size), endpoint=False
-                                   ).astype(np.int64))
-    if mono.size == 0:
-        return starts, np.zeros(0), np.zeros(0)
-    return starts, np.minimum.reduceat(mono, starts), np.maximum.reduceat(mono, starts)
 
 
 class TransportBar(QWidget):
@@ -84,7 +66,6 @@ class TransportBar(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Transport")
         self.player: Player | None = None
-        self._duration_s = 1e-3
         style = self.style()
         self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
         self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
@@ -98,10 +79,13 @@ class TransportBar(QWidget):
         self.stop_button.setAccessibleName("Stop")
         self.stop_button.setToolTip("Stop and go back to the start")
         self.stop_button.clicked.connect(self._stop)
-        self.time_label = QLabel(f"{format_time(0)} / {format_time(0)}")
+        self.time_label = QLabel(f"{format_duration(0)} / {format_duration(0)}")
         self.time_label.setAccessibleName("Position")
 
-        self._build_waveform()
+        self.plot = WaveformPlot()
+        self.plot.seekRequested.connect(self._seek_seconds)
+        self.playhead, self.loop_region = self.plot.playhead, self.plot.loop_region
+        self.loop_region.sigRegionChangeFinished.connect(self._region_changed)
         self.loop_button = QPushButton("Loop")
         self.loop_button.setCheckable(True)
         self.loop_button.setAccessibleName("Loop")
@@ -152,30 +136,6 @@ class TransportBar(QWidget):
 
     # ------------------------------------------------------------------ building
 
-    def _build_waveform(self) -> None:
-        self.plot = pg.PlotWidget()
-        self.plot.setAccessibleName("Waveform")
-        self.plot.setToolTip("Click or drag the playhead to move through the track")
-        self.plot.setMinimumHeight(80)
-        item = self.plot.getPlotItem()
-        item.hideAxis("left")
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.setMouseEnabled(x=False, y=False)
-        item.setYRange(-1.0, 1.0, padding=0)
-        self._env_low = item.plot(pen=pg.mkPen(100, 140, 200))
-        self._env_high = item.plot(pen=pg.mkPen(100, 140, 200))
-        item.addItem(pg.FillBetweenItem(self._env_low, self._env_high,
-                                        brush=pg.mkBrush(100, 140, 200, 120)))
-        self.loop_region = pg.LinearRegionItem((0.0, 1.0), movable=True)
-        self.loop_region.setVisible(False)
-        self.loop_region.sigRegionChangeFinished.connect(self._region_changed)
-        item.addItem(self.loop_region)
-        self.playhead = pg.InfiniteLine(0.0, movable=True, pen=pg.mkPen("w", width=2))
-        self.playhead.sigPositionChangeFinished.connect(self._playhead_moved)
-        item.addItem(self.playhead)
-        self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
-
     def _layout(self) -> None:
         buttons = QHBoxLayout()
         for widget in (self.play_button, self.stop_button, self.time_label, self.loop_button):
@@ -225,15 +185,7 @@ class TransportBar(QWidget):
 
     def set_waveform(self, mixture: np.ndarray) -> None:
         """Show the min/max envelope of ``mixture`` ((frames,) or (frames, 2))."""
-        rate = self.player.rate if self.player is not None else 44100
-        starts, low, high = envelope(mixture)
-        seconds = starts / rate
-        self._env_low.setData(seconds, low)
-        self._env_high.setData(seconds, high)
-        self._duration_s = max(len(mixture) / rate, 1e-3)
-        self.plot.getPlotItem().setXRange(0.0, self._duration_s, padding=0)
-        self.playhead.setBounds((0.0, self._duration_s))
-        self.loop_region.setBounds((0.0, self._duration_s))
+        self.plot.set_mixture(mixture, self.player.rate if self.player is not None else 44100)
 
     def fill_devices(self) -> None:
         """List the output devices again (``No output device`` when there is none)."""
@@ -269,8 +221,8 @@ class TransportBar(QWidget):
         seconds = player.position / player.rate
         if not self.playhead.moving:  # never fight the user's drag
             self.playhead.setValue(seconds)
-        self.time_label.setText(f"{format_time(seconds)} / "
-                                f"{format_time(player.duration / player.rate)}")
+        self.time_label.setText(f"{format_duration(seconds)} / "
+                                f"{format_duration(player.duration / player.rate)}")
         playing = player.state is PlayState.PLAYING
         self.play_button.setText("Pause" if playing else "Play")
         self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
@@ -300,27 +252,17 @@ class TransportBar(QWidget):
             self.player.seek(round(seconds * self.player.rate))
             self.refresh()
 
-    def _playhead_moved(self) -> None:
-        self._seek_seconds(self.playhead.value())
-
-    def _plot_clicked(self, event: object) -> None:
-        button = getattr(event, "button", lambda: None)()
-        if button != Qt.MouseButton.LeftButton or self.player is None:
-            return
-        point = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())  # type: ignore
-        self._seek_seconds(min(max(point.x(), 0.0), self._duration_s))
-
     def _loop_toggled(self, on: bool) -> None:
         player = self.player
         if player is None:
             return
         if on and player.loop is None:
             start = player.position / player.rate
-            end = min(start + DEFAULT_LOOP_SECONDS, self._duration_s)
+            end = min(start + DEFAULT_LOOP_SECONDS, self.plot.duration_s)
             start = max(0.0, min(start, end - DEFAULT_LOOP_SECONDS))
-            self._show_region(start, end)
+            self.plot.show_region(start, end)
         elif on and player.loop is not None:
-            self._show_region(*(x / player.rate for x in player.loop))
+            self.plot.show_region(*(x / player.rate for x in player.loop))
         self.loop_region.setVisible(on)
         self._region_changed()
 
@@ -336,15 +278,7 @@ class TransportBar(QWidget):
             player.set_loop((start, end))
         except ValueError:  # dragged shorter than the minimum: keep the previous loop
             if player.loop is not None:
-                self._show_region(*(x / player.rate for x in player.loop))
-
-    def _show_region(self, start: float, end: float) -> None:
-        """Move the loop region without it reporting the move back to us."""
-        self.loop_region.blockSignals(True)
-        try:
-            self.loop_region.setRegion((start, end))
-        finally:
-            self.loop_region.blockSignals(False)
+                self.plot.show_region(*(x / player.rate for x in player.loop))
 
     def _choose_source(self, source: Source) -> None:
         if self.player is not None:

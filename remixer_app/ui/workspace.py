@@ -20,6 +20,7 @@ from remixer_app.core.player import Player
 from remixer_app.core.storage import SessionStore, save_preference
 from remixer_app.ui.booth import BoothPanel
 from remixer_app.ui.haaqi_panel import HaaqiPanel
+from remixer_app.ui.scroll_area import ScrollArea
 from remixer_app.ui.sessions_dialog import SessionsDialog
 from remixer_app.ui.spectra_panel import SpectraPanel
 
@@ -39,7 +40,7 @@ class Workspace(QObject):
         self.dock = QDockWidget("Spectra", window)
         self.dock.setObjectName("spectra_dock")
         self.dock.setAccessibleName("Spectra panel")
-        self.dock.setWidget(self.spectra)
+        self.dock.setWidget(ScrollArea(self.spectra, "Spectra plots", fit_content=False))
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.haaqi = HaaqiPanel(window.model)
         self.haaqi_dock = QDockWidget("HAAQI", window)

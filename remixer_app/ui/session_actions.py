@@ -1,0 +1,152 @@
+"""What the sessions dialog's buttons do: save, re-apply, edit a note, delete.
+
+:class:`SessionActions` is the base of
+:class:`~remixer_app.ui.sessions_dialog.SessionsDialog` (which lists the preferences
+and builds the buttons). It saves through
+:func:`~remixer_app.core.storage.save_preference`, as the main window's action does,
+changes the store and the settings model for the preference the dialog has selected,
+and fails through :meth:`~remixer_app.ui.session_exports.SessionExports._attempt`. It
+asks the user through :meth:`SessionActions.ask_note` and
+:meth:`SessionActions.confirm`, which tests and embedders replace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from remixer_app.core.mix_model import MixModel
+from remixer_app.core.storage import Preference, save_preference
+from remixer_app.ui.session_exports import SessionExports
+from remixer_app.ui.session_report import local_time
+
+
+class SessionActions(SessionExports):
+    """The sessions dialog's actions on saved preferences (see the module).
+
+    Signals
+    -------
+    preferenceApplied(int)
+        A preference (its id) was re-applied to the model.
+    preferencesChanged()
+        A preference was saved, its note changed, or it was deleted.
+    """
+
+    preferenceApplied = Signal(int)
+    preferencesChanged = Signal()
+
+    # Set up by the dialog.
+    model: MixModel
+    track_key: str | None
+    track_name: str
+
+    if TYPE_CHECKING:  # the dialog's listing, which the actions update
+        def refresh(self) -> None: ...
+
+        def select_preference(self, pref_id: int) -> bool: ...
+
+    # ------------------------------------------------------------------ questions (overridable)
+
+    def ask_note(self, title: str, current: str) -> str | None:
+        """Ask for a note; ``None`` when cancelled. Tests and embedders replace this."""
+        text, ok = QInputDialog.getMultiLineText(self, title, "Note:", current)
+        return text if ok else None
+
+    def confirm(self, title: str, question: str) -> bool:
+        """Ask a yes/no question, defaulting to no. Tests and embedders replace this."""
+        answer = QMessageBox.question(self, title, question, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # ------------------------------------------------------------------ actions
+
+    def _selected_or_say(self) -> Preference | None:
+        pref = self.selected_preference()
+        if pref is None:
+            self._status("Select a preference in the table first.", error=True)
+        return pref
+
+    def save_current(self) -> int | None:
+        """Ask for a note and save the current settings for the open track; the new id."""
+        if not self.track_key:
+            self._status("Open a track before saving a preference.", error=True)
+            return None
+        note = self.ask_note("Save current settings", "")
+        if note is None:
+            return None
+        key, name = self.track_key, self.track_name
+        _, pref_id = self._attempt("Cannot save the preference", lambda: save_preference(
+            self.store, self.model, key, name, note))
+        if pref_id is not None:
+            self.refresh()
+            self.select_preference(pref_id)
+            self._status(f"Saved the current settings for {name or key}.")
+            self.preferencesChanged.emit()
+        return pref_id
+
+    def reapply(self) -> bool:
+        """Load the selected preference's settings, and its listener if another is chosen."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+
+        def apply() -> str:
+            state = pref.mix_state()  # first, so a damaged preference changes nothing
+            stored = self.store.listener(pref.listener_id)
+            said = [f"Re-applied the settings of {local_time(pref.created_at)} for "
+                    f"{pref.track_name or pref.track_key}"]
+            if stored is None:
+                said.append(f"listener {pref.listener_id} is no longer saved, so the "
+                            "listener was not changed")
+            elif self.model.listener != stored:
+                self.model.set_listener(stored)
+                said.append(f"switched the listener to {stored.display_name}")
+            self.model.restore(state)
+            if self.track_key and pref.track_key != self.track_key:
+                said.append("they were saved for another track than the one open")
+            return "; ".join(said) + "."
+
+        ok, message = self._attempt("Cannot re-apply the preference", apply)
+        if not ok or message is None:
+            return False
+        self._status(message)
+        self.preferenceApplied.emit(pref.id)
+        return True
+
+    def edit_note(self) -> bool:
+        """Ask for a new note for the selected preference and store it."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+        note = self.ask_note("Edit note", pref.note)
+        if note is None or note == pref.note:
+            return False
+        ok, _ = self._attempt("Cannot save the note",
+                              lambda: self.store.update_note(pref.id, note))
+        if not ok:
+            return False
+        self.refresh()
+        self._status("Note saved.")
+        self.preferencesChanged.emit()
+        return True
+
+    def delete_selected(self) -> bool:
+        """Delete the selected preference after asking."""
+        pref = self._selected_or_say()
+        if pref is None:
+            return False
+        what = (f"the preference of {local_time(pref.created_at)} for "
+                f"{pref.track_name or pref.track_key}")
+        if not self.confirm("Delete preference", f"Delete {what}? This cannot be undone."):
+            return False
+        ok, _ = self._attempt("Cannot delete the preference",
+                              lambda: self.store.delete_preference(pref.id))
+        if not ok:
+            return False
+        self.refresh()
+        self._status(f"Deleted {what}.")
+        self.preferencesChanged.emit()
+        return True
