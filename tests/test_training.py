@@ -192,3 +192,17 @@ def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
         assert weights == [result["weights"]["tiny_a"], result["weights"]["tiny_b"]]
     assert "other" not in report["stems"]  # the residual
     load_separator(str(ensemble), device="cpu")  # still valid, checksums intact
+
+
+def test_fine_tuning_starts_from_given_weights_of_the_same_recipe(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    first = train_member(TINY, data, tmp_path / "a", hrir=None)
+    unchanged = train_member(TINY.with_steps(0, 0), data, tmp_path / "b", hrir=None,
+                             init=first.weights)
+    a, b = load_file(str(first.weights)), load_file(str(unchanged.weights))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    card = json.loads(unchanged.card.read_text())
+    assert card["initial_weights"] == {"file": "tiny.safetensors", "sha256": first.sha256}
+    wider = dataclasses.replace(TINY, config={**TINY_TFC, "channels": 8})
+    with pytest.raises(RemixerError, match="not a tiny member"):
+        train_member(wider, data, tmp_path / "c", hrir=None, init=first.weights)

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: the recipe's)")
     p.add_argument("--finetune-steps", type=int, metavar="N",
                    help="steps on at-ear stems (default: the recipe's; 0 skips the stage)")
+    p.add_argument("--init", metavar="WEIGHTS",
+                   help="start from these member weights (e.g. models/tfc_tdf.safetensors) "
+                        "to fine-tune on your own stems, instead of from random weights")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     p.set_defaults(func=run)
@@ -71,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\r{report.percent:5.1f}% {report.message}{eta}   ", end="", file=sys.stderr,
               flush=True)
 
+    init = Path(args.init) if args.init else None
+    if init is not None and not init.is_file():
+        raise RemixerError(f"starting weights {init} do not exist")
     result = train_member(recipe, data, out, hrir=hrir if recipe.finetune_steps else None,
-                          resume=not args.fresh, progress=show,
+                          init=init, resume=not args.fresh, progress=show,
                           log=lambda m: print(m, file=sys.stderr))
     print(file=sys.stderr)
     ensemble = write_ensemble(out, args.ensemble_name)

@@ -29,7 +29,7 @@ from remixer_app.core.audio_io import TARGET_RATE
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
-from remixer_app.core.separation.members import ARCHITECTURES, save_member
+from remixer_app.core.separation.members import ARCHITECTURES, file_sha256, save_member
 from remixer_app.training.augment import sample_batch
 from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
 from remixer_app.training.recipes import Recipe
@@ -54,7 +54,8 @@ def checkpoint_path(out: Path, name: str) -> Path:
 
 
 def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
-                 resume: bool = True, progress: ProgressCallback | None = None,
+                 init: Path | None = None, resume: bool = True,
+                 progress: ProgressCallback | None = None,
                  cancelled: CancelCheck | None = None,
                  log: Callable[[str], None] = lambda _m: None) -> TrainResult:
     """Train ``recipe`` on the tracks in ``data``; write the member into ``out``.
@@ -64,6 +65,9 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     hrir
         Head-related responses for the at-ear stage (a MATLAB file as in
         ``../shared/data/hrir``); required when ``recipe.finetune_steps > 0``.
+    init
+        A member file of the same architecture and configuration to start from
+        (fine-tuning) instead of random weights; ignored when resuming.
     resume
         Continue from the checkpoint in ``out`` if there is one for this recipe.
 
@@ -81,11 +85,14 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     rng = np.random.default_rng(recipe.seed)
     model = ARCHITECTURES[recipe.architecture](**recipe.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    state = {"step": 0, "losses": [], "seconds": 0.0}
+    state: dict[str, Any] = {"step": 0, "losses": [], "seconds": 0.0, "init": None}
     ckpt = checkpoint_path(out, recipe.name)
     if resume and ckpt.is_file():
         state = _restore(ckpt, recipe, model, optimizer, rng)
         log(f"resuming {recipe.name} at step {state['step']}")
+    elif init is not None:
+        state["init"] = _initialise(model, recipe, init)
+        log(f"starting from {init}")
 
     paths = find_tracks(data)
     log(f"{len(paths)} training tracks in {data}")
@@ -139,6 +146,24 @@ def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> li
                                                                                TARGET_RATE))]
 
 
+def _initialise(model: torch.nn.Module, recipe: Recipe, init: Path) -> dict[str, str]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(init), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(init))
+    except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
+        raise RemixerError(f"cannot read the starting weights {init}: {exc}") from exc
+    if (metadata.get("architecture") != recipe.architecture
+            or json.loads(metadata.get("config", "null")) != recipe.config):
+        raise RemixerError(f"{init} is not a {recipe.name} member (architecture "
+                           f"{metadata.get('architecture')!r}); start from that recipe's weights")
+    model.load_state_dict(state)
+    return {"file": init.name, "sha256": file_sha256(init)}
+
+
 def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None:
     if step < recipe.steps:
         base, position, length = recipe.lr, step, recipe.steps
@@ -181,6 +206,7 @@ def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
 def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,
              state: dict[str, Any]) -> TrainResult:
     model.eval()
+    out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{recipe.name}.safetensors"
     sha = save_member(model, weights, recipe.architecture, recipe.config)
     params = sum(p.numel() for p in model.parameters())
@@ -188,6 +214,7 @@ def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, trac
             "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
             "data": {"folder": data.name, "tracks": tracks},
             "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "initial_weights": state.get("init"),
             "training_seconds": round(state["seconds"], 1),
             "loss_curve": state["losses"]}
     card_path = out / f"{recipe.name}.json"
