@@ -32,7 +32,7 @@ def write_ensemble(out: Path, name: str, members: Sequence[str] | None = None) -
     spec = {
         "description": "Ensemble trained by `remixer train` (" + ", ".join(
             f"{n}: {RECIPES[n].architecture}" if n in RECIPES else n for n in names)
-            + "), averaged per stem with 'other' as the residual of the mixture.",
+            + "), a weighted mean per stem with 'other' as the residual of the mixture.",
         "members": [{"id": n, "kind": "safetensors", "file": f"{n}.safetensors",
                      "sha256": file_sha256(out / f"{n}.safetensors")} for n in names],
         "residual_other": True, "mixture_blend": 0.0, "overlap": 0.25, "shifts": 0}

@@ -83,11 +83,14 @@ def load_member(member: MemberSpec, *, allow_download: bool | None = None) -> An
     SeparationError
         The weights are missing, fail their checksum, or do not fit the architecture.
     """
+    from remixer_app.core.separation.native_convs import native_transposed_convs
+
     if member.kind == "demucs":
         assert member.model is not None
-        return load_demucs_model(member.model, allow_download=allow_download)
+        return native_transposed_convs(load_demucs_model(member.model,
+                                                         allow_download=allow_download))
     assert member.file is not None and member.sha256 is not None
-    return _load_safetensors(member.id, member.file, member.sha256)
+    return native_transposed_convs(_load_safetensors(member.id, member.file, member.sha256))
 
 
 def _load_safetensors(member_id: str, path: Path, sha256: str) -> Any:

@@ -1,0 +1,59 @@
+"""The embedded default ensemble: shipped, checked, offline, small, and it separates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remixer_app.core.evaluation.sdr import stem_sdrs
+from remixer_app.core.evaluation.tracks import load_stems
+from remixer_app.core.separation import load_separator
+from remixer_app.core.separation.ensemble import load_ensemble
+from remixer_app.core.separation.members import file_sha256
+from remixer_app.training.recipes import RECIPES
+
+MAX_BYTES = 25 * 10**6
+
+
+def test_the_default_is_our_trained_members_within_25_mb() -> None:
+    spec = load_ensemble("default")
+    assert {m.id for m in spec.members} == set(RECIPES)
+    assert {RECIPES[m.id].architecture for m in spec.members} == {"hdemucs", "tfc_tdf_unet"}
+    assert spec.residual_other
+    total = 0
+    for member in spec.members:
+        assert member.kind == "safetensors" and member.file is not None
+        assert file_sha256(member.file) == member.sha256
+        total += member.file.stat().st_size
+        card = json.loads(member.file.with_suffix(".json").read_text())
+        assert card["sha256"] == member.sha256
+        assert card["recipe"] == RECIPES[member.id].as_dict()  # the shipped recipe made it
+    assert total <= MAX_BYTES
+
+
+def test_the_default_loads_offline_and_separates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REMIXER_OFFLINE", "1")
+    separator = load_separator(device="cpu")
+    rng = np.random.default_rng(0)
+    mix = (0.1 * rng.standard_normal((3 * 44100, 2))).astype(np.float32)
+    stems = separator.separate(mix, 44100)
+    assert set(stems) == {"vocals", "drums", "bass", "other"}
+    np.testing.assert_allclose(sum(stems.values()), mix, atol=1e-4)
+
+
+def test_the_default_separates_real_music(shared_data: Path) -> None:
+    # Two test previews never seen in training; the full figures come from
+    # ``remixer evaluate`` (see models/MODEL_CARD.md). Untrained weights score
+    # about 0 dB or below here.
+    separator = load_separator(device="cpu")
+    tracks = sorted((shared_data / "musdb18_7s" / "test").glob("*.stem.mp4"))[:2]
+    scores = []
+    for path in tracks:
+        stems = load_stems(path, excerpt=4.0)
+        mix = np.sum(list(stems.values()), axis=0, dtype=np.float32)
+        scores.append(stem_sdrs(stems, separator.separate(mix, 44100))["mean"])
+    assert np.mean(scores) > 1.5, scores
+
