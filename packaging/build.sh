@@ -56,4 +56,10 @@ if grep -qE "ImportError|ModuleNotFoundError" "$log"; then
     echo "error: import errors in the frozen app's output (log: $log)" >&2
     exit 1
 fi
+# Playback may be unavailable on a build machine without a sound card, but never
+# because the bundle lacks sounddevice.
+if grep -q "sounddevice package is not installed" "$log"; then
+    echo "error: the frozen app cannot import sounddevice (log: $log)" >&2
+    exit 1
+fi
 echo "ok: $app starts and passes its smoke test"
