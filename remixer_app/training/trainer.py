@@ -26,10 +26,15 @@ import torch
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import TARGET_RATE
-from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.errors import Cancelled, RemixerError, SeparationError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
-from remixer_app.core.separation.members import ARCHITECTURES, file_sha256, save_member
+from remixer_app.core.separation.members import (
+    ARCHITECTURES,
+    file_sha256,
+    read_member_file,
+    save_member,
+)
 from remixer_app.training.augment import sample_batch
 from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
 from remixer_app.training.recipes import Recipe
@@ -147,15 +152,10 @@ def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> li
 
 
 def _initialise(model: torch.nn.Module, recipe: Recipe, init: Path) -> dict[str, str]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     try:
-        with safe_open(str(init), framework="pt") as f:
-            metadata = f.metadata() or {}
-        state = load_file(str(init))
-    except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
-        raise RemixerError(f"cannot read the starting weights {init}: {exc}") from exc
+        metadata, state = read_member_file(init)
+    except SeparationError as exc:
+        raise RemixerError(f"starting weights: {exc}") from exc
     if (metadata.get("architecture") != recipe.architecture
             or json.loads(metadata.get("config", "null")) != recipe.config):
         raise RemixerError(f"{init} is not a {recipe.name} member (architecture "

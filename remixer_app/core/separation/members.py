@@ -93,10 +93,26 @@ def load_member(member: MemberSpec, *, allow_download: bool | None = None) -> An
     return native_transposed_convs(_load_safetensors(member.id, member.file, member.sha256))
 
 
-def _load_safetensors(member_id: str, path: Path, sha256: str) -> Any:
-    from safetensors import SafetensorError
+def read_member_file(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """A member file's metadata and tensors, without building a model.
+
+    Raises
+    ------
+    SeparationError
+        The file cannot be read as safetensors.
+    """
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        return metadata, load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise SeparationError(f"cannot read {path}: {exc}") from exc
+
+
+def _load_safetensors(member_id: str, path: Path, sha256: str) -> Any:
     if not path.is_file():
         raise SeparationError(f"member {member_id!r}: weights file {path} is missing")
     actual = file_sha256(path)
@@ -104,13 +120,9 @@ def _load_safetensors(member_id: str, path: Path, sha256: str) -> Any:
         raise SeparationError(f"member {member_id!r}: {path} does not match its checksum in "
                               "the ensemble file (damaged or replaced); restore the file")
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
-        raise SeparationError(f"member {member_id!r}: cannot read {path}: {exc}") from exc
+        metadata, state = read_member_file(path)
+    except SeparationError as exc:
+        raise SeparationError(f"member {member_id!r}: {exc}") from exc
     architecture = metadata.get("architecture")
     if metadata.get("format") != FORMAT or architecture not in ARCHITECTURES:
         raise SeparationError(f"member {member_id!r}: {path} is not a remixer separator "
