@@ -9,7 +9,9 @@ PY := $(VENV)/bin/python
 STAMPS := .make-stamps
 # The CPU build of torch; on machines that carry it locally pip takes the local file.
 TORCH_SPEC ?= torch==2.13.0
-SYSTEM_PACKAGES := libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
+# fluidsynth + fluid-soundfont-gm render the classical data (remixer data classical).
+SYSTEM_PACKAGES := libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
+	fluidsynth fluid-soundfont-gm
 
 .PHONY: run test system install clean
 

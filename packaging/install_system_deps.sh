@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the app needs at run time (PortAudio for
-# playback, the GL/xkb/fontconfig libraries Qt loads). Missing packages are
+# playback, the GL/xkb/fontconfig libraries Qt loads, FluidSynth and a General MIDI
+# soundfont for making classical data). Missing packages are
 # installed with apt-get when we are root or have password-less sudo; otherwise the
 # script says exactly what to install and carries on, because the app and the test
 # suite both run without PortAudio (playback is then reported as unavailable).
@@ -26,5 +27,5 @@ fi
 echo "installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
-    || echo "warning: apt-get could not install ${missing[*]}; playback may be unavailable" >&2
+    || echo "warning: apt-get could not install ${missing[*]}; playback or classical data may be unavailable" >&2
 exit 0

@@ -238,3 +238,28 @@ def test_real_musdb_stem_file() -> None:
     total = sum(loaded.stems.values())
     corr = np.corrcoef(total.ravel(), loaded.samples.ravel())[0, 1]
     assert corr > 0.99
+
+
+def test_stems_dir_of_instruments(tmp_path: Path) -> None:
+    write_stems(tmp_path, {"violin": 1.0, "cello": 1.02, "flute": 1.0})
+    sf.write(tmp_path / "mixture.wav", sine(300, 1.0, TARGET_RATE), TARGET_RATE)
+    (tmp_path / "notes.txt").write_text("not audio")
+    stems = load_stems_dir(tmp_path)
+    assert tuple(stems) == ("cello", "flute", "violin")  # INSTRUMENTS order, no mixture
+    assert {s.shape for s in stems.values()} == {(TARGET_RATE, 2)}
+    files, mixture = audio_io.stem_files(tmp_path)
+    assert files["cello"].name == "cello.wav" and mixture == tmp_path / "mixture.wav"
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (("violin", "vocals", "drums"), r"mixes pop stems \(vocals, drums\) with instruments "
+                                    r"\(violin\)"),
+    (("violin",), "2 to 5 different instruments, not 1"),
+    (("bassoon", "cello", "clarinet", "flute", "oboe", "viola"), "not 6"),
+    (("piano", "guitar"), "no audio file for: vocals, drums, bass, other .nor for 2 to 5"),
+])
+def test_stems_dir_refuses_bad_sets_clearly(tmp_path: Path, names: tuple[str, ...],
+                                            message: str) -> None:
+    write_stems(tmp_path, dict.fromkeys(names, 0.5))
+    with pytest.raises(AudioError, match=message):
+        load_stems_dir(tmp_path)

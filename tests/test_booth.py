@@ -135,3 +135,13 @@ def test_accessible_and_safe(booth: BoothPanel) -> None:
     names = {b.accessibleName() for b in buttons}
     assert names == {"Original balance", "Clearer vocals", "Less drums", "More bass",
                      "Hearing aid", "Play or pause", "Start over"}
+
+
+def test_a_classical_track_gets_a_scenario_per_instrument(booth: BoothPanel,
+                                                          model: MixModel) -> None:
+    model.set_stems(("cello", "violin"))
+    assert list(booth.scenario_buttons) == ["original balance", "more cello", "more violin"]
+    booth.scenario_buttons["more violin"].click()
+    assert model.state.gains_db["violin"] > 0 and booth.mix_label.text() == "Balance: More violin"
+    model.set_stems(("vocals", "drums", "bass", "other"))
+    assert list(booth.scenario_buttons) == list(SCENARIOS)

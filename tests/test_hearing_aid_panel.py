@@ -28,3 +28,23 @@ def test_compressor_and_clip_follow_both_ways(qtbot: QtBot) -> None:
     model.set_compressor_enabled(False)
     assert not panel.enabled.isChecked() and not panel.spins["release"].isEnabled()
     assert all(s.accessibleName() for s in panel.spins.values())
+
+
+def test_hearing_aid_choice_follows_both_ways_and_disables_the_single_band(
+        qtbot: QtBot) -> None:
+    model = MixModel()
+    panel = HearingAidPanel(model)
+    qtbot.addWidget(panel)
+    assert [panel.kind.itemText(i) for i in range(panel.kind.count())] == [
+        "NAL-R + compressor (Cadenza 1)", "Multiband compressor (Cadenza 2)"]
+    assert panel.kind.currentData() == "nalr" and panel.enabled.isEnabled()
+    panel.enabled.click()
+    assert panel.spins["threshold"].isEnabled()
+    panel.kind.setCurrentIndex(panel.kind.findData("multiband"))
+    assert model.state.hearing_aid == "multiband" and model.chain_settings().compressor is None
+    assert not panel.enabled.isEnabled() and not panel.spins["threshold"].isEnabled()
+    assert panel.enabled.isChecked()  # kept for when NAL-R comes back
+    model.undo()
+    assert panel.kind.currentData() == "nalr" and panel.spins["threshold"].isEnabled()
+    model.set_stems(("cello", "violin"))  # a classical track: multiband by default
+    assert panel.kind.currentData() == "multiband" and not panel.enabled.isEnabled()

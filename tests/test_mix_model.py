@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Audiogram, Listener
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
@@ -22,6 +23,7 @@ from remixer_app.core.mix_state import (
     MixState,
     SettingsError,
     scenario_of,
+    track_stems,
 )
 from remixer_app.core.mix_state_io import state_from_dict
 
@@ -49,6 +51,7 @@ ACTIONS: list[tuple[str, Callable[[MixModel], None], set[str]]] = [
      {"compressor"}),
     ("clip", lambda m: m.set_clip("soft"), {"clip"}),
     ("listener", lambda m: m.set_listener(make_listener()), {"listener"}),
+    ("hearing aid", lambda m: m.set_hearing_aid("multiband"), {"hearing_aid"}),
     ("scenario", lambda m: m.apply_scenario("clearer vocals"), {"gains"}),
 ]
 
@@ -364,7 +367,7 @@ def test_to_dict_from_dict_round_trip_through_json() -> None:
     model.set_clip("soft")
     model.set_listener(make_listener())
     data = json.loads(json.dumps(model.to_dict(), allow_nan=False))
-    assert data["version"] == 1
+    assert data["version"] == 2 and data["stems"] == list(STEM_NAMES)
     copy = MixModel.from_dict(data)
     assert copy.state == model.state
     assert copy.chain_settings() == model.chain_settings()
@@ -388,7 +391,8 @@ def edited(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("data", "message"), [
     ([1, 2], "must be a JSON object"),
-    (edited(version=2), "version 2"),
+    (edited(version=3), "version 3"),
+    (edited(version=True), "version True"),
     ({k: v for k, v in good().items() if k != "version"}, "version None"),
     (edited(format="other"), "unknown format"),
     (edited(tempo=120), "unknown key"),
@@ -400,6 +404,13 @@ def edited(**changes: Any) -> dict[str, Any]:
     (edited(muted="drums"), "muted must be a list"),
     (edited(soloed=["piano"]), "soloed must be a list"),
     (edited(clip="loud"), "clip must be one of"),
+    (edited(hearing_aid="cochlear"), "hearing_aid must be one of"),
+    (edited(stems="violin"), "stems must be a list"),
+    (edited(stems=[]), "stems must be a list"),
+    (edited(stems=["violin", "violin"]), "stems must be a list"),
+    (edited(stems=["violin", "cello"]), "unknown stem 'vocals' in gains_db; stems are violin, "
+                                        "cello"),
+    ({"version": 1, "hearing_aid": "nalr"}, "unknown key"),
     (edited(compressor={"enabled": "yes"}), "compressor.enabled"),
     (edited(compressor={"enabled": True, "attack": -5}), "attack and release"),
     (edited(compressor={"enabled": True, "ratio": 4}), "unknown compressor setting"),
@@ -411,3 +422,101 @@ def test_from_dict_rejects_bad_data_clearly(data: object, message: str) -> None:
         MixModel.from_dict(data, source="session.json")
     assert isinstance(info.value, RemixerError)
     assert "session.json" in str(info.value)
+
+
+# ---------------------------------------------------------------------------- stem sets
+
+TRIO = ("cello", "flute", "violin")
+
+
+def test_state_carries_its_stems_and_names_them_in_errors() -> None:
+    state = MixState(gains_db={"violin": 3}, stems=TRIO)
+    assert dict(state.gains_db) == {"cello": 0.0, "flute": 0.0, "violin": 3.0}
+    assert MixState().stems == STEM_NAMES and MixState().hearing_aid == "nalr"
+    with pytest.raises(ValueError, match="unknown stem.s. vocals; stems are cello, flute, violin"):
+        MixState(gains_db={"vocals": 1}, stems=TRIO)
+    with pytest.raises(ValueError, match="muted: drums; stems are cello, flute, violin"):
+        MixState(muted={"drums"}, stems=TRIO)
+    with pytest.raises(ValueError, match="stems are vocals, drums, bass, other"):
+        MixState(gains_db={"violin": 1})
+    with pytest.raises(ValueError, match="different"):
+        MixState(stems=("cello", "cello"))
+    with pytest.raises(ValueError, match="hearing_aid must be one of nalr, multiband"):
+        MixState(hearing_aid="cochlear")  # type: ignore[arg-type]
+
+
+def test_track_stems_orders_instruments_and_keeps_pop_stems_whole() -> None:
+    assert track_stems(["violin", "cello", "flute"]) == TRIO
+    assert track_stems(["drums", "vocals"]) == STEM_NAMES
+    with pytest.raises(RemixerError, match="2 to 5"):
+        track_stems(["violin"])
+
+
+def test_set_stems_starts_a_new_history_and_picks_the_hearing_aid() -> None:
+    model = MixModel()
+    model.set_gains({"vocals": 6, "drums": -3})
+    model.set_muted("bass")
+    events = recorded(model)
+    model.set_stems(TRIO)
+    assert events[-1].fields >= {"stems", "gains", "mute", "hearing_aid"}
+    state = model.state
+    assert state.stems == TRIO and state.hearing_aid == "multiband"
+    assert dict(state.gains_db) == dict.fromkeys(TRIO, 0.0) and not state.muted
+    assert not model.can_undo and not model.can_redo
+    model.set_gain("violin", 4)
+    model.set_hearing_aid("nalr")
+    model.set_stems(("cello", "oboe", "violin"))  # same kind: shared gains and the aid stay
+    assert model.state.gains_db["violin"] == 4 and model.state.hearing_aid == "nalr"
+    assert not model.can_undo
+    model.set_stems(STEM_NAMES)
+    assert model.state.hearing_aid == "nalr" and model.state.stems == STEM_NAMES
+    count = len(events)
+    model.set_stems(STEM_NAMES)  # unchanged: nothing happens
+    assert len(events) == count
+
+
+def test_hearing_aid_is_an_undo_step_and_multiband_silences_the_compressor() -> None:
+    model = MixModel()
+    model.set_compressor_enabled(True)
+    assert model.chain_settings().compressor is not None
+    model.set_hearing_aid("multiband")
+    assert model.chain_settings().compressor is None and model.state.compressor_on
+    assert model.undo() and model.state.hearing_aid == "nalr"
+    assert model.chain_settings().compressor is not None
+
+
+def test_restore_refuses_another_stem_set() -> None:
+    model = MixModel()
+    with pytest.raises(SettingsError, match="stems cello, flute, violin, but this track's "
+                                            "stems are vocals, drums, bass, other"):
+        model.restore(MixState(stems=TRIO))
+    model.set_stems(TRIO)
+    model.restore(MixState(gains_db={"flute": -6}, stems=TRIO, hearing_aid="multiband"))
+    assert model.state.gains_db["flute"] == -6
+
+
+def test_classical_scenarios_bring_each_instrument_forward() -> None:
+    model = MixModel()
+    model.set_stems(TRIO)
+    model.apply_scenario("more flute")
+    assert model.state.gains_db["flute"] > 0 and scenario_of(model.state) == "more flute"
+    with pytest.raises(SettingsError, match="more violin"):
+        model.apply_scenario("clearer vocals")
+
+
+def test_instrument_settings_round_trip_and_old_documents_load() -> None:
+    model = MixModel()
+    model.set_stems(TRIO)
+    model.set_gains({"violin": -4.5, "cello": 3})
+    model.set_soloed("flute")
+    data = json.loads(json.dumps(model.to_dict()))
+    assert data["stems"] == list(TRIO) and data["hearing_aid"] == "multiband"
+    assert data["gains_db"] == {"cello": 3, "flute": 0, "violin": -4.5}
+    assert MixModel.from_dict(data).state == model.state
+    no_aid = {k: v for k, v in data.items() if k != "hearing_aid"}
+    assert state_from_dict(no_aid).hearing_aid == "multiband"  # the ensemble's default
+    old = {"format": "remixer-mix", "version": 1, "gains_db": {"vocals": 6.0},
+           "muted": ["drums"], "compressor": {"enabled": True, "threshold": 0.3}}
+    state = state_from_dict(old)
+    assert state.stems == STEM_NAMES and state.hearing_aid == "nalr"
+    assert state.gains_db["vocals"] == 6 and state.muted == {"drums"} and state.compressor_on

@@ -15,7 +15,7 @@ from remixer_app.core.audiogram import get_preset, presets
 from remixer_app.core.dsp.loudness import integrated_loudness
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.player import AIDED_DELAY, Player, PlayState
+from remixer_app.core.player import Player, PlayState
 from remixer_app.core.stream import StreamRenderer
 
 RATE = ENGINE_RATE
@@ -72,7 +72,7 @@ def start(player: Player, source: str) -> None:
 
 def aided_reference(engine: HearingAidEngine, frame: int, frames: int) -> np.ndarray:
     renderer = StreamRenderer(engine, SETTINGS)
-    renderer.seek(frame + AIDED_DELAY)
+    renderer.seek(frame + engine.delay)
     out = np.empty((frames, 2))
     renderer.render_into(out)
     return out

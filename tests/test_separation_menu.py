@@ -93,3 +93,12 @@ def test_the_list_is_read_again_when_the_menu_opens(qtbot: QtBot, tmp_path: Path
     window.separation_menu.menu.aboutToShow.emit()
     assert "late" in window.separation_menu.actions
     assert window.separation_menu.actions[DEFAULT_ENSEMBLE].isChecked()
+
+
+def test_the_classical_ensemble_is_not_offered_for_pop_tracks(
+        monkeypatch: pytest.MonkeyPatch, user_models: Path) -> None:
+    from remixer_app.ui import separation_menu
+
+    monkeypatch.setattr(separation_menu, "available_ensembles",
+                        lambda: [DEFAULT_ENSEMBLE, "classical", "tiny-test"])
+    assert separation_menu.ensemble_names() == [DEFAULT_ENSEMBLE, "tiny-test"]

@@ -59,3 +59,19 @@ def test_mute_and_solo_buttons_follow_and_say_silent(qtbot: QtBot) -> None:
     panel.reset_button.click()
     assert not panel.mutes["vocals"].isChecked() and not panel.solos["vocals"].isChecked()
     assert all(s.accessibleName() for s in panel.sliders.values())
+
+
+def test_another_stem_set_rebuilds_the_sliders(qtbot: QtBot) -> None:
+    panel, model, _ = _panel(qtbot)
+    old = panel.sliders["vocals"]
+    model.set_stems(("violin", "cello"))
+    assert panel.stems == ("violin", "cello") and "vocals" not in panel.sliders
+    assert panel.sliders["cello"].accessibleName() == "cello gain"
+    old.setValue(10)  # the old slider is on its way out: it moves nothing
+    assert model.state.gains_db == {"violin": 0.0, "cello": 0.0}
+    panel.sliders["violin"].setValue(-6)
+    assert model.state.gains_db["violin"] == -3.0 and panel.values["violin"].text() == "-3.0 dB"
+    panel.solos["cello"].click()
+    assert "silent" in panel.values["violin"].text()
+    model.set_stems(("vocals", "drums", "bass", "other"))
+    assert panel.stems == ("vocals", "drums", "bass", "other")

@@ -28,6 +28,7 @@ from remixer_app.core.storage import (
     StorageError,
     database,
 )
+from remixer_app.core.storage.csv_export import csv_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -418,7 +419,7 @@ def test_csv_export(store: SessionStore, tmp_path: Path) -> None:
         "created_at": row["created_at"], "listener_id": "L3", "listener": "Zoë",
         "track_key": "k2", "track": "Second \"song\"", "vocals_db": "4.5", "drums_db": "0",
         "bass_db": "-30", "other_db": "0", "muted": "drums", "soloed": "vocals;other",
-        "compressor": "on", "clip": "soft", "note": "line 1\nline 2"}
+        "hearing_aid": "nalr", "compressor": "on", "clip": "soft", "note": "line 1\nline 2"}
     assert datetime.fromisoformat(row["created_at"]).utcoffset() == timedelta(0)
     assert dict(zip(header, oldest, strict=True))["track"] == "First, song"
     assert oldest[header.index("compressor")] == "off"
@@ -428,3 +429,39 @@ def test_csv_export(store: SessionStore, tmp_path: Path) -> None:
     store.export_csv(out, "L1", overwrite=True)
     assert [r[1] for r in read_csv(out)[1:]] == ["L1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic", "prefs.csv"]  # no temp left
+
+
+def test_instrument_preferences_keep_their_gains_and_get_their_own_columns(
+        store: SessionStore, tmp_path: Path) -> None:
+    model = MixModel()
+    model.set_stems(("cello", "flute", "violin"))
+    model.set_gains({"violin": 5, "cello": -2.5})
+    model.set_muted("flute")
+    pid = store.add_preference("L1", "k3", "Trio", model.to_dict())
+    (pref,) = store.preferences(track_key="k3")
+    assert pref.id == pid and pref.mix_state() == model.state
+    assert pref.mix_state().hearing_aid == "multiband"
+    store.add_preference("L2", "k1", "Song", settings(vocals=6))
+    header, *rows = read_csv(store.export_csv(tmp_path / "both.csv"))
+    assert header == list(csv_columns(
+        ("vocals", "drums", "bass", "other", "cello", "flute", "violin")))
+    song, trio = (dict(zip(header, row, strict=True)) for row in rows)
+    assert (song["vocals_db"], song["violin_db"], song["hearing_aid"]) == ("6", "", "nalr")
+    assert (trio["vocals_db"], trio["violin_db"], trio["cello_db"]) == ("", "5", "-2.5")
+    assert trio["muted"] == "flute" and trio["hearing_aid"] == "multiband"
+    header, row = read_csv(store.export_csv(tmp_path / "trio.csv", "L1"))
+    assert header == list(csv_columns(("cello", "flute", "violin")))
+
+
+def test_old_pop_preferences_still_load(store: SessionStore, db_path: Path) -> None:
+    old = ('{"format": "remixer-mix", "version": 1, "gains_db": {"vocals": 3, "drums": 0, '
+           '"bass": 0, "other": -2}, "muted": [], "soloed": ["vocals"], '
+           '"compressor": {"enabled": false}, "clip": "hard", "listener": null}')
+    with raw(db_path) as conn:
+        conn.execute("INSERT INTO preferences (listener_id, track_key, track_name, settings, "
+                     "note, created_at) VALUES ('L1', 'old', 'Old', ?, '', "
+                     "'2024-01-01T00:00:00+00:00')", (old,))
+    (pref,) = store.preferences(track_key="old")
+    state = pref.mix_state()
+    assert state.stems == ("vocals", "drums", "bass", "other") and state.hearing_aid == "nalr"
+    assert state.gains_db["other"] == -2 and state.soloed == {"vocals"}

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from fake_separators import ShareSeparator
 
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.separation import load_separator
@@ -82,3 +83,45 @@ def test_plain_file_reports_why_the_separator_cannot_load(tmp_path: Path) -> Non
 
     with pytest.raises(SeparationError, match="default separation ensemble"):
         open_track(tmp_path / "song.wav", missing)
+
+
+def test_instrument_folder_uses_its_mixture_file(tmp_path: Path) -> None:
+    parts = {s: _write(tmp_path / f"{s}.wav", seed=i)
+             for i, s in enumerate(("violin", "viola", "cello"))}
+    mixture = _write(tmp_path / "Mixture.wav", seed=9)
+    track = open_track(tmp_path, None, instruments=("flute", "oboe"))  # the files decide
+    assert tuple(track.stems) == ("cello", "viola", "violin") == track.stem_names
+    np.testing.assert_allclose(track.stems["viola"], parts["viola"], atol=1e-6)
+    np.testing.assert_allclose(track.mixture, mixture, atol=1e-6)
+    (tmp_path / "Mixture.wav").unlink()
+    track = open_track(tmp_path, None)
+    np.testing.assert_allclose(track.mixture, sum(parts.values()), atol=1e-6)
+
+
+def test_a_classical_file_is_separated_into_its_instruments_and_cached_apart(
+        tmp_path: Path) -> None:
+    _write(tmp_path / "quartet.wav")
+    cache = StemCache(tmp_path / "cache")
+    trio = ShareSeparator(("cello", "flute", "violin"), "classical")
+    track = open_track(tmp_path / "quartet.wav", lambda: trio,
+                       instruments=["violin", "flute", "cello"], cache=cache)
+    assert track.stem_names == ("cello", "flute", "violin") and track.true_stems is None
+    assert track.source == "classical (separated)"
+    duo = ShareSeparator(("cello", "violin"), "classical")
+    again = open_track(tmp_path / "quartet.wav", lambda: duo, instruments=["cello", "violin"],
+                       cache=cache)
+    assert again.source == "classical (separated)" and duo.runs == 1  # another cache entry
+    assert open_track(tmp_path / "quartet.wav", lambda: trio, instruments=trio.stems,
+                      cache=cache).source == "classical (from the cache)"
+    with pytest.raises(SeparationError, match="gives cello, violin, not the instruments"):
+        open_track(tmp_path / "quartet.wav", lambda: duo, instruments=trio.stems, cache=cache)
+
+
+def test_a_classical_stem_file_needs_its_separator(shared_data: Path) -> None:
+    path = sorted((shared_data / "musdb18_7s" / "test").glob("*.stem.mp4"))[0]
+
+    def missing():  # type: ignore[no-untyped-def]
+        raise SeparationError("ensemble 'classical' is not installed")
+
+    with pytest.raises(SeparationError, match="classical"):
+        open_track(path, missing, instruments=("cello", "violin"))

@@ -136,6 +136,17 @@ def test_a_checkpoint_of_other_settings_is_refused(tmp_path: Path) -> None:
     train_member(other, data, tmp_path / "out", hrir=None, resume=False)
 
 
+def test_a_run_resumes_with_a_new_step_count(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    train_member(TINY, data, tmp_path / "out", hrir=None)
+    messages: list[str] = []
+    longer = train_member(dataclasses.replace(TINY, steps=TINY.steps + 2), data,
+                          tmp_path / "out", hrir=None, log=messages.append)
+    assert f"resuming tiny at step {TINY.steps}" in messages
+    card = json.loads(longer.card.read_text())
+    assert [point[0] for point in card["loss_curve"]] == [TINY.steps, TINY.steps + 2]
+
+
 def test_the_at_ear_stage_trains_on_real_head_responses(tmp_path: Path,
                                                         shared_data: Path) -> None:
     data = _write_tracks(tmp_path / "data")

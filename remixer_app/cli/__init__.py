@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from remixer_app import __version__
-from remixer_app.cli import evaluate, haaqi, listeners, render, separate, train, tune
+from remixer_app.cli import data, evaluate, haaqi, listeners, render, separate, train, tune
 from remixer_app.core.errors import RemixerError
 
 EXIT_USER_ERROR = 2
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     haaqi.add_parser(sub)
     train.add_parser(sub)
     tune.add_parser(sub)
+    data.add_parser(sub)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""``remixer evaluate``: SDR and HAAQI of a separation system on MUSDB18 stem files."""
+"""``remixer evaluate``: SDR and HAAQI of a separation system on MUSDB18 stem files, or
+(``--classical``) on classical-ensemble scenes by the Cadenza 2 rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from pathlib import Path
 from remixer_app.cli.render import gains_argument
 from remixer_app.core.atomic import check_target
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
-from remixer_app.core.audiogram import Listener, load_listeners, resolve_listener
+from remixer_app.core.audiogram import (
+    Listener,
+    get_preset,
+    load_listeners,
+    presets,
+    resolve_listener,
+)
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
@@ -44,8 +51,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "both and HAAQI of the hearing-aid output on at-ear scenes (track, "
                     "listener, gains). A separator is scored with its floor (mixture only) "
                     "and ceiling (oracle stems) on the same scenes.")
-    p.add_argument("--musdb", required=True, metavar="DIR",
-                   help="folder with train/ and test/ holding *.stem.mp4 files")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--musdb", metavar="DIR",
+                      help="folder with train/ and test/ holding *.stem.mp4 files")
+    data.add_argument("--classical", metavar="DIR",
+                      help="a dataset from `remixer data classical`: score per-instrument "
+                           "separation through the Cadenza 2 hearing aid (multiband "
+                           "compressor), with floor and ceiling; needs --ensemble; "
+                           "listeners: the built-in hearing-loss presets N1-N7, S1-S3 "
+                           "unless --listener-file or --listeners say otherwise")
     p.add_argument("--split", choices=("train", "test"), default="test")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--ensemble", metavar="NAME", help="a separator ensemble to score")
@@ -94,6 +108,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _listeners(args: argparse.Namespace, data_root: Path) -> list[Listener]:
+    if args.classical and not args.listener_file and not args.listeners:
+        # shipped with the app, so a fresh clone can run the whole classical pipeline
+        return [p for p in presets().values() if p.id != "NH"]
+    if args.classical and not args.listener_file:
+        return [get_preset(i.strip()) for i in args.listeners.split(",") if i.strip()]
     file = Path(args.listener_file) if args.listener_file else data_root / DEFAULT_LISTENER_FILE
     if args.listeners:
         ids = [i.strip() for i in args.listeners.split(",") if i.strip()]
@@ -145,6 +164,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--jobs must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be at least 1")
+    if args.classical:
+        from remixer_app.cli.evaluate_classical import run_classical
+
+        return run_classical(args, out, _listeners(args, Path(args.classical)))
     musdb = Path(args.musdb)
     if not musdb.is_dir():
         raise RemixerError(f"MUSDB18 folder {musdb} does not exist")

@@ -13,6 +13,13 @@ re-renders a gain change without touching the audio twice:
 
 The same compiled kernel renders a whole track offline and one block at a time for
 playback (:mod:`remixer_app.core.stream`), so both give the same samples.
+
+With ``hearing_aid="multiband"`` the engine is the Cadenza 2 (classical music) hearing
+aid instead: no NAL-R and no loudness match; the gained stems are summed with the
+Cadenza 2 level rule (:func:`~remixer_app.core.dsp.multiband_fitting.level_adjustment_db`)
+and each ear goes through a six-band compressor fitted to that ear
+(:mod:`remixer_app.core.dsp.multiband`), run statefully in the compiled render path
+like the single-band one.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -34,12 +42,19 @@ from remixer_app.core.dsp.loudness import (
     finite_loudness,
     integrated_loudness,
 )
+from remixer_app.core.dsp.multiband import MultibandParams, MultibandState, multiband_block
+from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, nalr_fir
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
 
 ENGINE_RATE = 44100
 CLIP_CODES = {mode: code for code, mode in enumerate(CLIP_MODES)}  # hard 0, soft 1, none 2
+HearingAid = Literal["nalr", "multiband"]
+#: NAL-R + optional compressor (Cadenza ICASSP 2024), or the Cadenza 2 multiband aid.
+HEARING_AIDS: tuple[HearingAid, ...] = ("nalr", "multiband")
+#: A renderer's running state: the single-band compressor's or the multiband one's.
+EngineState = CompressorState | MultibandState
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,8 @@ class ChainSettings:
     gains_db
         Per-stem gain in dB; ``-inf`` mutes a stem; stems not named get 0 dB.
     compressor
-        Compressor settings, or ``None`` for no compressor (the challenge baseline).
+        Compressor settings, or ``None`` for no compressor (the challenge baseline);
+        ignored by the multiband hearing aid, which has its own.
     clip
         ``"hard"``, ``"soft"`` (tanh) or ``"none"``.
     """
@@ -77,10 +93,45 @@ class RenderPlan:
     """
 
     settings: ChainSettings
-    weights: np.ndarray        # linear, loudness-matched stem weights
+    weights: np.ndarray        # linear stem weights, loudness-matched or level-ruled
     coeffs: np.ndarray         # compressor constants for the kernel
-    window_length: int         # compressor RMS window in samples
+    window_length: int         # compressor RMS window in samples (0: multiband)
     clip_code: int
+
+
+@kernel
+def _mix_ear(aided: np.ndarray, ear: int, weights_from: np.ndarray, weights_to: np.ndarray,
+             start: int, count: int, buf: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Weighted sum of one ear's stems into ``buf[:count]``, the weights ramping across it."""
+    num_stems = aided.shape[0]
+    ramping = False
+    for k in range(num_stems):
+        if weights_from[k] != weights_to[k]:
+            ramping = True
+    buf[:count] = 0.0
+    for k in range(num_stems):
+        row = aided[k, ear, start:start + count]
+        w0 = weights_from[k]
+        if ramping:
+            step = (weights_to[k] - w0) / count
+            for i in range(count):
+                buf[i] += (w0 + step * (i + 1)) * row[i]
+        else:
+            for i in range(count):
+                buf[i] += w0 * row[i]
+
+
+@kernel
+def _clip_ear(buf: np.ndarray, count: int, clip_code: int, out: np.ndarray,
+              ear: int) -> None:  # pragma: no cover - compiled
+    """Clip ``buf[:count]`` as ``clip_code`` says into column ``ear`` of ``out``."""
+    for i in range(count):
+        x = buf[i]
+        if clip_code == 1:
+            x = np.tanh(x)
+        if clip_code != 2:
+            x = min(1.0, max(-1.0, x))
+        out[i, ear] = x
 
 
 @kernel
@@ -98,34 +149,34 @@ def render_block(aided: np.ndarray, weights_from: np.ndarray, weights_to: np.nda
     preallocated (frames,) buffer; nothing is allocated here, so the audio callback
     may call it.
     """
-    num_stems = aided.shape[0]
-    ramping = False
-    for k in range(num_stems):
-        if weights_from[k] != weights_to[k]:
-            ramping = True
     for ear in range(aided.shape[1]):
         buf = scratch[:count]
-        buf[:] = 0.0
-        for k in range(num_stems):
-            row = aided[k, ear, start:start + count]
-            w0 = weights_from[k]
-            if ramping:
-                step = (weights_to[k] - w0) / count
-                for i in range(count):
-                    buf[i] += (w0 + step * (i + 1)) * row[i]
-            else:
-                for i in range(count):
-                    buf[i] += w0 * row[i]
+        _mix_ear(aided, ear, weights_from, weights_to, start, count, buf)
         if compressor_on or track_state:
             compress_block(buf, buf, coeffs, window[ear], values[ear], position[ear:ear + 1],
                            compressor_on)
-        for i in range(count):
-            x = buf[i]
-            if clip_code == 1:
-                x = np.tanh(x)
-            if clip_code != 2:
-                x = min(1.0, max(-1.0, x))
-            out[i, ear] = x
+        _clip_ear(buf, count, clip_code, out, ear)
+
+
+@kernel
+def render_block_multiband(aided: np.ndarray, weights_from: np.ndarray,
+                           weights_to: np.ndarray, start: int, count: int,
+                           program: np.ndarray, taps: np.ndarray, compressors: np.ndarray,
+                           filters: np.ndarray, gains: np.ndarray, work: np.ndarray,
+                           position: np.ndarray, clip_code: int, scratch: np.ndarray,
+                           out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`render_block` for the multiband hearing aid (``aided``: the plain stems).
+
+    ``program`` and ``taps`` are the crossover's (the same for both ears),
+    ``compressors`` (ears, bands, 8) each ear's band compressors, and ``filters``,
+    ``gains``, ``work`` and ``position`` the ears' rows of a :class:`MultibandState`.
+    """
+    for ear in range(aided.shape[1]):
+        buf = scratch[:count]
+        _mix_ear(aided, ear, weights_from, weights_to, start, count, buf)
+        multiband_block(buf, buf, program, taps, compressors[ear], filters[ear], gains[ear],
+                        work[ear], position[ear:ear + 1])
+        _clip_ear(buf, count, clip_code, out, ear)
 
 
 class HearingAidEngine:
@@ -136,37 +187,75 @@ class HearingAidEngine:
     stems
         Stem name -> (frames, 2) audio at :data:`ENGINE_RATE`, all the same length.
     listener
-        The listener whose audiograms set the NAL-R prescription per ear.
+        The listener whose audiograms fit the hearing aid to each ear.
     mixture
         The input mixture whose loudness the remix is matched to; the sum of the
-        stems when ``None``.
+        stems when ``None``. The multiband aid has no loudness match and ignores it
+        (beyond checking its shape).
+    hearing_aid
+        ``"nalr"``: NAL-R and the optional single-band compressor (Cadenza ICASSP 2024);
+        ``"multiband"``: the Cadenza 2 aid (level rule, six-band compressor per ear).
+
+    Attributes
+    ----------
+    multiband
+        Each ear's multiband compressor settings (left, right), fitted by
+        :func:`~remixer_app.core.dsp.multiband_fitting.multiband_params`; kept in
+        both modes, used by the multiband one.
+    aided
+        (stems, ears, frames): the NAL-R-filtered stems, or the stems themselves for
+        the multiband aid, whose weighted sum is the input of the compressor.
+    delay
+        Frames by which the output lags the input: NAL-R's linear-phase group delay
+        (110), or 0 for the multiband aid.
     """
 
     def __init__(self, stems: Mapping[str, np.ndarray], listener: Listener, *,
-                 mixture: np.ndarray | None = None) -> None:
+                 mixture: np.ndarray | None = None, hearing_aid: HearingAid = "nalr") -> None:
+        if hearing_aid not in HEARING_AIDS:
+            raise ValueError(f"hearing_aid must be one of {', '.join(HEARING_AIDS)}, "
+                             f"not {hearing_aid!r}")
         if not stems:
             raise AudioError("no stems to remix")
+        self.hearing_aid: HearingAid = hearing_aid
         self.stem_names = tuple(stems)
         checked = [_stereo(stems[name], name) for name in self.stem_names]
         lengths = {name: len(x) for name, x in zip(self.stem_names, checked, strict=True)}
         if len(set(lengths.values())) != 1:
             raise AudioError(f"stems differ in length: {lengths}")
-        if checked[0].shape[0] < BLOCK_SECONDS * ENGINE_RATE:
+        frames = checked[0].shape[0]
+        if hearing_aid == "nalr" and frames < BLOCK_SECONDS * ENGINE_RATE:
             raise AudioError(f"the stems are too short: loudness matching needs at least "
                              f"{BLOCK_SECONDS} s of audio")
-        stack = np.stack(checked)
-        del checked
-        if mixture is None:
-            mixture_loudness = integrated_loudness(stack.sum(axis=0), ENGINE_RATE)
-        else:
+        mix = None
+        if mixture is not None:
             mix = _stereo(mixture, "mixture")
-            if mix.shape != stack.shape[1:]:
+            if mix.shape != checked[0].shape:
                 raise AudioError(
-                    f"the mixture has {mix.shape[0]} frames but the stems have {stack.shape[1]}")
-            mixture_loudness = integrated_loudness(mix, ENGINE_RATE)
+                    f"the mixture has {mix.shape[0]} frames but the stems have {frames}")
         self.listener = listener
         self.rate = ENGINE_RATE
-        self.input_frames = stack.shape[1]
+        self.input_frames = frames
+        self.multiband: tuple[MultibandParams, MultibandParams] = (
+            multiband_params(listener.left, ENGINE_RATE),
+            multiband_params(listener.right, ENGINE_RATE))
+        coefficients = [params.coefficients(ENGINE_RATE) for params in self.multiband]
+        self._program, self._taps = coefficients[0].program, coefficients[0].taps
+        self._band_compressors = np.stack([c.compressor for c in coefficients])
+        self._render_scratch: np.ndarray | None = None
+        self._render_lock = threading.Lock()
+        if hearing_aid == "multiband":
+            self.firs = (np.ones(1), np.ones(1))  # no NAL-R: a unit impulse per ear
+            self.output_frames = self.input_frames
+            self.delay = 0
+            self.aided = np.empty((len(self.stem_names), 2, frames))
+            for k, stem in enumerate(checked):
+                self.aided[k] = stem.T
+            return
+        stack = np.stack(checked)
+        del checked
+        mixture_loudness = integrated_loudness(stack.sum(axis=0) if mix is None else mix,
+                                               ENGINE_RATE)
         self._target_lufs = finite_loudness(mixture_loudness)
         self._remix_loudness = RemixLoudness(stack, ENGINE_RATE)
         eye = np.eye(len(self.stem_names))
@@ -174,26 +263,30 @@ class HearingAidEngine:
                                     for row in eye])
         self.firs = (nalr_fir(listener.left, ENGINE_RATE), nalr_fir(listener.right, ENGINE_RATE))
         self.output_frames = self.input_frames + NALR_TAPS
+        self.delay = NALR_TAPS // 2
         # (stems, ears, frames), each row contiguous for the render kernel
         self.aided = np.empty((len(self.stem_names), 2, self.output_frames))
-        self._render_scratch: np.ndarray | None = None
-        self._render_lock = threading.Lock()
         for k in range(len(self.stem_names)):
             for ear in range(2):
                 self.aided[k, ear] = apply_fir(self.firs[ear], stack[k, :, ear])
 
     def stem_weights(self, gains_db: Mapping[str, float]) -> np.ndarray:
-        """Linear weight of each stem in the loudness-matched remix.
+        """Linear weight of each stem in the remix.
 
-        The arithmetic follows the recipe's (pyloudnorm's ``normalize.loudness`` from a
-        stem's loudness to that loudness plus the gain, then from the remix loudness to
-        the mixture loudness), so the result matches it to rounding error.
+        NAL-R: the loudness-matched remix. The arithmetic follows the recipe's
+        (pyloudnorm's ``normalize.loudness`` from a stem's loudness to that loudness
+        plus the gain, then from the remix loudness to the mixture loudness), so the
+        result matches it to rounding error. Multiband: ``10 ** (g / 20)`` times the
+        Cadenza 2 level rule's gain for these gains.
         """
         unknown = set(gains_db) - set(self.stem_names)
         if unknown:
             raise ValueError(f"unknown stem(s) {', '.join(sorted(unknown))}; "
                              f"stems are {', '.join(self.stem_names)}")
         gains = np.array([float(gains_db.get(name, 0.0)) for name in self.stem_names])
+        if self.hearing_aid == "multiband":
+            level = np.power(10.0, level_adjustment_db(gains) / 20.0)
+            return np.power(10.0, gains / 20.0) * level
         with np.errstate(invalid="ignore"):
             delta = (self._stem_lufs + gains) - self._stem_lufs
         stem_gain = np.where(np.isneginf(gains), 0.0, np.power(10.0, delta / 20.0))
@@ -203,11 +296,15 @@ class HearingAidEngine:
         return stem_gain * norm
 
     def window_length(self, settings: ChainSettings) -> int:
-        """Compressor RMS window in samples for ``settings``."""
+        """Compressor RMS window in samples for ``settings`` (0 for the multiband aid)."""
+        if self.hearing_aid == "multiband":
+            return 0
         return (settings.compressor or CompressorParams()).window_length(self.rate)
 
-    def new_state(self, settings: ChainSettings) -> CompressorState:
+    def new_state(self, settings: ChainSettings) -> EngineState:
         """A fresh two-ear compressor state sized for ``settings``."""
+        if self.hearing_aid == "multiband":
+            return MultibandState(self.multiband[0].coefficients(self.rate), channels=2)
         return CompressorState(self.window_length(settings), channels=2)
 
     def plan(self, settings: ChainSettings) -> RenderPlan:
@@ -218,18 +315,30 @@ class HearingAidEngine:
                           CLIP_CODES[settings.clip])
 
     def render_span(self, plan: RenderPlan, weights_from: np.ndarray, start: int, count: int,
-                    state: CompressorState, scratch: np.ndarray, out: np.ndarray, *,
+                    state: EngineState, scratch: np.ndarray, out: np.ndarray, *,
                     clip: bool = True, track_state: bool = True,
                     ears: slice = slice(None)) -> None:
         """Render frames ``start .. start+count`` into ``out[:count]`` (no allocation).
 
         The stem weights ramp from ``weights_from`` to ``plan.weights`` across the
-        span; ``ears`` restricts the work to some ears (columns of ``out``).
+        span; ``ears`` restricts the work to some ears (columns of ``out``). ``state``
+        comes from :meth:`new_state` (the multiband one ignores ``track_state``: its
+        compressor is always on).
         """
+        clip_code = plan.clip_code if clip else CLIP_CODES["none"]
+        if isinstance(state, MultibandState) != (self.hearing_aid == "multiband"):
+            raise TypeError(f"state {type(state).__name__} is not for the "
+                            f"{self.hearing_aid} hearing aid: use new_state()")
+        if isinstance(state, MultibandState):
+            render_block_multiband(self.aided[:, ears], weights_from, plan.weights, start, count,
+                                   self._program, self._taps, self._band_compressors[ears],
+                                   state.filters[ears], state.gains[ears], state.work[ears],
+                                   state.position[ears], clip_code, scratch, out[:, ears])
+            return
         render_block(self.aided[:, ears], weights_from, plan.weights, start, count, plan.coeffs,
-                     plan.settings.compressor is not None, track_state,
-                     plan.clip_code if clip else CLIP_CODES["none"], state.window[ears],
-                     state.values[ears], state.position[ears], scratch, out[:, ears])
+                     plan.settings.compressor is not None, track_state, clip_code,
+                     state.window[ears], state.values[ears], state.position[ears], scratch,
+                     out[:, ears])
 
     def render(self, settings: ChainSettings) -> np.ndarray:
         """The whole hearing-aid output at 44.1 kHz, before clipping and resampling.
@@ -237,8 +346,9 @@ class HearingAidEngine:
         Returns
         -------
         numpy.ndarray
-            (input frames + 220, 2) float64: the recipe's enhanced signal, which
-            :meth:`finalize` turns into the exported one.
+            (:attr:`output_frames`, 2) float64: the recipe's enhanced signal, which
+            :meth:`finalize` turns into the exported one. NAL-R adds 220 frames to the
+            input; the multiband aid adds none.
         """
         plan = self.plan(settings)
         state = self.new_state(settings)

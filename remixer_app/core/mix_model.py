@@ -1,4 +1,4 @@
-"""The one settings model: stem gains, mute/solo, compressor, clip mode and listener.
+"""The one settings model: stem gains, mute/solo, hearing aid, clip mode and listener.
 
 The UI and the audio engine both observe a :class:`MixModel`. Every change replaces
 its immutable :class:`MixState` and sends one :class:`MixChange` to the observers,
@@ -10,16 +10,18 @@ lock. Other threads may read :attr:`MixModel.state` or a
 :meth:`MixModel.chain_settings` result at any time: both are immutable objects
 swapped by reference, which is what the audio callback needs.
 
-Undo covers the mix (gains, mute, solo, compressor, clip) but not the listener: the
-listener is *who* is listening, not a slip of the hand, and undoing a balance must
-never silently re-prescribe the hearing aid for somebody else.
+Undo covers the mix (gains, mute, solo, compressor, hearing aid, clip) but not the
+listener: the listener is *who* is listening, not a slip of the hand, and undoing a
+balance must never silently re-prescribe the hearing aid for somebody else. Nor does
+it cover the stem set, which belongs to the open track: opening a track with other
+stems (:meth:`MixModel.set_stems`) starts a new history.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -27,12 +29,15 @@ from typing import TYPE_CHECKING, Any
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.instruments import is_instrument_set
 from remixer_app.core.mix_state import (
-    SCENARIOS,
+    HearingAid,
     MixChange,
     MixState,
     SettingsError,
     changed_fields,
+    default_hearing_aid,
+    scenarios_for,
 )
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
 
@@ -193,6 +198,42 @@ class MixModel:
         """Replace the compressor parameters."""
         self._commit(replace(self._state, compressor=params))
 
+    def set_hearing_aid(self, hearing_aid: HearingAid) -> None:
+        """Choose the hearing aid; ``ValueError`` unless one of :data:`HEARING_AIDS`."""
+        self._commit(replace(self._state, hearing_aid=hearing_aid))
+
+    def set_stems(self, stems: Iterable[str], *, hearing_aid: HearingAid | None = None) -> None:
+        """Follow a track with the stem set ``stems`` (see
+        :func:`~remixer_app.core.mix_state.track_stems`).
+
+        Not an undo step, and another stem set clears the undo history (the steps
+        were another track's) and ends any gesture. Gains, mute and solo of the stems
+        both sets share are kept, as they are across tracks with the same stems. The
+        hearing aid becomes ``hearing_aid`` if given; else, when the track changes
+        kind (pop or classical), that kind's default; else it is kept.
+
+        Raises
+        ------
+        ValueError, TypeError
+            ``stems`` is not a sequence of different names.
+        """
+        state, names = self._state, tuple(stems)
+        if hearing_aid is None:
+            same_kind = is_instrument_set(names) == is_instrument_set(state.stems)
+            hearing_aid = state.hearing_aid if same_kind else default_hearing_aid(names)
+        new = replace(state, stems=names, hearing_aid=hearing_aid,
+                      gains_db={k: v for k, v in state.gains_db.items() if k in names},
+                      muted=state.muted & set(names), soloed=state.soloed & set(names))
+        if new.stems != state.stems:
+            # A gesture in progress ends here: the sliders it moved belong to the old
+            # track and are gone, so no end_gesture() will come from them.
+            self._gesture_depth = 0
+            self._undo.clear()
+            self._redo.clear()
+        self._commit(new, record=False)
+        if not self._gesture_depth:
+            self._gesture_start = self._state
+
     def set_clip(self, mode: ClipMode) -> None:
         """Set the clip mode; ``ValueError`` unless it is one of :data:`CLIP_MODES`."""
         self._commit(replace(self._state, clip=mode))
@@ -217,17 +258,35 @@ class MixModel:
         Raises
         ------
         SettingsError
-            No scenario has that name; the message lists them.
+            No scenario of the current stem set (:func:`scenarios_for`) has that name;
+            the message lists them.
         """
-        if name not in SCENARIOS:
+        scenarios = scenarios_for(self._state.stems)
+        if name not in scenarios:
             raise SettingsError(f"unknown scenario {name!r}; choose one of "
-                                f"{', '.join(SCENARIOS)}")
-        self._commit(replace(self._state, gains_db=dict(SCENARIOS[name]), muted=frozenset(),
+                                f"{', '.join(scenarios)}")
+        self._commit(replace(self._state, gains_db=dict(scenarios[name]), muted=frozenset(),
                              soloed=frozenset()))
 
     def restore(self, snapshot: MixState) -> None:
-        """Return to ``snapshot``'s mix (one undo step); the listener stays as it is."""
+        """Return to ``snapshot``'s mix (one undo step); the listener stays as it is.
+
+        Raises
+        ------
+        SettingsError
+            ``snapshot`` is for another stem set than the model's (another kind of
+            track): its gains would mean nothing here.
+        """
+        self.check_stems(snapshot)
         self._commit(replace(snapshot, listener=self._state.listener))
+
+    def check_stems(self, snapshot: MixState) -> None:
+        """``SettingsError`` unless ``snapshot`` has the model's stems (see :meth:`restore`)."""
+        stems = self._state.stems
+        if snapshot.stems != stems:
+            raise SettingsError(f"these settings are for a track with the stems "
+                                f"{', '.join(snapshot.stems)}, but this track's stems are "
+                                f"{', '.join(stems)}")
 
     # ------------------------------------------------------------------ undo
 

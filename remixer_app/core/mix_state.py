@@ -1,6 +1,9 @@
 """Immutable mix settings: stem gains, mute/solo, compressor, clip mode, listener.
 
 :class:`MixState` is what the app plays; :class:`MixChange` tells observers what changed.
+The stem set is the track's: the four pop stems (:data:`STEM_NAMES`) or the 2 to 5
+instruments of a classical ensemble (:mod:`remixer_app.core.instruments`), whose
+hearing aid is by default the Cadenza 2 multiband compressor.
 The mutable, observable, undoable holder is :class:`remixer_app.core.mix_model.MixModel`;
 saving and loading is :mod:`remixer_app.core.mix_state_io`.
 """
@@ -8,16 +11,17 @@ saving and loading is :mod:`remixer_app.core.mix_state_io`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.instruments import instrument_list, is_instrument_set
 
 if TYPE_CHECKING:
     from remixer_app.core.engine import ChainSettings
@@ -25,11 +29,20 @@ if TYPE_CHECKING:
 GAIN_MIN_DB = -30.0  # slider bottom; a stem is silenced by muting it, not by its gain
 GAIN_MAX_DB = 12.0   # above this the loudness-matched remix mostly just clips
 
+HearingAid = Literal["nalr", "multiband"]
+#: The hearing aids, as :class:`~remixer_app.core.engine.HearingAidEngine` names them:
+#: NAL-R with the optional single-band compressor (Cadenza 1), or the Cadenza 2
+#: multiband compressor. Kept here too so that settings code need not import the engine.
+HEARING_AIDS: tuple[HearingAid, ...] = ("nalr", "multiband")
+
 #: What a :class:`MixChange` can name in its ``fields``.
-CHANGE_FIELDS = ("gains", "mute", "solo", "compressor", "clip", "listener")
+CHANGE_FIELDS = ("stems", "gains", "mute", "solo", "compressor", "hearing_aid", "clip",
+                 "listener")
 # MixState attribute -> the change field it belongs to
-_FIELD_OF = {"gains_db": "gains", "muted": "mute", "soloed": "solo", "compressor_on": "compressor",
-             "compressor": "compressor", "clip": "clip", "listener": "listener"}
+_FIELD_OF = {"stems": "stems", "gains_db": "gains", "muted": "mute", "soloed": "solo",
+             "compressor_on": "compressor", "compressor": "compressor",
+             "hearing_aid": "hearing_aid", "clip": "clip", "listener": "listener"}
+SCENARIO_BOOST_DB = 6.0  # what a classical track's "more <instrument>" scenario adds
 
 #: Demo-booth presets: stem -> gain in dB (stems not named get 0 dB). The engine matches
 #: the remix loudness to the original, so only the differences between stems matter.
@@ -60,15 +73,52 @@ def clamp_gain(db: float) -> float:
     return min(GAIN_MAX_DB, max(GAIN_MIN_DB, value))
 
 
-def _stem_set(value: object, what: str) -> frozenset[str]:
+def track_stems(names: Iterable[str]) -> tuple[str, ...]:
+    """The stem set of a track whose stems are ``names``, in display order.
+
+    Instruments are put in :data:`~remixer_app.core.instruments.INSTRUMENTS` order
+    (``RemixerError`` unless 2 to 5); anything else is a pop track, which always has
+    the four :data:`STEM_NAMES` (a stem it lacks is simply silent).
+    """
+    names = tuple(names)
+    return instrument_list(names) if is_instrument_set(names) else STEM_NAMES
+
+
+def default_hearing_aid(stems: Iterable[str]) -> HearingAid:
+    """The hearing aid a track starts with: multiband for a classical ensemble."""
+    return "multiband" if is_instrument_set(stems) else "nalr"
+
+
+def scenarios_for(stems: Iterable[str]) -> Mapping[str, Mapping[str, float]]:
+    """The booth presets for a stem set: :data:`SCENARIOS` for pop stems; for an
+    ensemble the original balance and each instrument brought forward."""
+    stems = tuple(stems)
+    if not is_instrument_set(stems):
+        return SCENARIOS
+    return {"original balance": {},
+            **{f"more {name}": {name: SCENARIO_BOOST_DB} for name in stems}}
+
+
+def _stem_names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError("stems must be a sequence of stem names")
+    names = tuple(value)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"stems must be one or more non-empty names, not {names!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"stems must be different, not {', '.join(names)}")
+    return names
+
+
+def _stem_set(value: object, what: str, stems: tuple[str, ...]) -> frozenset[str]:
     if isinstance(value, str):  # frozenset("bass") would be a set of letters
         raise TypeError(f"{what} must be a collection of stem names, not a string")
-    stems = frozenset(value)  # type: ignore[arg-type]
-    unknown = stems - set(STEM_NAMES)
+    chosen = frozenset(value)  # type: ignore[arg-type]
+    unknown = chosen - set(stems)
     if unknown:
         raise ValueError(f"unknown stem(s) in {what}: {', '.join(sorted(map(str, unknown)))}; "
-                         f"stems are {', '.join(STEM_NAMES)}")
-    return stems
+                         f"stems are {', '.join(stems)}")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -78,18 +128,24 @@ class MixState:
     Attributes
     ----------
     gains_db
-        Stem -> gain in dB, every stem of :data:`STEM_NAMES` present (missing ones get
+        Stem -> gain in dB, every stem of :attr:`stems` present (missing ones get
         0 dB), clamped to :data:`GAIN_MIN_DB` .. :data:`GAIN_MAX_DB`; read-only.
     muted, soloed
         The muted and the soloed stems.
     compressor_on
-        Whether the compressor runs; its parameters are kept while it is off.
+        Whether the single-band compressor runs (after NAL-R); its parameters are kept
+        while it is off, and it never runs with the multiband hearing aid.
     compressor
         Compressor parameters.
     clip
         Output clip mode, one of :data:`CLIP_MODES`.
     listener
         Whose hearing the chain is fitted to, or ``None`` before one is chosen.
+    hearing_aid
+        Which hearing aid, one of :data:`HEARING_AIDS`.
+    stems
+        The track's stem names, in display order (:data:`STEM_NAMES` by default; see
+        :func:`track_stems`). Gains, mute and solo may only name these.
     """
 
     gains_db: Mapping[str, float] = field(default_factory=dict)
@@ -99,26 +155,39 @@ class MixState:
     compressor: CompressorParams = field(default_factory=CompressorParams)
     clip: ClipMode = "hard"
     listener: Listener | None = None
+    hearing_aid: HearingAid = "nalr"
+    stems: tuple[str, ...] = STEM_NAMES
 
     def __post_init__(self) -> None:
-        unknown = set(self.gains_db) - set(STEM_NAMES)
+        stems = _stem_names(self.stems)
+        object.__setattr__(self, "stems", stems)
+        unknown = set(self.gains_db) - set(stems)
         if unknown:
             raise ValueError(f"unknown stem(s) {', '.join(sorted(map(str, unknown)))}; "
-                             f"stems are {', '.join(STEM_NAMES)}")
-        gains = {name: clamp_gain(self.gains_db.get(name, 0.0)) for name in STEM_NAMES}
+                             f"stems are {', '.join(stems)}")
+        gains = {name: clamp_gain(self.gains_db.get(name, 0.0)) for name in stems}
         object.__setattr__(self, "gains_db", MappingProxyType(gains))
-        object.__setattr__(self, "muted", _stem_set(self.muted, "muted"))
-        object.__setattr__(self, "soloed", _stem_set(self.soloed, "soloed"))
+        object.__setattr__(self, "muted", _stem_set(self.muted, "muted", stems))
+        object.__setattr__(self, "soloed", _stem_set(self.soloed, "soloed", stems))
         object.__setattr__(self, "compressor_on", bool(self.compressor_on))
         if not isinstance(self.compressor, CompressorParams):
             raise TypeError("compressor must be a CompressorParams")
         if self.clip not in CLIP_MODES:
             raise ValueError(f"clip must be one of {', '.join(CLIP_MODES)}, not {self.clip!r}")
+        if self.hearing_aid not in HEARING_AIDS:
+            raise ValueError(f"hearing_aid must be one of {', '.join(HEARING_AIDS)}, "
+                             f"not {self.hearing_aid!r}")
 
     def __hash__(self) -> int:
         # The generated hash would fail on the mapping proxy.
-        return hash((tuple(self.gains_db.values()), self.muted, self.soloed, self.compressor_on,
-                     self.compressor, self.clip, self.listener))
+        return hash((self.stems, tuple(self.gains_db.values()), self.muted, self.soloed,
+                     self.compressor_on, self.compressor, self.clip, self.listener,
+                     self.hearing_aid))
+
+    @property
+    def single_band_compressor(self) -> bool:
+        """Whether the single-band compressor is heard: on, with the NAL-R hearing aid."""
+        return self.compressor_on and self.hearing_aid == "nalr"
 
     def audible(self, stem: str) -> bool:
         """Whether ``stem`` is heard: not muted, and soloed when any stem is (mute wins)."""
@@ -128,7 +197,7 @@ class MixState:
         """A new :class:`~remixer_app.core.engine.ChainSettings` for this state.
 
         Stems that are not :meth:`audible` get ``-inf`` dB, which the engine renders
-        as silence; the compressor is ``None`` while it is off.
+        as silence; the compressor is ``None`` unless :attr:`single_band_compressor`.
         """
         # Imported here: the engine pulls in scipy.signal (seconds), which code that
         # only edits or stores settings (the CLI, the session database) should not pay.
@@ -137,7 +206,8 @@ class MixState:
         gains = {name: gain if self.audible(name) else -math.inf
                  for name, gain in self.gains_db.items()}
         return ChainSettings(gains_db=MappingProxyType(gains),
-                             compressor=self.compressor if self.compressor_on else None,
+                             compressor=self.compressor if self.single_band_compressor
+                             else None,
                              clip=self.clip)
 
 
@@ -148,11 +218,11 @@ def changed_fields(old: MixState, new: MixState) -> frozenset[str]:
 
 
 def scenario_of(state: MixState) -> str | None:
-    """The :data:`SCENARIOS` entry ``state`` sounds like (no mute or solo), if any."""
+    """The :func:`scenarios_for` entry ``state`` sounds like (no mute or solo), if any."""
     if state.muted or state.soloed:
         return None
-    for name, gains in SCENARIOS.items():
-        if all(state.gains_db[s] == gains.get(s, 0.0) for s in STEM_NAMES):
+    for name, gains in scenarios_for(state.stems).items():
+        if all(state.gains_db[s] == gains.get(s, 0.0) for s in state.stems):
             return name
     return None
 

@@ -45,7 +45,6 @@ from remixer_app.core.audio_device import (
     close_output_stream,
     open_output_stream,
 )
-from remixer_app.core.dsp.nalr import NALR_TAPS
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import Cursor, Mixer, Params
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
 
 Source = Literal["original", "remix", "aided"]
 SOURCES: tuple[Source, ...] = ("original", "remix", "aided")
-AIDED_DELAY = NALR_TAPS // 2  # group delay of the linear-phase NAL-R FIR
 MIN_LOOP_SECONDS = 0.1
 
 
@@ -399,7 +397,7 @@ class Player:
 
     def _new_cursor(self, frame: int) -> Cursor:
         renderer = StreamRenderer(self.engine, self._settings, self._max_block)
-        renderer.seek(frame + AIDED_DELAY)
+        renderer.seek(frame + self.engine.delay)  # the hearing aid's group delay
         return Cursor(frame, renderer)
 
     def _replace_cursor(self, cursor: Cursor) -> None:

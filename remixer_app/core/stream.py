@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from remixer_app.core.dsp.compressor import CompressorState
-from remixer_app.core.engine import ChainSettings, HearingAidEngine, RenderPlan
+from remixer_app.core.engine import ChainSettings, EngineState, HearingAidEngine, RenderPlan
 
 WARMUP_SECONDS = 10.0  # compressor history replayed after a seek (release decays ~e^-10)
+# The multiband aid forgets faster (filters in milliseconds, releases of 100 ms): it
+# replays this many of its slowest release time constants (e^-20 of the error is left).
+MULTIBAND_WARMUP_RELEASES = 20.0
+
+
+def warmup_seconds(engine: HearingAidEngine) -> float:
+    """How much history :meth:`StreamRenderer.seek` replays to rebuild the state."""
+    if engine.hearing_aid != "multiband":
+        return WARMUP_SECONDS
+    slowest = max(max(params.release) for params in engine.multiband) / 1000.0
+    return min(WARMUP_SECONDS, MULTIBAND_WARMUP_RELEASES * slowest)
 
 
 class _Cursor:
     """Read position plus the compressor state that belongs to it."""
 
-    def __init__(self, position: int, state: CompressorState) -> None:
+    def __init__(self, position: int, state: EngineState) -> None:
         self.position = position
         self.state = state
 
@@ -36,7 +46,7 @@ class StreamRenderer:
     Parameters
     ----------
     engine
-        The prepared engine (stems already NAL-R filtered).
+        The prepared engine (stems already NAL-R filtered, or the multiband aid's).
     settings
         Initial settings.
     max_block
@@ -51,6 +61,7 @@ class StreamRenderer:
         self._plan: RenderPlan = engine.plan(settings)
         self._weights_now = self._plan.weights.copy()  # what the last block ended on
         self._cursor = _Cursor(0, engine.new_state(settings))
+        self._warmup_frames = int(warmup_seconds(engine) * engine.rate)
 
     @property
     def settings(self) -> ChainSettings:
@@ -83,12 +94,12 @@ class StreamRenderer:
         """Continue from ``frame`` (GUI thread).
 
         The compressor state at ``frame`` depends on the past, so it is rebuilt by
-        replaying up to :data:`WARMUP_SECONDS` before it with the current settings.
+        replaying up to :func:`warmup_seconds` before it with the current settings.
         """
         frame = int(np.clip(frame, 0, self.frames))
         plan = self._plan
         state = self.engine.new_state(plan.settings)
-        start = max(0, frame - int(WARMUP_SECONDS * self.engine.rate))
+        start = max(0, frame - self._warmup_frames)
         scratch = np.empty(self.max_block)
         sink = np.empty((self.max_block, 2))
         while start < frame:

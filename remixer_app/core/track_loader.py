@@ -2,27 +2,42 @@
 
 This is the app's "open" job, Qt-free so it runs in a worker and in tests alike:
 
-* a folder of stems: those stems, and their sum as the mixture (nothing to separate);
+* a folder of stems (pop stems or a classical ensemble's instruments): those stems, and
+  the folder's ``mixture.*`` file or else their sum as the mixture (nothing to separate);
 * a ``.stem.mp4``: separated by the ensemble, with the file's true stems kept as the
   reference for a real HAAQI; without any separator installed, its true stems are used
   (and the user is told);
 * any other audio file: separated by the ensemble, through the stem cache.
+
+A plain file the user has said is a classical ensemble is separated into its
+instruments by the :data:`CLASSICAL_ENSEMBLE`; the caller loads that separator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import STEM_NAMES, load_audio, load_stems_dir
+from remixer_app.core.audio_io import (
+    MIXTURE_NAME,
+    align_lengths,
+    load_audio,
+    load_stems_dir,
+    stem_files,
+)
 from remixer_app.core.errors import SeparationError
+from remixer_app.core.instruments import instrument_list
+from remixer_app.core.mix_state import track_stems
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.separator import Separator
+
+#: The ensemble that separates a classical track into the instruments the user names.
+CLASSICAL_ENSEMBLE = "classical"
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,34 @@ class OpenedTrack:
         """Length in frames."""
         return len(self.mixture)
 
+    @property
+    def stem_names(self) -> tuple[str, ...]:
+        """The track's stem set as the mix settings name it (see
+        :func:`~remixer_app.core.mix_state.track_stems`)."""
+        return track_stems(self.stems)
+
+
+def load_stems_folder(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The stems of a stems folder and its mixture: its ``mixture.*`` file, else their sum.
+
+    Raises
+    ------
+    AudioError
+        See :func:`~remixer_app.core.audio_io.load_stems_dir`; also a mixture file that
+        cannot be read or is not as long as the stems.
+    """
+    _, mixture_file = stem_files(folder)
+    stems = load_stems_dir(folder)
+    if mixture_file is None:
+        return stems, np.sum(list(stems.values()), axis=0, dtype=np.float32)
+    tracks = align_lengths({**stems, MIXTURE_NAME: load_audio(mixture_file).samples},
+                           f"the stems and the mixture in {folder}")
+    return tracks, tracks.pop(MIXTURE_NAME)
+
 
 def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
-               cache: StemCache | None = None, progress: ProgressCallback | None = None,
+               instruments: Sequence[str] | None = None, cache: StemCache | None = None,
+               progress: ProgressCallback | None = None,
                cancelled: CancelCheck | None = None) -> OpenedTrack:
     """Open ``path`` (audio file or stems folder) and get its stems.
 
@@ -70,6 +110,11 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         models load only when a plain audio file needs them. None, or a factory that
         raises :class:`SeparationError`, means none can be had: stem files then fall
         back to their own stems.
+    instruments
+        For an audio file: the instruments of the classical ensemble it holds, which
+        ``separator`` must separate it into (it is the :data:`CLASSICAL_ENSEMBLE`
+        loaded for them); ``None`` for a pop track. A stems folder's files decide
+        its stems, so it ignores this.
 
     Raises
     ------
@@ -77,38 +122,51 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         The file or folder cannot be read.
     SeparationError
         The track needs separating and no separator can be loaded (the message says
-        which models are needed).
+        which models are needed), or the separator's stems are not ``instruments``.
+    RemixerError
+        ``instruments`` are not 2 to 5 known instruments.
     Cancelled
         ``cancelled()`` became true.
     """
     p = Path(path)
     if p.is_dir():
-        stems = load_stems_dir(p)
-        mixture = np.sum([stems[s] for s in STEM_NAMES], axis=0, dtype=np.float32)
+        stems, mixture = load_stems_folder(p)
         _done(progress, "stems folder opened")
         return OpenedTrack(p, mixture, stems, stems, "stems folder", ())
+    wanted = None if instruments is None else instrument_list(instruments)
     audio = load_audio(p)
     warnings = list(audio.warnings)
+    # A stem file's own stems are pop stems: no reference for a track heard as an ensemble.
+    true_stems = audio.stems if wanted is None else None
     chosen = None
     if separator is not None:
         try:
             chosen = separator()  # loads the models: here, in the caller's worker
         except SeparationError:
-            if audio.stems is None:
+            if audio.stems is None or wanted is not None:
                 raise
     if chosen is None:
-        if audio.stems is None:
+        if audio.stems is None or wanted is not None:
             raise SeparationError("no separator is installed, so only stems folders and "
                                   ".stem.mp4 files can be opened (see models/README.md)")
         warnings.append("no separator is installed: using the stems stored in the file")
         _done(progress, "stems read from the file")
         return OpenedTrack(p, audio.samples, audio.stems, audio.stems, "stems in the file",
                            tuple(warnings))
+    if wanted is not None and set(chosen.stems) != set(wanted):
+        raise SeparationError(f"the {chosen.spec.name} separator gives "
+                              f"{', '.join(chosen.stems)}, not the instruments chosen for "
+                              f"this track ({', '.join(wanted)})")
     warnings.extend(chosen.warnings)
     stems, from_cache = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
                                         cancelled=cancelled)
+    if wanted is not None and set(stems) != set(wanted):
+        # The cache is keyed by the separator's identity, which must name the instruments.
+        raise SeparationError(f"the stem cache gave {', '.join(stems)} for the instruments "
+                              f"{', '.join(wanted)}: the {chosen.spec.name} separator's "
+                              "identity does not name its instruments")
     source = f"{chosen.spec.name} ({'from the cache' if from_cache else 'separated'})"
-    return OpenedTrack(p, audio.samples, stems, audio.stems, source, tuple(warnings))
+    return OpenedTrack(p, audio.samples, stems, true_stems, source, tuple(warnings))
 
 
 def _done(progress: ProgressCallback | None, message: str) -> None:

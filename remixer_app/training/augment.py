@@ -1,7 +1,8 @@
 """Training examples drawn from a few minutes of stems, made to go far.
 
-Each example is built stem by stem: with probability ``remix`` every stem comes from
-a different, randomly chosen track (new mixtures that never existed), each at a
+Each example takes the stems of one track, stem by stem: with probability ``remix``
+every stem comes from a different, randomly chosen track that has it (new mixtures
+that never existed), each at a
 random offset, with a random gain, a random speed change (a joint time and pitch
 shift by resampling), and randomly swapped channels and flipped polarity. The
 mixture is the sum of the augmented stems, so targets and mixture always agree.
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.training.data import Track
 
 
@@ -72,10 +72,11 @@ def sample_batch(rng: np.random.Generator, tracks: Sequence[Track], batch: int, 
         ``(batch, len(sources), 2, frames)``, in the model's ``sources`` order.
     """
     targets = np.zeros((batch, len(sources), 2, frames), dtype=np.float32)
+    having = {name: [t for t in tracks if name in t] for name in sources}
     for b in range(batch):
-        same = int(rng.integers(len(tracks)))
+        same = tracks[int(rng.integers(len(tracks)))]
         remix = rng.random() < aug.remix
-        for name in STEM_NAMES:
-            track = tracks[int(rng.integers(len(tracks)))] if remix else tracks[same]
+        for name in same:
+            track = having[name][int(rng.integers(len(having[name])))] if remix else same
             targets[b, list(sources).index(name)] = _stem(rng, track[name], frames, aug).T
     return targets.sum(axis=1), targets

@@ -1,11 +1,13 @@
 """Training material: multitrack stems in memory, plain and as heard at the ears.
 
-A training set is a list of tracks, each the four stems (``vocals``, ``drums``,
-``bass``, ``other``) as ``(frames, 2)`` float32 arrays at 44.1 kHz. They come from a
+A training set is a list of tracks, each its stems as ``(frames, 2)`` float32 arrays
+at 44.1 kHz: the four pop stems (``vocals``, ``drums``, ``bass``, ``other``) from a
 folder of ``.stem.mp4`` files (MUSDB18 layout) or of per-track stem folders
-(``TRACK/vocals.wav`` ...). The at-ear version plays every stem over the
-loudspeaker pair through real BTE head-related responses, the way the Cadenza
-challenge made its at-ear data (:mod:`remixer_app.core.evaluation.at_ear`).
+(``TRACK/vocals.wav`` ...), or the instruments of a classical scene from folders of
+instrument files (``SCENE/violin.flac`` ..., as ``remixer data classical`` makes).
+The at-ear version plays every stem over the loudspeaker pair through real BTE
+head-related responses, the way the Cadenza challenge made its at-ear data
+(:mod:`remixer_app.core.evaluation.at_ear`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import SpeakerHrirs
 from remixer_app.core.evaluation.tracks import load_stems
+from remixer_app.core.instruments import INSTRUMENTS
 
 Track = dict[str, np.ndarray]
 
@@ -37,20 +40,25 @@ def find_tracks(data: str | os.PathLike[str]) -> list[Path]:
     if not root.is_dir():
         raise RemixerError(f"training data folder {root} does not exist")
     stem_files = sorted(root.glob("*.stem.mp4"))
-    stem_dirs = sorted(d for d in root.iterdir()
-                       if d.is_dir() and any(f.name.lower().startswith(f"{name}.")
-                                             for name in STEM_NAMES for f in d.iterdir()))
+    stem_dirs = sorted(d for d in root.iterdir() if d.is_dir() and _stem_names(d))
     tracks = stem_files + stem_dirs
     if not tracks:
-        raise RemixerError(f"{root} holds no training track: expected *.stem.mp4 files or "
-                           "folders with vocals/drums/bass/other audio files")
+        raise RemixerError(f"{root} holds no training track: expected *.stem.mp4 files, "
+                           "folders with vocals/drums/bass/other audio files, or folders "
+                           f"of instrument files ({', '.join(INSTRUMENTS)})")
     return tracks
 
 
+def _stem_names(folder: Path) -> set[str]:
+    """Pop-stem or instrument names of the audio files in ``folder``."""
+    names = {f.name.lower().split(".")[0] for f in folder.iterdir() if f.is_file()}
+    return names & set(STEM_NAMES + INSTRUMENTS)
+
+
 def load_track(path: Path) -> Track:
-    """The four stems of one track (a stem file or a stem folder)."""
+    """The stems of one track: a stem file, a pop-stem folder or an instrument folder."""
     stems = load_stems_dir(path) if path.is_dir() else load_stems(path)
-    return {name: np.ascontiguousarray(stems[name], dtype=np.float32) for name in STEM_NAMES}
+    return {name: np.ascontiguousarray(audio, dtype=np.float32) for name, audio in stems.items()}
 
 
 def load_tracks(paths: Sequence[Path], progress: Callable[[float, str], None] | None = None
@@ -69,5 +77,5 @@ def at_ear_tracks(tracks: Sequence[Track], hrirs: SpeakerHrirs) -> list[Track]:
     result = []
     for track in tracks:
         stems, _ = at_ear(track, hrirs)
-        result.append({name: stems[name].astype(np.float32) for name in STEM_NAMES})
+        result.append({name: stems[name].astype(np.float32) for name in track})
     return result

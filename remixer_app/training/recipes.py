@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.training.augment import Augmentation
+
+#: Classical scenes: a stem swaps in from another scene half the time; no stem is
+#: dropped (the instrument list must stay true).
+CLASSICAL_AUGMENTATION = Augmentation(remix=0.5, silent=0.0)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Recipe:
     seed: int = 2024
     checkpoint_every: int = 50
     augmentation: Augmentation = field(default_factory=Augmentation)
+    presence: bool = False        # tell the model which sources each example holds
 
     def with_steps(self, steps: int | None, finetune_steps: int | None) -> Recipe:
         """The recipe with its step counts replaced where given."""
@@ -64,5 +70,25 @@ RECIPES: dict[str, Recipe] = {
             description="Our MDX-Net-style TFC-TDF U-Net on the STFT with softmax masks "
                         "(remixer_app/core/separation/tfc_tdf.py).",
             lr=1e-3, finetune_lr=3e-4, steps=700, finetune_steps=200),
+        Recipe(
+            name="classical_tfc_tdf",
+            architecture="tfc_tdf_unet",
+            config={"channels": 24, "growth": 24, "levels": 3, "convs": 2, "bottleneck": 8,
+                    "patch": 8, "nfft": 2048, "hop": 512, "segment": 6.0,
+                    "sources": list(INSTRUMENTS)},
+            description="Our TFC-TDF U-Net with one softmax mask per instrument, shared out "
+                        "among the instruments present only.",
+            lr=1e-3, steps=500, finetune_steps=0, presence=True,
+            augmentation=CLASSICAL_AUGMENTATION),
+        Recipe(
+            name="classical_tasnet",
+            architecture="conv_tasnet",
+            config={"filters": 128, "kernel": 64, "width": 64, "hidden": 96, "blocks": 6,
+                    "repeats": 2, "segment": 6.0, "sources": list(INSTRUMENTS)},
+            description="A small Conv-TasNet (the Cadenza 2 baseline's architecture; "
+                        "remixer_app/core/separation/conv_tasnet.py) with masks over the "
+                        "instruments present only.",
+            lr=1e-3, steps=600, finetune_steps=0, presence=True,
+            augmentation=CLASSICAL_AUGMENTATION),
     )
 }

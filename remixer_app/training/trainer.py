@@ -120,8 +120,12 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         _set_lr(optimizer, recipe, step)
         mix, targets = sample_batch(rng, ears if finetune else plain, recipe.batch, frames,
                                     model.sources, recipe.augmentation)
-        estimate = model(torch.from_numpy(mix))
-        loss = (estimate - torch.from_numpy(targets)).abs().mean()
+        target = torch.from_numpy(targets)
+        if recipe.presence:  # the sources each example holds, as a user would name them
+            estimate = model(torch.from_numpy(mix), target.flatten(2).abs().amax(2) > 0)
+        else:
+            estimate = model(torch.from_numpy(mix))
+        loss = (estimate - target).abs().mean()
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -193,7 +197,7 @@ def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
     except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
         raise RemixerError(f"checkpoint {path} cannot be read ({exc}); delete it or run "
                            "with --fresh") from exc
-    if payload.get("recipe") != json.dumps(recipe.as_dict(), sort_keys=True):
+    if _schedule_free(payload.get("recipe")) != _schedule_free(recipe.as_dict()):
         raise RemixerError(f"checkpoint {path} was made with different settings; run with "
                            "--fresh to start over")
     model.load_state_dict(payload["model"])
@@ -201,6 +205,15 @@ def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
     rng.bit_generator.state = json.loads(payload["numpy_rng"])
     torch.set_rng_state(payload["torch_rng"])
     return json.loads(payload["state"])
+
+
+def _schedule_free(recipe: str | dict[str, Any] | None) -> str:
+    """A recipe without its step counts: a run may be resumed with more or fewer steps
+    (the learning-rate schedule then follows the new counts from where it stands)."""
+    data = json.loads(recipe) if isinstance(recipe, str) else dict(recipe or {})
+    data.pop("steps", None)
+    data.pop("finetune_steps", None)
+    return json.dumps(data, sort_keys=True)
 
 
 def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,

@@ -1,6 +1,7 @@
 """Booth mode: a few big, safe controls for visitors at a demo stand.
 
-A stranger gets one button per :data:`~remixer_app.core.mix_state.SCENARIOS` preset,
+A stranger gets one button per preset of the track's stems
+(:func:`~remixer_app.core.mix_state.scenarios_for`),
 a hearing-aid on/off switch, Play/Pause and "Start over", and nothing else: no
 file dialogs, no deletions, no sliders to lose. Everything heard is also said in
 words on screen (what is playing, with or without the hearing aid, which balance),
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from remixer_app.core.audiogram import Listener, get_preset
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.mix_state import SCENARIOS, MixChange, scenario_of
+from remixer_app.core.mix_state import MixChange, scenario_of, scenarios_for
 from remixer_app.core.player import Player, PlayState
 from remixer_app.ui.track_controller import DEFAULT_LISTENER
 
@@ -118,15 +119,8 @@ class BoothPanel(QWidget):
 
         self.scenario_group = QButtonGroup(self)
         self.scenario_buttons: dict[str, QPushButton] = {}
-        grid = QGridLayout()
-        for i, name in enumerate(SCENARIOS):
-            text = scenario_label(name)
-            button = self._big_button(text, text, f"Play the music with {name}")
-            button.setCheckable(True)
-            button.clicked.connect(lambda _=False, n=name: self.choose_scenario(n))
-            self.scenario_group.addButton(button)
-            self.scenario_buttons[name] = button
-            grid.addWidget(button, i // 2, i % 2)
+        self.scenario_grid = QGridLayout()
+        self._build_scenarios()
 
         self.aid_button = self._big_button("", "Hearing aid",
                                            "Switch between the hearing aid and the original")
@@ -146,8 +140,24 @@ class BoothPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.now_label)
         layout.addWidget(self.mix_label)
-        layout.addLayout(grid, 2)
+        layout.addLayout(self.scenario_grid, 2)
         layout.addLayout(controls, 1)
+
+    def _build_scenarios(self) -> None:
+        """One button per scenario of the model's stems, replacing any there were."""
+        for button in self.scenario_buttons.values():
+            self.scenario_group.removeButton(button)
+            self.scenario_grid.removeWidget(button)
+            button.deleteLater()
+        self.scenario_buttons = {}
+        for i, name in enumerate(scenarios_for(self.model.state.stems)):
+            text = scenario_label(name)
+            button = self._big_button(text, text, f"Play the music with {name}")
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, n=name: self.choose_scenario(n))
+            self.scenario_group.addButton(button)
+            self.scenario_buttons[name] = button
+            self.scenario_grid.addWidget(button, i // 2, i % 2)
 
     def _apply_fonts(self) -> None:
         base = QGuiApplication.font()
@@ -180,7 +190,7 @@ class BoothPanel(QWidget):
         self.refresh()
 
     def choose_scenario(self, name: str) -> None:
-        """Apply the :data:`SCENARIOS` preset ``name`` to the model."""
+        """Apply the preset ``name`` of the track's stems to the model."""
         self.model.apply_scenario(name)
         self._show_mix()  # also when nothing changed, so the clicked button stays right
 
@@ -216,7 +226,10 @@ class BoothPanel(QWidget):
     # ------------------------------------------------------------------ feedback
 
     def _on_change(self, change: MixChange) -> None:
-        if change.fields & {"gains", "mute", "solo"}:
+        if "stems" in change.fields:
+            self._build_scenarios()
+            self._apply_fonts()
+        if change.fields & {"stems", "gains", "mute", "solo"}:
             self._show_mix()
 
     def _show_mix(self) -> None:

@@ -48,6 +48,7 @@ class HaaqiPanel(QGroupBox):
         self.track: OpenedTrack | None = None
         self.position = lambda: 0  # playhead source, set by the window
         self._true_engine: HearingAidEngine | None = None
+        self._true_fit: tuple[object, str] | None = None  # listener, hearing aid it has
         self._request = 0
         self._worker: Worker | None = None
         self.result: HaaqiEstimate | None = None
@@ -69,10 +70,11 @@ class HaaqiPanel(QGroupBox):
         self.destroyed.connect(lambda *_: unsubscribe())
 
     def set_engine(self, engine: HearingAidEngine, track: OpenedTrack) -> None:
-        """A new engine (new track or listener): estimate again."""
-        if track is not self.track or (self._true_engine is not None
-                                       and self._true_engine.listener != engine.listener):
+        """A new engine (new track, listener or hearing aid): estimate again."""
+        fitted = (engine.listener, self.model.state.hearing_aid)
+        if track is not self.track or fitted != self._true_fit:
             self._true_engine = None
+        self._true_fit = fitted
         if track is not self.track:  # the scores shown are another track's
             self.result = None
             self.scores.setText(COMPUTING_TEXT)  # once the settings settle
@@ -81,7 +83,11 @@ class HaaqiPanel(QGroupBox):
         self.timer.start()
 
     def _on_change(self, change: MixChange) -> None:
-        if self.engine is not None and change.fields - {"listener"}:
+        if change.fields & {"stems", "hearing_aid"}:
+            # A new track or hearing aid: its engine is on its way (set_engine), and the
+            # one here cannot score the new settings.
+            self.timer.stop()
+        elif self.engine is not None and change.fields - {"listener"}:
             self.timer.start()  # restart: wait until the changes settle
 
     def compute(self) -> Worker | None:
@@ -92,6 +98,7 @@ class HaaqiPanel(QGroupBox):
         if self._worker is not None:
             self._worker.cancel()
         settings, position = self.model.chain_settings(), int(self.position())
+        hearing_aid = self.model.state.hearing_aid
         wants_true = track.true_stems is not None
         # Stems that are the true ones (a stems folder) are their own reference.
         true_engine = engine if track.true_stems is track.stems else self._true_engine
@@ -100,7 +107,7 @@ class HaaqiPanel(QGroupBox):
             built = true_engine
             if wants_true and built is None:
                 built = HearingAidEngine(dict(track.true_stems), engine.listener,
-                                         mixture=track.mixture)
+                                         mixture=track.mixture, hearing_aid=hearing_aid)
             return estimate(engine, settings, position, true_engine=built), built
 
         self._request += 1

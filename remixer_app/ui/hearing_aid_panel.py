@@ -1,4 +1,10 @@
-"""Compressor switch and parameters, and the clip mode, bound to the :class:`MixModel`."""
+"""The hearing aid, its compressor and the clip mode, bound to the :class:`MixModel`.
+
+The hearing aid is NAL-R with an optional single-band compressor (the Cadenza 1
+recipe) or the Cadenza 2 multiband compressor; the single-band controls are disabled
+while the multiband one is chosen. Choosing another one refits the hearing aid (the
+track controller builds a new engine), as choosing another listener does.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from PySide6.QtWidgets import (
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.mix_state import MixChange, MixState
+from remixer_app.core.mix_state import HEARING_AIDS, MixChange, MixState
 
 # (label, minimum, maximum, step, decimals, unit) per CompressorParams field.
 PARAMETERS = {
@@ -30,15 +36,26 @@ PARAMETERS = {
 }
 CLIP_LABELS = {"hard": "Hard clip (the challenge's)", "soft": "Soft clip (tanh)",
                "none": "No clipping"}
+HEARING_AID_LABELS = {"nalr": "NAL-R + compressor (Cadenza 1)",
+                      "multiband": "Multiband compressor (Cadenza 2)"}
 
 
 class HearingAidPanel(QGroupBox):
-    """Hearing-aid options beyond NAL-R: the compressor and how the output is clipped."""
+    """Hearing-aid options: which hearing aid, its compressor, how the output is clipped."""
 
     def __init__(self, model: MixModel, parent: QWidget | None = None) -> None:
         super().__init__("Hearing aid", parent)
         self.setAccessibleName("Hearing aid options")
         self.model = model
+        self.kind = QComboBox()
+        self.kind.setAccessibleName("Hearing aid")
+        self.kind.setToolTip("NAL-R fitting with an optional compressor (the Cadenza 1 "
+                             "recipe), or the Cadenza 2 multiband compressor, the default "
+                             "for classical ensembles")
+        for name in HEARING_AIDS:
+            self.kind.addItem(HEARING_AID_LABELS[name], name)
+        self.kind.currentIndexChanged.connect(
+            lambda index: model.set_hearing_aid(self.kind.itemData(index)))
         self.enabled = QCheckBox("Compressor")
         self.enabled.setAccessibleName("Compressor on")
         self.enabled.setToolTip("The recipe's compressor after NAL-R (off in the baseline)")
@@ -63,6 +80,7 @@ class HearingAidPanel(QGroupBox):
             lambda index: model.set_clip(self.clip.itemData(index)))
         form.addRow("Output", self.clip)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.kind)
         layout.addWidget(self.enabled)
         layout.addLayout(form)
         unsubscribe = model.subscribe(self._on_change)
@@ -77,17 +95,20 @@ class HearingAidPanel(QGroupBox):
             self._show(self.model.state)
 
     def _on_change(self, change: MixChange) -> None:
-        if change.fields & {"compressor", "clip"}:
+        if change.fields & {"compressor", "hearing_aid", "clip"}:
             self._show(change.state)
 
     def _show(self, state: MixState) -> None:
-        widgets = [self.enabled, self.clip, *self.spins.values()]
+        widgets = [self.kind, self.enabled, self.clip, *self.spins.values()]
         for widget in widgets:
             widget.blockSignals(True)
+        self.kind.setCurrentIndex(self.kind.findData(state.hearing_aid))
+        single_band = state.hearing_aid == "nalr"
         self.enabled.setChecked(state.compressor_on)
+        self.enabled.setEnabled(single_band)
         for field in fields(CompressorParams):
             self.spins[field.name].setValue(getattr(state.compressor, field.name))
-            self.spins[field.name].setEnabled(state.compressor_on)
+            self.spins[field.name].setEnabled(state.single_band_compressor)
         self.clip.setCurrentIndex(self.clip.findData(state.clip))
         for widget in widgets:
             widget.blockSignals(False)

@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         self.separation_menu = SeparationMenu(self.menuBar(), self.controller, self.settings)
         self.separation_menu.chosen_changed.connect(lambda name: self.statusBar().showMessage(
             f"Separation ensemble: {name} (used for the next track you open)", 10000))
+        self.separation_menu.instruments_chosen.connect(
+            lambda text: self.statusBar().showMessage(text, 10000))
         self.workspace = Workspace(self)
         self.window_settings = WindowSettings(self)
 
@@ -148,7 +150,9 @@ class MainWindow(QMainWindow):
                                         "Open an audio file; it is separated into stems")
         self.open_folder_action = self._action(file_menu, "Open stems &folder...",
                                                self._choose_stems_folder, None,
-                                               "Open a folder of vocals/drums/bass/other files")
+                                               "Open a folder of vocals/drums/bass/other "
+                                               "files, or of 2 to 5 instrument files "
+                                               "(violin.flac, cello.wav, ...)")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.setAccessibleName("Recent tracks")
         self._fill_recent()
@@ -161,7 +165,7 @@ class MainWindow(QMainWindow):
             "The rebalanced mix without the hearing-aid processing")
         self.export_stems_action = self._action(
             file_menu, "Export &stems...", lambda: self.exports.ask("stems"), None,
-            "The four stems as WAV files")
+            "The track's stems as WAV files")
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"),
                                         "Quit remixer_app")
@@ -223,8 +227,9 @@ class MainWindow(QMainWindow):
     def _track_opened(self, track: OpenedTrack) -> None:
         self.track = track
         name = track.path.name or str(track.path)
+        stems = ", ".join(s.capitalize() for s in track.stems)
         self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "
-                                 f"stems: {track.source}")
+                                 f"stems: {track.source} ({stems})")
         recent = [str(track.path)] + [p for p in self._recent() if p != str(track.path)]
         self.settings.setValue("recent/files", recent[:MAX_RECENT])
         self._fill_recent()

@@ -6,6 +6,11 @@ each time the menu opens, so an ensemble trained or copied in meanwhile shows up
 without a restart. The choice is remembered in the settings and handed to the
 :class:`~remixer_app.ui.track_controller.TrackController`; a remembered ensemble that
 has since disappeared falls back to the default one.
+
+*Instruments...* says that the open audio file is a classical ensemble, and which
+instruments play in it (:mod:`remixer_app.ui.instruments_dialog`): it is then
+separated into them by the classical ensemble, which is therefore not offered for pop
+tracks. The choice is remembered per track.
 """
 
 from __future__ import annotations
@@ -21,15 +26,28 @@ from remixer_app.core.separation import (
     default_ensemble_help,
 )
 from remixer_app.core.separation.ensemble import load_ensemble
+from remixer_app.core.track_loader import CLASSICAL_ENSEMBLE
+from remixer_app.ui.instruments_dialog import InstrumentsDialog, load_choices, save_choices
 from remixer_app.ui.track_controller import TrackController
 
 ENSEMBLE_KEY = "separation/ensemble"
 
 
 def ensemble_names() -> list[str]:
-    """The ensembles to offer: the default first (even when it is not installed, so the
-    menu can say why), then the others by name."""
-    return [DEFAULT_ENSEMBLE] + sorted(n for n in available_ensembles() if n != DEFAULT_ENSEMBLE)
+    """The ensembles to offer for pop tracks: the default first (even when it is not
+    installed, so the menu can say why), then the others by name; not those that
+    separate instruments, which *Instruments...* uses."""
+    return [DEFAULT_ENSEMBLE] + sorted(n for n in available_ensembles()
+                                       if n != DEFAULT_ENSEMBLE and not _separates_instruments(n))
+
+
+def _separates_instruments(name: str) -> bool:
+    if name == CLASSICAL_ENSEMBLE:
+        return True
+    try:
+        return bool(load_ensemble(name).classical)
+    except RemixerError:  # listed, so that the menu can say what is wrong with it
+        return False
 
 
 def describe_ensemble(name: str) -> str:
@@ -53,10 +71,12 @@ class SeparationMenu(QObject):
     controller
         Gets :meth:`~TrackController.set_ensemble` for the remembered and each new choice.
     settings
-        Where the choice persists (:data:`ENSEMBLE_KEY`).
+        Where the choice persists (:data:`ENSEMBLE_KEY`), and the instruments of each
+        track (:data:`~remixer_app.ui.instruments_dialog.INSTRUMENTS_KEY`).
     """
 
     chosen_changed = Signal(str)  # the ensemble the user just chose
+    instruments_chosen = Signal(str)  # what the user's instrument choice does, in words
 
     def __init__(self, menu_bar: QMenuBar, controller: TrackController,
                  settings: QSettings) -> None:
@@ -74,6 +94,14 @@ class SeparationMenu(QObject):
         remembered = str(self.settings.value(ENSEMBLE_KEY, DEFAULT_ENSEMBLE) or "")
         self.chosen = remembered if remembered in ensemble_names() else DEFAULT_ENSEMBLE
         self.controller.set_ensemble(self.chosen)
+        self.controller.instruments.update(load_choices(settings))
+        # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
+        self.instruments_action = QAction("&Instruments...", self)
+        self.instruments_action.setStatusTip(
+            "Say which instruments play in the open track (a classical ensemble), to "
+            "separate it into them")
+        self.instruments_action.triggered.connect(lambda: self.choose_instruments())
+        controller.track_opened.connect(lambda _: self._enable_instruments())
         self.refresh()
 
     def refresh(self) -> None:
@@ -93,6 +121,13 @@ class SeparationMenu(QObject):
             self.group.addAction(action)
             self.menu.addAction(action)
             self.actions[name] = action
+        self.menu.addSeparator()
+        self.menu.addAction(self.instruments_action)
+        self._enable_instruments()
+
+    def _enable_instruments(self) -> None:
+        track = self.controller.track
+        self.instruments_action.setEnabled(track is not None and not track.path.is_dir())
 
     def choose(self, name: str) -> None:
         """Separate the next tracks with ``name`` and remember it."""
@@ -102,3 +137,33 @@ class SeparationMenu(QObject):
         self.settings.setValue(ENSEMBLE_KEY, name)
         self.controller.set_ensemble(name)
         self.chosen_changed.emit(name)
+
+    def ask_instruments(self, track_name: str, current: tuple[str, ...]
+                        ) -> tuple[str, ...] | None:
+        """Ask which instruments play; ``()`` for a pop track, ``None`` when cancelled.
+        Tests and embedders replace this."""
+        dialog = InstrumentsDialog(track_name, current, self.menu.parentWidget())
+        return dialog.chosen() if dialog.exec() == InstrumentsDialog.DialogCode.Accepted else None
+
+    def choose_instruments(self) -> bool:
+        """Ask for the open file's instruments, remember them and separate it again.
+
+        Returns
+        -------
+        bool
+            Whether the track is being opened again for the new choice.
+        """
+        track = self.controller.track
+        if track is None or track.path.is_dir():  # a folder's files name its stems
+            return False
+        current = self.controller.instruments_for(track.path) or ()
+        chosen = self.ask_instruments(track.path.name, current)
+        if chosen is None:
+            return False
+        reopening = self.controller.set_instruments(track.path, chosen)
+        save_choices(self.settings, self.controller.instruments)
+        what = (f"a classical ensemble of {', '.join(chosen)}" if chosen
+                else "a pop track (vocals, drums, bass, other)")
+        self.instruments_chosen.emit(f"{track.path.name} is {what}"
+                                     + ("; separating it again" if reopening else ""))
+        return reopening

@@ -95,6 +95,7 @@ class SessionActions(SessionExports):
 
         def apply() -> str:
             state = pref.mix_state()  # first, so a damaged preference changes nothing
+            self.model.check_stems(state)  # nor one for a track with other stems
             stored = self.store.listener(pref.listener_id)
             said = [f"Re-applied the settings of {local_time(pref.created_at)} for "
                     f"{pref.track_name or pref.track_key}"]

@@ -1,6 +1,8 @@
 """A printable report of a listener's saved preferences: audiogram plus a table, PNG or PDF.
 
-The page is painted once by :func:`_paint`, whatever the target: a ``QImage`` for
+The table has a column per stem; preferences for tracks with other stem sets (pop
+stems, an ensemble's instruments) get a table each. The page is painted once by
+:func:`_paint`, whatever the target: a ``QImage`` for
 PNG (its height grows with the table, so a long history is never cut off) or a
 ``QPdfWriter`` for PDF (A4 pages, the table header repeated on each). The audiogram
 is the app's own :class:`~remixer_app.ui.audiogram_chart.AudiogramChart`, rendered
@@ -11,7 +13,7 @@ chart on screen. Everything here needs a ``QApplication`` and the GUI thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +35,7 @@ from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ExportError
+from remixer_app.core.mix_state import MixState
 from remixer_app.core.storage import Preference
 from remixer_app.ui.audiogram_chart import AudiogramChart
 
@@ -43,9 +46,18 @@ PDF_DPI = 300
 A4_MM = (210.0, 297.0)
 MARGIN_MM = 15.0
 CHART_SIZE = (720, 410)  # logical pixels the chart is laid out at before scaling
-# Relative widths: saved, track, four stem gains, compressor, note.
-COLUMNS = (("Saved", 15), ("Track", 21), *((s.capitalize(), 7) for s in STEM_NAMES),
-           ("Compr.", 8), ("Note", 28))
+STEM_WIDTH = 7
+
+
+def report_columns(stems: Sequence[str] = STEM_NAMES) -> tuple[tuple[str, int], ...]:
+    """The table's (heading, relative width): saved, track, the stems' gains,
+    compressor, note."""
+    return (("Saved", 15), ("Track", 21), *((s.capitalize(), STEM_WIDTH) for s in stems),
+            ("Compr.", 8), ("Note", 28))
+
+
+#: The columns of the table of pop tracks.
+COLUMNS = report_columns()
 _FLAGS = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
 
 
@@ -59,15 +71,30 @@ def format_gain(db: float) -> str:
     return f"{db:+g}" if db else "0"
 
 
+def compressor_text(state: MixState) -> str:
+    """The compressor in a word: ``on``/``off`` (NAL-R), ``multiband`` (Cadenza 2)."""
+    if state.hearing_aid == "multiband":
+        return "multiband"
+    return "on" if state.compressor_on else "off"
+
+
 def preference_cells(pref: Preference) -> list[str]:
-    """The report's table row for ``pref`` (see :data:`COLUMNS`)."""
+    """The report's table row for ``pref`` (see :func:`report_columns` of its stems)."""
     state = pref.mix_state()
     gains = []
-    for stem in STEM_NAMES:
+    for stem in state.stems:
         marks = ("M" if stem in state.muted else "") + ("S" if stem in state.soloed else "")
         gains.append(format_gain(state.gains_db[stem]) + (f" ({marks})" if marks else ""))
     return [local_time(pref.created_at), pref.track_name or pref.track_key, *gains,
-            "on" if state.compressor_on else "off", pref.note]
+            compressor_text(state), pref.note]
+
+
+def stem_groups(prefs: Iterable[Preference]) -> list[tuple[tuple[str, ...], list[Preference]]]:
+    """``prefs`` grouped by stem set, in order of first appearance, each keeping its order."""
+    groups: dict[tuple[str, ...], list[Preference]] = {}
+    for pref in prefs:
+        groups.setdefault(pref.mix_state().stems, []).append(pref)
+    return list(groups.items())
 
 
 @dataclass
@@ -142,12 +169,12 @@ class _Painter:
             chart.deleteLater()
         self.y += height + self.page.mm(4)
 
-    def table(self, rows: Sequence[Sequence[str]]) -> None:
-        total = sum(weight for _, weight in COLUMNS)
-        widths = [self.width * weight / total for _, weight in COLUMNS]
+    def table(self, columns: Sequence[tuple[str, int]], rows: Sequence[Sequence[str]]) -> None:
+        total = sum(weight for _, weight in columns)
+        widths = [self.width * weight / total for _, weight in columns]
         pad = self.page.mm(1.0)
         header_font, body_font = _font(8.5, bold=True), _font(8.5)
-        header = [name for name, _ in COLUMNS]
+        header = [name for name, _ in columns]
         self._row(header, widths, header_font, pad, shaded=True)
         for row in rows:
             height = self._row_height(row, widths, body_font, pad)
@@ -192,13 +219,20 @@ def _paint(layout: _Painter, listener: Listener, prefs: Sequence[Preference],
     layout.text(f"Written {datetime.now().astimezone():%Y-%m-%d %H:%M}; "
                 f"{len(prefs)} saved preference(s); gains in dB", _font(9), layout.page.mm(3))
     layout.chart(listener)
-    rows = [preference_cells(p) for p in prefs]
-    if rows:
-        layout.table(rows)
-        if any("(" in cell for row in rows for cell in row[2:2 + len(STEM_NAMES)]):
+    groups = stem_groups(prefs)
+    marked = False
+    for stems, group in groups:
+        if len(groups) > 1:
             layout.y += layout.page.mm(2)
-            layout.text("M: muted, S: soloed", _font(8))
-    else:
+            layout.text("Stems: " + ", ".join(s.capitalize() for s in stems),
+                        _font(10, bold=True), layout.page.mm(1))
+        rows = [preference_cells(p) for p in group]
+        layout.table(report_columns(stems), rows)
+        marked = marked or any("(" in cell for row in rows for cell in row[2:2 + len(stems)])
+    if marked:
+        layout.y += layout.page.mm(2)
+        layout.text("M: muted, S: soloed", _font(8))
+    if not groups:
         layout.text("No preferences saved yet.", _font(10))
     return layout.y + layout.left
 
@@ -293,5 +327,5 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
                         overwrite=overwrite)
 
 
-__all__ = ["DEFAULT_TITLE", "REPORT_SUFFIXES", "format_gain", "local_time", "preference_cells",
-           "write_report"]
+__all__ = ["DEFAULT_TITLE", "REPORT_SUFFIXES", "compressor_text", "format_gain", "local_time",
+           "preference_cells", "report_columns", "stem_groups", "write_report"]

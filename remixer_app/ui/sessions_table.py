@@ -22,19 +22,27 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.mix_state import MixState
 from remixer_app.core.storage import Preference
-from remixer_app.ui.session_report import format_gain, local_time
+from remixer_app.ui.session_report import compressor_text, format_gain, local_time
 
 COLUMNS = ("Saved", "Listener", "Track", "Gains (dB)", "Compressor", "Note")
 TRACK_COLUMN = COLUMNS.index("Track")
 NOTE_COLUMN = COLUMNS.index("Note")
 
 
+def stem_abbreviation(stem: str, stems: tuple[str, ...]) -> str:
+    """How a summary names ``stem``: the initial of a pop stem (V, D, B, O), else the
+    capitalised name (an ensemble's instruments share initials: viola, violin)."""
+    return stem[0].upper() if stems == STEM_NAMES else stem.capitalize()
+
+
 def gains_summary(state: MixState) -> str:
-    """E.g. ``"V +6 D -3 B 0 O 0"``, with muted and soloed stems named after it."""
-    text = " ".join(f"{s[0].upper()} {format_gain(state.gains_db[s])}" for s in STEM_NAMES)
+    """E.g. ``"V +6 D -3 B 0 O 0"`` or ``"Cello 0 Violin +3"``, with muted and soloed
+    stems named after it."""
+    text = " ".join(f"{stem_abbreviation(s, state.stems)} {format_gain(state.gains_db[s])}"
+                    for s in state.stems)
     for word, stems in (("muted", state.muted), ("solo", state.soloed)):
         if stems:
-            text += f"; {word} " + ", ".join(s for s in STEM_NAMES if s in stems)
+            text += f"; {word} " + ", ".join(s for s in state.stems if s in stems)
     return text
 
 
@@ -42,7 +50,7 @@ def row_cells(pref: Preference, listener_name: str) -> tuple[str, ...]:
     """The texts of ``pref``'s row, one per column of :data:`COLUMNS`."""
     try:
         state = pref.mix_state()
-        gains, compressor = gains_summary(state), "on" if state.compressor_on else "off"
+        gains, compressor = gains_summary(state), compressor_text(state)
     except RemixerError:  # one damaged row must not hide the others
         gains, compressor = "(unreadable settings)", "?"
     return (local_time(pref.created_at), listener_name, pref.track_name or pref.track_key,

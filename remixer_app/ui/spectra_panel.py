@@ -33,7 +33,7 @@ from remixer_app.core.dsp.nalr import fir_response_db
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
-from remixer_app.core.player import AIDED_DELAY, Player, PlayState
+from remixer_app.core.player import Player, PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
 from remixer_app.core.spectra import (
     LIVE_NFFT,
@@ -319,8 +319,8 @@ class SpectraPanel(QWidget):
             return sum((w * np.asarray(self.stems[name][start_:stop], dtype=float)
                         for w, name in zip(weights, engine.stem_names, strict=True)),
                        np.zeros((stop - start_, 2)))
-        # the player reads the aided signal ahead by the NAL-R delay; so do we
-        rows = engine.aided[:, :, start_ + AIDED_DELAY:stop + AIDED_DELAY]
+        # the player reads the aided signal ahead by the hearing aid's delay; so do we
+        rows = engine.aided[:, :, start_ + engine.delay:stop + engine.delay]
         return np.einsum("k,kcn->nc", weights, rows)
 
     def _spectra_ready(self, rid: int, spectra: object) -> None:

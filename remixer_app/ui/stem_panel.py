@@ -3,6 +3,8 @@
 A slider drag is one undo step (a model gesture from press to release); keyboard
 steps (arrows, Page Up/Down) are one step each. Widgets follow the model through its
 change events with signals blocked, so updating them never echoes back as a change.
+There is one slider per stem of the model's stem set (the track's: the pop stems or
+an ensemble's instruments), rebuilt when a track with other stems opens.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import GAIN_MAX_DB, GAIN_MIN_DB, MixChange, MixState
 
@@ -43,9 +44,10 @@ class StemPanel(QWidget):
         self.values: dict[str, QLabel] = {}
         self.mutes: dict[str, QPushButton] = {}
         self.solos: dict[str, QPushButton] = {}
-        grid = QGridLayout()
-        for column, stem in enumerate(STEM_NAMES):
-            self._add_stem(grid, column, stem)
+        self.strips: QWidget | None = None  # the sliders and buttons of the stems
+        self._strips_layout = QVBoxLayout()
+        self._strips_layout.setContentsMargins(0, 0, 0, 0)
+        self._build_stems(model.state.stems)
         buttons = QHBoxLayout()
         self.reset_button = self._button("Reset", "Reset all stems to 0 dB, no mute or solo",
                                          model.reset)
@@ -54,7 +56,7 @@ class StemPanel(QWidget):
         for button in (self.reset_button, self.undo_button, self.redo_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
-        layout.addLayout(grid)
+        layout.addLayout(self._strips_layout)
         layout.addLayout(buttons)
         self._unsubscribe = model.subscribe(self._on_change)
         self._show(model.state)
@@ -66,6 +68,29 @@ class StemPanel(QWidget):
         button.setAccessibleDescription(description)
         button.clicked.connect(lambda: action())
         return button
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The stems the panel has sliders for, left to right."""
+        return tuple(self.sliders)
+
+    def _build_stems(self, stems: tuple[str, ...]) -> None:
+        old = self.strips
+        if old is not None:
+            for widget in old.findChildren(QWidget):
+                widget.blockSignals(True)  # a slider held down must not move the new stems
+            old.hide()
+            self._strips_layout.removeWidget(old)
+            old.deleteLater()
+        for widgets in (self.sliders, self.values, self.mutes, self.solos):
+            widgets.clear()
+        self.strips = QWidget()
+        self.strips.setAccessibleName("Stem levels")
+        grid = QGridLayout(self.strips)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for column, stem in enumerate(stems):
+            self._add_stem(grid, column, stem)
+        self._strips_layout.addWidget(self.strips)
 
     def _add_stem(self, grid: QGridLayout, column: int, stem: str) -> None:
         title = QLabel(stem.capitalize())
@@ -98,13 +123,15 @@ class StemPanel(QWidget):
         self.mutes[stem], self.solos[stem] = mute, solo
 
     def _on_change(self, change: MixChange) -> None:
-        if change.fields & {"gains", "mute", "solo"}:
+        if change.state.stems != self.stems:
+            self._build_stems(change.state.stems)
+        if change.fields & {"stems", "gains", "mute", "solo"}:
             self._show(change.state)
         else:
             self._show_history()
 
     def _show(self, state: MixState) -> None:
-        for stem in STEM_NAMES:
+        for stem in state.stems:
             db = state.gains_db[stem]
             for widget, value in ((self.sliders[stem], round(db * STEPS_PER_DB)),
                                   (self.mutes[stem], stem in state.muted),

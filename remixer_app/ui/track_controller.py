@@ -2,13 +2,19 @@
 
 Everything slow runs in :mod:`remixer_app.ui.workers`: opening (decode + separation,
 with progress, ETA and cancel) and preparing the hearing-aid engine (NAL-R filtering
-per stem and ear), which is redone when the listener changes. Each job carries a
-request id; a newer request makes older results stale, and they are dropped.
+per stem and ear), which is redone when the listener or the hearing aid changes. Each
+job carries a request id; a newer request makes older results stale, and they are
+dropped.
+
+The stem set is the track's: an opened track sets the model's stems (the pop stems or
+its instruments). A plain file the user has said holds a classical ensemble
+(:meth:`TrackController.set_instruments`) is separated into those instruments by the
+:data:`~remixer_app.core.track_loader.CLASSICAL_ENSEMBLE`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +23,27 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import Cancelled
+from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.separator import Separator
-from remixer_app.core.track_loader import OpenedTrack, open_track
+from remixer_app.core.track_loader import CLASSICAL_ENSEMBLE, OpenedTrack, open_track
 from remixer_app.ui.workers import Worker, start
 
 DEFAULT_LISTENER = "N3"  # a moderate sloping loss until the user picks someone
+
+#: Loads a separator as :func:`~remixer_app.core.separation.load_separator` does:
+#: ``loader(ensemble)``, or ``loader(ensemble, instruments=(...))`` for an ensemble's
+#: instruments.
+SeparatorLoader = Callable[..., Separator]
+
+
+def track_key(path: str | Path) -> str:
+    """What the per-track choices (instruments) are remembered under: the full path."""
+    return str(Path(path).absolute())
 
 
 class TrackController(QObject):
@@ -37,9 +54,15 @@ class TrackController(QObject):
     model
         The settings model; its listener decides the engine.
     ensemble
-        Ensemble used to separate plain audio files.
+        Ensemble used to separate plain audio files of pop music.
     pool
         Thread pool for the workers (tests pass their own).
+    separator_factory
+        Returns the separator for every track, whatever its instruments (tests).
+    separator_loader
+        Loads the separators instead of ``load_separator`` (tests).
+    instruments
+        Track key (:func:`track_key`) -> the instruments the user said it holds.
     """
 
     progress = Signal(object)          # ProgressReport of the running job
@@ -52,7 +75,9 @@ class TrackController(QObject):
 
     def __init__(self, model: MixModel, *, ensemble: str = DEFAULT_ENSEMBLE,
                  pool: QThreadPool | None = None,
-                 separator_factory: Callable[[], Separator] | None = None) -> None:
+                 separator_factory: Callable[[], Separator] | None = None,
+                 separator_loader: SeparatorLoader | None = None,
+                 instruments: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__()
         self.model = model
         self.ensemble = ensemble
@@ -60,8 +85,12 @@ class TrackController(QObject):
         self.track: OpenedTrack | None = None
         self.engine: HearingAidEngine | None = None
         self.player: Player | None = None
-        self._loaded: tuple[str, Separator] | None = None  # ensemble name, its separator
+        self.instruments: dict[str, tuple[str, ...]] = {
+            key: instrument_list(names) for key, names in (instruments or {}).items()}
+        # (ensemble name, instruments or None), and its separator
+        self._loaded: tuple[tuple[str, tuple[str, ...] | None], Separator] | None = None
         self._factory = separator_factory
+        self._loader = separator_loader
         self._request = 0
         self._workers: dict[str, Worker] = {}
         if model.listener is None:
@@ -70,12 +99,50 @@ class TrackController(QObject):
 
     # --- opening -----------------------------------------------------------------------
     def open(self, path: str | Path) -> None:
-        """Open a file or stems folder in the background (replacing any open in progress)."""
+        """Open a file or stems folder in the background (replacing any open in progress).
+
+        A file is separated into the instruments remembered for it, if any.
+        """
         self.cancel("open")
-        factory = self._separator_factory()
+        instruments = self.instruments_for(path)
+        factory = self._separator_factory(instruments)
         self._run("open", lambda progress, cancelled: open_track(
-            path, factory, progress=progress, cancelled=cancelled), self._opened,
-            f"Opening {Path(path).name}")
+            path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
+            self._opened, f"Opening {Path(path).name}")
+
+    def instruments_for(self, path: str | Path) -> tuple[str, ...] | None:
+        """The instruments remembered for the file ``path``; ``None``: a pop track (and
+        for a stems folder, whose files name its stems)."""
+        return None if Path(path).is_dir() else self.instruments.get(track_key(path))
+
+    def set_instruments(self, path: str | Path, instruments: Sequence[str] | None) -> bool:
+        """Remember which instruments the file ``path`` holds (``None`` or none: pop).
+
+        When it is the open track and that changes its separation, it is opened
+        again, separated into them.
+
+        Returns
+        -------
+        bool
+            Whether the open track is being opened again.
+
+        Raises
+        ------
+        RemixerError
+            Not 2 to 5 known instruments.
+        """
+        key = track_key(path)
+        chosen = instrument_list(instruments) if instruments else None
+        if chosen == self.instruments.get(key):
+            return False
+        self.instruments.pop(key, None)
+        if chosen is not None:
+            self.instruments[key] = chosen  # last: the most recent choice
+        track = self.track
+        if track is None or track.path.is_dir() or track_key(track.path) != key:
+            return False
+        self.open(track.path)
+        return True
 
     def set_ensemble(self, name: str) -> None:
         """Separate the tracks opened from now on with ensemble ``name``.
@@ -96,23 +163,32 @@ class TrackController(QObject):
         if not self._workers:
             self.busy.emit("")
 
-    def _separator_factory(self) -> Callable[[], Separator]:
+    def _separator_factory(self, instruments: tuple[str, ...] | None
+                           ) -> Callable[[], Separator]:
         """Loads (once) and returns the separator; called in the open worker, because
         loading model weights takes seconds the GUI thread must not wait for."""
         if self._factory is not None:
             return self._factory
-        ensemble = self.ensemble  # fixed now: the user may choose another meanwhile
+        # Fixed now: the user may choose another ensemble meanwhile.
+        wanted = (self.ensemble if instruments is None else CLASSICAL_ENSEMBLE, instruments)
+        loader = self._loader or load_separator
 
         def load() -> Separator:
             loaded = self._loaded
-            if loaded is None or loaded[0] != ensemble:
-                loaded = (ensemble, load_separator(ensemble))
-                self._loaded = loaded
+            if loaded is None or loaded[0] != wanted:
+                ensemble, chosen = wanted
+                separator = (loader(ensemble) if chosen is None
+                             else loader(ensemble, instruments=chosen))
+                loaded = self._loaded = (wanted, separator)
             return loaded[1]
 
         return load
 
     def _opened(self, track: OpenedTrack) -> None:
+        # No track while the model takes the new stems, so the hearing-aid change that
+        # may come with them does not build an engine for the old track.
+        self.track = None
+        self.model.set_stems(track.stem_names)
         self.track = track
         self.engine = None
         for warning in track.warnings:
@@ -122,7 +198,7 @@ class TrackController(QObject):
 
     # --- engine ------------------------------------------------------------------------
     def _on_change(self, change: MixChange) -> None:
-        if "listener" in change.fields and self.track is not None:
+        if change.fields & {"listener", "hearing_aid"} and self.track is not None:
             self._prepare_engine()
 
     def _prepare_engine(self) -> None:
@@ -132,10 +208,12 @@ class TrackController(QObject):
         self.cancel("engine")
 
         settings = self.model.chain_settings()
+        hearing_aid = self.model.state.hearing_aid
 
         def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
             progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
-            engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture)
+            engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
+                                      hearing_aid=hearing_aid)
             progress(ProgressReport(0.7, None, "preparing playback"))
             if cancelled():
                 raise Cancelled("cancelled")

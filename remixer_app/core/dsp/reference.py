@@ -1,10 +1,12 @@
-"""The Cadenza ICASSP 2024 chain built from the reference libraries, as the recipe does it.
+"""The Cadenza chains built from the reference libraries, as the recipes do them.
 
-This is the yardstick for :class:`remixer_app.core.engine.HearingAidEngine`: gains
-with pyloudnorm, remix and loudness match with pyloudnorm, NAL-R and the compressor
-from pyclarity. It is slow (the compressor is a Python loop, every loudness is
-measured anew) and is used by the tests, the benchmark, and evaluation's reference
-signals (``--reference-impl`` style checks).
+This is the yardstick for :class:`remixer_app.core.engine.HearingAidEngine`. The
+ICASSP 2024 chain: gains with pyloudnorm, remix and loudness match with pyloudnorm,
+NAL-R and the compressor from pyclarity. The Cadenza 2 (classical) chain: gains, the
+level rule, pyclarity's multiband compressor per ear with our fitted settings, clip.
+They are slow (the compressors are Python loops, every loudness is measured anew) and
+are used by the tests, the benchmarks, and evaluation's reference signals
+(``--reference-impl`` style checks).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from remixer_app.core.audiogram import Audiogram, Listener
+from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.dsp.multiband import MultibandParams
+from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
 
 RATE = 44100
 
@@ -74,3 +79,51 @@ def reference_chain(stems: Mapping[str, np.ndarray], mixture: np.ndarray, listen
         reference_hearing_aid(remix[:, 0], listener.left, compressor),
         reference_hearing_aid(remix[:, 1], listener.right, compressor),
     ], axis=1)
+
+
+def reference_multiband(signal: np.ndarray, params: MultibandParams,
+                        rate: float = RATE) -> np.ndarray:
+    """pyclarity's ``MultibandCompressor`` on (frames,) or (frames, channels) audio."""
+    from clarity.enhancer.multiband_compressor import MultibandCompressor
+
+    settings = params.as_dict()
+    crossovers = settings.pop("crossover_frequencies")
+    compressor = MultibandCompressor(crossover_frequencies=np.array(crossovers),
+                                     sample_rate=rate, compressors_params=settings)
+    x = np.array(signal, dtype=np.float64)  # a copy: pyclarity's compressor writes its input
+    channels = np.ascontiguousarray(x.reshape(len(x), -1).T)
+    return np.asarray(compressor(channels)).T.reshape(x.shape)
+
+
+def reference_classical_chain(stems: Mapping[str, np.ndarray], listener: Listener,
+                              gains_db: Mapping[str, float],
+                              clip: ClipMode = "hard") -> np.ndarray:
+    """The Cadenza 2 hearing aid's output: (frames, 2), clipped as ``clip`` says.
+
+    Each stem (mono ones on both ears) is weighted by ``10 ** (g / 20)`` times the level
+    rule's gain (:func:`~remixer_app.core.dsp.multiband_fitting.level_adjustment_db`),
+    the stems are summed in order, and each ear goes through pyclarity's multiband
+    compressor with the settings
+    :func:`~remixer_app.core.dsp.multiband_fitting.multiband_params` gives that ear.
+
+    The weights and the sum are formed as the engine forms them, not as "gain each stem,
+    then the sum": pyclarity's 8th-order all-passes turn one ulp of difference in their
+    input into up to 1e-7 at their output, so a remix that is equal but rounded
+    differently would swamp the comparison.
+    """
+    gains = np.array([float(gains_db.get(name, 0.0)) for name in stems])
+    level = np.power(10.0, level_adjustment_db(gains) / 20.0)
+    weights = np.power(10.0, gains / 20.0) * level
+    remix = np.zeros((len(next(iter(stems.values()))), 2))
+    for weight, stem in zip(weights, stems.values(), strict=True):
+        x = np.asarray(stem, dtype=np.float64)
+        remix = remix + (x[:, None] if x.ndim == 1 else x) * weight
+    out = np.stack([
+        reference_multiband(remix[:, 0], multiband_params(listener.left, RATE)),
+        reference_multiband(remix[:, 1], multiband_params(listener.right, RATE)),
+    ], axis=1)
+    if clip == "soft":
+        out = np.tanh(out)
+    if clip != "none":
+        out = np.clip(out, -1.0, 1.0)
+    return out

@@ -129,13 +129,15 @@ def processed_signal(engine: HearingAidEngine, settings: ChainSettings) -> np.nd
 
 
 def make_task(scene_id: str, seed: int, processed: np.ndarray, reference: Reference,
-              listener: Listener) -> HaaqiTask:
+              listener: Listener, *, delay_frames: int = NALR_TAPS) -> HaaqiTask:
     """Resample both sides to 24 kHz and align their lengths.
 
     Both chains start at the same instant (the NAL-R delay is in both) and both
     resamplers are linear-phase and delay-compensated, so the signals are
     already time-aligned; they may differ in length by a sample of rounding
     (44.1k -> 24k vs 44.1k -> 32k -> 24k), and the longer one is cut at the end.
+    ``delay_frames`` is how much longer than the remix the hearing-aid output is at
+    44.1 kHz (the NAL-R filter's length; 0 for the multiband compressor).
 
     Raises
     ------
@@ -146,7 +148,7 @@ def make_task(scene_id: str, seed: int, processed: np.ndarray, reference: Refere
     ref = resample(reference.aided, RATE, HAAQI_RATE)
     expected = round(reference.remix.shape[0] * HAAQI_RATE / RATE)
     if (abs(len(proc) - len(ref)) > _MAX_LENGTH_MISMATCH
-            or abs(len(ref) - expected - round(NALR_TAPS * HAAQI_RATE / RATE))
+            or abs(len(ref) - expected - round(delay_frames * HAAQI_RATE / RATE))
             > _MAX_LENGTH_MISMATCH):
         raise ValueError(f"scene {scene_id}: processed ({len(proc)}) and reference "
                          f"({len(ref)}) lengths at 24 kHz do not match")

@@ -4,15 +4,18 @@
 :mod:`.ensemble`), loads its members (official Demucs models, downloaded on first use
 or placed by hand; or our own safetensors weights) and returns a
 :class:`~.separator.Separator` whose ``separate(audio, sr, *, progress, cancelled)``
-gives ``{"vocals", "drums", "bass", "other"} -> (frames, 2)`` float32.
+gives ``{"vocals", "drums", "bass", "other"} -> (frames, 2)`` float32, or, for a
+classical ensemble given a track's instrument list, ``{instrument -> (frames, 2)}``.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
-from remixer_app.core.errors import SeparationError
+from remixer_app.core.errors import RemixerError, SeparationError
+from remixer_app.core.instruments import instrument_list
 from remixer_app.core.separation.demucs_models import DemucsCatalog
 from remixer_app.core.separation.device import resolve_device
 from remixer_app.core.separation.ensemble import (
@@ -29,7 +32,8 @@ __all__ = ["DEFAULT_ENSEMBLE", "ArraySink", "Separator", "StemSink", "available_
 
 
 def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
-                   allow_download: bool | None = None, member: str | None = None) -> Separator:
+                   allow_download: bool | None = None, member: str | None = None,
+                   instruments: Sequence[str] | None = None) -> Separator:
     """Load an ensemble by name or file path, ready to separate.
 
     Parameters
@@ -45,6 +49,10 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     member
         Run only this member of the ensemble (see :meth:`EnsembleSpec.only`), to compare
         the ensemble with its members.
+    instruments
+        The instruments playing (2-5 of ``INSTRUMENTS``), required by a classical
+        ensemble (``sources: instruments``) and refused by the others: the stems are
+        then these instruments.
 
     Raises
     ------
@@ -57,6 +65,7 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     spec = load_ensemble(ensemble)
     if member is not None:
         spec = spec.only(member)
+    stems = _stems_for(spec, instruments)
     chosen, warning = resolve_device(device)
     leaves: list[Leaf] = []
     problems: list[str] = []
@@ -77,10 +86,28 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
         chosen = "cpu"
         for leaf in leaves:
             leaf.model.to(chosen)
-    separator = Separator(spec, leaves, _identity(spec), chosen)
+    for leaf in leaves:
+        if hasattr(leaf.model, "set_present"):
+            leaf.model.set_present(stems if spec.classical else None)
+    separator = Separator(spec, leaves, _identity(spec), chosen, stems)
     if warning:
         separator.warnings.append(warning)
     return separator
+
+
+def _stems_for(spec: EnsembleSpec, instruments: Sequence[str] | None) -> tuple[str, ...]:
+    if not spec.classical:
+        if instruments is not None:
+            raise SeparationError(f"ensemble {spec.name!r} separates vocals, drums, bass and "
+                                  "other, not instruments; choose a classical ensemble")
+        return spec.sources
+    if instruments is None:
+        raise SeparationError(f"ensemble {spec.name!r} separates instruments: say which "
+                              "instruments play (2 to 5)")
+    try:
+        return instrument_list(instruments)
+    except RemixerError as exc:
+        raise SeparationError(str(exc)) from exc
 
 
 def default_ensemble_help() -> str:

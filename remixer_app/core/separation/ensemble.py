@@ -35,9 +35,11 @@ import yaml
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import SeparationError
+from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.paths import models_dir, user_data_dir
 
 ENSEMBLE_SUFFIXES = (".yaml", ".yml", ".json")
+SOURCE_SETS = {"stems": STEM_NAMES, "instruments": INSTRUMENTS}
 MEMBER_KINDS = ("demucs", "safetensors")
 DEFAULT_ENSEMBLE = "default"
 
@@ -83,6 +85,12 @@ class EnsembleSpec:
     mixture_blend: float
     overlap: float
     shifts: int
+    sources: tuple[str, ...] = STEM_NAMES
+
+    @property
+    def classical(self) -> bool:
+        """Whether this ensemble separates instruments (needs a track's instrument list)."""
+        return self.sources == INSTRUMENTS
 
     def stem_weights(self, stem: str) -> list[tuple[MemberSpec, float]]:
         """The members that contribute to ``stem`` and their weights (all > 0)."""
@@ -99,7 +107,7 @@ class EnsembleSpec:
         """
         for member in self.members:
             if member.id == member_id:
-                alone = replace(member, weights=dict.fromkeys(STEM_NAMES, 1.0))
+                alone = replace(member, weights=dict.fromkeys(self.sources, 1.0))
                 return replace(self, name=f"{self.name}[{member_id}]", members=(alone,))
         raise SeparationError(f"ensemble {self.name!r} has no member {member_id!r} (members: "
                               f"{', '.join(m.id for m in self.members)})")
@@ -109,7 +117,7 @@ class EnsembleSpec:
         data = {"members": [[m.kind, m.model, m.sha256, sorted(m.weights.items())]
                             for m in self.members],
                 "residual_other": self.residual_other, "mixture_blend": self.mixture_blend,
-                "overlap": self.overlap, "shifts": self.shifts}
+                "overlap": self.overlap, "shifts": self.shifts, "sources": self.sources}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -174,13 +182,17 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
     if not isinstance(data, dict):
         raise fail("expected a mapping with a 'members' list")
     unknown = set(data) - {"name", "description", "members", "residual_other",
-                           "mixture_blend", "overlap", "shifts"}
+                           "mixture_blend", "overlap", "shifts", "sources"}
     if unknown:
         raise fail(f"unknown keys {sorted(unknown)}")
     raw_members = data.get("members")
     if not isinstance(raw_members, list) or not raw_members:
         raise fail("'members' must be a non-empty list")
-    members = tuple(_parse_member(raw, index, path, fail)
+    kind = data.get("sources", "stems")
+    if kind not in SOURCE_SETS:
+        raise fail(f"'sources' must be one of {', '.join(SOURCE_SETS)}")
+    sources = SOURCE_SETS[kind]
+    members = tuple(_parse_member(raw, index, path, fail, sources)
                     for index, raw in enumerate(raw_members))
     ids = [m.id for m in members]
     if len(set(ids)) != len(ids):
@@ -191,13 +203,15 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
     shifts = data.get("shifts", 0)
     if not isinstance(residual, bool):
         raise fail("'residual_other' must be true or false")
+    if residual and kind != "stems":
+        raise fail("'residual_other' applies to vocals/drums/bass/other ensembles only")
     if not _is_number(blend) or not 0.0 <= blend < 1.0:
         raise fail("'mixture_blend' must be a number in [0, 1)")
     if not _is_number(overlap) or not 0.0 <= overlap < 1.0:
         raise fail("'overlap' must be a number in [0, 1)")
     if not isinstance(shifts, int) or isinstance(shifts, bool) or not 0 <= shifts <= 10:
         raise fail("'shifts' must be an integer from 0 to 10")
-    for stem in STEM_NAMES:
+    for stem in sources:
         if stem == "other" and residual:
             continue
         if not any(m.weights[stem] > 0.0 for m in members):
@@ -205,10 +219,11 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
     return EnsembleSpec(name=str(data.get("name", path.stem)), path=path,
                         description=str(data.get("description", "")), members=members,
                         residual_other=residual, mixture_blend=float(blend),
-                        overlap=float(overlap), shifts=shifts)
+                        overlap=float(overlap), shifts=shifts, sources=sources)
 
 
-def _parse_member(raw: Any, index: int, path: Path, fail: Any) -> MemberSpec:
+def _parse_member(raw: Any, index: int, path: Path, fail: Any,
+                  sources: tuple[str, ...]) -> MemberSpec:
     if not isinstance(raw, dict):
         raise fail(f"member {index + 1} must be a mapping")
     kind = raw.get("kind")
@@ -218,7 +233,7 @@ def _parse_member(raw: Any, index: int, path: Path, fail: Any) -> MemberSpec:
     unknown = set(raw) - allowed
     if unknown:
         raise fail(f"member {index + 1}: unknown keys {sorted(unknown)} for kind {kind}")
-    weights = _parse_weights(raw.get("weights", {}), index, fail)
+    weights = _parse_weights(raw.get("weights", {}), index, fail, sources)
     if kind == "demucs":
         model = raw.get("model")
         if not isinstance(model, str) or not model:
@@ -234,13 +249,14 @@ def _parse_member(raw: Any, index: int, path: Path, fail: Any) -> MemberSpec:
                       file=(path.parent / file).resolve(), sha256=digest, weights=weights)
 
 
-def _parse_weights(raw: Any, index: int, fail: Any) -> dict[str, float]:
+def _parse_weights(raw: Any, index: int, fail: Any, sources: tuple[str, ...]
+                   ) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise fail(f"member {index + 1}: 'weights' must map stem names to numbers")
-    unknown = set(raw) - set(STEM_NAMES)
+    unknown = set(raw) - set(sources)
     if unknown:
         raise fail(f"member {index + 1}: unknown stems {sorted(unknown)} in 'weights'")
-    weights = {stem: raw.get(stem, 1.0) for stem in STEM_NAMES}
+    weights = {stem: raw.get(stem, 1.0) for stem in sources}
     for stem, value in weights.items():
         if not _is_number(value) or value < 0:
             raise fail(f"member {index + 1}: weight for {stem} must be a number >= 0")

@@ -40,6 +40,7 @@ ARCHITECTURES: dict[str, Callable[..., Any]] = {
     "hdemucs": _model_class("demucs.hdemucs", "HDemucs"),
     "htdemucs": _model_class("demucs.htdemucs", "HTDemucs"),
     "tfc_tdf_unet": _model_class("remixer_app.core.separation.tfc_tdf", "TfcTdfUNet"),
+    "conv_tasnet": _model_class("remixer_app.core.separation.conv_tasnet", "ConvTasNet"),
 }
 
 

@@ -86,12 +86,12 @@ class Separator:
     """
 
     def __init__(self, spec: EnsembleSpec, leaves: list[Leaf], identity: str,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", stems: tuple[str, ...] = STEM_NAMES) -> None:
         self.spec = spec
         self.leaves = leaves
-        self.identity = identity
+        self.identity = identity if stems == STEM_NAMES else f"{identity}:{'+'.join(stems)}"
         self.device = device
-        self.stems = STEM_NAMES
+        self.stems = stems
         self.warnings: list[str] = []
         self.first_window_s = FIRST_WINDOW_S
         self.window_s = WINDOW_S
@@ -138,7 +138,7 @@ class Separator:
                     out = self._run_leaf(leaf, mix, a, b, mean, std, tracker)
                     for index, source in enumerate(leaf.model.sources):
                         weight = leaf.weights.get(source, 0.0)
-                        if weight > 0.0:
+                        if weight > 0.0 and source in estimates:
                             estimates[source] += np.float32(weight) * out[index]
                     del out
                 sink.write(a, self._combine(estimates, mix[a:b]))

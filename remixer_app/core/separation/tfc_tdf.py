@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
+from remixer_app.core.separation.presence import PresenceMixin, masked_softmax
+
 SOURCES = ("drums", "bass", "other", "vocals")
 
 
@@ -45,7 +47,7 @@ class _TfcTdf(nn.Module):
         return x + self.tdf(x.transpose(2, 3)).transpose(2, 3)
 
 
-class TfcTdfUNet(nn.Module):
+class TfcTdfUNet(PresenceMixin, nn.Module):
     """Four-stem mask estimator on the STFT.
 
     Parameters
@@ -111,8 +113,12 @@ class TfcTdfUNet(nn.Module):
                           window=self.window, center=True, return_complex=True)
         return spec.reshape(batch, chans, *spec.shape[-2:])
 
-    def forward(self, mix: torch.Tensor) -> torch.Tensor:
-        """``mix`` (batch, 2, samples) -> estimates (batch, 4, 2, samples)."""
+    def forward(self, mix: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+        """``mix`` (batch, 2, samples) -> estimates (batch, sources, 2, samples).
+
+        ``present`` (batch, sources) bool limits the split to those sources
+        (:mod:`.presence`); absent ones come out silent.
+        """
         batch, chans, length = mix.shape
         spec = self._stft(mix)  # (batch, 2, nfft/2 + 1, frames)
         frames = spec.shape[-1]
@@ -135,7 +141,7 @@ class TfcTdfUNet(nn.Module):
         logits = self.last(x)[..., :frames]  # (batch, sources * 2, bins, frames)
         logits = logits.reshape(batch, len(self.sources), chans, bins, frames)
         logits = torch.cat([logits, logits[..., -1:, :]], dim=3)  # the Nyquist bin
-        masks = torch.softmax(logits, dim=1).unsqueeze(-1)
+        masks = masked_softmax(logits, self.presence(batch, present)).unsqueeze(-1)
         # A real mask times a complex bin, on the (re, im) view: no complex broadcast.
         est = torch.view_as_complex(masks * torch.view_as_real(spec).unsqueeze(1))
         est = est.reshape(batch * len(self.sources) * chans, bins + 1, frames)

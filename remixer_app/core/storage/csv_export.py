@@ -1,34 +1,60 @@
-"""Saved preferences as a CSV table for clinicians' spreadsheets and reports."""
+"""Saved preferences as a CSV table for clinicians' spreadsheets and reports.
+
+Each stem has a ``<stem>_db`` column. Tracks differ in their stems (the four pop stems,
+or a classical ensemble's instruments), so a table has the columns of the stem sets of
+its rows: pop stems first, then instruments, in their usual orders; a row leaves the
+columns of stems its track lacks empty.
+"""
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.mix_state import MixState
 
 if TYPE_CHECKING:
     from remixer_app.core.storage.sessions import Preference
 
-#: The header row, in order.
-CSV_COLUMNS: tuple[str, ...] = (
-    "created_at", "listener_id", "listener", "track_key", "track",
-    *(f"{stem}_db" for stem in STEM_NAMES),
-    "muted", "soloed", "compressor", "clip", "note",
-)
+_BEFORE = ("created_at", "listener_id", "listener", "track_key", "track")
+_AFTER = ("muted", "soloed", "hearing_aid", "compressor", "clip", "note")
 
 
-def _stems(stems: frozenset[str]) -> str:
-    return ";".join(s for s in STEM_NAMES if s in stems)
+def csv_columns(stems: Sequence[str] = STEM_NAMES) -> tuple[str, ...]:
+    """The header row of a table whose stem columns are those of ``stems``, in order."""
+    return (*_BEFORE, *(f"{stem}_db" for stem in stems), *_AFTER)
 
 
-def preference_row(pref: Preference, listener_name: str) -> list[str]:
-    """One CSV row (:data:`CSV_COLUMNS`) for ``pref``."""
+#: The header row of a table of pop tracks (and of an empty one), in order.
+CSV_COLUMNS: tuple[str, ...] = csv_columns()
+
+
+def stem_columns(states: Iterable[MixState]) -> tuple[str, ...]:
+    """The stems that get a column in a table of ``states``: pop stems, then
+    instruments, then any other stem in order of appearance; the pop stems alone when
+    there are no states."""
+    seen: dict[str, None] = {}
+    for state in states:
+        seen.update(dict.fromkeys(state.stems))
+    if not seen:
+        return STEM_NAMES
+    known = (*STEM_NAMES, *INSTRUMENTS)
+    return (*(s for s in known if s in seen), *(s for s in seen if s not in known))
+
+
+def _stems(stems: frozenset[str], order: Sequence[str]) -> str:
+    return ";".join(s for s in order if s in stems)
+
+
+def preference_row(pref: Preference, listener_name: str,
+                   stems: Sequence[str] = STEM_NAMES) -> list[str]:
+    """One CSV row for ``pref``, in the columns of :func:`csv_columns` of ``stems``."""
     state: MixState = pref.mix_state()
     return [
         pref.created_at.isoformat(timespec="seconds"),
@@ -36,9 +62,10 @@ def preference_row(pref: Preference, listener_name: str) -> list[str]:
         listener_name,
         pref.track_key,
         pref.track_name,
-        *(f"{state.gains_db[stem]:g}" for stem in STEM_NAMES),
-        _stems(state.muted),
-        _stems(state.soloed),
+        *(f"{state.gains_db[stem]:g}" if stem in state.gains_db else "" for stem in stems),
+        _stems(state.muted, state.stems),
+        _stems(state.soloed, state.stems),
+        state.hearing_aid,
         "on" if state.compressor_on else "off",
         state.clip,
         pref.note,
@@ -51,14 +78,19 @@ def write_preferences_csv(path: str | os.PathLike[str],
     """Write ``(preference, listener display name)`` rows as CSV, atomically.
 
     The file is UTF-8 with a byte-order mark, which spreadsheet programs need to
-    show accented names correctly; lists of stems are joined with ``;``.
+    show accented names correctly; lists of stems are joined with ``;``. The stem
+    columns are those of :func:`stem_columns`.
 
     Raises
     ------
     ExportError
         The file exists and ``overwrite`` is false, or it cannot be written.
+    SettingsError
+        A preference's settings cannot be read.
     """
-    table = [list(CSV_COLUMNS), *(preference_row(p, name) for p, name in rows)]
+    rows = list(rows)
+    stems = stem_columns(pref.mix_state() for pref, _ in rows)
+    table = [list(csv_columns(stems)), *(preference_row(p, name, stems) for p, name in rows)]
 
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:

@@ -1,0 +1,109 @@
+"""Speed of the Cadenza 2 multiband compressor and of the engine's multiband mode, in one run.
+
+Times, on real MUSDB18 preview stems from ../shared/data (synthetic noise stems, and it
+says so, when that folder is absent):
+
+* 30 s of stereo 44.1 kHz audio through pyclarity's ``MultibandCompressor`` and through
+  ours (:func:`~remixer_app.core.dsp.multiband.multiband_compress`), their ratio and the
+  largest difference between the two;
+* the engine's re-render of a 3-minute 4-stem track after a gain change with
+  ``hearing_aid="multiband"`` (gains, level rule, per-ear compressors);
+* one 1024-frame playback block of the streaming renderer in that mode.
+
+Run: ``.venv/bin/python bench/bench_multiband.py`` (about a minute; pyclarity is most of it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from remixer_app.core.audio_io import STEM_NAMES, load_audio
+from remixer_app.core.audiogram import get_preset
+from remixer_app.core.dsp.multiband import multiband_compress
+from remixer_app.core.dsp.multiband_fitting import multiband_params
+from remixer_app.core.dsp.reference import reference_multiband
+from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.stream import StreamRenderer
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+T = TypeVar("T")
+
+
+def build_track(seconds: float) -> tuple[dict[str, np.ndarray], str]:
+    """Stems of about ``seconds`` of music (previews end to end), and where they came from."""
+    files = sorted((SHARED / "musdb18_7s" / "train").glob("*.stem.mp4"))
+    frames = int(seconds * ENGINE_RATE)
+    if not files:
+        rng = np.random.default_rng(0)
+        return ({name: rng.standard_normal((frames, 2)) * 0.05 for name in STEM_NAMES},
+                "synthetic noise stems (../shared/data absent)")
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in STEM_NAMES}
+    total, used = 0, 0
+    while total < frames:
+        stems = load_audio(files[used % len(files)]).stems
+        assert stems is not None
+        for name in STEM_NAMES:
+            parts[name].append(stems[name].astype(np.float64))
+        total += len(stems["vocals"])
+        used += 1
+    return ({name: np.concatenate(p)[:frames] for name, p in parts.items()},
+            f"{used} MUSDB18 train previews end to end")
+
+
+def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[float, T]:
+    """Best wall time of ``repeat`` calls, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    assert result is not None
+    return best, result
+
+
+def main() -> None:
+    listener = get_preset("N3")
+    stems, origin = build_track(180.0)
+    print(f"track: 180 s, {origin}; listener {listener.id}")
+
+    excerpt = sum(stems.values())[: 30 * ENGINE_RATE]
+    params = multiband_params(listener.left, ENGINE_RATE)
+    multiband_compress(excerpt[:1000], params, ENGINE_RATE)  # compile (or load the cache)
+    ref_time, ref = timed(lambda: reference_multiband(excerpt, params))
+    ours_time, ours = timed(lambda: multiband_compress(excerpt, params, ENGINE_RATE), repeat=3)
+    print(f"30 s stereo through the multiband compressor: pyclarity {ref_time:6.2f} s | ours "
+          f"{ours_time:6.3f} s | ratio {ref_time / ours_time:5.1f}x | max |diff| "
+          f"{float(np.abs(ours - ref).max()):.1e}")
+
+    build_time, engine = timed(lambda: HearingAidEngine(stems, listener,
+                                                        hearing_aid="multiband"))
+    first = dict.fromkeys(STEM_NAMES, 0.0)
+    changed = {"vocals": 6.0, "drums": -3.0, "bass": -10.0, "other": 0.0}
+    engine.render(ChainSettings(first))  # compile (or load the cache)
+    cpu_start = time.process_time()
+    render_time, _ = timed(lambda: engine.render(ChainSettings(changed)), repeat=3)
+    cpu_time = (time.process_time() - cpu_start) / 3  # both ears' threads; load-independent
+    print(f"engine (multiband), 3-min 4-stem track: preparation {build_time:.2f} s | "
+          f"re-render after a gain change {render_time:.3f} s (CPU {cpu_time:.2f} s "
+          f"over 2 threads)")
+
+    stream = StreamRenderer(engine, ChainSettings(changed))
+    block = np.empty((1024, 2))
+    stream.render_into(block)
+    times = []
+    for _ in range(500):
+        start = time.perf_counter()
+        stream.render_into(block)
+        times.append(time.perf_counter() - start)
+    t = np.array(times) * 1e3
+    print(f"stream block of 1024 frames (23.2 ms of audio): median {np.median(t):.3f} ms, "
+          f"99th percentile {np.percentile(t, 99):.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

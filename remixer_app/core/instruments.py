@@ -1,0 +1,43 @@
+"""The two kinds of stem set a track can have.
+
+A pop track splits into :data:`~remixer_app.core.audio_io.STEM_NAMES` (vocals, drums,
+bass, other: the Cadenza ICASSP 2024 case). A classical ensemble splits into the
+instruments that play in it, 2 to 5 of :data:`INSTRUMENTS` (the Cadenza 2 case); a
+track's instrument list is known (chosen by the user or read from its stems folder)
+and the sliders are those instruments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from remixer_app.core.errors import RemixerError
+
+INSTRUMENTS = ("bassoon", "cello", "clarinet", "flute", "oboe", "saxophone", "viola", "violin")
+MAX_INSTRUMENTS = 5
+
+
+def instrument_list(names: Iterable[str]) -> tuple[str, ...]:
+    """Validate an instrument list; return it in :data:`INSTRUMENTS` order, once each.
+
+    Raises
+    ------
+    RemixerError
+        An unknown name, or fewer than 2 or more than 5 distinct instruments.
+    """
+    given = [str(n).strip().lower() for n in names]
+    unknown = sorted(set(given) - set(INSTRUMENTS))
+    if unknown:
+        raise RemixerError(f"unknown instrument(s) {', '.join(unknown)}; "
+                           f"instruments are {', '.join(INSTRUMENTS)}")
+    chosen = tuple(i for i in INSTRUMENTS if i in given)
+    if not 2 <= len(chosen) <= MAX_INSTRUMENTS:
+        raise RemixerError(f"an ensemble has 2 to {MAX_INSTRUMENTS} different instruments, "
+                           f"not {len(chosen)}")
+    return chosen
+
+
+def is_instrument_set(names: Iterable[str]) -> bool:
+    """Whether ``names`` are instruments (a classical track) rather than pop stems."""
+    names = tuple(names)
+    return bool(names) and set(names) <= set(INSTRUMENTS)

@@ -1,0 +1,94 @@
+"""The classical-ensemble data generator: held-out pieces, rendering, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from remixer_app.cli import main
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.instruments import INSTRUMENTS, instrument_list
+from remixer_app.training.classical.scores import Part, split_pieces
+from remixer_app.training.classical.synth import GM_INSTRUMENTS, midi_bytes, render_part
+
+try:
+    from remixer_app.training.classical.synth import find_fluidsynth, find_soundfont
+
+    find_fluidsynth()
+    find_soundfont()
+    HAVE_SYNTH = True
+except RemixerError:
+    HAVE_SYNTH = False
+needs_synth = pytest.mark.skipif(not HAVE_SYNTH, reason="fluidsynth and a GM soundfont are not "
+                                 "installed (apt-get install fluidsynth fluid-soundfont-gm)")
+
+
+def test_held_out_pieces_are_never_training_pieces() -> None:
+    split = split_pieces(seed=0)
+    assert not set(split["train"]) & set(split["test"])
+    assert len(split["test"]) > 20 and len(split["train"]) > 4 * len(split["test"]) // 2
+    assert split_pieces(seed=0) == split
+    assert split_pieces(seed=1)["test"] != split["test"]
+
+
+def test_every_instrument_has_a_general_midi_program() -> None:
+    assert set(GM_INSTRUMENTS) == set(INSTRUMENTS)
+    assert len({program for program, _, _ in GM_INSTRUMENTS.values()}) == len(INSTRUMENTS)
+
+
+def test_instrument_list_validates() -> None:
+    assert instrument_list(["Violin", "cello", "violin"]) == ("cello", "violin")
+    with pytest.raises(RemixerError, match="unknown instrument"):
+        instrument_list(["violin", "kazoo"])
+    with pytest.raises(RemixerError, match="2 to 5"):
+        instrument_list(["violin"])
+
+
+def test_midi_file_structure() -> None:
+    data = midi_bytes(Part("p", ((0.0, 0.5, 69, 100), (0.5, 0.5, 71, 80))), program=73)
+    assert data[:4] == b"MThd" and b"MTrk" in data
+    assert bytes((0xC0, 73)) in data                   # program change
+    assert bytes((0x90, 69, 100)) in data and bytes((0x90, 71, 80)) in data
+    assert data.endswith(b"\xff\x2f\x00")
+
+
+@needs_synth
+def test_a_rendered_note_sounds_at_its_pitch() -> None:
+    part = Part("p", ((0.1, 1.0, 69, 100),))         # A4 = 440 Hz
+    audio = render_part(part, "flute", 44100)
+    assert audio.shape == (44100,) and np.sqrt(np.mean(audio**2)) > 1e-3
+    spectrum = np.abs(np.fft.rfft(audio[4410:4410 + 32768] * np.hanning(32768)))
+    peak = np.argmax(spectrum) * 44100 / 32768
+    assert abs(peak - 440.0) < 5.0
+
+
+@needs_synth
+def test_dataset_build_is_deterministic_and_resumable(tmp_path: Path) -> None:
+    args = ["data", "classical", "--train", "2", "--test", "1", "--seconds", "3", "--seed", "5"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert [len(manifest["scenes"][s]) for s in ("train", "test")] == [2, 1]
+    for scene in manifest["scenes"]["train"] + manifest["scenes"]["test"]:
+        folder = tmp_path / "a" / scene["folder"]
+        info = json.loads((folder / "scene.json").read_text())
+        assert 2 <= len(info["instruments"]) <= 5
+        assert info["piece"] in manifest["pieces"][scene["folder"].split("/")[0]]
+        for name in info["instruments"]:
+            a, rate = sf.read(folder / f"{name}.flac")
+            b, _ = sf.read(tmp_path / "b" / scene["folder"] / f"{name}.flac")
+            assert rate == 44100 and a.shape == (3 * 44100, 2)
+            assert np.array_equal(a, b) and np.abs(a).max() > 1e-3
+    # an interrupted build resumes: a lost scene is made again, identically
+    lost = tmp_path / "a" / "train" / "0001"
+    before = {p.name: p.read_bytes() for p in lost.iterdir()}
+    shutil.rmtree(lost)
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert {p.name: p.read_bytes() for p in lost.iterdir()} == before
+    # other settings in the same folder are refused, not mixed in
+    assert main([*args[:-2], "--seed", "6", "--out", str(tmp_path / "a")]) == 2

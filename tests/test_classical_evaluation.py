@@ -1,0 +1,75 @@
+"""``remixer evaluate --classical``: Cadenza 2 scenes, HAAQI through the multiband aid."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_classical_separation import _classical_ensemble, _scene
+
+from remixer_app.cli import main
+from remixer_app.core.audiogram import get_preset
+from remixer_app.core.errors import RemixerError
+from remixer_app.core.evaluation.classical import (
+    evaluate_scene,
+    list_scenes,
+    load_scene,
+    scene_gains,
+    summarise_classical,
+)
+
+
+@pytest.fixture
+def scenes(tmp_path: Path) -> Path:
+    root = tmp_path / "classical"
+    _scene(root / "test" / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
+    _scene(root / "test" / "0001", {"flute": 880.0, "bassoon": 98.0, "viola": 330.0},
+           seconds=2.0)
+    return root
+
+
+def test_scene_gains_are_fixed_by_the_scene() -> None:
+    gains = scene_gains("test/0003", ("cello", "violin"))
+    assert gains == scene_gains("test/0003", ("cello", "violin"))
+    assert gains != scene_gains("test/0004", ("cello", "violin"))
+    assert all(g == int(g) and -10 <= g <= 10 for g in gains.values())
+
+
+def test_true_stems_score_the_ceiling_and_the_mixture_the_floor(scenes: Path) -> None:
+    stems = load_scene(list_scenes(scenes)[0])
+    listener = get_preset("N4")
+    gains = {"cello": -8.0, "violin": 6.0}
+    oracle = evaluate_scene("test/0000", stems, stems, listener, gains)
+    assert oracle.haaqi == oracle.haaqi_ceiling  # (real music scores 0.999 there)
+    assert oracle.sdr["violin"] > 60
+    mixture = np.sum(list(stems.values()), axis=0)
+    unmixed = evaluate_scene("test/0000", stems, {k: mixture / 2 for k in stems}, listener,
+                             gains)
+    assert unmixed.haaqi < oracle.haaqi and unmixed.haaqi_floor < oracle.haaqi_ceiling
+    summary = summarise_classical([oracle, unmixed])
+    assert summary.sdr.keys() == {"cello", "violin"} and summary.gap_closed is not None
+
+
+def test_evaluate_classical_command(scenes: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    ensemble = _classical_ensemble(tmp_path)
+    out = tmp_path / "scores.csv"
+    assert main(["evaluate", "--classical", str(scenes), "--ensemble", str(ensemble),
+                 "--listeners", "N2,S1", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["scene"] for r in rows] == ["test/0000", "test/0001"]
+    assert [r["listener"] for r in rows] == ["N2", "S1"]
+    assert rows[0]["sdr_violin"] and not rows[0]["sdr_flute"] and rows[1]["sdr_flute"]
+    for row in rows:
+        assert 0 <= float(row["haaqi_floor"]) <= float(row["haaqi_ceiling"]) <= 1
+    printed = capsys.readouterr().out
+    assert "gap closed" in printed and "held-out scenes" in printed
+    assert main(["evaluate", "--classical", str(scenes), "--oracle", "--out",
+                 str(tmp_path / "x.csv")]) == 2
+
+
+def test_a_missing_split_says_how_to_make_the_data(tmp_path: Path) -> None:
+    with pytest.raises(RemixerError, match="remixer data classical"):
+        list_scenes(tmp_path)
