@@ -2,6 +2,8 @@
 #   make run   - install whatever is missing, then start the app
 #   make test  - install whatever is missing, then run the whole test suite
 # Both are idempotent: a second run only re-installs when pyproject.toml changed.
+#   make classical - the whole Cadenza 2 pipeline: make the classical data, train both
+#                    instrument members, tune the ensemble, score it (see models/MODEL_CARD.md)
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +15,10 @@ TORCH_SPEC ?= torch==2.13.0
 SYSTEM_PACKAGES := libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
 	fluidsynth fluid-soundfont-gm
 
-.PHONY: run test system install clean
+REMIXER := $(VENV)/bin/remixer
+CLASSICAL ?= data/classical
+
+.PHONY: run test system install clean classical
 
 run: install
 	$(VENV)/bin/remixer-app
@@ -33,6 +38,18 @@ $(STAMPS)/python: pyproject.toml
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
+
+# The two members train at once, one thread each (a 2-core machine); whichever ends last
+# writes the ensemble file listing both. The same command resumes an interrupted run.
+classical: install
+	$(REMIXER) data classical --out $(CLASSICAL)/data
+	$(REMIXER) train classical_tasnet --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
+		--ensemble-name classical --threads 1 & other=$$!; \
+	$(REMIXER) train classical_tfc_tdf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
+		--ensemble-name classical --threads 1; status=$$?; wait $$other && exit $$status
+	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train
+	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
+		--out $(CLASSICAL)/scores.csv --overwrite
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build dist *.egg-info

@@ -134,3 +134,26 @@ def test_training_a_classical_member_tells_it_the_instruments(tmp_path: Path) ->
     ensemble = load_ensemble(write_ensemble(out, "mine"))
     assert ensemble.classical and [m.id for m in ensemble.members] == ["classical_tasnet"]
     assert not ensemble.residual_other
+
+
+def test_tuning_a_classical_ensemble_weights_each_instrument(tmp_path: Path) -> None:
+    from remixer_app.training.tuning import tune_ensemble
+
+    data = tmp_path / "train"
+    _scene(data / "0000", {"violin": 660.0, "cello": 130.0})
+    _scene(data / "0001", {"violin": 990.0, "bassoon": 110.0})
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        sha = save_member(ConvTasNet(**TASNET).eval(), tmp_path / f"m{seed}.safetensors",
+                          "conv_tasnet", TASNET)
+        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
+                        "sha256": sha})
+    path = tmp_path / "duo.yaml"
+    path.write_text(yaml.safe_dump({"sources": "instruments", "members": members}))
+    report = tune_ensemble(str(path), data, limit=2, steps=2)
+    assert set(report["stems"]) == {"bassoon", "cello", "violin"}
+    spec = load_ensemble(path)
+    for name in ("bassoon", "cello", "violin"):
+        assert sum(m.weights[name] for m in spec.members) == pytest.approx(1.0)
+    assert all(m.weights["flute"] == 1.0 for m in spec.members)  # never heard: untouched

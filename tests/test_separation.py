@@ -223,3 +223,21 @@ def test_one_member_of_an_ensemble_runs_alone(tmp_path: Path) -> None:
     assert alone.identity != pair.identity
     with pytest.raises(SeparationError, match="no member 'm7'"):
         load_separator(str(tmp_path / "pair.yaml"), device="cpu", member="m7")
+
+
+def test_an_ensemble_file_can_shorten_a_members_window(tmp_path: Path) -> None:
+    path = write_tiny_ensemble(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    spec["members"][0]["segment"] = 1.5
+    (tmp_path / "short.yaml").write_text(yaml.safe_dump(spec))
+    short = load_separator(str(tmp_path / "short.yaml"), device="cpu")
+    plain = load_separator(str(path), device="cpu")
+    assert short.leaves[0].segment_length == int(1.5 * RATE)
+    assert plain.leaves[0].segment_length == 2 * RATE
+    assert short.identity != plain.identity  # another window, other stems: another cache key
+    out = short.separate(_noise(4.0), RATE)
+    assert all(v.shape == (4 * RATE, 2) and np.isfinite(v).all() for v in out.values())
+    spec["members"][0]["segment"] = 0.1
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(SeparationError, match="'segment'"):
+        load_separator(str(tmp_path / "bad.yaml"), device="cpu")

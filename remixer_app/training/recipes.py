@@ -78,7 +78,7 @@ RECIPES: dict[str, Recipe] = {
                     "sources": list(INSTRUMENTS)},
             description="Our TFC-TDF U-Net with one softmax mask per instrument, shared out "
                         "among the instruments present only.",
-            lr=1e-3, steps=500, finetune_steps=0, presence=True,
+            lr=1e-3, steps=360, finetune_steps=0, presence=True,
             augmentation=CLASSICAL_AUGMENTATION),
         Recipe(
             name="classical_tasnet",
@@ -88,7 +88,7 @@ RECIPES: dict[str, Recipe] = {
             description="A small Conv-TasNet (the Cadenza 2 baseline's architecture; "
                         "remixer_app/core/separation/conv_tasnet.py) with masks over the "
                         "instruments present only.",
-            lr=1e-3, steps=600, finetune_steps=0, presence=True,
+            lr=1e-3, steps=450, finetune_steps=0, presence=True,
             augmentation=CLASSICAL_AUGMENTATION),
     )
 }

@@ -63,6 +63,9 @@ class MemberSpec:
         Expected checksum of ``file``.
     weights
         Weight of this member for each stem.
+    segment
+        Window in seconds the model is run on, replacing the model's own (shorter
+        windows need less look-ahead, so the first stems come sooner); None keeps it.
     """
 
     id: str
@@ -71,6 +74,7 @@ class MemberSpec:
     file: Path | None = None
     sha256: str | None = None
     weights: Mapping[str, float] = field(default_factory=dict)
+    segment: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class EnsembleSpec:
     def fingerprint(self) -> str:
         """A digest of everything in the file that changes the output (not the name)."""
         data = {"members": [[m.kind, m.model, m.sha256, sorted(m.weights.items())]
+                            + ([m.segment] if m.segment is not None else [])
                             for m in self.members],
                 "residual_other": self.residual_other, "mixture_blend": self.mixture_blend,
                 "overlap": self.overlap, "shifts": self.shifts, "sources": self.sources}
@@ -229,16 +234,21 @@ def _parse_member(raw: Any, index: int, path: Path, fail: Any,
     kind = raw.get("kind")
     if kind not in MEMBER_KINDS:
         raise fail(f"member {index + 1}: 'kind' must be one of {', '.join(MEMBER_KINDS)}")
-    allowed = {"id", "kind", "weights"} | ({"model"} if kind == "demucs" else {"file", "sha256"})
+    allowed = {"id", "kind", "weights", "segment"} | (
+        {"model"} if kind == "demucs" else {"file", "sha256"})
     unknown = set(raw) - allowed
     if unknown:
         raise fail(f"member {index + 1}: unknown keys {sorted(unknown)} for kind {kind}")
     weights = _parse_weights(raw.get("weights", {}), index, fail, sources)
+    segment = raw.get("segment")
+    if segment is not None and (not _is_number(segment) or not 1.0 <= segment <= 60.0):
+        raise fail(f"member {index + 1}: 'segment' must be a number of seconds from 1 to 60")
     if kind == "demucs":
         model = raw.get("model")
         if not isinstance(model, str) or not model:
             raise fail(f"member {index + 1}: a demucs member needs 'model' (e.g. htdemucs_ft)")
-        return MemberSpec(id=str(raw.get("id", model)), kind=kind, model=model, weights=weights)
+        return MemberSpec(id=str(raw.get("id", model)), kind=kind, model=model, weights=weights,
+                          segment=segment)
     file, digest = raw.get("file"), raw.get("sha256")
     if not isinstance(file, str) or not file:
         raise fail(f"member {index + 1}: a safetensors member needs 'file'")
@@ -246,7 +256,8 @@ def _parse_member(raw: Any, index: int, path: Path, fail: Any,
             and all(c in "0123456789abcdef" for c in digest)):
         raise fail(f"member {index + 1}: 'sha256' must be the file's 64-digit hex checksum")
     return MemberSpec(id=str(raw.get("id", Path(file).stem)), kind=kind,
-                      file=(path.parent / file).resolve(), sha256=digest, weights=weights)
+                      file=(path.parent / file).resolve(), sha256=digest, weights=weights,
+                      segment=segment)
 
 
 def _parse_weights(raw: Any, index: int, fail: Any, sources: tuple[str, ...]

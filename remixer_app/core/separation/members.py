@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +89,14 @@ def load_member(member: MemberSpec, *, allow_download: bool | None = None) -> An
 
     if member.kind == "demucs":
         assert member.model is not None
-        return native_transposed_convs(load_demucs_model(member.model,
-                                                         allow_download=allow_download))
-    assert member.file is not None and member.sha256 is not None
-    return native_transposed_convs(_load_safetensors(member.id, member.file, member.sha256))
+        model = load_demucs_model(member.model, allow_download=allow_download)
+    else:
+        assert member.file is not None and member.sha256 is not None
+        model = _load_safetensors(member.id, member.file, member.sha256)
+    if member.segment is not None:
+        for sub in getattr(model, "models", [model]):  # a demucs bag: every model in it
+            sub.segment = Fraction(member.segment).limit_denominator(1000)
+    return native_transposed_convs(model)
 
 
 def read_member_file(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
