@@ -16,54 +16,17 @@ Run: ``.venv/bin/python bench/bench_multiband.py`` (about a minute; pyclarity is
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
+from bench_engine import build_track, timed  # the same real-music track and timer
 
-from remixer_app.core.audio_io import STEM_NAMES, load_audio
+from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.dsp.multiband import multiband_compress
 from remixer_app.core.dsp.multiband_fitting import multiband_params
 from remixer_app.core.dsp.reference import reference_multiband
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.stream import StreamRenderer
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-T = TypeVar("T")
-
-
-def build_track(seconds: float) -> tuple[dict[str, np.ndarray], str]:
-    """Stems of about ``seconds`` of music (previews end to end), and where they came from."""
-    files = sorted((SHARED / "musdb18_7s" / "train").glob("*.stem.mp4"))
-    frames = int(seconds * ENGINE_RATE)
-    if not files:
-        rng = np.random.default_rng(0)
-        return ({name: rng.standard_normal((frames, 2)) * 0.05 for name in STEM_NAMES},
-                "synthetic noise stems (../shared/data absent)")
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in STEM_NAMES}
-    total, used = 0, 0
-    while total < frames:
-        stems = load_audio(files[used % len(files)]).stems
-        assert stems is not None
-        for name in STEM_NAMES:
-            parts[name].append(stems[name].astype(np.float64))
-        total += len(stems["vocals"])
-        used += 1
-    return ({name: np.concatenate(p)[:frames] for name, p in parts.items()},
-            f"{used} MUSDB18 train previews end to end")
-
-
-def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[float, T]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    assert result is not None
-    return best, result
 
 
 def main() -> None:

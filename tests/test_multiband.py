@@ -29,6 +29,7 @@ from remixer_app.core.dsp.multiband_fitting import (
     ATTACK_MS,
     RELEASE_MS,
     level_adjustment_db,
+    makeup_gain_db,
     multiband_params,
 )
 from remixer_app.core.dsp.reference import reference_classical_chain, reference_multiband
@@ -361,3 +362,10 @@ def test_the_playback_block_allocates_nothing(engine: HearingAidEngine) -> None:
         once = allocations()
         _repeat_render(20, *args)
         assert allocations() == 2 * once
+
+
+def test_makeup_gain_is_read_per_band() -> None:
+    params = multiband_params(get_preset("N3").left, 44100)
+    gains = makeup_gain_db(params, [100.0, 1000.0, 2000.0, 10000.0])  # bands 0, 2, 3, 5
+    assert list(gains) == [params.makeup_gain[0], params.makeup_gain[2],
+                           params.makeup_gain[3], params.makeup_gain[5]]

@@ -25,7 +25,8 @@ COMPUTING_TEXT = "Computing..."
 FAILED_TEXT = "No estimate"
 COMPARISONS = {
     "true stems": "Cadenza HAAQI: what you hear against the track's true stems with the "
-                  "same gains (NAL-R, no compressor).",
+                  "same gains through the same hearing aid (NAL-R without its compressor, "
+                  "or the same multiband compressor).",
     "chain only": "Against the same stems without compressor and clipping: what the "
                   "hearing-aid processing costs this listener (the track has no true "
                   "stems to judge the separation).",

@@ -29,6 +29,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.dsp.multiband_fitting import makeup_gain_db, multiband_params
 from remixer_app.core.dsp.nalr import fir_response_db
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.mix_model import MixModel
@@ -180,7 +181,7 @@ class SpectraPanel(QWidget):
     def _build_plots(self) -> None:
         self.level_plot = self._plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
                                      legend_columns=4)
-        self.gain_plot = self._plot("NAL-R gain plot", "NAL-R gain (dB)", (-5, 45))
+        self.gain_plot = self._plot("Hearing-aid gain plot", "Hearing-aid gain (dB)", (-5, 45))
         # drawn inverted; below the 120 dB HL limit of an audiogram is room for the legend
         self.audiogram_plot = self._plot("Audiogram plot", "Threshold (dB HL)", (-10, 155),
                                          legend_at_top=False)
@@ -342,7 +343,8 @@ class SpectraPanel(QWidget):
             self.redraw()
 
     def _show_listener(self) -> None:
-        """Thresholds and NAL-R gains of the model's listener (the engine's if none)."""
+        """Thresholds and hearing-aid gains of the model's listener (the engine's if none):
+        NAL-R's insertion gain, or the multiband aid's make-up gain per band."""
         engine = self.engine
         listener = self.model.listener or (engine.listener if engine is not None else None)
         freqs = np.geomspace(F_MIN, F_MAX, 200)
@@ -357,6 +359,10 @@ class SpectraPanel(QWidget):
             # takes seconds, so without an engine the gains wait for one.
             if engine is None:
                 self.gain_curves[ear].setData([], [])
+            elif engine.hearing_aid == "multiband":  # make-up gain per band of this ear
+                params = (engine.multiband[ear] if listener == engine.listener
+                          else multiband_params(audiogram, engine.rate))
+                self.gain_curves[ear].setData(freqs, makeup_gain_db(params, freqs))
             elif listener == engine.listener:
                 self.gain_curves[ear].setData(freqs, fir_response_db(engine.firs[ear], freqs,
                                                                      engine.rate))

@@ -65,6 +65,12 @@ def multiband_params(audiogram: Audiogram, rate: float) -> MultibandParams:
     return params
 
 
+def makeup_gain_db(params: MultibandParams, freqs: ArrayLike) -> np.ndarray:
+    """Each frequency's band make-up gain in dB (what the aid adds below its threshold)."""
+    band = np.searchsorted(np.asarray(params.crossover_frequencies), np.asarray(freqs, float))
+    return np.asarray(params.makeup_gain, dtype=float)[band]
+
+
 def level_adjustment_db(gains_db: ArrayLike) -> float:
     """The Cadenza 2 level rule: the gain in dB applied to the sum of the gained stems.
 
