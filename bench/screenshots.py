@@ -146,7 +146,8 @@ def take_screenshots(track: Path, listener: str, ensemble: str | None, out: Path
         if not window.listener_panel.select_listener(listener):
             raise SystemExit(f"no listener preset {listener!r}: {'; '.join(errors)}")
         wait_until(lambda: len(engines) > 1, TIMEOUT_S, f"the hearing aid for {listener}")
-    window.model.set_gain("vocals", 6.0)
+    lead = window.model.state.stems[0]  # vocals, or the first instrument of an ensemble
+    window.model.set_gain(lead, 6.0)
     window.statusBar().clearMessage()  # e.g. "using the stems stored in the file"
     wait_until(lambda: workspace.spectra.spectra is not None, TIMEOUT_S, "the spectra")
     wait_until(lambda: workspace.haaqi.result is not None, haaqi_wait_s, "the HAAQI estimate")
@@ -156,7 +157,7 @@ def take_screenshots(track: Path, listener: str, ensemble: str | None, out: Path
     shoot(window, out / "main_window.png")
     shoot(workspace.dock, out / "spectra_dock.png")
     shoot(workspace.haaqi_dock, out / "haaqi_dock.png")
-    workspace.ask_note = lambda: ("vocals up 6 dB", True)  # type: ignore[method-assign]
+    workspace.ask_note = lambda: (f"{lead} up 6 dB", True)  # type: ignore[method-assign]
     workspace.save_current()
     dialog = workspace.show_sessions()
     if dialog is not None:

@@ -18,7 +18,8 @@ from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
 from remixer_app.core.player import Player  # noqa: E402
 from remixer_app.core.spectra import OUTPUT_KEY, TrackSpectra  # noqa: E402
-from remixer_app.ui.spectra_panel import STYLES, SpectraPanel  # noqa: E402
+from remixer_app.ui.spectra_panel import SpectraPanel  # noqa: E402
+from remixer_app.ui.spectra_styles import STYLES  # noqa: E402
 
 RATE = ENGINE_RATE
 NAMES = ("vocals", "drums", "bass", "other")

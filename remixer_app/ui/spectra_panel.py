@@ -46,6 +46,7 @@ from remixer_app.core.spectra import (
     third_octave,
     to_db,
 )
+from remixer_app.ui.spectra_styles import EAR_STYLE, curve_style, pen
 from remixer_app.ui.workers import Worker, report_error, start
 
 F_MIN, F_MAX = 125.0, 16000.0
@@ -54,24 +55,6 @@ OCTAVES = (125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 SUMMARY_BANDS = ((125.0, 500.0), (500.0, 2000.0), (2000.0, 16000.0))
 SUMMARY_FREQS = (1000.0, 2000.0, 4000.0)
 EARS = (("Both ears (mean)", None), ("Left ear", 0), ("Right ear", 1))
-_D, _S = Qt.PenStyle.DashLine, Qt.PenStyle.SolidLine
-# Okabe-Ito colours (colour-blind safe), and each curve also differs in line style.
-STYLES: dict[str, tuple[tuple[int, int, int], Qt.PenStyle, float, str]] = {
-    "vocals": ((230, 159, 0), _S, 1.5, "Vocals"),
-    "drums": ((86, 180, 233), _D, 1.5, "Drums"),
-    "bass": ((0, 158, 115), Qt.PenStyle.DotLine, 2.0, "Bass"),
-    "other": ((204, 121, 167), Qt.PenStyle.DashDotLine, 1.5, "Other"),
-    MIXTURE_KEY: ((170, 170, 170), Qt.PenStyle.DashDotDotLine, 2.0, "Mixture"),
-    OUTPUT_KEY: ((240, 228, 66), _S, 3.0, "Hearing-aid output"),
-}
-EAR_STYLE = {0: ((86, 140, 255), _D, "x", "Left ear (X)"),
-             1: ((230, 60, 60), _S, "o", "Right ear (O)")}
-
-
-def _pen(colour: tuple[int, int, int], style: Qt.PenStyle, width: float = 1.5) -> object:
-    return pg.mkPen(colour, width=width, style=style)
-
-
 def band_power(freqs: np.ndarray, level_db: np.ndarray, low: float, high: float) -> float:
     """Total power (dB FS) of the bins in ``low <= f < high``."""
     inside = (freqs >= low) & (freqs < high)
@@ -191,21 +174,22 @@ class SpectraPanel(QWidget):
             plot.getPlotItem().setXLink(self.level_plot.getPlotItem())
         item = self.level_plot.getPlotItem()
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.live_curve = item.plot(pen=_pen((255, 255, 255), _S, 1.0), name="Live (now playing)")
+        self.live_curve = item.plot(pen=pen((255, 255, 255), Qt.PenStyle.SolidLine, 1.0),
+                                    name="Live (now playing)")
         self.gain_curves: dict[int, pg.PlotDataItem] = {}
         self.threshold_curves: dict[int, pg.PlotDataItem] = {}
         for ear, (colour, style, symbol, name) in EAR_STYLE.items():
             self.gain_curves[ear] = self.gain_plot.getPlotItem().plot(
-                pen=_pen(colour, style, 2.0), name=name)
+                pen=pen(colour, style, 2.0), name=name)
             self.threshold_curves[ear] = self.audiogram_plot.getPlotItem().plot(
-                pen=_pen(colour, style), symbol=symbol, symbolSize=11, symbolPen=colour,
+                pen=pen(colour, style), symbol=symbol, symbolSize=11, symbolPen=colour,
                 symbolBrush=None, name=name)
 
     def _curve(self, key: str) -> pg.PlotDataItem:
         if key not in self.curves:
-            colour, style, width, name = STYLES.get(key, ((200, 200, 200), _D, 1.0, key))
+            colour, style, width, name = curve_style(key)
             self.curves[key] = self.level_plot.getPlotItem().plot(
-                pen=_pen(colour, style, width), name=name)
+                pen=pen(colour, style, width), name=name)
         return self.curves[key]
 
     # ------------------------------------------------------------------ public API
