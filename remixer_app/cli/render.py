@@ -10,7 +10,7 @@ from remixer_app.core.audio_io import align_lengths, load_audio, load_stems_dir
 from remixer_app.core.audiogram import resolve_listener
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HEARING_AIDS, ChainSettings, HearingAidEngine
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
     DEFAULT_SUBTYPE,
@@ -18,6 +18,7 @@ from remixer_app.core.export import (
     check_export_target,
 )
 from remixer_app.core.exporting import export_aided
+from remixer_app.core.mix_state import default_hearing_aid
 
 _DEFAULT_COMPRESSOR = CompressorParams()
 
@@ -53,9 +54,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "render", help="render the hearing-aid output of a remix",
         description="Apply per-stem gains, loudness-match to the mixture, NAL-R per ear, "
-                    "optional compressor, then resample, clip and write (Cadenza chain).")
+                    "optional compressor, then resample, clip and write (Cadenza chain); or, "
+                    "for a classical ensemble, gains, the Cadenza 2 level rule and the "
+                    "listener's multiband compressor per ear.")
     p.add_argument("--stems", required=True, metavar="DIR",
-                   help="folder with vocals, drums, bass and other audio files")
+                   help="folder with vocals, drums, bass and other audio files, or with 2-5 "
+                        "instrument files (violin.flac, cello.wav, ...)")
+    p.add_argument("--hearing-aid", choices=HEARING_AIDS,
+                   help="nalr (Cadenza 1) or multiband (Cadenza 2); default: multiband for "
+                        "instrument stems, nalr otherwise")
     p.add_argument("--listener-file", metavar="FILE",
                    help="listener JSON (Clarity or remixer); omit to use a built-in preset")
     p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
@@ -100,12 +107,15 @@ def run(args: argparse.Namespace) -> int:
                                f"the stems in {args.stems} and the mixture {args.mixture}")
         mixture = tracks.pop("mixture")
         stems = tracks
-    engine = HearingAidEngine(stems, listener, mixture=mixture)
+    hearing_aid = args.hearing_aid or default_hearing_aid(stems)
+    if args.compressor and hearing_aid == "multiband":
+        raise ValueError("--compressor is the NAL-R aid's; the multiband aid has its own")
+    engine = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid=hearing_aid)
     done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
                         overwrite=args.overwrite)
     if done.clipped:
         print(f"note: {done.clipped} samples exceeded full scale ({args.clip} clip applied)",
               file=sys.stderr)
     print(f"wrote {out} ({done.seconds:.2f} s, {args.sample_rate} Hz, "
-          f"{args.subtype}) for listener {listener.id}")
+          f"{args.subtype}) for listener {listener.id}, {hearing_aid} hearing aid")
     return 0

@@ -1,4 +1,5 @@
-"""``remixer separate TRACK --out DIR``: write a track's vocals, drums, bass and other."""
+"""``remixer separate TRACK --out DIR``: write a track's vocals, drums, bass and other, or
+(``--instruments``) the instruments of a classical ensemble."""
 
 from __future__ import annotations
 
@@ -10,25 +11,31 @@ from remixer_app.core.audio_io import load_audio
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.export import SUBTYPES, check_export_target
 from remixer_app.core.exporting import export_stems
+from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.device import DEVICES
+from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import ArraySink
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``separate`` subcommand."""
     p = sub.add_parser(
-        "separate", help="split a track into vocals, drums, bass and other",
+        "separate", help="split a track into vocals, drums, bass and other (or instruments)",
         description="Separate a track with an ensemble from models/ (default: the embedded "
                     "one). Results are cached per audio content and ensemble, so running "
                     "it again is instant.")
     p.add_argument("track", help="audio file (wav, flac, mp3, ogg, m4a, .stem.mp4)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the four stems")
-    p.add_argument("--ensemble", default=DEFAULT_ENSEMBLE, metavar="NAME",
+    p.add_argument("--ensemble", metavar="NAME",
                    help="ensemble name in models/ or path to an ensemble file "
-                        f"(default: {DEFAULT_ENSEMBLE})")
+                        f"(default: {DEFAULT_ENSEMBLE}, or {CLASSICAL_ENSEMBLE} with "
+                        "--instruments)")
+    p.add_argument("--instruments", metavar="NAME,...",
+                   help="a classical ensemble: the 2-5 instruments playing "
+                        f"({', '.join(INSTRUMENTS)}); their stems are written")
     p.add_argument("--device", default="auto", choices=DEVICES,
                    help="where to run the models (default: auto = CUDA, MPS, else CPU)")
     p.add_argument("--format", default="wav", choices=("wav", "flac"),
@@ -46,7 +53,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     subtype = args.subtype or ("FLOAT" if args.format == "wav" else "PCM_24")
-    separator = load_separator(args.ensemble, device=args.device,
+    instruments = None
+    if args.instruments is not None:
+        instruments = [i for i in args.instruments.split(",") if i.strip()]
+    ensemble = args.ensemble or (DEFAULT_ENSEMBLE if instruments is None else CLASSICAL_ENSEMBLE)
+    separator = load_separator(ensemble, device=args.device, instruments=instruments,
                                allow_download=False if args.offline else None)
     audio = load_audio(args.track)
     for warning in [*audio.warnings, *separator.warnings]:

@@ -36,9 +36,6 @@ from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.separator import Separator
 
-#: The ensemble that separates a classical track into the instruments the user names.
-CLASSICAL_ENSEMBLE = "classical"
-
 
 @dataclass(frozen=True)
 class OpenedTrack:

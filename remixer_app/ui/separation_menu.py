@@ -25,8 +25,7 @@ from remixer_app.core.separation import (
     available_ensembles,
     default_ensemble_help,
 )
-from remixer_app.core.separation.ensemble import load_ensemble
-from remixer_app.core.track_loader import CLASSICAL_ENSEMBLE
+from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE, load_ensemble
 from remixer_app.ui.instruments_dialog import InstrumentsDialog, load_choices, save_choices
 from remixer_app.ui.track_controller import TrackController
 

@@ -29,8 +29,9 @@ from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
+from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import Separator
-from remixer_app.core.track_loader import CLASSICAL_ENSEMBLE, OpenedTrack, open_track
+from remixer_app.core.track_loader import OpenedTrack, open_track
 from remixer_app.ui.workers import Worker, start
 
 DEFAULT_LISTENER = "N3"  # a moderate sloping loss until the user picks someone

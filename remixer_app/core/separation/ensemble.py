@@ -42,6 +42,8 @@ ENSEMBLE_SUFFIXES = (".yaml", ".yml", ".json")
 SOURCE_SETS = {"stems": STEM_NAMES, "instruments": INSTRUMENTS}
 MEMBER_KINDS = ("demucs", "safetensors")
 DEFAULT_ENSEMBLE = "default"
+#: The ensemble that separates a classical track into the instruments the user names.
+CLASSICAL_ENSEMBLE = "classical"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""The command line in classical mode: ``separate --instruments`` and ``render``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from test_classical_separation import _classical_ensemble, _scene
+
+from remixer_app.cli import main
+from remixer_app.core.audio_io import load_stems_dir
+from remixer_app.core.audiogram import get_preset
+from remixer_app.core.dsp.reference import reference_classical_chain
+
+
+def test_separate_writes_the_named_instruments(tmp_path: Path) -> None:
+    ensemble = _classical_ensemble(tmp_path)
+    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    stems = load_stems_dir(tmp_path / "scene")
+    sf.write(tmp_path / "duo.wav", stems["violin"] + stems["cello"], 44100, subtype="FLOAT")
+    args = ["separate", str(tmp_path / "duo.wav"), "--ensemble", str(ensemble),
+            "--out", str(tmp_path / "out"), "--no-cache"]
+    assert main([*args, "--instruments", "violin,cello"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cello.wav", "violin.wav"]
+    assert main([*args, "--instruments", "violin", "--overwrite"]) == 2  # 2 to 5
+
+
+def test_render_uses_the_multiband_aid_for_instruments(tmp_path: Path) -> None:
+    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    out = tmp_path / "aided.wav"
+    assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
+                 "--gains", "violin=4,cello=-2", "--sample-rate", "44100", "--subtype", "FLOAT",
+                 "--out", str(out)]) == 0
+    written, rate = sf.read(out)
+    expected = reference_classical_chain(load_stems_dir(tmp_path / "scene"), get_preset("N3"),
+                                         {"violin": 4.0, "cello": -2.0})
+    assert rate == 44100
+    np.testing.assert_allclose(written, expected, atol=1e-6)
+    assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
+                 "--compressor", "--out", str(tmp_path / "x.flac")]) == 2
