@@ -20,7 +20,7 @@ MAX_BYTES = 25 * 10**6
 
 def test_the_default_is_our_trained_members_within_25_mb() -> None:
     spec = load_ensemble("default")
-    assert {m.id for m in spec.members} == set(RECIPES)
+    assert {m.id for m in spec.members} == {n for n, r in RECIPES.items() if not r.presence}
     assert {RECIPES[m.id].architecture for m in spec.members} == {"hdemucs", "tfc_tdf_unet"}
     assert spec.residual_other
     total = 0
@@ -57,3 +57,13 @@ def test_the_default_separates_real_music(shared_data: Path) -> None:
         scores.append(stem_sdrs(stems, separator.separate(mix, 44100))["mean"])
     assert np.mean(scores) > 1.5, scores
 
+
+
+def test_the_classical_ensemble_is_our_trained_instrument_members() -> None:
+    spec = load_ensemble("classical")
+    assert spec.classical and not spec.residual_other
+    assert {m.id for m in spec.members} == {n for n, r in RECIPES.items() if r.presence}
+    for member in spec.members:
+        assert member.file is not None and file_sha256(member.file) == member.sha256
+        card = json.loads(member.file.with_suffix(".json").read_text())
+        assert card["recipe"] == RECIPES[member.id].as_dict()  # the shipped recipe made it

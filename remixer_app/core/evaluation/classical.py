@@ -3,8 +3,9 @@
 A scene is one held-out scene folder (from ``remixer data classical``), one listener
 and one gain per instrument, all fixed by the scene's name. Each system's stems go
 through the Cadenza 2 hearing aid (gains, the level rule, the per-listener multiband
-compressor per ear, clip, 32 kHz 16-bit file); the reference is the true stems
-through the same gains, compressor and clip. HAAQI is scored per ear on the whole mix and
+compressor per ear, 32 kHz, clip, 16-bit file); the reference is the true stems
+through exactly the same chain, so the ceiling scores what HAAQI gives identical
+signals (0.999). HAAQI is scored per ear on the whole mix and
 averaged; SDR is per instrument on the mixture as rendered. The floor is the mixture
 through the hearing aid with no rebalancing; the ceiling is the true stems.
 """
@@ -21,10 +22,15 @@ import numpy as np
 
 from remixer_app.core.audio_io import load_stems_dir
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.dsp.clip import clip_signal
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.evaluation.haaqi import Reference, make_task, processed_signal, score
+from remixer_app.core.evaluation.haaqi import (
+    OUTPUT_RATE,
+    Reference,
+    make_task,
+    processed_signal,
+    score,
+)
 from remixer_app.core.evaluation.protocol import scene_seed
 from remixer_app.core.evaluation.results import gap_closed
 from remixer_app.core.evaluation.sdr import sdr
@@ -113,10 +119,12 @@ def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mappin
     weights = truth.stem_weights(settings.gains_db)
     remix = np.sum([w * np.asarray(stems[i], np.float64) for w, i in zip(weights, instruments,
                                                                            strict=True)], axis=0)
-    # The reference goes through the whole aid, clipping included: the makeup gains can
-    # take it past full scale, and a ceiling that clips where its reference does not
-    # would score the clipping, not the separation.
-    reference = Reference(aided=clip_signal(truth.render(settings), settings.clip), remix=remix)
+    # The reference goes through the whole aid as the output does, resampling to 32 kHz
+    # and clipping included: the make-up gains can take it past full scale, and a ceiling
+    # that clipped where its reference did not would score the clipping, not the
+    # separation.
+    reference = Reference(aided=processed_signal(truth, settings), remix=remix,
+                          rate=OUTPUT_RATE)
     system = HearingAidEngine({i: estimates[i] for i in instruments}, listener, mixture=mixture,
                               hearing_aid="multiband")
     haaqi = _haaqi(name, system, settings, reference, listener)

@@ -78,10 +78,13 @@ class Reference:
         delay, as the engine's output has).
     remix
         (frames, 2) loudness-matched remix before NAL-R; sets HAAQI's ``level1``.
+    rate
+        Sample rate of ``aided`` (``remix`` is at 44.1 kHz).
     """
 
     aided: np.ndarray
     remix: np.ndarray
+    rate: int = RATE
 
     def level1(self, ear: int) -> float:
         """HAAQI's level of an RMS of 1, in dB SPL: the remix ear is put at 65 dB SPL."""
@@ -145,7 +148,7 @@ def make_task(scene_id: str, seed: int, processed: np.ndarray, reference: Refere
         The lengths differ by more than rounding can explain (a chain bug).
     """
     proc = resample(processed, OUTPUT_RATE, HAAQI_RATE)
-    ref = resample(reference.aided, RATE, HAAQI_RATE)
+    ref = resample(reference.aided, reference.rate, HAAQI_RATE)
     expected = round(reference.remix.shape[0] * HAAQI_RATE / RATE)
     if (abs(len(proc) - len(ref)) > _MAX_LENGTH_MISMATCH
             or abs(len(ref) - expected - round(delay_frames * HAAQI_RATE / RATE))
