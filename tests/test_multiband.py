@@ -16,11 +16,10 @@ from numba.core.runtime import _nrt_python, rtsys
 
 from remixer_app.core.audiogram import Audiogram, get_preset
 from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES, crossover_filters
 from remixer_app.core.dsp.multiband import (
-    CROSSOVER_FREQUENCIES,
     MultibandParams,
     MultibandState,
-    crossover_filters,
     multiband_block,
     multiband_compress,
     process_block,
