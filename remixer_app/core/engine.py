@@ -28,7 +28,6 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
@@ -47,12 +46,10 @@ from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiban
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, nalr_fir
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
+from remixer_app.core.instruments import HEARING_AIDS, HearingAid
 
 ENGINE_RATE = 44100
 CLIP_CODES = {mode: code for code, mode in enumerate(CLIP_MODES)}  # hard 0, soft 1, none 2
-HearingAid = Literal["nalr", "multiband"]
-#: NAL-R + optional compressor (Cadenza ICASSP 2024), or the Cadenza 2 multiband aid.
-HEARING_AIDS: tuple[HearingAid, ...] = ("nalr", "multiband")
 #: A renderer's running state: the single-band compressor's or the multiband one's.
 EngineState = CompressorState | MultibandState
 

@@ -14,26 +14,26 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.instruments import instrument_list, is_instrument_set
+from remixer_app.core.instruments import (  # noqa: F401 - HEARING_AIDS, default_hearing_aid: settings API
+    HEARING_AIDS,
+    HearingAid,
+    default_hearing_aid,
+    instrument_list,
+    is_instrument_set,
+)
 
 if TYPE_CHECKING:
     from remixer_app.core.engine import ChainSettings
 
 GAIN_MIN_DB = -30.0  # slider bottom; a stem is silenced by muting it, not by its gain
 GAIN_MAX_DB = 12.0   # above this the loudness-matched remix mostly just clips
-
-HearingAid = Literal["nalr", "multiband"]
-#: The hearing aids, as :class:`~remixer_app.core.engine.HearingAidEngine` names them:
-#: NAL-R with the optional single-band compressor (Cadenza 1), or the Cadenza 2
-#: multiband compressor. Kept here too so that settings code need not import the engine.
-HEARING_AIDS: tuple[HearingAid, ...] = ("nalr", "multiband")
 
 #: What a :class:`MixChange` can name in its ``fields``.
 CHANGE_FIELDS = ("stems", "gains", "mute", "solo", "compressor", "hearing_aid", "clip",
@@ -82,11 +82,6 @@ def track_stems(names: Iterable[str]) -> tuple[str, ...]:
     """
     names = tuple(names)
     return instrument_list(names) if is_instrument_set(names) else STEM_NAMES
-
-
-def default_hearing_aid(stems: Iterable[str]) -> HearingAid:
-    """The hearing aid a track starts with: multiband for a classical ensemble."""
-    return "multiband" if is_instrument_set(stems) else "nalr"
 
 
 def scenarios_for(stems: Iterable[str]) -> Mapping[str, Mapping[str, float]]:
