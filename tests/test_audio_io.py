@@ -12,8 +12,9 @@ import pytest
 import soundfile as sf
 
 from remixer_app.core import audio_io
-from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio, load_stems_dir
+from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio
 from remixer_app.core.errors import AudioError
+from remixer_app.core.stems_folder import load_stems_dir, stem_files
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Distinct frequencies per NI stem stream (mixture, drums, bass, other, vocals).
@@ -247,7 +248,7 @@ def test_stems_dir_of_instruments(tmp_path: Path) -> None:
     stems = load_stems_dir(tmp_path)
     assert tuple(stems) == ("cello", "flute", "violin")  # INSTRUMENTS order, no mixture
     assert {s.shape for s in stems.values()} == {(TARGET_RATE, 2)}
-    files, mixture = audio_io.stem_files(tmp_path)
+    files, mixture = stem_files(tmp_path)
     assert files["cello"].name == "cello.wav" and mixture == tmp_path / "mixture.wav"
 
 

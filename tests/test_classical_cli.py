@@ -9,9 +9,9 @@ import soundfile as sf
 from test_classical_separation import _classical_ensemble, _scene
 
 from remixer_app.cli import main
-from remixer_app.core.audio_io import load_stems_dir
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.dsp.reference import reference_classical_chain
+from remixer_app.core.stems_folder import load_stems_dir
 
 
 def test_separate_writes_the_named_instruments(tmp_path: Path) -> None:

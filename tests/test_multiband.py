@@ -17,13 +17,7 @@ from numba.core.runtime import _nrt_python, rtsys
 from remixer_app.core.audiogram import Audiogram, get_preset
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES, crossover_filters
-from remixer_app.core.dsp.multiband import (
-    MultibandParams,
-    MultibandState,
-    multiband_block,
-    multiband_compress,
-    process_block,
-)
+from remixer_app.core.dsp.multiband import multiband_block, multiband_compress, process_block
 from remixer_app.core.dsp.multiband_fitting import (
     ATTACK_MS,
     RELEASE_MS,
@@ -31,13 +25,10 @@ from remixer_app.core.dsp.multiband_fitting import (
     makeup_gain_db,
     multiband_params,
 )
+from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
 from remixer_app.core.dsp.reference import reference_classical_chain, reference_multiband
-from remixer_app.core.engine import (
-    HEARING_AIDS,
-    ChainSettings,
-    HearingAidEngine,
-    render_block_multiband,
-)
+from remixer_app.core.engine import HEARING_AIDS, ChainSettings, HearingAidEngine
+from remixer_app.core.render_kernels import render_block_multiband
 from remixer_app.core.stream import StreamRenderer, warmup_seconds
 
 RATE = 44100

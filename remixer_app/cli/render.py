@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from remixer_app.core.audio_io import align_lengths, load_audio, load_stems_dir
+from remixer_app.core.audio_io import load_audio
 from remixer_app.core.audiogram import resolve_listener
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
@@ -19,6 +19,7 @@ from remixer_app.core.export import (
 )
 from remixer_app.core.exporting import export_aided
 from remixer_app.core.mix_state import default_hearing_aid
+from remixer_app.core.stems_folder import align_lengths, load_stems_dir
 
 _DEFAULT_COMPRESSOR = CompressorParams()
 

@@ -19,7 +19,6 @@ stems (:meth:`MixModel.set_stems`) starts a new history.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,11 +39,10 @@ from remixer_app.core.mix_state import (
     scenarios_for,
 )
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
+from remixer_app.core.observers import Observers
 
 if TYPE_CHECKING:
     from remixer_app.core.engine import ChainSettings
-
-log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200  # undo steps kept; the oldest are dropped
 
@@ -74,14 +72,12 @@ class MixModel:
         if history_limit < 1:
             raise ValueError("history_limit must be at least 1")
         self._state = state if state is not None else MixState()
-        self._observers: dict[int, Observer] = {}
-        self._next_token = 0
+        self._observers: Observers[MixChange] = Observers(
+            lambda change: "a change of " + ", ".join(sorted(change.fields)))
         self._undo: deque[MixState] = deque(maxlen=history_limit)
         self._redo: deque[MixState] = deque(maxlen=history_limit)
         self._gesture_depth = 0
         self._gesture_start = self._state
-        self._pending: deque[MixChange] = deque()
-        self._emitting = False
         self._chain: tuple[MixState, ChainSettings] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -123,34 +119,7 @@ class MixModel:
         Callable[[], None]
             Unsubscribes ``observer``; calling it again does nothing.
         """
-        token = self._next_token
-        self._next_token += 1
-        self._observers[token] = observer
-
-        def unsubscribe() -> None:
-            self._observers.pop(token, None)
-
-        return unsubscribe
-
-    def _emit(self, change: MixChange) -> None:
-        self._pending.append(change)
-        if self._emitting:
-            return
-        self._emitting = True
-        try:
-            while self._pending:
-                event = self._pending.popleft()
-                for token, observer in list(self._observers.items()):
-                    if token not in self._observers:  # unsubscribed by an earlier observer
-                        continue
-                    try:
-                        observer(event)
-                    except Exception:
-                        log.exception("mix observer %r failed on a change of %s",
-                                      observer, ", ".join(sorted(event.fields)))
-        finally:
-            self._emitting = False
-            self._pending.clear()
+        return self._observers.subscribe(observer)
 
     def _commit(self, new: MixState, *, record: bool = True) -> None:
         old = self._state
@@ -160,7 +129,7 @@ class MixModel:
         if record and self._gesture_depth == 0:
             self._push_undo(old)
         self._state = new
-        self._emit(MixChange(fields, new, old))
+        self._observers.emit(MixChange(fields, new, old))
 
     # ------------------------------------------------------------------ changing
 

@@ -48,7 +48,8 @@ def to_db(power: np.ndarray) -> np.ndarray:
     return np.maximum(db, FLOOR_DB)
 
 
-def _from_db(level_db: np.ndarray) -> np.ndarray:
+def from_db(level_db: np.ndarray) -> np.ndarray:
+    """Band powers (mean square) of levels in dB FS: the inverse of :func:`to_db`."""
     return FULL_SCALE_SINE_POWER * np.power(10.0, np.asarray(level_db, dtype=float) / 10.0)
 
 
@@ -151,7 +152,7 @@ def third_octave(freqs: np.ndarray, level_db: np.ndarray) -> tuple[np.ndarray, n
         Band centres in Hz, shape (bands,), and band levels in dB FS, (..., bands).
     """
     f = np.asarray(freqs, dtype=float)
-    power = _from_db(level_db)
+    power = from_db(level_db)
     keep = f > 0
     index = np.rint(3.0 * np.log2(f[keep] / 1000.0)).astype(np.int64)
     bands, position = np.unique(index, return_inverse=True)

@@ -21,13 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import (
-    MIXTURE_NAME,
-    align_lengths,
-    load_audio,
-    load_stems_dir,
-    stem_files,
-)
+from remixer_app.core.audio_io import load_audio
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_state import track_stems
@@ -35,6 +29,7 @@ from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressRep
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.separator import Separator
+from remixer_app.core.stems_folder import MIXTURE_NAME, align_lengths, load_stems_dir, stem_files
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ def load_stems_folder(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     Raises
     ------
     AudioError
-        See :func:`~remixer_app.core.audio_io.load_stems_dir`; also a mixture file that
+        See :func:`~remixer_app.core.stems_folder.load_stems_dir`; also a mixture file that
         cannot be read or is not as long as the stems.
     """
     _, mixture_file = stem_files(folder)

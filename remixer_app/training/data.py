@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import STEM_NAMES, load_stems_dir
+from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import SpeakerHrirs
 from remixer_app.core.evaluation.tracks import load_stems
 from remixer_app.core.instruments import INSTRUMENTS
+from remixer_app.core.stems_folder import load_stems_dir
 
 Track = dict[str, np.ndarray]
 

@@ -13,23 +13,18 @@ chart on screen. Everything here needs a ``QApplication`` and the GUI thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import (
     QColor,
-    QFont,
-    QFontMetricsF,
     QImage,
     QPageSize,
-    QPaintDevice,
     QPainter,
     QPdfWriter,
 )
-from PySide6.QtWidgets import QWidget
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import STEM_NAMES
@@ -37,15 +32,13 @@ from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ExportError
 from remixer_app.core.mix_state import MixState
 from remixer_app.core.storage import Preference
-from remixer_app.ui.audiogram_chart import AudiogramChart
+from remixer_app.ui.report_layout import Page, PageLayout, report_font
 
 REPORT_SUFFIXES = (".png", ".pdf")
 DEFAULT_TITLE = "Listening preferences"
 PNG_DPI = 150
 PDF_DPI = 300
 A4_MM = (210.0, 297.0)
-MARGIN_MM = 15.0
-CHART_SIZE = (720, 410)  # logical pixels the chart is laid out at before scaling
 STEM_WIDTH = 7
 
 
@@ -58,7 +51,6 @@ def report_columns(stems: Sequence[str] = STEM_NAMES) -> tuple[tuple[str, int], 
 
 #: The columns of the table of pop tracks.
 COLUMNS = report_columns()
-_FLAGS = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
 
 
 def local_time(when: datetime) -> str:
@@ -97,127 +89,15 @@ def stem_groups(prefs: Iterable[Preference]) -> list[tuple[tuple[str, ...], list
     return list(groups.items())
 
 
-@dataclass
-class _Page:
-    """The paint device's geometry in its own pixels."""
-
-    width: float
-    height: float  # of one page; unbounded (inf) for a PNG
-    dpi: float
-
-    def mm(self, value: float) -> float:
-        return value * self.dpi / 25.4
-
-
-def _font(points: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPointSizeF(points)
-    font.setBold(bold)
-    return font
-
-
-class _Painter:
-    """Lays the report out top to bottom on one device, starting new pages as needed."""
-
-    def __init__(self, device: QPaintDevice, page: _Page,
-                 new_page: Callable[[], None] | None) -> None:
-        self.device, self.page, self._new_page = device, page, new_page
-        self.painter: QPainter | None = None
-        self.left = page.mm(MARGIN_MM)
-        self.width = page.width - 2 * self.left
-        self.y = self.left
-
-    def metrics(self, font: QFont) -> QFontMetricsF:
-        return QFontMetricsF(font, self.device)
-
-    def text_height(self, text: str, font: QFont, width: float) -> float:
-        rect = self.metrics(font).boundingRect(QRectF(0, 0, width, 1e7), _FLAGS, text or " ")
-        return rect.height()
-
-    def ensure(self, height: float) -> bool:
-        """Make room for ``height``; returns whether a new page was started."""
-        bottom = self.page.height - self.left
-        if self.y + height <= bottom or self._new_page is None or self.y <= self.left:
-            return False
-        self._new_page()
-        self.y = self.left
-        return True
-
-    def text(self, text: str, font: QFont, gap: float = 0.0) -> None:
-        height = self.text_height(text, font, self.width)
-        self.ensure(height)
-        if self.painter is not None:
-            self.painter.setFont(font)
-            self.painter.drawText(QRectF(self.left, self.y, self.width, height), _FLAGS, text)
-        self.y += height + gap
-
-    def chart(self, listener: Listener) -> None:
-        w, h = CHART_SIZE
-        height = self.width * h / w
-        self.ensure(height)
-        if self.painter is not None:
-            chart = AudiogramChart()
-            chart.resize(w, h)
-            chart.set_listener(listener)
-            self.painter.save()
-            self.painter.translate(self.left, self.y)
-            self.painter.scale(self.width / w, height / h)
-            # QWidget's render, not the view's: it lays the unshown chart out first, and
-            # through the painter the PDF gets vector graphics rather than a bitmap.
-            QWidget.render(chart, self.painter, QPoint(0, 0))
-            self.painter.restore()
-            chart.deleteLater()
-        self.y += height + self.page.mm(4)
-
-    def table(self, columns: Sequence[tuple[str, int]], rows: Sequence[Sequence[str]]) -> None:
-        total = sum(weight for _, weight in columns)
-        widths = [self.width * weight / total for _, weight in columns]
-        pad = self.page.mm(1.0)
-        header_font, body_font = _font(8.5, bold=True), _font(8.5)
-        header = [name for name, _ in columns]
-        self._row(header, widths, header_font, pad, shaded=True)
-        for row in rows:
-            height = self._row_height(row, widths, body_font, pad)
-            if self.ensure(height):
-                self._row(header, widths, header_font, pad, shaded=True)
-            self._row(row, widths, body_font, pad)
-
-    def _row_height(self, cells: Sequence[str], widths: Sequence[float], font: QFont,
-                    pad: float) -> float:
-        return 2 * pad + max(self.text_height(c, font, w - 2 * pad)
-                             for c, w in zip(cells, widths, strict=True))
-
-    def _row(self, cells: Sequence[str], widths: Sequence[float], font: QFont, pad: float,
-             *, shaded: bool = False) -> None:
-        height = self._row_height(cells, widths, font, pad)
-        self.ensure(height)
-        painter = self.painter
-        if painter is not None:
-            painter.setFont(font)
-            if shaded:
-                painter.fillRect(QRectF(self.left, self.y, self.width, height),
-                                 QColor(230, 230, 230))
-            x = self.left
-            for cell, w in zip(cells, widths, strict=True):
-                painter.drawText(QRectF(x + pad, self.y + pad, w - 2 * pad, height - 2 * pad),
-                                 _FLAGS, cell)
-                x += w
-            painter.setPen(QColor(150, 150, 150))
-            bottom = self.y + height
-            painter.drawLine(QPointF(self.left, bottom), QPointF(self.left + self.width, bottom))
-            painter.setPen(QColor(0, 0, 0))
-        self.y += height
-
-
-def _paint(layout: _Painter, listener: Listener, prefs: Sequence[Preference],
+def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
            title: str) -> float:
     """Lay out (and, when ``layout.painter`` is set, draw) the report; returns its height."""
-    layout.text(title, _font(16, bold=True), layout.page.mm(2))
+    layout.text(title, report_font(16, bold=True), layout.page.mm(2))
     name = listener.display_name
     who = name if name == listener.id else f"{name} ({listener.id})"
-    layout.text(f"Listener: {who}", _font(11))
+    layout.text(f"Listener: {who}", report_font(11))
     layout.text(f"Written {datetime.now().astimezone():%Y-%m-%d %H:%M}; "
-                f"{len(prefs)} saved preference(s); gains in dB", _font(9), layout.page.mm(3))
+                f"{len(prefs)} saved preference(s); gains in dB", report_font(9), layout.page.mm(3))
     layout.chart(listener)
     groups = stem_groups(prefs)
     marked = False
@@ -225,15 +105,15 @@ def _paint(layout: _Painter, listener: Listener, prefs: Sequence[Preference],
         if len(groups) > 1:
             layout.y += layout.page.mm(2)
             layout.text("Stems: " + ", ".join(s.capitalize() for s in stems),
-                        _font(10, bold=True), layout.page.mm(1))
+                        report_font(10, bold=True), layout.page.mm(1))
         rows = [preference_cells(p) for p in group]
         layout.table(report_columns(stems), rows)
         marked = marked or any("(" in cell for row in rows for cell in row[2:2 + len(stems)])
     if marked:
         layout.y += layout.page.mm(2)
-        layout.text("M: muted, S: soloed", _font(8))
+        layout.text("M: muted, S: soloed", report_font(8))
     if not groups:
-        layout.text("No preferences saved yet.", _font(10))
+        layout.text("No preferences saved yet.", report_font(10))
     return layout.y + layout.left
 
 
@@ -242,14 +122,14 @@ def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
     dots_per_m = round(PNG_DPI / 0.0254)
     probe.setDotsPerMeterX(dots_per_m)
     probe.setDotsPerMeterY(dots_per_m)
-    page = _Page(width=A4_MM[0] * PNG_DPI / 25.4, height=float("inf"), dpi=PNG_DPI)
+    page = Page(width=A4_MM[0] * PNG_DPI / 25.4, height=float("inf"), dpi=PNG_DPI)
     # First pass only measures, so the image can be made exactly as tall as the report.
-    height = _paint(_Painter(probe, page, None), listener, prefs, title)
+    height = _paint(PageLayout(probe, page, None), listener, prefs, title)
     image = QImage(round(page.width), max(round(height), 1), QImage.Format.Format_RGB32)
     image.setDotsPerMeterX(dots_per_m)
     image.setDotsPerMeterY(dots_per_m)
     image.fill(QColor("white"))
-    layout = _Painter(image, page, None)
+    layout = PageLayout(image, page, None)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -270,12 +150,12 @@ def _write_pdf(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
     writer.setResolution(PDF_DPI)
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))  # our own margins, the same as the PNG's
-    page = _Page(width=float(writer.width()), height=float(writer.height()), dpi=PDF_DPI)
+    page = Page(width=float(writer.width()), height=float(writer.height()), dpi=PDF_DPI)
     painter = QPainter()
     if not painter.begin(writer):
         raise ExportError(f"cannot write a PDF in {tmp.parent}")
     try:
-        layout = _Painter(writer, page, lambda: writer.newPage())
+        layout = PageLayout(writer, page, lambda: writer.newPage())
         layout.painter = painter
         _paint(layout, listener, prefs, title)
     finally:

@@ -28,7 +28,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.multiband_fitting import makeup_gain_db, multiband_params
 from remixer_app.core.dsp.nalr import fir_response_db
 from remixer_app.core.engine import HearingAidEngine
@@ -38,52 +37,19 @@ from remixer_app.core.player import Player, PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
 from remixer_app.core.spectra import (
     LIVE_NFFT,
-    MIXTURE_KEY,
-    OUTPUT_KEY,
     TrackSpectra,
     live_spectrum,
     nalr_gain_db,
     third_octave,
-    to_db,
 )
+from remixer_app.core.spectra_summary import summary_text
 from remixer_app.ui.spectra_styles import EAR_STYLE, curve_style, pen
 from remixer_app.ui.workers import Worker, report_error, start
 
 F_MIN, F_MAX = 125.0, 16000.0
 LIVE_MS, IDLE_MS = 40, 250       # 25 Hz while playing; a slow look for playback otherwise
 OCTAVES = (125, 250, 500, 1000, 2000, 4000, 8000, 16000)
-SUMMARY_BANDS = ((125.0, 500.0), (500.0, 2000.0), (2000.0, 16000.0))
-SUMMARY_FREQS = (1000.0, 2000.0, 4000.0)
 EARS = (("Both ears (mean)", None), ("Left ear", 0), ("Right ear", 1))
-def band_power(freqs: np.ndarray, level_db: np.ndarray, low: float, high: float) -> float:
-    """Total power (dB FS) of the bins in ``low <= f < high``."""
-    inside = (freqs >= low) & (freqs < high)
-    return float(to_db(np.sum(0.5 * 10.0 ** (level_db[inside] / 10.0))))
-
-
-def _band_name(low: float, high: float) -> str:
-    def hz(f: float) -> str:
-        return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
-    return f"{hz(low)}-{hz(high)}"
-
-
-def summary_text(levels: Mapping[str, tuple[np.ndarray, np.ndarray]], stems: tuple[str, ...],
-                 listener: Listener | None, ear_name: str) -> str:
-    """The plots in words, for screen readers: output against mixture, loudest stems."""
-    parts, loudest = [], []
-    for low, high in SUMMARY_BANDS:
-        f, out = levels[OUTPUT_KEY]
-        diff = band_power(f, out, low, high) - band_power(f, levels[MIXTURE_KEY][1], low, high)
-        parts.append(f"{_band_name(low, high)} {diff:+.1f} dB")
-        best = max(stems, key=lambda s: band_power(f, levels[s][1], low, high))
-        loudest.append(f"{best} at {_band_name(low, high)}")
-    text = (f"{ear_name}: hearing-aid output against the mixture: {', '.join(parts)}. "
-            f"Loudest stem: {', '.join(loudest)}.")
-    if listener is not None:
-        ears = [f"{side} {'/'.join(f'{v:.0f}' for v in ear.at(SUMMARY_FREQS))}"
-                for side, ear in (("left", listener.left), ("right", listener.right))]
-        text += f" Thresholds at 1/2/4 kHz (dB HL): {', '.join(ears)}."
-    return text
 
 
 class SpectraPanel(QWidget):

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from remixer_app.core.audiogram import Audiogram
 from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES
-from remixer_app.core.dsp.multiband import MultibandParams
+from remixer_app.core.dsp.multiband_params import MultibandParams
 
 BAND_CENTRES_HZ = (250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)
 NORMAL_HEARING_DB = 20.0     # losses up to this get no help

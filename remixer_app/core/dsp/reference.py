@@ -19,8 +19,8 @@ import numpy as np
 from remixer_app.core.audiogram import Audiogram, Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.dsp.multiband import MultibandParams
 from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
+from remixer_app.core.dsp.multiband_params import MultibandParams
 
 RATE = 44100
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import load_stems_dir
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import RemixerError
@@ -36,6 +35,7 @@ from remixer_app.core.evaluation.results import gap_closed
 from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.instruments import INSTRUMENTS, is_instrument_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
+from remixer_app.core.stems_folder import load_stems_dir
 
 MAX_SCENE_GAIN_DB = 10.0
 #: Separates ``(mixture, instruments)`` into ``{instrument: (frames, 2)}``.

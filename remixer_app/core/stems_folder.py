@@ -1,0 +1,126 @@
+"""Folders of stems: one audio file per pop stem or per instrument of an ensemble.
+
+A folder holds either ``vocals``, ``drums``, ``bass`` and ``other``, or 2 to 5
+instruments of :data:`~remixer_app.core.instruments.INSTRUMENTS`, each as one audio
+file named after it (any suffix :func:`~remixer_app.core.audio_io.load_audio` reads),
+plus optionally the mixture as ``mixture.*``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from remixer_app.core.audio_io import AUDIO_SUFFIXES, STEM_NAMES, TARGET_RATE, load_audio
+from remixer_app.core.errors import AudioError, RemixerError
+from remixer_app.core.instruments import INSTRUMENTS, MAX_INSTRUMENTS, instrument_list
+
+MIXTURE_NAME = "mixture"  # a stems folder's optional mixture file is mixture.<suffix>
+STEM_LENGTH_TOLERANCE_S = 0.1
+
+
+def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Load separated stems from a folder: pop stems or the instruments of an ensemble.
+
+    Parameters
+    ----------
+    folder
+        Folder holding one audio file (any supported suffix) per stem, named after it:
+        either ``vocals``, ``drums``, ``bass`` and ``other``, or 2 to 5 instruments of
+        :data:`~remixer_app.core.instruments.INSTRUMENTS` (``violin.flac``,
+        ``cello.wav``, ...). Other files, and a ``mixture.*`` file, are ignored.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Stem name -> ``(n, 2)`` float32 array at 44.1 kHz, in :data:`STEM_NAMES` or
+        :data:`~remixer_app.core.instruments.INSTRUMENTS` order, trimmed to a common
+        length.
+
+    Raises
+    ------
+    AudioError
+        The folder is missing, a pop stem is missing, pop stems and instruments are
+        mixed, there are fewer than 2 or more than 5 instruments, a stem has several
+        candidate files, a file cannot be loaded, or the lengths differ by more than
+        0.1 s.
+    """
+    d = Path(folder)
+    files, _ = stem_files(d)
+    stems = {name: load_audio(path).samples for name, path in files.items()}
+    return align_lengths(stems, f"the stems in {d}")
+
+
+def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | None]:
+    """The audio files of a stems folder, without loading them.
+
+    Returns
+    -------
+    files, mixture
+        Stem name -> its file, in :data:`STEM_NAMES` or instrument order (see
+        :func:`load_stems_dir`); and the folder's ``mixture.*`` file, or ``None``.
+
+    Raises
+    ------
+    AudioError
+        As :func:`load_stems_dir`, for everything but loading the files.
+    """
+    d = Path(folder)
+    if not d.is_dir():
+        raise AudioError(f"stem folder {d} does not exist or is not a folder")
+    wanted = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}
+    candidates: dict[str, list[Path]] = {}
+    for f in sorted(d.iterdir()):
+        base, _, _ = f.name.lower().partition(".")
+        if base in wanted and f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES:
+            candidates.setdefault(base, []).append(f)
+    for name, found in candidates.items():
+        if len(found) > 1:
+            names = ", ".join(f.name for f in found)
+            raise AudioError(f"stem folder {d} has several files for {name} ({names}); "
+                             "keep only one")
+    mixture = candidates.pop(MIXTURE_NAME, [None])[0]
+    pop = [name for name in STEM_NAMES if name in candidates]
+    instruments = [name for name in INSTRUMENTS if name in candidates]
+    if pop and instruments:
+        raise AudioError(f"stem folder {d} mixes pop stems ({', '.join(pop)}) with "
+                         f"instruments ({', '.join(instruments)}); a folder holds either "
+                         f"{', '.join(STEM_NAMES)}, or the 2 to {MAX_INSTRUMENTS} "
+                         "instruments of an ensemble")
+    if instruments:
+        try:
+            names = instrument_list(instruments)
+        except RemixerError as exc:
+            raise AudioError(f"stem folder {d}: {exc}") from None
+    else:
+        missing = [name for name in STEM_NAMES if name not in candidates]
+        if missing:
+            hint = "" if pop else (f" (nor for 2 to {MAX_INSTRUMENTS} instruments: "
+                                   f"{', '.join(INSTRUMENTS)})")
+            raise AudioError(f"stem folder {d} has no audio file for: {', '.join(missing)}"
+                             + hint)
+        names = STEM_NAMES
+    return {name: candidates[name][0] for name in names}, mixture
+
+
+def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
+    """Trim tracks that should be equally long to their common length.
+
+    Decoders disagree by a few samples (codec priming, padding), so lengths that
+    differ by at most :data:`STEM_LENGTH_TOLERANCE_S` are trimmed to the shortest;
+    a larger difference means the files do not belong together.
+
+    Raises
+    ------
+    AudioError
+        The lengths differ by more than the tolerance; ``what`` names the tracks.
+    """
+    lengths = [t.shape[0] for t in tracks.values()]
+    if max(lengths) - min(lengths) > STEM_LENGTH_TOLERANCE_S * TARGET_RATE:
+        desc = ", ".join(f"{name} {t.shape[0] / TARGET_RATE:.2f} s" for name, t in tracks.items())
+        raise AudioError(f"{what} have different lengths ({desc})")
+    n = min(lengths)
+    return {name: t[:n] for name, t in tracks.items()}

@@ -1,0 +1,135 @@
+"""Laying a printable report out top to bottom on a paint device, page by page.
+
+:class:`PageLayout` places text, the audiogram chart and tables, starting a new page
+(and repeating a table's header) when the device is paged, as a PDF is; on an
+unbounded device (a PNG) it only measures and draws. Run with no painter it only
+measures, which is how a PNG's height is found before drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPaintDevice, QPainter
+from PySide6.QtWidgets import QWidget
+
+from remixer_app.core.audiogram import Listener
+from remixer_app.ui.audiogram_chart import AudiogramChart
+
+MARGIN_MM = 15.0
+CHART_SIZE = (720, 410)  # logical pixels the chart is laid out at before scaling
+_FLAGS = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+
+
+@dataclass
+class Page:
+    """The paint device's geometry in its own pixels."""
+
+    width: float
+    height: float  # of one page; unbounded (inf) for a PNG
+    dpi: float
+
+    def mm(self, value: float) -> float:
+        return value * self.dpi / 25.4
+
+
+def report_font(points: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(points)
+    font.setBold(bold)
+    return font
+
+
+class PageLayout:
+    """Lays the report out top to bottom on one device, starting new pages as needed."""
+
+    def __init__(self, device: QPaintDevice, page: Page,
+                 new_page: Callable[[], None] | None) -> None:
+        self.device, self.page, self._new_page = device, page, new_page
+        self.painter: QPainter | None = None
+        self.left = page.mm(MARGIN_MM)
+        self.width = page.width - 2 * self.left
+        self.y = self.left
+
+    def metrics(self, font: QFont) -> QFontMetricsF:
+        return QFontMetricsF(font, self.device)
+
+    def text_height(self, text: str, font: QFont, width: float) -> float:
+        rect = self.metrics(font).boundingRect(QRectF(0, 0, width, 1e7), _FLAGS, text or " ")
+        return rect.height()
+
+    def ensure(self, height: float) -> bool:
+        """Make room for ``height``; returns whether a new page was started."""
+        bottom = self.page.height - self.left
+        if self.y + height <= bottom or self._new_page is None or self.y <= self.left:
+            return False
+        self._new_page()
+        self.y = self.left
+        return True
+
+    def text(self, text: str, font: QFont, gap: float = 0.0) -> None:
+        height = self.text_height(text, font, self.width)
+        self.ensure(height)
+        if self.painter is not None:
+            self.painter.setFont(font)
+            self.painter.drawText(QRectF(self.left, self.y, self.width, height), _FLAGS, text)
+        self.y += height + gap
+
+    def chart(self, listener: Listener) -> None:
+        w, h = CHART_SIZE
+        height = self.width * h / w
+        self.ensure(height)
+        if self.painter is not None:
+            chart = AudiogramChart()
+            chart.resize(w, h)
+            chart.set_listener(listener)
+            self.painter.save()
+            self.painter.translate(self.left, self.y)
+            self.painter.scale(self.width / w, height / h)
+            # QWidget's render, not the view's: it lays the unshown chart out first, and
+            # through the painter the PDF gets vector graphics rather than a bitmap.
+            QWidget.render(chart, self.painter, QPoint(0, 0))
+            self.painter.restore()
+            chart.deleteLater()
+        self.y += height + self.page.mm(4)
+
+    def table(self, columns: Sequence[tuple[str, int]], rows: Sequence[Sequence[str]]) -> None:
+        total = sum(weight for _, weight in columns)
+        widths = [self.width * weight / total for _, weight in columns]
+        pad = self.page.mm(1.0)
+        header_font, body_font = report_font(8.5, bold=True), report_font(8.5)
+        header = [name for name, _ in columns]
+        self._row(header, widths, header_font, pad, shaded=True)
+        for row in rows:
+            height = self._row_height(row, widths, body_font, pad)
+            if self.ensure(height):
+                self._row(header, widths, header_font, pad, shaded=True)
+            self._row(row, widths, body_font, pad)
+
+    def _row_height(self, cells: Sequence[str], widths: Sequence[float], font: QFont,
+                    pad: float) -> float:
+        return 2 * pad + max(self.text_height(c, font, w - 2 * pad)
+                             for c, w in zip(cells, widths, strict=True))
+
+    def _row(self, cells: Sequence[str], widths: Sequence[float], font: QFont, pad: float,
+             *, shaded: bool = False) -> None:
+        height = self._row_height(cells, widths, font, pad)
+        self.ensure(height)
+        painter = self.painter
+        if painter is not None:
+            painter.setFont(font)
+            if shaded:
+                painter.fillRect(QRectF(self.left, self.y, self.width, height),
+                                 QColor(230, 230, 230))
+            x = self.left
+            for cell, w in zip(cells, widths, strict=True):
+                painter.drawText(QRectF(x + pad, self.y + pad, w - 2 * pad, height - 2 * pad),
+                                 _FLAGS, cell)
+                x += w
+            painter.setPen(QColor(150, 150, 150))
+            bottom = self.y + height
+            painter.drawLine(QPointF(self.left, bottom), QPointF(self.left + self.width, bottom))
+            painter.setPen(QColor(0, 0, 0))
+        self.y += height
