@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
-from remixer_app.core.audiogram import Listener, load_listeners
+from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.evaluation.haaqi import (
@@ -50,6 +50,7 @@ from remixer_app.core.evaluation.haaqi import (
     processed_signal,
     reference_signals,
 )
+from remixer_app.core.listener_io import load_listeners
 from remixer_app.core.metrics import HaaqiReference, compute_haaqi, haaqi_score
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -34,7 +34,7 @@ import numpy as np
 from scipy.signal import istft, stft
 
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
-from remixer_app.core.audiogram import load_listeners, presets
+from remixer_app.core.audiogram import presets
 from remixer_app.core.evaluation.classical import (
     evaluate_scene,
     list_scenes,
@@ -47,6 +47,7 @@ from remixer_app.core.evaluation.hrir import load_speaker_hrirs
 from remixer_app.core.evaluation.protocol import default_listener_ids, load_gains_scenarios
 from remixer_app.core.evaluation.results import gap_closed, summarise
 from remixer_app.core.evaluation.tracks import Condition, list_tracks
+from remixer_app.core.listener_io import load_listeners
 
 Estimator = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 NFFT, HOP = 2048, 512

@@ -11,9 +11,10 @@ import soundfile as sf
 from remixer_app.cli import main
 from remixer_app.cli.render import parse_gains
 from remixer_app.core.audio_io import STEM_NAMES
-from remixer_app.core.audiogram import get_preset, save_listener
+from remixer_app.core.audiogram import get_preset
 from remixer_app.core.dsp.reference import reference_chain
 from remixer_app.core.dsp.resample import resample
+from remixer_app.core.listener_io import save_listener
 
 RATE = 44100
 

@@ -15,10 +15,11 @@ import pytest
 import soxr
 
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
-from remixer_app.core.audiogram import Listener, load_listeners
+from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.reference import reference_chain
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.listener_io import load_listeners
 
 TOLERANCE = 1e-6
 TRIM = slice(2 * ENGINE_RATE, 5 * ENGINE_RATE)  # 3 s from the middle of each 7 s preview

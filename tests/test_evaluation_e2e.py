@@ -18,13 +18,13 @@ import pytest
 
 from remixer_app.cli import main
 from remixer_app.core.audio_io import STEM_NAMES
-from remixer_app.core.audiogram import load_listeners
 from remixer_app.core.evaluation.harness import EvaluationSetup, evaluate
 from remixer_app.core.evaluation.hrir import load_speaker_hrirs
 from remixer_app.core.evaluation.protocol import GainsScenario, default_listener_ids
 from remixer_app.core.evaluation.results import COLUMNS
 from remixer_app.core.evaluation.systems import SeparatorSystem
 from remixer_app.core.evaluation.tracks import Condition, list_tracks, prepare_track
+from remixer_app.core.listener_io import load_listeners
 from remixer_app.core.progress import ProgressReport
 
 EXCERPT = 2.0

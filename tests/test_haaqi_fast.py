@@ -21,7 +21,7 @@ import soundfile as sf
 
 from remixer_app.cli import main
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
-from remixer_app.core.audiogram import Audiogram, Listener, load_listeners
+from remixer_app.core.audiogram import Audiogram, Listener
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
@@ -32,6 +32,7 @@ from remixer_app.core.evaluation.haaqi import (
     processed_signal,
     reference_signals,
 )
+from remixer_app.core.listener_io import load_listeners
 from remixer_app.core.metrics import HaaqiReference, compute_haaqi, haaqi_score
 from remixer_app.core.metrics.noise import standard_normal
 

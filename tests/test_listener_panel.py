@@ -14,7 +14,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
-from remixer_app.core.audiogram import Listener, get_preset, load_listeners  # noqa: E402
+from remixer_app.core.audiogram import Listener, get_preset  # noqa: E402
+from remixer_app.core.listener_io import load_listeners  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixChange  # noqa: E402
 from remixer_app.core.storage import SessionStore  # noqa: E402

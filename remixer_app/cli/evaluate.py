@@ -11,13 +11,7 @@ from pathlib import Path
 from remixer_app.cli.render import gains_argument
 from remixer_app.core.atomic import check_target
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
-from remixer_app.core.audiogram import (
-    Listener,
-    get_preset,
-    load_listeners,
-    presets,
-    resolve_listener,
-)
+from remixer_app.core.audiogram import Listener, get_preset, presets
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
@@ -35,6 +29,7 @@ from remixer_app.core.evaluation.protocol import (
 from remixer_app.core.evaluation.results import Summary, summarise, write_results
 from remixer_app.core.evaluation.systems import MIXTURE_ONLY, ORACLE, SeparatorSystem, System
 from remixer_app.core.evaluation.tracks import list_tracks
+from remixer_app.core.listener_io import load_listeners, resolve_listener
 from remixer_app.core.progress import ProgressReport
 
 # Defaults beside the MUSDB18 folder, as ../shared/data lays them out.

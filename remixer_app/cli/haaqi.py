@@ -12,9 +12,9 @@ import argparse
 import numpy as np
 
 from remixer_app.core.audio_io import TARGET_RATE, load_audio
-from remixer_app.core.audiogram import resolve_listener
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
+from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.metrics import haaqi_score
 from remixer_app.core.metrics.alignment import MODEL_RATE
 

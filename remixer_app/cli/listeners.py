@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from remixer_app.core.audiogram import Listener, load_listeners, presets
+from remixer_app.core.audiogram import Listener, presets
+from remixer_app.core.listener_io import load_listeners
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

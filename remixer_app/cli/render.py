@@ -7,7 +7,6 @@ import math
 import sys
 
 from remixer_app.core.audio_io import load_audio
-from remixer_app.core.audiogram import resolve_listener
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import HEARING_AIDS, ChainSettings, HearingAidEngine
@@ -18,6 +17,7 @@ from remixer_app.core.export import (
     check_export_target,
 )
 from remixer_app.core.exporting import export_aided
+from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.mix_state import default_hearing_aid
 from remixer_app.core.stems_folder import align_lengths, load_stems_dir
 

@@ -1,35 +1,27 @@
-"""Audiograms, listeners, listener files and the built-in Bisgaard presets.
+"""Audiograms, listeners and the built-in Bisgaard presets.
 
-Two file formats are read: the Clarity/Cadenza listener JSON (an object mapping
-listener id to ``audiogram_cfs`` and per-ear ``audiogram_levels_l/_r``) and our own
-single-listener format (``"format": "remixer-listener"``), which is also the one
-written. Every problem a user can cause is a :class:`ListenerError` whose message
-names the file and the listener.
+Listener files are read and written by :mod:`remixer_app.core.listener_io`. Every
+problem a user can cause is a :class:`ListenerError` whose message names the
+listener.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from remixer_app.core.atomic import atomic_write
 from remixer_app.core.errors import ListenerError
 from remixer_app.core.paths import resources_dir
 
 if TYPE_CHECKING:
     from clarity.utils.audiogram import Audiogram as ClarityAudiogram
 
-FORMAT_NAME = "remixer-listener"
-FORMAT_VERSION = 1
 MIN_LEVEL, MAX_LEVEL = -10.0, 120.0
-_CLARITY_EARS = (("left", "audiogram_levels_l"), ("right", "audiogram_levels_r"))
 
 
 def _fmt(x: float) -> str:
@@ -150,167 +142,6 @@ class Listener:
         return self.name or self.id
 
 
-# ---------------------------------------------------------------------------- reading
-
-
-def _numbers(value: object, what: str, where: str) -> list[float]:
-    # Checked here, not by numpy, so that strings and booleans are rejected by name.
-    if not isinstance(value, list):
-        raise ListenerError(f"{where}: {what} must be a list of numbers, "
-                            f"not {type(value).__name__}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ListenerError(f"{where}: {what} must be a list of numbers, found {v!r}")
-    return value
-
-
-def _ear(freqs: object, levels: object, ear: str, keys: tuple[str, str], where: str) -> Audiogram:
-    if levels is None:
-        raise ListenerError(f"{where}: the {ear} ear is missing; both ears are required")
-    f = _numbers(freqs, keys[0], where)
-    lv = _numbers(levels, keys[1], where)
-    try:
-        return Audiogram(frequencies=np.array(f, dtype=float), levels=np.array(lv, dtype=float))
-    except ListenerError as exc:
-        raise ListenerError(f"{where}, {ear} ear: {exc}") from None
-
-
-def _name(entry: dict[str, Any], where: str) -> str:
-    name = entry.get("name", "")
-    if not isinstance(name, str):
-        raise ListenerError(f"{where}: name must be text, not {type(name).__name__}")
-    return name
-
-
-def _parse_own(data: dict[str, Any], source: str) -> dict[str, Listener]:
-    if data.get("version") != FORMAT_VERSION:
-        raise ListenerError(f"{source}: unsupported {FORMAT_NAME} version "
-                            f"{data.get('version')!r}; expected {FORMAT_VERSION}")
-    lid = data.get("id")
-    if not isinstance(lid, str) or not lid:
-        raise ListenerError(f"{source}: missing or empty listener id")
-    where = f"{source}: listener {lid}"
-    ears: list[Audiogram] = []
-    for ear in ("left", "right"):
-        e = data.get(ear)
-        if e is None:
-            raise ListenerError(f"{where}: the {ear} ear is missing; both ears are required")
-        if not isinstance(e, dict):
-            raise ListenerError(f"{where}: {ear} must be an object with frequencies and levels")
-        for key in ("frequencies", "levels"):
-            if key not in e:
-                raise ListenerError(f"{where}: {ear} ear: missing key {key!r}")
-        ears.append(_ear(e["frequencies"], e["levels"], ear,
-                         (f"{ear}.frequencies", f"{ear}.levels"), where))
-    return {lid: Listener(id=lid, left=ears[0], right=ears[1], name=_name(data, where))}
-
-
-def _parse_clarity(data: dict[str, Any], source: str) -> dict[str, Listener]:
-    listeners: dict[str, Listener] = {}
-    for lid, entry in data.items():
-        where = f"{source}: listener {lid}"
-        if not lid:
-            raise ListenerError(f"{source}: a listener has an empty id")
-        if not isinstance(entry, dict):
-            raise ListenerError(f"{where}: expected an object, not {type(entry).__name__}")
-        if "audiogram_cfs" not in entry:
-            raise ListenerError(f"{where}: missing key 'audiogram_cfs'")
-        left, right = (_ear(entry["audiogram_cfs"], entry.get(key), ear,
-                            ("audiogram_cfs", key), where) for ear, key in _CLARITY_EARS)
-        listeners[lid] = Listener(id=lid, left=left, right=right, name=_name(entry, where))
-    return listeners
-
-
-def parse_listeners(data: object, source: str = "<data>") -> dict[str, Listener]:
-    """Listeners from already-decoded JSON (Clarity format or our own), in file order.
-
-    Parameters
-    ----------
-    data
-        The decoded JSON document.
-    source
-        Named in error messages, usually the file name.
-
-    Raises
-    ------
-    ListenerError
-        The document is malformed, holds no listeners or an audiogram is invalid.
-    """
-    if not isinstance(data, dict):
-        raise ListenerError(f"{source} must contain a JSON object, not {type(data).__name__}")
-    if "format" in data:
-        if data["format"] != FORMAT_NAME:
-            raise ListenerError(f"{source}: unknown format {data['format']!r}")
-        return _parse_own(data, source)
-    if not data:
-        raise ListenerError(f"{source} contains no listeners")
-    return _parse_clarity(data, source)
-
-
-def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
-    """Read a listener file; see :func:`parse_listeners`.
-
-    Raises
-    ------
-    ListenerError
-        The file is missing, unreadable, empty, not JSON or has invalid content.
-    """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ListenerError(f"listener file {p} does not exist") from None
-    except UnicodeDecodeError:
-        raise ListenerError(f"listener file {p} is not a UTF-8 text file") from None
-    except OSError as exc:
-        raise ListenerError(f"cannot read listener file {p}: {exc.strerror or exc}") from None
-    if not text.strip():
-        raise ListenerError(f"listener file {p} is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ListenerError(f"listener file {p} is not valid JSON: {exc.msg} at line "
-                            f"{exc.lineno}, column {exc.colno}") from None
-    return parse_listeners(data, str(p))
-
-
-# ---------------------------------------------------------------------------- writing
-
-
-def _plain(values: np.ndarray) -> list[int | float]:
-    # Whole numbers are written without ".0" so saved files read like audiograms.
-    return [int(v) if float(v).is_integer() else float(v) for v in values]
-
-
-def listener_to_dict(listener: Listener) -> dict[str, Any]:
-    """The listener in our single-listener JSON format (see :func:`save_listener`)."""
-    return {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "id": listener.id,
-        "name": listener.name,
-        **{ear: {"frequencies": _plain(a.frequencies), "levels": _plain(a.levels)}
-           for ear, a in (("left", listener.left), ("right", listener.right))},
-    }
-
-
-def save_listener(listener: Listener, path: str | os.PathLike[str], *,
-                  overwrite: bool = False) -> Path:
-    """Write one listener atomically in the ``remixer-listener`` format.
-
-    Raises
-    ------
-    ExportError
-        The file exists and ``overwrite`` is false, or it cannot be written.
-    """
-    text = json.dumps(listener_to_dict(listener), indent=2) + "\n"
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    return atomic_write(path, write, overwrite=overwrite)
-
-
 # ---------------------------------------------------------------------------- presets
 
 
@@ -347,42 +178,3 @@ def get_preset(name: str) -> Listener:
             return p
     raise ListenerError(f"unknown listener preset {name!r}; choose one of "
                         f"{', '.join(presets())}")
-
-
-def _some_ids(ids: list[str], n: int = 5) -> str:
-    more = f", ... ({len(ids)} in all)" if len(ids) > n else ""
-    return ", ".join(ids[:n]) + more
-
-
-def resolve_listener(file: str | os.PathLike[str] | None, listener_id: str | None) -> Listener:
-    """The listener the CLI's ``--listener-file`` / ``--listener`` options select.
-
-    Parameters
-    ----------
-    file
-        A listener file, or None to use the built-in presets.
-    listener_id
-        The listener in ``file``, or a preset name when ``file`` is None. May be None
-        when ``file`` holds exactly one listener.
-
-    Raises
-    ------
-    ListenerError
-        Neither is given, the id is unknown (a few valid ids are listed), or the file
-        holds several listeners and no id was given.
-    """
-    if file is None:
-        if not listener_id:
-            raise ListenerError("no listener given; name a preset "
-                                f"({', '.join(presets())}) or a listener file")
-        return get_preset(listener_id)
-    listeners = load_listeners(file)
-    if not listener_id:
-        if len(listeners) == 1:
-            return next(iter(listeners.values()))
-        raise ListenerError(f"{file} holds {len(listeners)} listeners; choose one by id, "
-                            f"e.g. {_some_ids(list(listeners))}")
-    if listener_id in listeners:
-        return listeners[listener_id]
-    raise ListenerError(f"listener {listener_id!r} is not in {file}; available: "
-                        f"{_some_ids(list(listeners))}")

@@ -12,10 +12,10 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from remixer_app.core.audio_io import STEM_NAMES
-from remixer_app.core.audiogram import listener_to_dict, parse_listeners
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.listener_io import listener_to_dict, parse_listeners
 from remixer_app.core.mix_state import HEARING_AIDS, MixState, SettingsError, default_hearing_aid
 
 FORMAT_NAME = "remixer-mix"

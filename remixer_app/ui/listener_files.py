@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QMessageBox, QWidget
 
-from remixer_app.core.audiogram import Listener, load_listeners, save_listener
+from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.listener_io import load_listeners, save_listener
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.storage import SessionStore
 from remixer_app.ui.status_line import show_status

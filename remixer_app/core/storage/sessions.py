@@ -18,8 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from remixer_app.core.audiogram import Listener, listener_to_dict, parse_listeners
+from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.listener_io import listener_to_dict, parse_listeners
 from remixer_app.core.mix_state import MixState
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
 from remixer_app.core.paths import user_data_dir
