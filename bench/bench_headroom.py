@@ -15,7 +15,7 @@ on the same scenes, listeners and gains as the real evaluation:
 Run (about 20 s per scene and system on this machine)::
 
     .venv/bin/python bench/bench_headroom.py --classical DIR [--limit N]
-    .venv/bin/python bench/bench_headroom.py --musdb ../shared/data/musdb18_7s [--limit N]
+    .venv/bin/python bench/bench_headroom.py --musdb ../shared/data/musdb18_7s [--jobs 2]
 
 ``--classical`` takes a folder from ``remixer data classical``; ``--musdb`` scores the
 test previews at the ear, with the listeners and gains of ``remixer evaluate``'s
@@ -122,7 +122,7 @@ def classical(folder: str, limit: int | None) -> None:
         print(row(system, s.sdr_mean, s.haaqi, bounds.haaqi_floor, bounds.haaqi_ceiling))
 
 
-def musdb(folder: str, limit: int | None) -> None:
+def musdb(folder: str, limit: int | None, jobs: int) -> None:
     root = Path(folder).resolve().parent  # hrir/ and listeners/ beside it, as evaluate uses
     listeners = load_listeners(root / "listeners" / "clarity_listeners.json")
     setup = EvaluationSetup(
@@ -134,7 +134,7 @@ def musdb(folder: str, limit: int | None) -> None:
     start = time.monotonic()
     for n, (system, estimator) in enumerate(SYSTEMS.items()):
         summaries[system] = summarise(evaluate(setup, OracleEstimate(system, estimator),
-                                               bounds=n == 0))
+                                               bounds=n == 0, jobs=jobs))
         print(f"{system} done ({time.monotonic() - start:.0f} s)", flush=True)
     bounds = summaries[next(iter(SYSTEMS))]
     print(f"{bounds.tracks} MUSDB18 test previews at the ear, {bounds.scenes} scenes; floor "
@@ -151,11 +151,12 @@ def main() -> None:
     data.add_argument("--classical", metavar="DIR", help="from `remixer data classical`")
     data.add_argument("--musdb", metavar="DIR", help="folder with test/*.stem.mp4")
     parser.add_argument("--limit", type=int, default=None, help="first N tracks or scenes")
+    parser.add_argument("--jobs", type=int, default=1, help="HAAQI processes (--musdb)")
     args = parser.parse_args()
     if args.classical:
         classical(args.classical, args.limit)
     else:
-        musdb(args.musdb, args.limit)
+        musdb(args.musdb, args.limit, args.jobs)
 
 
 if __name__ == "__main__":
