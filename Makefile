@@ -3,7 +3,10 @@
 #   make test  - install whatever is missing, then run the whole test suite
 # Both are idempotent: a second run only re-installs when pyproject.toml changed.
 #   make classical - the whole Cadenza 2 pipeline: make the classical data, train both
-#                    instrument members, tune the ensemble, score it (see models/MODEL_CARD.md)
+#                    instrument members, tune the ensemble, score it
+#                    (see models/CLASSICAL_MODEL_CARD.md)
+#   make default-ensemble - retrain the embedded default ensemble as it was made, tune
+#                    and score it (see models/MODEL_CARD.md); needs ../shared/data
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,8 +20,11 @@ SYSTEM_PACKAGES := libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 lib
 
 REMIXER := $(VENV)/bin/remixer
 CLASSICAL ?= data/classical
+DEFAULT ?= data/default
+MUSDB ?= ../shared/data/musdb18_7s
+HRIR ?= ../shared/data/hrir/VP_N6-BTE_fr.mat
 
-.PHONY: run test system install clean classical
+.PHONY: run test system install clean classical default-ensemble
 
 run: install
 	$(VENV)/bin/remixer-app
@@ -50,6 +56,22 @@ classical: install
 	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train
 	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
 		--out $(CLASSICAL)/scores.csv --overwrite
+
+# As models/default.yaml was made: both members at once, one thread each (tfc_tdf's
+# recipe run into first/), then tfc_tdf continued from those weights for 1000 + 200 more
+# steps on two threads, then the weights tuned. Every step resumes when run again.
+# models/default.yaml also sets `segment: 4` per member (see the model card).
+default-ensemble: install
+	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/models \
+		--ensemble-name default --threads 1 & other=$$!; \
+	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/first \
+		--ensemble-name default --threads 1; status=$$?; wait $$other && exit $$status
+	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/models --ensemble-name default \
+		--init $(DEFAULT)/first/tfc_tdf.safetensors --steps 1000 --finetune-steps 200 --threads 2
+	$(REMIXER) tune-ensemble $(DEFAULT)/models/default.yaml --data $(MUSDB)/train --hrir $(HRIR) \
+		--limit 24
+	$(REMIXER) evaluate --musdb $(MUSDB) --split test --ensemble $(DEFAULT)/models/default.yaml \
+		--jobs 2 --out $(DEFAULT)/scores.csv --overwrite
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build dist *.egg-info
