@@ -30,7 +30,12 @@ def test_the_default_is_our_trained_members_within_25_mb() -> None:
         total += member.file.stat().st_size
         card = json.loads(member.file.with_suffix(".json").read_text())
         assert card["sha256"] == member.sha256
-        assert card["recipe"] == RECIPES[member.id].as_dict()  # the shipped recipe made it
+        # The shipped recipe made it; a member continued from its own weights for more
+        # steps (`--init`, see `make default-ensemble`) differs in the step counts only.
+        recipe = RECIPES[member.id].as_dict()
+        changed = {key for key, value in recipe.items() if card["recipe"][key] != value}
+        assert changed <= {"steps", "finetune_steps"}
+        assert bool(changed) == (card.get("initial_weights") is not None)
     assert total <= MAX_BYTES
 
 
