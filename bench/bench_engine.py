@@ -63,6 +63,20 @@ def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
     return best, result
 
 
+def block_times(stream: StreamRenderer, blocks: int) -> str:
+    """Times ``blocks`` playback blocks of 1024 frames (after one to warm up), as a line."""
+    block = np.empty((1024, 2))
+    stream.render_into(block)
+    times = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        stream.render_into(block)
+        times.append(time.perf_counter() - start)
+    t = np.array(times) * 1e3
+    return (f"stream block of 1024 frames (23.2 ms of audio): median {np.median(t):.3f} ms, "
+            f"99th percentile {np.percentile(t, 99):.3f} ms, max {t.max():.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="track length")
@@ -92,16 +106,7 @@ def main() -> None:
               f"| max |diff| {diff:.1e}")
 
     stream = StreamRenderer(engine, ChainSettings(gains_db=changed, compressor=CompressorParams()))
-    block = np.empty((1024, 2))
-    stream.render_into(block)
-    times = []
-    for _ in range(2000):
-        start = time.perf_counter()
-        stream.render_into(block)
-        times.append(time.perf_counter() - start)
-    t = np.array(times) * 1e3
-    print(f"stream block of 1024 frames (23.2 ms of audio): median {np.median(t):.3f} ms, "
-          f"99th percentile {np.percentile(t, 99):.3f} ms, max {t.max():.3f} ms")
+    print(block_times(stream, 2000))
     start = time.perf_counter()
     stream.apply(ChainSettings(gains_db=first, compressor=CompressorParams()))
     print(f"slider change (new weights, loudness from cached statistics): "

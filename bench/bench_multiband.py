@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from bench_engine import build_track, timed  # the same real-music track and timer
+from bench_engine import block_times, build_track, timed  # the same track and timers
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
@@ -55,17 +55,7 @@ def main() -> None:
           f"re-render after a gain change {render_time:.3f} s (CPU {cpu_time:.2f} s "
           f"over 2 threads)")
 
-    stream = StreamRenderer(engine, ChainSettings(changed))
-    block = np.empty((1024, 2))
-    stream.render_into(block)
-    times = []
-    for _ in range(500):
-        start = time.perf_counter()
-        stream.render_into(block)
-        times.append(time.perf_counter() - start)
-    t = np.array(times) * 1e3
-    print(f"stream block of 1024 frames (23.2 ms of audio): median {np.median(t):.3f} ms, "
-          f"99th percentile {np.percentile(t, 99):.3f} ms")
+    print(block_times(StreamRenderer(engine, ChainSettings(changed)), 500))
 
 
 if __name__ == "__main__":
