@@ -378,7 +378,10 @@ def test_killed_writer_leaves_a_sound_database_with_every_commit(db_path: Path) 
             stop = stop or time.monotonic() + 0.4
     finally:
         proc.kill()  # SIGKILL: no cleanup, most likely in the middle of a transaction
-        rest, errors = proc.communicate()
+        # Read through the text wrappers: communicate() reads the raw pipes and would
+        # drop lines that readline() already buffered.
+        rest, errors = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
         watchdog.cancel()
     committed += [int(line) for line in rest.split("\n")[:-1]]  # only whole lines
     assert len(committed) >= 5, errors
