@@ -133,7 +133,7 @@ def test_training_a_classical_member_tells_it_the_instruments(tmp_path: Path) ->
     assert card["recipe"]["presence"] is True
     ensemble = load_ensemble(write_ensemble(out, "mine"))
     assert ensemble.classical and [m.id for m in ensemble.members] == ["classical_tasnet"]
-    assert not ensemble.residual_other
+    assert not ensemble.residual_other and ensemble.wiener_remask
 
 
 def test_tuning_a_classical_ensemble_weights_each_instrument(tmp_path: Path) -> None:

@@ -64,6 +64,24 @@ def test_residual_other_and_mixture_blend() -> None:
     np.testing.assert_allclose(out["vocals"], (0.75 * 0.4 + 0.25) * x, atol=2e-6)
 
 
+def test_wiener_remask_shares_the_mixture_whatever_the_windows() -> None:
+    x = _noise(7.3, seed=4)
+    # demucs order: drums, bass, other, vocals. Estimates proportional to the mixture,
+    # so every bin's shares are the fractions over their sum (which is 1 here).
+    sep = _scale_separator([([0.1, 0.2, 0.3, 0.4], ALL)], wiener_remask=True,
+                           mixture_blend=0.2)
+    sep.first_window_s, sep.window_s = 1.0, 2.0
+    windowed = sep.separate(x, RATE)
+    sep.first_window_s = sep.window_s = 10.0
+    whole = sep.separate(x, RATE)
+    for stem, share in {"drums": 0.1, "bass": 0.2, "other": 0.3, "vocals": 0.4}.items():
+        np.testing.assert_allclose(whole[stem], (0.8 * share + 0.2) * x, atol=2e-6)
+        np.testing.assert_allclose(windowed[stem], whole[stem], atol=1e-6)
+    assert _spec(wiener_remask=True).fingerprint() != _spec().fingerprint()
+    with pytest.raises(SeparationError, match="wiener_remask"):
+        _spec(wiener_remask="yes")
+
+
 def test_windowed_separation_equals_one_whole_track_apply_model(tmp_path: Path) -> None:
     from demucs.apply import apply_model
 

@@ -43,7 +43,11 @@ def write_ensemble(out: Path, name: str, members: Sequence[str] | None = None) -
                           "stem with 'other' as the residual of the mixture."),
         "members": [{"id": n, "kind": "safetensors", "file": f"{n}.safetensors",
                      "sha256": file_sha256(out / f"{n}.safetensors")} for n in names],
-        "residual_other": not classical, "mixture_blend": 0.0, "overlap": 0.25, "shifts": 0}
+        "residual_other": not classical,
+        # Instruments have no residual stem; the remask makes them add up to the mixture
+        # instead (on training scenes it beat blending the mixture back, see the card).
+        "wiener_remask": bool(classical),
+        "mixture_blend": 0.0, "overlap": 0.25, "shifts": 0}
     if classical:
         spec["sources"] = "instruments"
     path = out / f"{name}.yaml"

@@ -1,10 +1,12 @@
 """Ensembles as data: the JSON/YAML files in ``models/`` that say how stems are made.
 
 An ensemble file names its members (a Demucs-family model by name, or weights of our
-own in a safetensors file), how much each member counts for each stem, and two
-post-processing options from the Cadenza ICASSP 2024 systems: "other" as the
-residual of the mixture minus the other three stems (the winning entry), and a
-fraction of the mixture blended back into every stem (USTC used 0.15)::
+own in a safetensors file), how much each member counts for each stem, and
+post-processing options: from the Cadenza ICASSP 2024 systems, "other" as the
+residual of the mixture minus the other three stems (the winning entry) and a
+fraction of the mixture blended back into every stem (USTC used 0.15); and a Wiener
+remask that shares the mixture out by the stems' STFT magnitudes, so the stems add up
+to the mixture (:mod:`remixer_app.core.separation.remask`)::
 
     description: Two members, residual other
     members:
@@ -15,11 +17,13 @@ fraction of the mixture blended back into every stem (USTC used 0.15)::
         sha256: 9f2c...
         weights: {vocals: 1.0, drums: 0.5, bass: 0.5, other: 0.0}
     residual_other: true
+    wiener_remask: false
     mixture_blend: 0.0
 
 A stem's estimate is the weighted mean of the members' estimates of it (members
 weighted 0 for a stem are skipped; every stem needs some weight unless it is the
-residual). Blending then makes each stem ``(1 - a) * stem + a * mixture``.
+residual). The remask comes next, then blending makes each stem
+``(1 - a) * stem + a * mixture``.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class EnsembleSpec:
     overlap: float
     shifts: int
     sources: tuple[str, ...] = STEM_NAMES
+    wiener_remask: bool = False
 
     @property
     def classical(self) -> bool:
@@ -125,6 +130,8 @@ class EnsembleSpec:
                             for m in self.members],
                 "residual_other": self.residual_other, "mixture_blend": self.mixture_blend,
                 "overlap": self.overlap, "shifts": self.shifts, "sources": self.sources}
+        if self.wiener_remask:  # only when on: older ensembles keep their cached stems
+            data["wiener_remask"] = True
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -189,7 +196,7 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
     if not isinstance(data, dict):
         raise fail("expected a mapping with a 'members' list")
     unknown = set(data) - {"name", "description", "members", "residual_other",
-                           "mixture_blend", "overlap", "shifts", "sources"}
+                           "mixture_blend", "overlap", "shifts", "sources", "wiener_remask"}
     if unknown:
         raise fail(f"unknown keys {sorted(unknown)}")
     raw_members = data.get("members")
@@ -206,12 +213,15 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
         raise fail(f"member ids must be unique, got {ids}")
     residual = data.get("residual_other", False)
     blend = data.get("mixture_blend", 0.0)
+    remask = data.get("wiener_remask", False)
     overlap = data.get("overlap", 0.25)
     shifts = data.get("shifts", 0)
     if not isinstance(residual, bool):
         raise fail("'residual_other' must be true or false")
     if residual and kind != "stems":
         raise fail("'residual_other' applies to vocals/drums/bass/other ensembles only")
+    if not isinstance(remask, bool):
+        raise fail("'wiener_remask' must be true or false")
     if not _is_number(blend) or not 0.0 <= blend < 1.0:
         raise fail("'mixture_blend' must be a number in [0, 1)")
     if not _is_number(overlap) or not 0.0 <= overlap < 1.0:
@@ -226,7 +236,8 @@ def parse_ensemble(data: Any, path: Path) -> EnsembleSpec:
     return EnsembleSpec(name=str(data.get("name", path.stem)), path=path,
                         description=str(data.get("description", "")), members=members,
                         residual_other=residual, mixture_blend=float(blend),
-                        overlap=float(overlap), shifts=shifts, sources=sources)
+                        overlap=float(overlap), shifts=shifts, sources=sources,
+                        wiener_remask=remask)
 
 
 def _parse_member(raw: Any, index: int, path: Path, fail: Any,

@@ -26,6 +26,7 @@ from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import Cancelled, SeparationError
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.separation.ensemble import EnsembleSpec
+from remixer_app.core.separation.remask import WienerRemask
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,13 @@ class Separator:
                 sink.write(a, {s: np.zeros((b - a, 2), np.float32) for s in self.stems})
             tracker.finish()
             return
+        remask = WienerRemask(self.stems) if self.spec.wiener_remask else None
+
+        def emit(start: int, stems: dict[str, np.ndarray]) -> None:
+            frames = len(stems[self.stems[0]])
+            if frames:
+                sink.write(start, self._blend(stems, mix[start:start + frames]))
+
         with _cancel_hooks(self.leaves, tracker):
             for a, b in windows:
                 estimates = {s: np.zeros((b - a, 2), np.float32) for s in self.stems}
@@ -141,7 +149,10 @@ class Separator:
                         if weight > 0.0 and source in estimates:
                             estimates[source] += np.float32(weight) * out[index]
                     del out
-                sink.write(a, self._combine(estimates, mix[a:b]))
+                self._combine(estimates, mix[a:b])
+                emit(*(remask.push(mix[a:b], estimates) if remask else (a, estimates)))
+            if remask:
+                emit(*remask.finish())
         tracker.finish()
 
     def windows(self, frames: int) -> list[tuple[int, int]]:
@@ -212,9 +223,8 @@ class Separator:
         # float32 throughout: a window's stems in float64 would double the peak memory.
         return out * np.float32(std) + np.float32(mean)
 
-    def _combine(self, estimates: dict[str, np.ndarray], mix: np.ndarray
-                 ) -> dict[str, np.ndarray]:
-        """Weighted means, residual other, mixture blend; in place on ``estimates``."""
+    def _combine(self, estimates: dict[str, np.ndarray], mix: np.ndarray) -> None:
+        """Weighted means and the residual other, in place on ``estimates``."""
         for stem, estimate in estimates.items():
             total = sum(leaf.weights.get(stem, 0.0) for leaf in self.leaves)
             if total > 0:
@@ -224,6 +234,10 @@ class Separator:
             np.subtract(mix, estimates["vocals"], out=other)
             other -= estimates["drums"]
             other -= estimates["bass"]
+
+    def _blend(self, estimates: dict[str, np.ndarray], mix: np.ndarray
+               ) -> dict[str, np.ndarray]:
+        """The mixture blend, last (after any remask); in place on ``estimates``."""
         blend = np.float32(self.spec.mixture_blend)
         if blend > 0.0:
             for estimate in estimates.values():
