@@ -72,6 +72,17 @@ def test_wiener_remask_shares_the_mixture_whatever_the_windows() -> None:
                            mixture_blend=0.2)
     sep.first_window_s, sep.window_s = 1.0, 2.0
     windowed = sep.separate(x, RATE)
+    writes: list[tuple[int, int]] = []
+
+    class Sink:
+        def write(self, start: int, chunk: dict[str, np.ndarray]) -> None:
+            writes.append((start, len(chunk["vocals"])))
+
+    sep.separate_into(x, Sink())
+    # the remask's latency does not hold back the first second
+    assert writes[0][0] == 0 and writes[0][1] >= RATE
+    assert all(a + n == b for (a, n), (b, _) in zip(writes, writes[1:], strict=False))
+    assert sum(n for _, n in writes) == len(x)
     sep.first_window_s = sep.window_s = 10.0
     whole = sep.separate(x, RATE)
     for stem, share in {"drums": 0.1, "bass": 0.2, "other": 0.3, "vocals": 0.4}.items():

@@ -7,9 +7,9 @@ the new stems add up to the mixture: a listener who leaves every gain at 0 dB he
 the mixture, and what a gain change adds is the separation's error only in proportion
 to the change. Where every stem is silent in a bin, the bin is shared equally.
 
-It streams: chunks of any length go in, in order, and come out ``FRAME - HOP`` frames
-later (the frames that still need the next chunk), so cutting a track into windows
-changes nothing in the result.
+It streams: chunks of any length go in, in order, and come out up to ``FRAME - 1``
+frames later (in whole hops, once no later frame overlaps them), so cutting a track
+into windows changes nothing in the result.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import scipy.fft
 
 FRAME = 4096
 HOP = 1024
+LATENCY = FRAME - 1  #: at most this many frames of input are not yet output
 _BLOCK = 64  # frames per FFT batch: bounds memory at a few MB whatever the chunk
 
 
@@ -31,7 +32,7 @@ def _window() -> np.ndarray:
 class WienerRemask:
     """Streaming remask of ``stems`` (each chunk ``(frames, 2)`` float32).
 
-    Output lags input by ``FRAME - HOP`` frames; :meth:`finish` returns the rest.
+    Output lags input by up to ``LATENCY`` frames; :meth:`finish` returns the rest.
     Internally channel-major, so that every FFT frame is contiguous.
     """
 

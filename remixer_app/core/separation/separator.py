@@ -26,6 +26,7 @@ from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import Cancelled, SeparationError
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.separation.ensemble import EnsembleSpec
+from remixer_app.core.separation.remask import LATENCY as REMASK_LATENCY
 from remixer_app.core.separation.remask import WienerRemask
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,14 @@ class Separator:
         tracker.finish()
 
     def windows(self, frames: int) -> list[tuple[int, int]]:
-        """Output windows ``[a, b)``: a short first one, then regular ones."""
+        """Output windows ``[a, b)``: a short first one, then regular ones.
+
+        With the remask, the first window is longer by the remask's latency, so its
+        output still covers the first ``first_window_s`` seconds."""
         bounds = [0]
         first = int(self.first_window_s * TARGET_RATE)
+        if self.spec.wiener_remask:
+            first += REMASK_LATENCY
         step = int(self.window_s * TARGET_RATE)
         if frames > first + step // 2:
             bounds.append(first)
