@@ -28,15 +28,19 @@ def test_the_default_is_our_trained_members_within_25_mb() -> None:
         assert member.kind == "safetensors" and member.file is not None
         assert file_sha256(member.file) == member.sha256
         total += member.file.stat().st_size
-        card = json.loads(member.file.with_suffix(".json").read_text())
-        assert card["sha256"] == member.sha256
-        # The shipped recipe made it; a member continued from its own weights for more
-        # steps (`--init`, see `make default-ensemble`) differs in the step counts only.
-        recipe = RECIPES[member.id].as_dict()
-        changed = {key for key, value in recipe.items() if card["recipe"][key] != value}
-        assert changed <= {"steps", "finetune_steps"}
-        assert bool(changed) == (card.get("initial_weights") is not None)
+        _assert_made_by_its_recipe(member.id, member.file.with_suffix(".json"), member.sha256)
     assert total <= MAX_BYTES
+
+
+def _assert_made_by_its_recipe(member_id: str, card_path: Path, sha256: str) -> None:
+    """The shipped recipe made it; a member continued from its own weights for more
+    steps (`--init`, see the Makefile) differs in the step counts only."""
+    card = json.loads(card_path.read_text())
+    assert card["sha256"] == sha256
+    recipe = RECIPES[member_id].as_dict()
+    changed = {key for key, value in recipe.items() if card["recipe"][key] != value}
+    assert changed <= {"steps", "finetune_steps"}
+    assert bool(changed) == (card.get("initial_weights") is not None)
 
 
 def test_the_default_loads_offline_and_separates(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,12 +67,10 @@ def test_the_default_separates_real_music(shared_data: Path) -> None:
     assert np.mean(scores) > 1.5, scores
 
 
-
 def test_the_classical_ensemble_is_our_trained_instrument_members() -> None:
     spec = load_ensemble("classical")
     assert spec.classical and not spec.residual_other and spec.wiener_remask
     assert {m.id for m in spec.members} == {n for n, r in RECIPES.items() if r.presence}
     for member in spec.members:
         assert member.file is not None and file_sha256(member.file) == member.sha256
-        card = json.loads(member.file.with_suffix(".json").read_text())
-        assert card["recipe"] == RECIPES[member.id].as_dict()  # the shipped recipe made it
+        _assert_made_by_its_recipe(member.id, member.file.with_suffix(".json"), member.sha256)
