@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.separation.remask import FRAME, HOP, WienerRemask
@@ -85,3 +86,18 @@ def test_short_inputs_come_out_whole() -> None:
         out = _remask(mix, {"a": mix, "b": 0 * mix}, [])
         assert out["a"].shape == (frames, 2)
         np.testing.assert_allclose(out["a"] + out["b"], mix, atol=1e-6)
+
+
+def test_check_runs_between_batches_so_a_cancel_stops_it() -> None:
+    calls = []
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("cancelled")
+
+    mix = np.zeros((60 * RATE, 2), np.float32)
+    remask = WienerRemask(("a", "b"), check)
+    with pytest.raises(RuntimeError, match="cancelled"):
+        remask.push(mix, {"a": mix, "b": mix})
+    assert len(calls) == 3

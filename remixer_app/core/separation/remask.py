@@ -14,7 +14,7 @@ into windows changes nothing in the result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.fft
@@ -33,11 +33,14 @@ class WienerRemask:
     """Streaming remask of ``stems`` (each chunk ``(frames, 2)`` float32).
 
     Output lags input by up to ``LATENCY`` frames; :meth:`finish` returns the rest.
-    Internally channel-major, so that every FFT frame is contiguous.
+    Internally channel-major, so that every FFT frame is contiguous. ``check`` is
+    called between batches of frames (a cancel check may raise there).
     """
 
-    def __init__(self, stems: tuple[str, ...]) -> None:
+    def __init__(self, stems: tuple[str, ...], check: Callable[[], None] = lambda: None
+                 ) -> None:
         self.stems = stems
+        self._check = check
         self._window = _window()
         overlaps = (self._window.astype(np.float64) ** 2).reshape(FRAME // HOP, HOP).sum(0)
         self._inverse_norm = (1.0 / overlaps).astype(np.float32)
@@ -83,6 +86,7 @@ class WienerRemask:
         for s in self.stems:
             sums[s][:, :lead] = self._partial[s]
         for first in range(0, count, _BLOCK):
+            self._check()
             self._block(first, min(count, first + _BLOCK), sums)
         done = count * HOP
         for s in self.stems:

@@ -133,7 +133,7 @@ class Separator:
                 sink.write(a, {s: np.zeros((b - a, 2), np.float32) for s in self.stems})
             tracker.finish()
             return
-        remask = WienerRemask(self.stems) if self.spec.wiener_remask else None
+        remask = WienerRemask(self.stems, tracker.check) if self.spec.wiener_remask else None
 
         def emit(start: int, stems: dict[str, np.ndarray]) -> None:
             frames = len(stems[self.stems[0]])
