@@ -22,6 +22,7 @@ import scipy.fft
 FRAME = 4096
 HOP = 1024
 LATENCY = FRAME - 1  #: at most this many frames of input are not yet output
+_LEAD = FRAME - HOP  # frames a frame reaches past its first hop
 _BLOCK = 64  # frames per FFT batch: bounds memory at a few MB whatever the chunk
 
 
@@ -44,12 +45,11 @@ class WienerRemask:
         self._window = _window()
         overlaps = (self._window.astype(np.float64) ** 2).reshape(FRAME // HOP, HOP).sum(0)
         self._inverse_norm = (1.0 / overlaps).astype(np.float32)
-        lead = FRAME - HOP
-        # Input from the next frame's start on; the track starts after `lead` zeros.
-        self._pending = {s: np.zeros((2, lead), np.float32) for s in ("", *stems)}
-        # Overlap-add sums for the `lead` frames the processed frames reach past.
-        self._partial = {s: np.zeros((2, lead), np.float32) for s in stems}
-        self._position = -lead  # track frame of self._pending's first frame
+        # Input from the next frame's start on; the track starts after _LEAD zeros.
+        self._pending = {s: np.zeros((2, _LEAD), np.float32) for s in ("", *stems)}
+        # Overlap-add sums for the _LEAD frames the processed frames reach past.
+        self._partial = {s: np.zeros((2, _LEAD), np.float32) for s in stems}
+        self._position = -_LEAD  # track frame of self._pending's first frame
         self._received = 0
 
     def push(self, mix: np.ndarray, estimates: Mapping[str, np.ndarray]
@@ -81,10 +81,9 @@ class WienerRemask:
 
     def _process(self, count: int) -> tuple[int, dict[str, np.ndarray]]:
         start = self._position
-        lead = FRAME - HOP
-        sums = {s: np.zeros((2, (count + 3) * HOP), np.float32) for s in self.stems}
+        sums = {s: np.zeros((2, count * HOP + _LEAD), np.float32) for s in self.stems}
         for s in self.stems:
-            sums[s][:, :lead] = self._partial[s]
+            sums[s][:, :_LEAD] = self._partial[s]
         for first in range(0, count, _BLOCK):
             self._check()
             self._block(first, min(count, first + _BLOCK), sums)
