@@ -22,7 +22,8 @@ Threads: every public method belongs to the GUI thread; the audio thread only ru
 :class:`~remixer_app.core.player_mixer.Mixer`. The GUI thread does not change what the
 callback reads: it builds a new immutable ``Params`` or a new ``Cursor`` (a seek) and
 swaps it in with one reference assignment, picked up at the next block; the one field it
-sets on a live cursor is ``spare``, a cursor ready at the loop start. The callback writes
+sets on a live cursor is ``spare``, a cursor ready at the loop start
+(:mod:`remixer_app.core.player_cursors` keeps this bookkeeping). The callback writes
 only fields that nobody else writes: its cursor's position and flags, its gain ramps,
 and the level meter. The position and levels reach the GUI as such writes (an int
 attribute, a preallocated (2, 2) array updated in place) rather than through a
@@ -46,6 +47,7 @@ from remixer_app.core.audio_device import (
     open_output_stream,
 )
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import Cursor, Mixer, Params
 from remixer_app.core.stream import StreamRenderer
@@ -143,11 +145,7 @@ class Player:
         plan = engine.plan(self._settings)
         self._weights = _frozen(plan.weights)
         self._match = self._match_gains(plan.weights)
-        self._cursor = self._new_cursor(0)
-        # Replaced cursors are freed here, on the GUI thread, one poll later, never by
-        # the callback dropping the last reference.
-        self._graveyard: list[Cursor] = []
-        self._graveyard_old: list[Cursor] = []
+        self._cursors = CursorChain(self._new_cursor)
         self._mixer = Mixer(stems32, self._mixture, plan.weights, max_block)  # callback-owned
         self.underflows = 0
         self._publish()
@@ -240,7 +238,7 @@ class Player:
         """Continue from ``frame`` (clamped to the track) at the next block."""
         self._settle()
         frame = int(np.clip(frame, 0, self.duration))
-        self._replace_cursor(self._new_cursor(frame))
+        self._cursors.replace(frame, self._loop)
 
     def set_source(self, source: Source) -> None:
         """Switch to ``"original"``, ``"remix"`` or ``"aided"`` (``ValueError`` otherwise)."""
@@ -275,7 +273,7 @@ class Player:
             region = (start, end)
         self._loop = region
         self._publish()
-        self._arm_spare(rebuild=True)
+        self._cursors.arm_spare(self._loop, rebuild=True)
 
     def set_level_match(self, enabled: bool) -> None:
         """Switch level matching on or off."""
@@ -326,20 +324,16 @@ class Player:
         Settles the end of the track into STOPPED, prepares the next loop jump, brings a
         renderer that wrapped without one back in place, and frees replaced cursors.
         """
-        # Anything replaced before the previous poll is long out of the callback's hands.
-        self._graveyard_old, self._graveyard = self._graveyard, []
         self._settle()
-        head = self._head()
-        if head is not self._cursor:  # drop the cursors the loop has jumped from
-            self._bury(self._cursor)
-            self._cursor = head
+        head = self._cursors.collect()
         if head.stale:
-            self._replace_cursor(self._new_cursor(head.position))
-        for cursor in (self._cursor, self._cursor.spare):
+            self._cursors.replace(head.position, self._loop)
+            head = self._cursors.head()
+        for cursor in (head, head.spare):
             # A loop jump can race with apply_settings() and land on a stale renderer.
             if cursor is not None and cursor.renderer.settings is not self._settings:
                 cursor.renderer.apply(self._settings)
-        self._arm_spare(rebuild=False)
+        self._cursors.arm_spare(self._loop, rebuild=False)
 
     # ------------------------------------------------------------------ device
 
@@ -390,36 +384,12 @@ class Player:
             self._state = PlayState.STOPPED
 
     def _head(self) -> Cursor:
-        cursor = self._cursor
-        while cursor.successor is not None:
-            cursor = cursor.successor
-        return cursor
+        return self._cursors.head()
 
     def _new_cursor(self, frame: int) -> Cursor:
         renderer = StreamRenderer(self.engine, self._settings, self._max_block)
         renderer.seek(frame + self.engine.delay)  # the hearing aid's group delay
         return Cursor(frame, renderer)
-
-    def _replace_cursor(self, cursor: Cursor) -> None:
-        self._bury(self._cursor)
-        self._cursor = cursor
-        self._arm_spare(rebuild=False)
-
-    def _arm_spare(self, rebuild: bool) -> None:
-        head = self._head()
-        old = head.spare
-        if self._loop is None:
-            head.spare = None
-        elif rebuild or old is None or old.position != self._loop[0]:
-            head.spare = self._new_cursor(self._loop[0])
-        if old is not None and head.spare is not old:
-            self._bury(old)
-
-    def _bury(self, cursor: Cursor) -> None:
-        """Keep ``cursor`` alive until poll(), so the callback never frees it."""
-        self._graveyard.append(cursor)
-        if len(self._graveyard) > 32:  # headless use without poll(): these are long idle
-            del self._graveyard[:16]
 
     def _publish(self) -> None:
         self._params = Params(self._source, self._volume, self._match, self._weights,
