@@ -20,8 +20,8 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import engine as engine_module  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
+from remixer_app.core.instruments import HEARING_AIDS  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
-from remixer_app.core.mix_state import HEARING_AIDS  # noqa: E402
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE  # noqa: E402
 from remixer_app.core.storage import SessionStore  # noqa: E402
 from remixer_app.ui.instruments_dialog import InstrumentsDialog  # noqa: E402

@@ -27,7 +27,8 @@ from remixer_app.core.dsp.multiband_fitting import (
 )
 from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
 from remixer_app.core.dsp.reference import reference_classical_chain, reference_multiband
-from remixer_app.core.engine import HEARING_AIDS, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.instruments import HEARING_AIDS
 from remixer_app.core.render_kernels import render_block_multiband
 from remixer_app.core.stream import StreamRenderer, warmup_seconds
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from remixer_app import __version__
 from remixer_app.cli import data, evaluate, haaqi, listeners, render, separate, train, tune
@@ -32,8 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="remixer",
         description="Remix music for listeners with hearing loss (Cadenza hearing-aid chain).")
     parser.add_argument("--version", action="version", version=f"remixer {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=_Parser)
+    # Each module only adds parsers and reads them as ArgumentParsers, which _Parsers are.
+    sub = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+               parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser))
     render.add_parser(sub)
     separate.add_parser(sub)
     listeners.add_parser(sub)

@@ -11,7 +11,7 @@ from remixer_app.core.progress import ProgressReport
 from remixer_app.training.classical.scenes import DataSettings, build_dataset
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``data`` subcommand."""
     p = sub.add_parser("data", help="make training and evaluation data",
                        description="Make datasets here (nothing is downloaded).")

@@ -37,7 +37,7 @@ DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 DEFAULT_LISTENER_FILE = Path("listeners") / "clarity_listeners.json"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``evaluate`` subcommand."""
     p = sub.add_parser(
         "evaluate", help="score a separation system by SDR and HAAQI (Cadenza ICASSP 2024)",

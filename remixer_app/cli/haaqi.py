@@ -17,12 +17,13 @@ from remixer_app.core.errors import AudioError
 from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.metrics import haaqi_score
 from remixer_app.core.metrics.alignment import MODEL_RATE
+from remixer_app.core.metrics.haaqi import Implementation
 
 EARS = {"left": (0,), "right": (1,), "both": (0, 1)}
 EAR_NAMES = ("left", "right")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``haaqi`` subcommand."""
     p = sub.add_parser(
         "haaqi", help="HAAQI of a processed file against a reference file",
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     listener = resolve_listener(args.listener_file, args.listener)
     processed = load_audio(args.processed).samples.astype(np.float64)
     reference = load_audio(args.reference).samples.astype(np.float64)
-    implementation = "reference" if args.reference_impl else "fast"
+    implementation: Implementation = "reference" if args.reference_impl else "fast"
     if args.seed is not None:
         np.random.seed(args.seed)
     print(f"listener {listener.id}, equalisation {args.equalisation}, "

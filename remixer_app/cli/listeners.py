@@ -8,7 +8,7 @@ from remixer_app.core.audiogram import Listener, presets
 from remixer_app.core.listener_io import load_listeners
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``listeners`` and ``presets`` subcommands."""
     p = sub.add_parser("listeners", help="list the listeners in a listener file")
     p.add_argument("file", help="Clarity listener JSON or a remixer listener file")

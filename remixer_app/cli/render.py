@@ -9,7 +9,7 @@ import sys
 from remixer_app.core.audio_io import load_audio
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import HEARING_AIDS, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
     DEFAULT_SUBTYPE,
@@ -17,8 +17,8 @@ from remixer_app.core.export import (
     check_export_target,
 )
 from remixer_app.core.exporting import export_aided
+from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
 from remixer_app.core.listener_io import resolve_listener
-from remixer_app.core.mix_state import default_hearing_aid
 from remixer_app.core.stems_folder import align_lengths, load_stems_dir
 
 _DEFAULT_COMPRESSOR = CompressorParams()
@@ -50,7 +50,7 @@ def gains_argument(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``render`` subcommand."""
     p = sub.add_parser(
         "render", help="render the hearing-aid output of a remix",

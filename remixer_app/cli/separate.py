@@ -20,7 +20,7 @@ from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import ArraySink
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``separate`` subcommand."""
     p = sub.add_parser(
         "separate", help="split a track into vocals, drums, bass and other (or instruments)",

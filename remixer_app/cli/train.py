@@ -14,7 +14,7 @@ from remixer_app.training.recipes import RECIPES
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``train`` subcommand."""
     p = sub.add_parser(
         "train", help="train one member of a separation ensemble on stems",

@@ -9,7 +9,7 @@ from pathlib import Path
 from remixer_app.core.errors import RemixerError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``tune-ensemble`` subcommand."""
     p = sub.add_parser(
         "tune-ensemble", help="choose an ensemble's per-stem member weights on training tracks",

@@ -31,7 +31,7 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
     return target
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
                  overwrite: bool = False) -> Path:
     """Write a file atomically.
 

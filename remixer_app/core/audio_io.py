@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +64,11 @@ class LoadedAudio:
 
 class _OpenFailed(Exception):
     """A decoder does not recognise the file at all (so another decoder may try)."""
+
+
+def mixture_of(stems: Iterable[np.ndarray]) -> np.ndarray:
+    """The mixture of ``stems`` (same shapes): their sum, float32."""
+    return np.asarray(np.sum(list(stems), axis=0, dtype=np.float32))
 
 
 def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
@@ -189,6 +194,7 @@ def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
             for packet in container.demux(*streams):
                 index = packet.stream.index
                 for frame in packet.decode():
+                    assert isinstance(frame, av.AudioFrame)  # only audio streams are demuxed
                     block = _frame_to_array(frame)
                     chunks[index].append(block)
                     counts[index] += block.shape[0]

@@ -28,14 +28,12 @@ from typing import TYPE_CHECKING, Any
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.instruments import is_instrument_set
+from remixer_app.core.instruments import HearingAid, default_hearing_aid, is_instrument_set
 from remixer_app.core.mix_state import (
-    HearingAid,
     MixChange,
     MixState,
     SettingsError,
     changed_fields,
-    default_hearing_aid,
     scenarios_for,
 )
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict

@@ -21,10 +21,9 @@ from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.instruments import (  # noqa: F401 - HEARING_AIDS, default_hearing_aid: settings API
+from remixer_app.core.instruments import (
     HEARING_AIDS,
     HearingAid,
-    default_hearing_aid,
     instrument_list,
     is_instrument_set,
 )
@@ -108,7 +107,7 @@ def _stem_names(value: object) -> tuple[str, ...]:
 def _stem_set(value: object, what: str, stems: tuple[str, ...]) -> frozenset[str]:
     if isinstance(value, str):  # frozenset("bass") would be a set of letters
         raise TypeError(f"{what} must be a collection of stem names, not a string")
-    chosen = frozenset(value)  # type: ignore[arg-type]
+    chosen = frozenset(value)  # type: ignore[call-overload]
     unknown = chosen - set(stems)
     if unknown:
         raise ValueError(f"unknown stem(s) in {what}: {', '.join(sorted(map(str, unknown)))}; "

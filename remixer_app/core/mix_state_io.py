@@ -15,8 +15,9 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
+from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
 from remixer_app.core.listener_io import listener_to_dict, parse_listeners
-from remixer_app.core.mix_state import HEARING_AIDS, MixState, SettingsError, default_hearing_aid
+from remixer_app.core.mix_state import MixState, SettingsError
 
 FORMAT_NAME = "remixer-mix"
 FORMAT_VERSION = 2

@@ -157,7 +157,7 @@ def third_octave(freqs: np.ndarray, level_db: np.ndarray) -> tuple[np.ndarray, n
     index = np.rint(3.0 * np.log2(f[keep] / 1000.0)).astype(np.int64)
     bands, position = np.unique(index, return_inverse=True)
     summed = np.zeros((*power.shape[:-1], len(bands)))
-    np.add.at(summed, (..., position), power[..., keep])  # type: ignore[index]
+    np.add.at(summed, (..., position), power[..., keep])  # type: ignore[arg-type]
     return 1000.0 * np.power(2.0, bands / 3.0), to_db(summed)
 
 

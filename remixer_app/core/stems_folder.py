@@ -79,8 +79,8 @@ def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | 
             candidates.setdefault(base, []).append(f)
     for name, found in candidates.items():
         if len(found) > 1:
-            names = ", ".join(f.name for f in found)
-            raise AudioError(f"stem folder {d} has several files for {name} ({names}); "
+            listed = ", ".join(f.name for f in found)
+            raise AudioError(f"stem folder {d} has several files for {name} ({listed}); "
                              "keep only one")
     mixture = candidates.pop(MIXTURE_NAME, [None])[0]
     pop = [name for name in STEM_NAMES if name in candidates]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import load_audio
+from remixer_app.core.audio_io import load_audio, mixture_of
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_state import track_stems
@@ -83,7 +83,7 @@ def load_stems_folder(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     _, mixture_file = stem_files(folder)
     stems = load_stems_dir(folder)
     if mixture_file is None:
-        return stems, np.sum(list(stems.values()), axis=0, dtype=np.float32)
+        return stems, mixture_of(stems.values())
     tracks = align_lengths({**stems, MIXTURE_NAME: load_audio(mixture_file).samples},
                            f"the stems and the mixture in {folder}")
     return tracks, tracks.pop(MIXTURE_NAME)

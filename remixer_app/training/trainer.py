@@ -113,12 +113,15 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     while state["step"] < total:
         step = state["step"]
         finetune = step >= recipe.steps
-        if finetune and ears is None:
-            assert hrir is not None
-            ears = _ear_tracks(plain, hrir, recipe.angles)
-            log(f"at-ear stage: {len(ears)} tracks at {recipe.angles} degrees")
+        tracks = plain
+        if finetune:
+            if ears is None:
+                assert hrir is not None
+                ears = _ear_tracks(plain, hrir, recipe.angles)
+                log(f"at-ear stage: {len(ears)} tracks at {recipe.angles} degrees")
+            tracks = ears
         _set_lr(optimizer, recipe, step)
-        mix, targets = sample_batch(rng, ears if finetune else plain, recipe.batch, frames,
+        mix, targets = sample_batch(rng, tracks, recipe.batch, frames,
                                     model.sources, recipe.augmentation)
         target = torch.from_numpy(targets)
         if recipe.presence:  # the sources each example holds, as a user would name them

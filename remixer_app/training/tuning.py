@@ -76,8 +76,8 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
         if not playing:
             continue  # an instrument absent from the tuning tracks keeps its weights
         for weights in simplex_grid(len(ids), steps):
-            values = [sdr(mixtures[i][1][stem], sum(w * estimates[m][i][stem] for m, w in
-                                                     enumerate(weights) if w > 0))
+            values = [sdr(mixtures[i][1][stem], np.sum([w * estimates[m][i][stem] for m, w in
+                                                        enumerate(weights) if w > 0], axis=0))
                       for i in playing]
             scores[weights] = float(np.mean(values))
         best = max(scores, key=lambda w: scores[w])

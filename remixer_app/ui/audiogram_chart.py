@@ -10,6 +10,7 @@ audiogram of :mod:`remixer_app.ui.session_report`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -44,7 +45,7 @@ class _DragViewBox(pg.ViewBox):
         self.chart: AudiogramChart | None = None
         self._drag: tuple[str, int] | None = None
 
-    def mouseDragEvent(self, ev: object, axis: int | None = None) -> None:  # noqa: N802
+    def mouseDragEvent(self, ev: Any, axis: int | None = None) -> None:  # noqa: N802
         chart = self.chart
         if chart is None or axis is not None or ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()

@@ -12,7 +12,6 @@ one, so there is a single source of truth: :meth:`AudiogramEditor.listener`.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -39,6 +38,7 @@ from remixer_app.ui.audiogram_points import (
     describe,
     ear_of,
     parse_level,
+    with_ear,
     with_level,
 )
 
@@ -82,9 +82,8 @@ class AudiogramTable(QTableWidget):
     def set_listener(self, listener: Listener | None) -> None:
         """Show ``listener`` (or nothing); emits no signal."""
         self._listener = listener
-        freqs = [] if listener is None else np.union1d(listener.right.frequencies,
-                                                       listener.left.frequencies)
-        self._freqs = [float(f) for f in freqs]
+        self._freqs = [] if listener is None else [
+            float(f) for f in np.union1d(listener.right.frequencies, listener.left.frequencies)]
         # Blocked, or filling the cells would look like user edits.
         with QSignalBlocker(self):
             self.setRowCount(len(self._freqs))
@@ -259,7 +258,7 @@ class AudiogramEditor(QWidget):
         if ear_of(self._listener, target) == gram:
             self.status_label.setText("Both ears already have the same audiogram")
             return False
-        self._commit(replace(self._listener, **{target: gram}),
+        self._commit(with_ear(self._listener, target, gram),
                      f"Copied the {source} ear to the {target} ear")
         return True
 

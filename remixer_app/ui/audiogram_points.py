@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TypedDict
 
 from PySide6.QtCore import Qt
 
@@ -18,9 +19,20 @@ from remixer_app.core.audiogram import MAX_LEVEL, MIN_LEVEL, Audiogram, Listener
 RIGHT, LEFT = "right", "left"
 EARS = (RIGHT, LEFT)  # table column order: clinicians read right ear first
 SNAP_DB = 5.0  # audiometers step in 5 dB
+
+
+class EarStyle(TypedDict):
+    """How one ear is drawn."""
+
+    color: tuple[int, int, int]
+    symbol: str
+    dash: Qt.PenStyle
+
+
 #: How each ear is drawn: right "O" in red, left "X" in blue (ASHA 1990).
-EAR_STYLE = {RIGHT: {"color": (200, 0, 0), "symbol": "o", "dash": Qt.PenStyle.SolidLine},
-             LEFT: {"color": (0, 60, 200), "symbol": "x", "dash": Qt.PenStyle.DashLine}}
+EAR_STYLE: dict[str, EarStyle] = {
+    RIGHT: {"color": (200, 0, 0), "symbol": "o", "dash": Qt.PenStyle.SolidLine},
+    LEFT: {"color": (0, 60, 200), "symbol": "x", "dash": Qt.PenStyle.DashLine}}
 
 
 def snap_level(level: float) -> float:
@@ -53,12 +65,18 @@ def ear_of(listener: Listener, ear: str) -> Audiogram:
     return listener.right if ear == RIGHT else listener.left
 
 
+def with_ear(listener: Listener, ear: str, gram: Audiogram) -> Listener:
+    """A copy of ``listener`` with the audiogram of ``ear`` replaced by ``gram``."""
+    return (replace(listener, right=gram) if ear == RIGHT
+            else replace(listener, left=gram))
+
+
 def with_level(listener: Listener, ear: str, index: int, level: float) -> Listener:
     """A copy of ``listener`` with one threshold changed (validated by ``Audiogram``)."""
     gram = ear_of(listener, ear)
     levels = gram.levels.copy()
     levels[index] = level
-    return replace(listener, **{ear: Audiogram(gram.frequencies, levels)})
+    return with_ear(listener, ear, Audiogram(gram.frequencies, levels))
 
 
 def describe(ear: str, frequency: float, level: float) -> str:

@@ -7,6 +7,7 @@ the panel always says what it compares and whether it is computing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -47,7 +48,7 @@ class HaaqiPanel(QGroupBox):
         self.model = model
         self.engine: HearingAidEngine | None = None
         self.track: OpenedTrack | None = None
-        self.position = lambda: 0  # playhead source, set by the window
+        self.position: Callable[[], int] = lambda: 0  # playhead source, set by the window
         self._true_engine: HearingAidEngine | None = None
         self._true_fit: tuple[object, str] | None = None  # listener, hearing aid it has
         self._request = 0
@@ -100,14 +101,14 @@ class HaaqiPanel(QGroupBox):
             self._worker.cancel()
         settings, position = self.model.chain_settings(), int(self.position())
         hearing_aid = self.model.state.hearing_aid
-        wants_true = track.true_stems is not None
+        true_stems = track.true_stems
         # Stems that are the true ones (a stems folder) are their own reference.
         true_engine = engine if track.true_stems is track.stems else self._true_engine
 
         def job(progress: Any, cancelled: Any) -> tuple[HaaqiEstimate, Any]:
             built = true_engine
-            if wants_true and built is None:
-                built = HearingAidEngine(dict(track.true_stems), engine.listener,
+            if true_stems is not None and built is None:
+                built = HearingAidEngine(dict(true_stems), engine.listener,
                                          mixture=track.mixture, hearing_aid=hearing_aid)
             return estimate(engine, settings, position, true_engine=built), built
 

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.instruments import HEARING_AIDS
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.mix_state import HEARING_AIDS, MixChange, MixState
+from remixer_app.core.mix_state import MixChange, MixState
 
 # (label, minimum, maximum, step, decimals, unit) per CompressorParams field.
 PARAMETERS = {
@@ -52,8 +53,8 @@ class HearingAidPanel(QGroupBox):
         self.kind.setToolTip("NAL-R fitting with an optional compressor (the Cadenza 1 "
                              "recipe), or the Cadenza 2 multiband compressor, the default "
                              "for classical ensembles")
-        for name in HEARING_AIDS:
-            self.kind.addItem(HEARING_AID_LABELS[name], name)
+        for kind in HEARING_AIDS:
+            self.kind.addItem(HEARING_AID_LABELS[kind], kind)
         self.kind.currentIndexChanged.connect(
             lambda index: model.set_hearing_aid(self.kind.itemData(index)))
         self.enabled = QCheckBox("Compressor")

@@ -76,8 +76,9 @@ class ListenerFileActions(QWidget):
         self.set_source(FILE)
         name = self._file_path.name
         if len(listeners) == 1:
-            self._choose(next(iter(listeners.values())))
-            self._report(f"Loaded listener {item_text(self.model.listener)} from {name}")
+            only = next(iter(listeners.values()))
+            self._choose(only)
+            self._report(f"Loaded listener {item_text(only)} from {name}")
         else:
             self._report(f"Loaded {len(listeners)} listeners from {name}; choose one")
         return True

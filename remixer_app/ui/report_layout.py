@@ -46,7 +46,7 @@ class PageLayout:
     """Lays the report out top to bottom on one device, starting new pages as needed."""
 
     def __init__(self, device: QPaintDevice, page: Page,
-                 new_page: Callable[[], None] | None) -> None:
+                 new_page: Callable[[], object] | None) -> None:
         self.device, self.page, self._new_page = device, page, new_page
         self.painter: QPainter | None = None
         self.left = page.mm(MARGIN_MM)

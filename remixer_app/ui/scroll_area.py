@@ -42,4 +42,7 @@ class ScrollArea(QScrollArea):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         """The content's size hint with ``fit_content``, Qt's capped one otherwise."""
-        return self.widget().sizeHint() if self._fit_content else super().sizeHint()
+        content = self.widget()
+        if self._fit_content and content is not None:
+            return content.sizeHint()
+        return super().sizeHint()

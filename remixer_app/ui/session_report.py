@@ -139,7 +139,8 @@ def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
     finally:
         painter.end()
     # The temporary name ends in ".part", so the format cannot come from the suffix.
-    if not image.save(str(tmp), "PNG"):
+    # PySide6's stubs type the format as bytes, but the call only accepts a str.
+    if not image.save(str(tmp), "PNG"):  # type: ignore[call-overload]
         raise ExportError(f"cannot encode the report as PNG ({tmp.parent})")
 
 

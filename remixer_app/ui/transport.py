@@ -166,8 +166,10 @@ class TransportBar(QWidget):
         if self.player is not None and self.player is not player:
             self.player.close()
         self.player = player
-        for widget in (self.play_button, self.stop_button, self.loop_button, self.plot,
-                       self.volume_slider, *self.source_buttons.values()):
+        widgets: tuple[QWidget, ...] = (self.play_button, self.stop_button, self.loop_button,
+                                        self.plot, self.volume_slider,
+                                        *self.source_buttons.values())
+        for widget in widgets:
             widget.setEnabled(player is not None)
         if player is None:
             self.timer.stop()

@@ -82,7 +82,7 @@ def _ln(f: float, e: float) -> float:  # pragma: no cover - compiled
 
 
 @kernel
-def _exp_parts(v: float) -> tuple[float, int]:  # pragma: no cover - compiled
+def _exp_parts(v: float) -> tuple[float, np.int64]:  # pragma: no cover - compiled
     """exp(v) as ``p * 2**k``: ``p`` and the bits of the double ``2**k``."""
     v = min(max(v, -700.0), 700.0)
     k = np.floor(v * (1.0 / math.log(2.0)) + 0.5)

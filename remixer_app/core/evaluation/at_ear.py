@@ -75,7 +75,7 @@ def at_ear(stems: Mapping[str, np.ndarray], hrirs: SpeakerHrirs
         mixture; that is how the challenge's data were made.
     """
     raw = {name: binaural(x, hrirs) for name, x in stems.items()}
-    mixture = sum(np.asarray(x, dtype=np.float64) for x in stems.values())
-    raw_mixture = sum(raw.values())
+    mixture = np.sum([np.asarray(x, dtype=np.float64) for x in stems.values()], axis=0)
+    raw_mixture = np.sum(list(raw.values()), axis=0)
     matched = {name: match_loudness(raw[name], stems[name], hrirs.rate) for name in stems}
     return matched, match_loudness(raw_mixture, mixture, hrirs.rate)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from remixer_app.core.audio_io import mixture_of
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.haaqi import (
@@ -37,7 +39,7 @@ from remixer_app.core.instruments import INSTRUMENTS, is_instrument_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.stems_folder import load_stems_dir
 
-MAX_SCENE_GAIN_DB = 10.0
+MAX_SCENE_GAIN_DB = 10
 #: Separates ``(mixture, instruments)`` into ``{instrument: (frames, 2)}``.
 ClassicalSeparate = Callable[[np.ndarray, tuple[str, ...]], dict[str, np.ndarray]]
 
@@ -110,7 +112,7 @@ def _haaqi(name: str, engine: HearingAidEngine, settings: ChainSettings,
 
 def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mapping[str, np.ndarray],
                    listener: Listener, gains_db: Mapping[str, float], *, bounds: bool = True,
-                   clip: str = "hard") -> ClassicalResult:
+                   clip: ClipMode = "hard") -> ClassicalResult:
     """Score one scene's estimates (SDR per instrument, HAAQI, optionally the bounds)."""
     instruments = tuple(stems)
     mixture = np.sum([stems[i] for i in instruments], axis=0)
@@ -152,7 +154,7 @@ def evaluate_classical(scenes: Sequence[Path], separate: ClassicalSeparate,
         name = f"{folder.parent.name}/{folder.name}"
         tracker.report(f"scene {k + 1}/{len(scenes)} {name}: separating")
         stems = load_scene(folder)
-        mixture = np.sum(list(stems.values()), axis=0, dtype=np.float32)
+        mixture = mixture_of(stems.values())
         estimates = separate(mixture, tuple(stems))
         result = evaluate_scene(name, stems, estimates, listeners[k % len(listeners)],
                                 scene_gains(name, tuple(stems)), bounds=bounds)
@@ -180,12 +182,20 @@ class ClassicalSummary:
         return gap_closed(self.haaqi, self.haaqi_floor, self.haaqi_ceiling)
 
 
+def _mean_of_all(values: Sequence[float | None]) -> float | None:
+    """The mean, or ``None`` when there are no values or one is missing."""
+    present = [v for v in values if v is not None]
+    if not values or len(present) < len(values):
+        return None
+    return float(np.mean(present))
+
+
 def summarise_classical(results: Sequence[ClassicalResult]) -> ClassicalSummary:
     """Means of ``results`` (bounds only when every scene has them)."""
     per = {i: [r.sdr[i] for r in results if i in r.sdr] for i in INSTRUMENTS}
-    bound = {key: (float(np.mean(vals)) if vals and None not in vals else None)
-             for key, vals in (("floor", [r.haaqi_floor for r in results]),
-                               ("ceiling", [r.haaqi_ceiling for r in results]))}
+    bound = {key: _mean_of_all(vals) for key, vals in (
+        ("floor", [r.haaqi_floor for r in results]),
+        ("ceiling", [r.haaqi_ceiling for r in results]))}
     return ClassicalSummary(
         scenes=len(results), sdr={i: float(np.mean(v)) for i, v in per.items() if v},
         sdr_mean=float(np.mean([np.mean(list(r.sdr.values())) for r in results])),

@@ -36,7 +36,10 @@ class Separator(Protocol):
 class System(Protocol):
     """Anything that estimates the four stems of a condition."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The name its scores are reported under."""
+        ...
 
     def estimate(self, condition: Condition) -> dict[str, np.ndarray]:
         """Stem name -> (frames, 2) estimate, for every name in ``STEM_NAMES``."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio
+from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio, mixture_of
 from remixer_app.core.errors import AudioError, RemixerError
 from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import SpeakerHrirs
@@ -106,7 +106,7 @@ def prepare_track(path: str | os.PathLike[str], hrirs: SpeakerHrirs,
     if hrirs.rate != TARGET_RATE:
         raise ValueError(f"the HRIRs must be at {TARGET_RATE} Hz, not {hrirs.rate}")
     stems = load_stems(path, excerpt)
-    plain_mix = np.sum([stems[name] for name in STEM_NAMES], axis=0, dtype=np.float32)
+    plain_mix = mixture_of(stems[name] for name in STEM_NAMES)
     ear_stems, ear_mix = at_ear(stems, hrirs)
     return TrackConditions(
         name=track_name(Path(path)),

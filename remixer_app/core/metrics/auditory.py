@@ -25,8 +25,11 @@ SMALL = 1e-30
 class AudiogramLike(Protocol):
     """Either audiogram type: ours or ``clarity.utils.audiogram.Audiogram``."""
 
-    frequencies: np.ndarray
-    levels: np.ndarray
+    @property
+    def frequencies(self) -> np.ndarray: ...
+
+    @property
+    def levels(self) -> np.ndarray: ...
 
 
 def haaqi_levels(audiogram: AudiogramLike) -> np.ndarray:

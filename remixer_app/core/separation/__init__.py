@@ -69,13 +69,13 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
     chosen, warning = resolve_device(device)
     leaves: list[Leaf] = []
     problems: list[str] = []
-    for member in spec.members:  # try all, so one message lists everything missing
+    for spec_member in spec.members:  # try all, so one message lists everything missing
         try:
-            model = load_member(member, allow_download=allow_download)
+            model = load_member(spec_member, allow_download=allow_download)
         except SeparationError as exc:
             problems.append(str(exc))
             continue
-        leaves.extend(_expand(member.id, model, dict(member.weights)))
+        leaves.extend(_expand(spec_member.id, model, dict(spec_member.weights)))
     if problems:
         raise SeparationError(f"ensemble {spec.name!r} cannot be loaded: " + " ".join(problems))
     try:

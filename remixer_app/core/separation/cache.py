@@ -101,9 +101,9 @@ def cache_key(audio: np.ndarray, sample_rate: int, identity: str) -> str:
     meta = {"shape": list(samples.shape), "rate": int(sample_rate), "identity": identity}
     digest.update(json.dumps(meta).encode() + b"\0")
     if samples.ndim == 0:
-        digest.update(np.ascontiguousarray(samples, dtype=DTYPE))
+        digest.update(np.ascontiguousarray(samples, dtype=DTYPE).data)
     for start in range(0, len(samples) if samples.ndim else 0, _HASH_ROWS):
-        digest.update(np.ascontiguousarray(samples[start:start + _HASH_ROWS], dtype=DTYPE))
+        digest.update(np.ascontiguousarray(samples[start:start + _HASH_ROWS], dtype=DTYPE).data)
     return digest.hexdigest()
 
 

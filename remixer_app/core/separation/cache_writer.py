@@ -67,7 +67,7 @@ class StemWriter:
         self._state = "open"
         self._files: list[BinaryIO] = []
         self._crcs = dict.fromkeys(self._stems, 0)
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[Path, list[BinaryIO]], StemWriter] | None = None
         try:
             cache.root.mkdir(parents=True, exist_ok=True)
             cache._sweep(min_age=STALE_AFTER_S)
@@ -119,7 +119,7 @@ class StemWriter:
             raise ValueError(f"chunk ends at frame {start + length}, past {self._frames}")
         try:
             for name, fh, block in zip(self._stems, self._files, blocks, strict=True):
-                data = memoryview(block.reshape(-1).view(np.uint8))
+                data = block.reshape(-1).view(np.uint8).data
                 write_all(fh, data)
                 self._crcs[name] = zlib.crc32(data, self._crcs[name])
         except OSError as exc:

@@ -209,7 +209,8 @@ class Separator:
                 tracker.check()
 
         def run(device: str) -> Any:
-            return apply_model(leaf.model, TensorChunk(window, w - s0, e - w),
+            chunk = TensorChunk(window, w - s0, e - w)  # type: ignore[no-untyped-call]
+            return apply_model(leaf.model, chunk,
                                shifts=self.spec.shifts, split=True, overlap=self.spec.overlap,
                                device=device, callback=on_segment)
 

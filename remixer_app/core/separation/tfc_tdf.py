@@ -72,6 +72,8 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
     segment
         Training segment length in seconds, used by ``apply_model`` as its window.
     """
+    window: torch.Tensor  # a buffer
+
 
     def __init__(self, channels: int = 16, growth: int = 16, levels: int = 4, convs: int = 2,
                  bottleneck: int = 8, patch: int = 8, nfft: int = 2048, hop: int = 512,

@@ -132,7 +132,7 @@ def make_scene(rng: np.random.Generator, piece: str, seconds: float, soundfont: 
                           "dynamics": round(dynamics, 3), "pan": round(position, 3)})
     if len(stems) < 2:
         return None
-    mixture = sum(stems.values())
+    mixture = np.sum(list(stems.values()), axis=0)
     target = float(rng.uniform(-28.0, -18.0))
     scale = 10.0 ** ((target - integrated_loudness(mixture, RATE)) / 20.0)
     scale = min(scale, 0.95 / max(float(np.max(np.abs(mixture))), 1e-9))
