@@ -19,7 +19,6 @@ stems (:meth:`MixModel.set_stems`) starts a new history.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +28,7 @@ from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.instruments import HearingAid, default_hearing_aid, is_instrument_set
+from remixer_app.core.mix_history import HISTORY_LIMIT, MixHistory
 from remixer_app.core.mix_state import (
     MixChange,
     MixState,
@@ -41,8 +41,6 @@ from remixer_app.core.observers import Observers
 
 if TYPE_CHECKING:
     from remixer_app.core.engine import ChainSettings
-
-HISTORY_LIMIT = 200  # undo steps kept; the oldest are dropped
 
 
 Observer = Callable[[MixChange], None]
@@ -67,15 +65,10 @@ class MixModel:
 
     def __init__(self, state: MixState | None = None, *,
                  history_limit: int = HISTORY_LIMIT) -> None:
-        if history_limit < 1:
-            raise ValueError("history_limit must be at least 1")
         self._state = state if state is not None else MixState()
+        self._history = MixHistory(self._state, history_limit)
         self._observers: Observers[MixChange] = Observers(
             lambda change: "a change of " + ", ".join(sorted(change.fields)))
-        self._undo: deque[MixState] = deque(maxlen=history_limit)
-        self._redo: deque[MixState] = deque(maxlen=history_limit)
-        self._gesture_depth = 0
-        self._gesture_start = self._state
         self._chain: tuple[MixState, ChainSettings] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -124,8 +117,8 @@ class MixModel:
         fields = changed_fields(old, new)
         if not fields:
             return
-        if record and self._gesture_depth == 0:
-            self._push_undo(old)
+        if record:
+            self._history.record(old)
         self._state = new
         self._observers.emit(MixChange(fields, new, old))
 
@@ -194,12 +187,9 @@ class MixModel:
         if new.stems != state.stems:
             # A gesture in progress ends here: the sliders it moved belong to the old
             # track and are gone, so no end_gesture() will come from them.
-            self._gesture_depth = 0
-            self._undo.clear()
-            self._redo.clear()
+            self._history.restart()
         self._commit(new, record=False)
-        if not self._gesture_depth:
-            self._gesture_start = self._state
+        self._history.follow(self._state)
 
     def set_clip(self, mode: ClipMode) -> None:
         """Set the clip mode; ``ValueError`` unless it is one of :data:`CLIP_MODES`."""
@@ -263,17 +253,11 @@ class MixModel:
         Events are still sent for every change, so the sound follows the slider.
         Gestures nest; only the outermost one makes the step.
         """
-        if self._gesture_depth == 0:
-            self._gesture_start = self._state
-        self._gesture_depth += 1
+        self._history.begin_gesture(self._state)
 
     def end_gesture(self) -> None:
         """End a gesture; it becomes one undo step if it changed the mix at all."""
-        if self._gesture_depth == 0:
-            raise RuntimeError("end_gesture() without begin_gesture()")
-        self._gesture_depth -= 1
-        if self._gesture_depth == 0:
-            self._close_gesture_step()
+        self._history.end_gesture(self._state)
 
     @contextmanager
     def gesture(self) -> Iterator[None]:
@@ -284,26 +268,15 @@ class MixModel:
         finally:
             self.end_gesture()
 
-    def _close_gesture_step(self) -> None:
-        if changed_fields(self._gesture_start, self._state) - {"listener"}:
-            self._push_undo(self._gesture_start)
-        self._gesture_start = self._state
-
-    def _push_undo(self, previous: MixState) -> None:
-        self._undo.append(previous)
-        self._redo.clear()
-
     @property
     def can_undo(self) -> bool:
         """Whether :meth:`undo` would change anything."""
-        return bool(self._undo) or (
-            self._gesture_depth > 0
-            and bool(changed_fields(self._gesture_start, self._state) - {"listener"}))
+        return self._history.can_undo(self._state)
 
     @property
     def can_redo(self) -> bool:
         """Whether :meth:`redo` would change anything."""
-        return bool(self._redo)
+        return self._history.can_redo
 
     def undo(self) -> bool:
         """Go back one step; returns whether there was one.
@@ -311,25 +284,18 @@ class MixModel:
         Within a gesture, what the gesture changed so far becomes a step first and
         is what gets undone; the gesture then goes on as a new step.
         """
-        if self._gesture_depth:
-            self._close_gesture_step()
-        if not self._undo:
-            return False
-        self._redo.append(self._state)
-        self._go_to(self._undo.pop())
-        return True
+        return self._go_to(self._history.undo(self._state))
 
     def redo(self) -> bool:
         """Redo the last undone step; returns whether there was one."""
-        if not self._redo:
-            return False
-        self._undo.append(self._state)
-        self._go_to(self._redo.pop())
-        return True
+        return self._go_to(self._history.redo(self._state))
 
-    def _go_to(self, snapshot: MixState) -> None:
+    def _go_to(self, snapshot: MixState | None) -> bool:
+        if snapshot is None:
+            return False
         self._commit(replace(snapshot, listener=self._state.listener), record=False)
-        self._gesture_start = self._state
+        self._history.moved(self._state)
+        return True
 
     # ------------------------------------------------------------------ persistence
 
