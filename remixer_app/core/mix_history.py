@@ -37,11 +37,6 @@ class MixHistory:
         self._depth = 0
         self._gesture_start = start
 
-    @property
-    def in_gesture(self) -> bool:
-        """Whether a gesture is in progress."""
-        return self._depth > 0
-
     def record(self, previous: MixState) -> None:
         """A change away from ``previous``: a step, unless a gesture is collecting them."""
         if not self._depth:
