@@ -15,7 +15,8 @@ from remixer_app.core.audiogram import get_preset, presets
 from remixer_app.core.dsp.loudness import integrated_loudness
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.player import Player, PlayState
+from remixer_app.core.player import Player
+from remixer_app.core.player_transport import PlayState
 from remixer_app.core.stream import StreamRenderer
 
 RATE = ENGINE_RATE

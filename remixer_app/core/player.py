@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -50,6 +49,7 @@ from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import Cursor, Mixer, Params
+from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
 
 if TYPE_CHECKING:
@@ -59,26 +59,6 @@ if TYPE_CHECKING:
 Source = Literal["original", "remix", "aided"]
 SOURCES: tuple[Source, ...] = ("original", "remix", "aided")
 MIN_LOOP_SECONDS = 0.1
-
-
-class PlayState(Enum):
-    """Where the player is; see :data:`TRANSITIONS`."""
-
-    STOPPED = "stopped"
-    PLAYING = "playing"
-    PAUSED = "paused"
-
-
-#: (state, action) -> next state. Pairs not listed (pause while stopped, play while
-#: playing) are no-ops, so a key held down or a double click cannot do harm.
-TRANSITIONS: Mapping[tuple[PlayState, str], PlayState] = {
-    (PlayState.STOPPED, "play"): PlayState.PLAYING,
-    (PlayState.PAUSED, "play"): PlayState.PLAYING,
-    (PlayState.PLAYING, "pause"): PlayState.PAUSED,
-    (PlayState.PLAYING, "stop"): PlayState.STOPPED,
-    (PlayState.PAUSED, "stop"): PlayState.STOPPED,
-    (PlayState.STOPPED, "stop"): PlayState.STOPPED,
-}
 
 
 @dataclass(frozen=True)
@@ -110,10 +90,11 @@ class Player:
     Building costs about a third of building the engine (the aided cross-powers):
     do it where the engine is built, off the GUI thread.
 
-    States: :data:`TRANSITIONS`. ``stop()`` rewinds to the start. At the end of the
-    track (and no loop) the player reads as STOPPED with the position at the end, and
-    ``play()`` starts again from the beginning. ``pause()`` fades out over one block and
-    ``play()`` fades in, so neither clicks; a source switch crossfades over one block.
+    States: :data:`~remixer_app.core.player_transport.TRANSITIONS`. ``stop()`` rewinds
+    to the start. At the end of the track (and no loop) the player reads as STOPPED with
+    the position at the end, and ``play()`` starts again from the beginning. ``pause()``
+    fades out over one block and ``play()`` fades in, so neither clicks; a source switch
+    crossfades over one block.
     """
 
     def __init__(self, engine: HearingAidEngine, stems: Mapping[str, np.ndarray], *,
@@ -136,7 +117,7 @@ class Player:
         self._matcher = LevelMatcher(mix, engine.aided, self.rate)
         self._max_block = max_block
 
-        self._state = PlayState.STOPPED
+        self._transport = Transport(lambda: self._head().ended)
         self._source = 2
         self._volume = 1.0
         self._loop: tuple[int, int] | None = None
@@ -161,9 +142,7 @@ class Player:
     @property
     def state(self) -> PlayState:
         """The current state (STOPPED once playback has run off the end)."""
-        if self._state is PlayState.PLAYING and self._head().ended:
-            return PlayState.STOPPED
-        return self._state
+        return self._transport.state
 
     @property
     def position(self) -> int:
@@ -211,15 +190,14 @@ class Player:
 
     def play(self) -> None:
         """Play from the current position (from the start after the end of the track)."""
-        self._settle()
-        if self._state is not PlayState.PLAYING and self.position >= self.duration:
+        self._transport.settle()
+        if not self._transport.running and self.position >= self.duration:
             self.seek(0)
-        self._fire("play")
+        self._transport.fire("play")
 
     def pause(self) -> None:
         """Pause, keeping the position; a no-op unless playing."""
-        self._settle()
-        self._fire("pause")
+        self._transport.fire("pause")
 
     def toggle(self) -> None:
         """Pause when playing, else play."""
@@ -230,13 +208,12 @@ class Player:
 
     def stop(self) -> None:
         """Stop and rewind to the start."""
-        self._settle()
-        self._fire("stop")
+        self._transport.fire("stop")
         self.seek(0)
 
     def seek(self, frame: int) -> None:
         """Continue from ``frame`` (clamped to the track) at the next block."""
-        self._settle()
+        self._transport.settle()
         frame = int(np.clip(frame, 0, self.duration))
         self._cursors.replace(frame, self._loop)
 
@@ -324,7 +301,7 @@ class Player:
         Settles the end of the track into STOPPED, prepares the next loop jump, brings a
         renderer that wrapped without one back in place, and frees replaced cursors.
         """
-        self._settle()
+        self._transport.settle()
         head = self._cursors.collect()
         if head.stale:
             self._cursors.replace(head.position, self._loop)
@@ -368,20 +345,9 @@ class Player:
         if status:
             self.underflows += 1
         self._mixer.fill(outdata, frames, self._params, self._head(),
-                         self._state is PlayState.PLAYING)
+                         self._transport.running)
 
     # ------------------------------------------------------------------ GUI-side helpers
-
-    def _fire(self, action: str) -> bool:
-        new = TRANSITIONS.get((self._state, action))
-        if new is None:
-            return False
-        self._state = new
-        return True
-
-    def _settle(self) -> None:
-        if self._state is PlayState.PLAYING and self._head().ended:
-            self._state = PlayState.STOPPED
 
     def _head(self) -> Cursor:
         return self._cursors.head()

@@ -33,7 +33,8 @@ from remixer_app.core.dsp.nalr import fir_response_db
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
-from remixer_app.core.player import Player, PlayState
+from remixer_app.core.player import Player
+from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
 from remixer_app.core.spectra import (
     LIVE_NFFT,

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app.core.audio_device import output_devices
-from remixer_app.core.player import SOURCES, Player, PlayState, Source
+from remixer_app.core.player import SOURCES, Player, Source
+from remixer_app.core.player_transport import PlayState
 from remixer_app.ui.time_format import format_duration
 from remixer_app.ui.waveform import WaveformPlot
 
