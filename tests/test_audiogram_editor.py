@@ -18,7 +18,12 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import MAX_LEVEL, MIN_LEVEL, Audiogram, Listener  # noqa: E402
 from remixer_app.ui.audiogram_chart import AudiogramChart  # noqa: E402
-from remixer_app.ui.audiogram_editor import AudiogramEditor, AudiogramTable  # noqa: E402
+from remixer_app.ui.audiogram_editor import (  # noqa: E402
+    CHART_MIN_HEIGHT,
+    CHART_MIN_WIDTH,
+    AudiogramEditor,
+    AudiogramTable,
+)
 from remixer_app.ui.audiogram_points import LEFT, RIGHT, parse_level, snap_level  # noqa: E402
 
 FREQS = [250, 500, 1000, 2000, 4000, 8000]
@@ -261,3 +266,16 @@ def test_keyboard_editing(editor: AudiogramEditor, qtbot: QtBot) -> None:
     assert blocker.args[0].left.levels[4] == 70
     assert table.item(4, 1).text() == "70"
     assert editor.chart.curves[LEFT].getData()[1][4] == 70
+
+
+def test_squeezed_editor_keeps_headings_and_chart_readable(editor: AudiogramEditor,
+                                                           qtbot: QtBot) -> None:
+    editor.resize(1, 1)  # as small as its layout allows
+    editor.show()
+    qtbot.waitExposed(editor)
+    table = editor.table
+    metrics = table.horizontalHeader().fontMetrics()
+    for col in range(table.columnCount()):
+        heading = table.horizontalHeaderItem(col).text()
+        assert table.columnWidth(col) >= metrics.horizontalAdvance(heading), heading
+    assert editor.chart.width() >= CHART_MIN_WIDTH and editor.chart.height() >= CHART_MIN_HEIGHT

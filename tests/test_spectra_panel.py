@@ -159,3 +159,18 @@ def test_accessible_names_and_ear_choice(panel: SpectraPanel) -> None:
     assert panel.ear == 1
     assert not np.allclose(panel.curves[OUTPUT_KEY].yData, both)
     assert panel.summary.text().startswith("Right ear")
+
+
+def test_the_plots_share_the_height_they_get(qtbot: QtBot, panel: SpectraPanel) -> None:
+    # pyqtgraph's own size hints would ask for ~1500 px, squeezing the main controls
+    # when the panel sits in a dock.
+    assert panel.sizeHint().height() < 600
+    plots = (panel.level_plot, panel.gain_plot, panel.audiogram_plot)
+    for height in (300, 900):
+        panel.resize(800, height)
+        panel.show()
+        qtbot.wait(10)
+        heights = [plot.height() for plot in plots]
+        assert all(h >= plot.minimumHeight() for h, plot in zip(heights, plots, strict=True))
+        assert sum(heights) <= max(height, panel.minimumSizeHint().height())
+    assert heights[0] > heights[1]  # the spectra get the most

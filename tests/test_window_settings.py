@@ -1,4 +1,4 @@
-"""What a second main window restores: geometry, dock layout and the output device."""
+"""What a main window restores (geometry, dock layout, output device) and its first-run layout."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, QSize, Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.ui import transport  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
-from remixer_app.ui.window_settings import DEVICE_KEY, GEOMETRY_KEY, STATE_KEY  # noqa: E402
+from remixer_app.ui.scroll_area import MAX_SCREEN_SHARE  # noqa: E402
+from remixer_app.ui.window_settings import (  # noqa: E402
+    DEVICE_KEY,
+    GEOMETRY_KEY,
+    SPLITTER_ROOM,
+    STATE_KEY,
+    spectra_placement,
+)
 
 DEVICES = [(0, "Speakers"), (3, "USB DAC")]
 
@@ -43,7 +50,7 @@ def test_geometry_and_dock_layout_are_restored(qtbot: QtBot, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     first = make_window(qtbot, tmp_path / "settings.ini")
     first.move(50, 40)
-    first.workspace.dock.toggleViewAction().trigger()  # hide the spectra
+    first.workspace.dock.setVisible(True)  # a first run on this small screen hides it
     first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.workspace.haaqi_dock)
     assert first.dockWidgetArea(first.workspace.haaqi_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     close(first)
@@ -58,16 +65,35 @@ def test_geometry_and_dock_layout_are_restored(qtbot: QtBot, tmp_path: Path,
                         lambda self, data: restored.append(bytes(data)) or original(self, data))
     second = make_window(qtbot, tmp_path / "settings.ini")
     assert restored == [bytes(saved)]
-    assert not second.workspace.dock.toggleViewAction().isChecked()
+    assert second.workspace.dock.toggleViewAction().isChecked()
     assert second.dockWidgetArea(second.workspace.haaqi_dock) == \
         Qt.DockWidgetArea.LeftDockWidgetArea
 
 
-def test_a_fresh_window_keeps_its_default_layout(qtbot: QtBot, tmp_path: Path) -> None:
+def test_a_first_run_fits_the_screen_and_gives_the_controls_their_room(
+        qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path / "settings.ini")
-    assert window.workspace.dock.toggleViewAction().isChecked()
+    screen = window.screen().availableGeometry()
+    assert screen.contains(window.frameGeometry().topLeft())
+    assert window.width() <= screen.width() and window.height() <= screen.height()
+    # The offscreen screen (800 x 800) leaves no room for the spectra: hidden, and said.
+    assert not window.workspace.dock.toggleViewAction().isChecked()
+    assert "View > Spectra" in window.statusBar().currentMessage()
     assert window.dockWidgetArea(window.workspace.haaqi_dock) == \
         Qt.DockWidgetArea.RightDockWidgetArea
+    panels = window.controls_area
+    cap = int(screen.height() * MAX_SCREEN_SHARE)
+    assert panels.height() >= min(panels.widget().minimumSizeHint().height(), cap)
+
+
+@pytest.mark.parametrize(("inside", "controls", "expected"), [
+    ((1728, 920), (1068, 598), ("beside", 1728 - 1068 - SPLITTER_ROOM)),  # 1920 x 1080
+    ((1100, 1300), (1068, 598), ("below", 1300 - 598)),  # a portrait screen
+    ((1229, 640), (1068, 598), ("hidden", 0)),  # 1366 x 768
+])
+def test_the_first_run_spectra_go_where_there_is_room(
+        inside: tuple[int, int], controls: tuple[int, int], expected: tuple[str, int]) -> None:
+    assert spectra_placement(QSize(*inside), QSize(*controls)) == expected
 
 
 def test_the_chosen_output_device_is_restored(qtbot: QtBot, tmp_path: Path,

@@ -45,6 +45,12 @@ from remixer_app.ui.audiogram_points import (
 UNDO_LIMIT = 20
 
 
+HEADINGS = tuple(f"{ear.capitalize()} dB HL" for ear in EARS)  # the columns'
+CELL_PADDING = 8  # px each side of a heading's text
+CHART_MIN_WIDTH = 280
+CHART_MIN_HEIGHT = 240
+
+
 class AudiogramTable(QTableWidget):
     """The audiogram as a table: one row per frequency, columns right and left ear.
 
@@ -66,7 +72,7 @@ class AudiogramTable(QTableWidget):
         self.setAccessibleName("Audiogram table")
         self.setAccessibleDescription("Hearing level in dB HL per frequency; type a number to "
                                       f"change it ({MIN_LEVEL:g} to {MAX_LEVEL:g})")
-        self.setHorizontalHeaderLabels([f"{ear.capitalize()} dB HL" for ear in EARS])
+        self.setHorizontalHeaderLabels(list(HEADINGS))
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.setEditTriggers(QAbstractItemView.EditTrigger.AnyKeyPressed
                              | QAbstractItemView.EditTrigger.DoubleClicked
@@ -91,6 +97,14 @@ class AudiogramTable(QTableWidget):
             for row in range(len(self._freqs)):
                 for col in range(len(EARS)):
                     self._fill(row, col)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Never narrower than the frequencies, both ear headings and a scroll bar."""
+        metrics = self.horizontalHeader().fontMetrics()
+        columns = sum(metrics.horizontalAdvance(text) + 2 * CELL_PADDING for text in HEADINGS)
+        self.setMinimumWidth(self.verticalHeader().sizeHint().width() + columns
+                             + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth())
 
     def _index(self, row: int, col: int) -> int | None:
         assert self._listener is not None
@@ -157,6 +171,7 @@ class AudiogramEditor(QWidget):
         self._listener: Listener | None = None
         self._history: deque[Listener] = deque(maxlen=UNDO_LIMIT)
         self.chart = AudiogramChart()
+        self.chart.setMinimumSize(CHART_MIN_WIDTH, CHART_MIN_HEIGHT)  # octave labels apart
         self.table = AudiogramTable()
         self.copy_right_button = QPushButton("Copy right to left")
         self.copy_right_button.setAccessibleName("Copy right ear to left ear")

@@ -49,6 +49,9 @@ class HearingAidPanel(QGroupBox):
         self.setAccessibleName("Hearing aid options")
         self.model = model
         self.kind = QComboBox()
+        self.kind.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(14)
         self.kind.setAccessibleName("Hearing aid")
         self.kind.setToolTip("NAL-R fitting with an optional compressor (the Cadenza 1 "
                              "recipe), or the Cadenza 2 multiband compressor, the default "
@@ -74,6 +77,9 @@ class HearingAidPanel(QGroupBox):
             form.addRow(label, spin)
             self.spins[name] = spin
         self.clip = QComboBox()
+        self.clip.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.clip.setMinimumContentsLength(14)
         self.clip.setAccessibleName("Clip mode")
         for mode in CLIP_MODES:
             self.clip.addItem(CLIP_LABELS[mode], mode)

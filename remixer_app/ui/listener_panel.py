@@ -98,6 +98,10 @@ class ListenerPanel(ListenerFileActions):
         self.listener_combo = QComboBox()
         self.listener_combo.setAccessibleName("Listener")
         self.listener_combo.setMaxVisibleItems(20)
+        # Long listener names widen the popup, not the panel.
+        self.listener_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.listener_combo.setMinimumContentsLength(22)
         self.current_label = QLabel()
         self.current_label.setAccessibleName("Current listener")
         self.status_label = QLabel()
@@ -143,7 +147,10 @@ class ListenerPanel(ListenerFileActions):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status_label)
-        layout.addWidget(self.editor, 1)
+        # The editor takes nearly all spare height; hidden, the stretch keeps the
+        # controls together at the top.
+        layout.addWidget(self.editor, 100)
+        layout.addStretch(1)
 
     # ------------------------------------------------------------------ showing
 

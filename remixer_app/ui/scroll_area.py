@@ -2,13 +2,17 @@
 
 A laptop screen (1366x768) is smaller than the main window's panels side by side; in
 a :class:`ScrollArea` a panel keeps the room it needs and the window may still get
-smaller.
+smaller. The main controls still claim their full height, up to a share of the
+screen, so that docks give way to them rather than squeezing them into a strip.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
+
+#: With ``fit_content``, the most of the screen's height the area insists on.
+MAX_SCREEN_SHARE = 0.45
 
 
 class ScrollArea(QScrollArea):
@@ -23,8 +27,10 @@ class ScrollArea(QScrollArea):
         The area's accessible name.
     fit_content
         Whether the area asks for all the room ``content`` asks for (the main
-        controls: the window opens as large as they want), or only for Qt's default
-        of a few dozen lines of text (a dock whose plots would ask for a whole screen).
+        controls: the window opens as large as they want) and will not be made lower
+        than ``content``'s minimum height (up to :data:`MAX_SCREEN_SHARE` of the
+        screen), or only for Qt's default of a few dozen lines of text (a dock whose
+        plots would ask for a whole screen).
     parent
         Optional parent widget.
     """
@@ -46,3 +52,13 @@ class ScrollArea(QScrollArea):
         if self._fit_content and content is not None:
             return content.sizeHint()
         return super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """With ``fit_content``, tall enough for the content, within the screen's share."""
+        hint = super().minimumSizeHint()
+        content = self.widget()
+        if not self._fit_content or content is None:
+            return hint
+        cap = int(self.screen().availableGeometry().height() * MAX_SCREEN_SHARE)
+        return QSize(hint.width(), max(hint.height(), min(content.minimumSizeHint().height(),
+                                                          cap)))

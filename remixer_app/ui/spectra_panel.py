@@ -26,7 +26,14 @@ from collections.abc import Mapping
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from remixer_app.core.dsp.multiband_fitting import makeup_gain_db, multiband_params
 from remixer_app.core.dsp.nalr import fir_response_db
@@ -95,7 +102,12 @@ class SpectraPanel(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        for plot, stretch in ((self.level_plot, 4), (self.gain_plot, 2), (self.audiogram_plot, 2)):
+        for plot, stretch, lowest in ((self.level_plot, 4, 150), (self.gain_plot, 2, 80),
+                                      (self.audiogram_plot, 2, 100)):
+            # The plots share whatever height the dock has (pyqtgraph's size hints would
+            # ask for a whole screen each); below their minimum the dock scrolls.
+            plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            plot.setMinimumHeight(lowest)
             layout.addWidget(plot, stretch)
         layout.addWidget(self.summary)
         self.timer = QTimer(self)

@@ -4,13 +4,18 @@ Geometry and the dock layout are saved when the window closes. The output device
 saved when the user picks one, not at close: a remembered device that is unplugged
 for one run must not be forgotten because the app fell back to the default meanwhile.
 The device is remembered by name, because device indices change as devices come and go.
+
+On the first run (nothing remembered) the window takes most of the screen and the
+main controls get the room they ask for. The spectra dock takes what they leave: beside
+them, above the HAAQI estimate, on a wide screen; below them on a tall one; on a small
+screen it starts hidden, and the status bar says where to show it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QSize, Qt
 
 if TYPE_CHECKING:
     from remixer_app.ui.main_window import MainWindow
@@ -21,6 +26,27 @@ DEVICE_KEY = "audio/device"
 #: Bumped when the docks change, so Qt ignores a layout saved for other docks.
 STATE_VERSION = 1
 NOTICE_MS = 15000
+FIRST_RUN_SCREEN_SHARE = 0.9  #: of the available screen, in each direction
+#: The smallest spectra dock a first run opens beside or below the main controls.
+MIN_SPECTRA_WIDTH = 400
+MIN_SPECTRA_HEIGHT = 260
+SPLITTER_ROOM = 24  #: the dock separator and margins, left to the main controls
+
+
+def spectra_placement(inside: QSize, controls: QSize) -> tuple[str, int]:
+    """Where a first run puts the spectra dock, and its width or height.
+
+    ``inside`` is the window less its menu and status bars; ``controls`` the size the
+    main controls ask for. Returns ``("beside", width)``, ``("below", height)`` or
+    ``("hidden", 0)``.
+    """
+    beside = inside.width() - controls.width() - SPLITTER_ROOM
+    if beside >= MIN_SPECTRA_WIDTH:
+        return "beside", beside
+    below = inside.height() - controls.height()
+    if below >= MIN_SPECTRA_HEIGHT:
+        return "below", below
+    return "hidden", 0
 
 
 class WindowSettings(QObject):
@@ -34,17 +60,43 @@ class WindowSettings(QObject):
         self.window = window
         settings = window.settings
         geometry = settings.value(GEOMETRY_KEY)
+        state = settings.value(STATE_KEY)
         if geometry is not None:
             window.restoreGeometry(geometry)
-        state = settings.value(STATE_KEY)
         if state is not None:
             window.restoreState(state, STATE_VERSION)
+        if geometry is None and state is None:
+            self._first_run_layout()
         device = str(settings.value(DEVICE_KEY, "") or "")
         if device and not window.transport.select_device(device):
             window.statusBar().showMessage(
                 f"Output device {device!r} is not available; using the default output device.",
                 NOTICE_MS)
         window.transport.device_combo.activated.connect(self._device_chosen)
+
+    def _first_run_layout(self) -> None:
+        window = self.window
+        screen = window.screen().availableGeometry()
+        width = int(screen.width() * FIRST_RUN_SCREEN_SHARE)
+        height = int(screen.height() * FIRST_RUN_SCREEN_SHARE)
+        window.resize(width, height)
+        window.move(screen.center() - window.rect().center())
+        spectra, haaqi = window.workspace.dock, window.workspace.haaqi_dock
+        chrome = window.menuBar().sizeHint().height() + window.statusBar().sizeHint().height()
+        place, room = spectra_placement(QSize(width, height - chrome),
+                                        window.main_controls.sizeHint())
+        if place == "beside":
+            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, spectra)
+            window.splitDockWidget(spectra, haaqi, Qt.Orientation.Vertical)
+            window.resizeDocks([spectra], [room], Qt.Orientation.Horizontal)
+            window.resizeDocks([spectra, haaqi], [height * 2 // 3, height // 3],
+                               Qt.Orientation.Vertical)
+        elif place == "below":
+            window.resizeDocks([spectra], [room], Qt.Orientation.Vertical)
+        else:
+            spectra.setVisible(False)
+            window.statusBar().showMessage("The spectra are hidden on this small screen: "
+                                           "View > Spectra shows them.", NOTICE_MS)
 
     def _device_chosen(self, _row: int) -> None:
         self.window.settings.setValue(DEVICE_KEY, self.window.transport.device_name())

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QWidget
+from PySide6.QtWidgets import QDockWidget, QInputDialog
 
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
@@ -50,7 +50,6 @@ class Workspace(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.haaqi_dock)
         self.booth = BoothPanel(window.model)
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
-        self._normal_central: QWidget | None = None
 
         bar = window.menuBar()
         view = bar.addMenu("&View")
@@ -140,17 +139,17 @@ class Workspace(QObject):
     def set_booth_mode(self, on: bool) -> None:
         """Show the booth panel in place of the normal controls, or go back."""
         window = self.window
-        if on and self._normal_central is None:
-            self._normal_central = window.takeCentralWidget()
+        in_booth = window.centralWidget() is self.booth
+        if on and not in_booth:
+            window.takeCentralWidget()  # kept as window.main_controls
             window.setCentralWidget(self.booth)
             window.menuBar().setVisible(False)
             self.dock.setVisible(False)
             self.haaqi_dock.setVisible(False)
             self.booth.setFocus()
-        elif not on and self._normal_central is not None:
+        elif not on and in_booth:
             window.takeCentralWidget()  # keep the booth panel for next time
-            window.setCentralWidget(self._normal_central)
-            self._normal_central = None
+            window.setCentralWidget(window.main_controls)
             window.menuBar().setVisible(True)
 
     def close(self) -> None:
