@@ -36,9 +36,12 @@ def test_parse_gains() -> None:
     assert parse_gains("vocals=6, drums=-3,bass=mute") == {
         "vocals": 6.0, "drums": -3.0, "bass": float("-inf")}
     assert parse_gains("") == {}
-    for bad in ("vocals", "vocals=x", "=3", "vocals=inf", "vocals=nan"):
+    for bad in ("vocals", "vocals=x", "=3", "vocals=inf", "vocals=nan", "vocals=1e9",
+                "vocals=-41"):
         with pytest.raises(ValueError):
             parse_gains(bad)
+    with pytest.raises(ValueError, match="two gains"):
+        parse_gains("vocals=6,vocals=-6")
 
 
 def test_render_matches_reference_chain(stems_dir: tuple[Path, dict[str, np.ndarray]],
@@ -91,6 +94,8 @@ def test_render_with_mixture_file(stems_dir: tuple[Path, dict[str, np.ndarray]],
     (["--listener", "N3", "--gains", "piano=3"], "unknown stem"),
     (["--listener", "N3", "--gains", "vocals=loud"], "not a number"),
     (["--listener", "N3", "--sample-rate", "0"], "sample-rate"),
+    (["--listener", "N3", "--sample-rate", "1000000"], "8000 to 384000 Hz"),
+    (["--listener", "N3", "--gains", "vocals=1e9"], "beyond +-40 dB"),
 ])
 def test_render_errors_are_one_line(stems_dir: tuple[Path, dict[str, np.ndarray]],
                                     tmp_path: Path, capsys: pytest.CaptureFixture[str],

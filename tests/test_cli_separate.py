@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from remixer_app.cli import main
+from remixer_app.cli import main, separate
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 
@@ -74,3 +75,41 @@ def test_unknown_ensemble_lists_the_available_ones(track: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
     assert main(["separate", str(track), "--out", str(tmp_path), "--ensemble", "nope"]) == 2
     assert "cadenza-demucs" in capsys.readouterr().err
+
+
+def test_a_warning_is_printed_once_and_an_interrupted_run_leaves_no_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    loud = tmp_path / "loud.wav"
+    sf.write(loud, np.full((3 * 44100, 2), 1.0), 44100, subtype="FLOAT")
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    out = tmp_path / "new" / "stems"
+    args = ["separate", str(loud), "--out", str(out), "--ensemble", str(ensemble),
+            "--device", "cpu", "--no-cache"]
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(separate, "_separate", interrupted)
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert err.count("clips") == 1 and "remixer: warning: loud.wav clips" in err
+    assert not out.exists()
+
+
+def test_out_must_be_a_folder(track: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture) -> None:
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    assert main(["separate", str(track), "--out", str(track), "--ensemble", str(ensemble),
+                 "--device", "cpu"]) == 2
+    assert "is a file; --out must be a folder" in capsys.readouterr().err
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    handlers: dict[int, object] = {}
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: handlers.setdefault(
+        signum, handler))
+    assert main(["presets"]) == 0
+    handler = handlers[signal.SIGTERM]
+    assert callable(handler)
+    with pytest.raises(KeyboardInterrupt):
+        handler(signal.SIGTERM, None)

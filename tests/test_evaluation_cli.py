@@ -45,6 +45,8 @@ def _run(musdb: Path, tmp_path: Path, *args: str) -> int:
     (["--listeners", "L1"], "one of the arguments"),
     (["--oracle", "--listener-file", "nowhere.json"], "does not exist"),
     (["--oracle", "--split", "train"], "train/"),
+    (["--oracle", "--excerpt", "-3"], "at least 1 s"),
+    (["--oracle", "--excerpt", "nan"], "at least 1 s"),
 ])
 def test_errors_are_one_line(musdb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                              args: list[str], message: str) -> None:

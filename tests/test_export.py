@@ -133,11 +133,21 @@ def test_library_error_becomes_export_error(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     def failing_write(file, data, *args, **kwargs) -> None:
         Path(file).write_bytes(b"partial")
-        raise RuntimeError("Error : unsupported channel count")
+        raise RuntimeError(f"Error opening {str(file)!r}: unsupported channel count")
 
     monkeypatch.setattr(sf, "write", failing_write)
-    with pytest.raises(ExportError, match="cannot write"):
+    with pytest.raises(ExportError) as caught:
         write_audio(tmp_path / "o.flac", noise(), RATE)
+    # The message names the file the user asked for, not the temporary one.
+    assert str(caught.value) == (f"cannot write {tmp_path / 'o.flac'}: Error opening it: "
+                                 "unsupported channel count")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("rate", [7999, 384001])
+def test_sample_rates_outside_what_is_written_are_refused(tmp_path: Path, rate: int) -> None:
+    with pytest.raises(ExportError, match="8000 to 384000 Hz"):
+        write_audio(tmp_path / "o.wav", noise(), rate)
     assert not list(tmp_path.iterdir())
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from remixer_app.core.evaluation.haaqi import (
 )
 from remixer_app.core.listener_io import load_listeners
 from remixer_app.core.metrics import HaaqiReference, compute_haaqi, haaqi_score
+from remixer_app.core.metrics.auditory import adjusted_bandwidth
 from remixer_app.core.metrics.noise import standard_normal
 
 RATE = 24000
@@ -240,6 +242,16 @@ def test_cli_scores_both_ears_as_the_api_does(cli_files: tuple[Path, Path, Path]
         assert printed[name] == pytest.approx(expected, abs=1e-6)  # printed to 6 decimals
 
 
+def test_cli_warns_when_the_files_differ_in_length(cli_files: tuple[Path, Path, Path],
+                                                   tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    short = tmp_path / "short.wav"
+    sf.write(short, sf.read(cli_files[0])[0][:22050], 44100, subtype="FLOAT")
+    assert main(_cli((short, cli_files[1], cli_files[2]), "--ear", "left")) == 0
+    err = capsys.readouterr().err
+    assert "lasts 0.50 s and the reference 0.75 s; only the first 0.50 s" in err
+
+
 def test_cli_reference_implementation_agrees(cli_files: tuple[Path, Path, Path],
                                              capsys: pytest.CaptureFixture[str]) -> None:
     scores = []
@@ -253,7 +265,7 @@ def test_cli_reference_implementation_agrees(cli_files: tuple[Path, Path, Path],
 def test_cli_user_errors_are_one_line(cli_files: tuple[Path, Path, Path], tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     silent = tmp_path / "silent.wav"
-    sf.write(silent, np.zeros((44100, 2)), 44100)
+    sf.write(silent, np.zeros((33075, 2)), 44100)
     bad_runs = [
         (_cli(cli_files)[:-2] + ["--listener", "nobody"], "nobody"),
         (["haaqi", "--processed", str(tmp_path / "missing.wav"), "--reference",
@@ -264,3 +276,11 @@ def test_cli_user_errors_are_one_line(cli_files: tuple[Path, Path, Path], tmp_pa
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_silent_control_band_takes_the_narrowest_bandwidth_quietly() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log10(0) used to warn on every silent frame
+        assert adjusted_bandwidth(0.0, 1.0, 3.0, 65.0) == 1.0
+    assert adjusted_bandwidth(1e-9, 1.0, 3.0, 65.0) == 1.0  # the same branch, by the level
+    assert adjusted_bandwidth(1.0, 1.0, 3.0, 75.0) == pytest.approx(2.0)

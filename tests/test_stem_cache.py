@@ -22,6 +22,7 @@ from remixer_app.core.paths import user_cache_dir
 from remixer_app.core.separation import cache as cache_module
 from remixer_app.core.separation import cache_writer
 from remixer_app.core.separation.cache import StemCache, cache_key
+from remixer_app.core.separation.cache_files import ORPHAN_AFTER_S
 
 FRAMES = 1000
 
@@ -306,9 +307,21 @@ def test_crashed_writer_is_ignored_then_swept(cache: StemCache) -> None:
     assert cache.get("k") is None and not cache.contains("k")
     assert cache.size_bytes() > 0
     store(cache, "other", make_stems(seed=1))
-    assert temp.exists()  # younger than an hour: a new writer leaves it
+    assert temp.exists()  # untouched for less than a minute: a new writer leaves it
     # But its process is gone, so prune removes it.
     assert cache.prune(10**12) == 4 * (128 + 50 * 2 * 4)
+    assert leftovers(cache) == ["other"]
+
+
+def test_next_writer_sweeps_a_crashed_writers_folder_idle_for_a_minute(
+        cache: StemCache) -> None:
+    subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(cache.root)], check=True,
+                   timeout=60, cwd=Path(__file__).resolve().parents[1])
+    (temp,) = cache.root.iterdir()
+    old = time.time() - 2 * ORPHAN_AFTER_S
+    for path in [temp, *temp.iterdir()]:
+        os.utime(path, (old, old))
+    store(cache, "other", make_stems(seed=1))
     assert leftovers(cache) == ["other"]
 
 

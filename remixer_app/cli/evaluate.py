@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from remixer_app.cli.messages import warn
 from remixer_app.cli.render import gains_argument
 from remixer_app.core.atomic import check_target
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
@@ -28,13 +29,25 @@ from remixer_app.core.evaluation.protocol import (
 )
 from remixer_app.core.evaluation.results import Summary, summarise, write_results
 from remixer_app.core.evaluation.systems import MIXTURE_ONLY, ORACLE, SeparatorSystem, System
-from remixer_app.core.evaluation.tracks import list_tracks
+from remixer_app.core.evaluation.tracks import MIN_EXCERPT_SECONDS, list_tracks
 from remixer_app.core.listener_io import load_listeners, resolve_listener
 from remixer_app.core.progress import ProgressReport
 
 # Defaults beside the MUSDB18 folder, as ../shared/data lays them out.
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 DEFAULT_LISTENER_FILE = Path("listeners") / "clarity_listeners.json"
+
+
+def _excerpt_seconds(text: str) -> float:
+    """``--excerpt``, checked when the arguments are read rather than at the first track."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds >= MIN_EXCERPT_SECONDS:  # also NaN
+        raise argparse.ArgumentTypeError(f"an excerpt must last at least "
+                                         f"{MIN_EXCERPT_SECONDS:g} s, not {text}")
+    return seconds
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,8 +92,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help=f"BTE HRIR .mat file (default: {DEFAULT_HRIR} beside --musdb)")
     p.add_argument("--angle", type=float, default=30.0, metavar="DEG",
                    help="loudspeakers at +-DEG degrees azimuth (default 30)")
-    p.add_argument("--excerpt", type=float, metavar="SECONDS",
-                   help="score only the middle SECONDS of each track")
+    p.add_argument("--excerpt", type=_excerpt_seconds, metavar="SECONDS",
+                   help="score only the middle SECONDS of each track (a shorter track is "
+                        f"scored whole; at least {MIN_EXCERPT_SECONDS:g})")
     p.add_argument("--compressor", action="store_true",
                    help="switch the hearing aid's compressor on (the reference never has it)")
     p.add_argument("--clip", choices=CLIP_MODES, default="hard")
@@ -141,7 +155,7 @@ def _system(args: argparse.Namespace) -> tuple[System, bool]:
     name = args.ensemble if args.member is None else f"{args.ensemble}[{args.member}]"
     print(f"separator {name}: {separator.identity}", file=sys.stderr)
     for warning in separator.warnings:  # e.g. a device fallback
-        print(f"note: {warning}", file=sys.stderr)
+        warn(warning)
     return SeparatorSystem(name, separator), not args.no_bounds
 
 

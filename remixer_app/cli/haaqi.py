@@ -11,7 +11,8 @@ import argparse
 
 import numpy as np
 
-from remixer_app.core.audio_io import TARGET_RATE, load_audio
+from remixer_app.cli.messages import load_audio_warning, warn
+from remixer_app.core.audio_io import TARGET_RATE
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
 from remixer_app.core.listener_io import resolve_listener
@@ -21,6 +22,7 @@ from remixer_app.core.metrics.haaqi import Implementation
 
 EARS = {"left": (0,), "right": (1,), "both": (0, 1)}
 EAR_NAMES = ("left", "right")
+LENGTH_TOLERANCE = 0.05  # s; files that differ by more probably do not belong together
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,8 +63,12 @@ def default_level1(reference_ear: np.ndarray, path: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Score the requested ears and print one line each; returns the exit code."""
     listener = resolve_listener(args.listener_file, args.listener)
-    processed = load_audio(args.processed).samples.astype(np.float64)
-    reference = load_audio(args.reference).samples.astype(np.float64)
+    processed = load_audio_warning(args.processed).samples.astype(np.float64)
+    reference = load_audio_warning(args.reference).samples.astype(np.float64)
+    if abs(len(processed) - len(reference)) > LENGTH_TOLERANCE * TARGET_RATE:
+        shorter = min(len(processed), len(reference)) / TARGET_RATE
+        warn(f"the processed file lasts {len(processed) / TARGET_RATE:.2f} s and the reference "
+             f"{len(reference) / TARGET_RATE:.2f} s; only the first {shorter:.2f} s are scored")
     implementation: Implementation = "reference" if args.reference_impl else "fast"
     if args.seed is not None:
         np.random.seed(args.seed)

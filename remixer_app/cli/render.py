@@ -6,13 +6,15 @@ import argparse
 import math
 import sys
 
-from remixer_app.core.audio_io import load_audio
+from remixer_app.cli.messages import load_audio_warning
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.evaluation.protocol import MAX_GAIN_DB
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
     DEFAULT_SUBTYPE,
+    EXPORT_RATES,
     SUBTYPES,
     check_export_target,
 )
@@ -38,6 +40,11 @@ def parse_gains(text: str) -> dict[str, float]:
             raise ValueError(f"gain {item!r}: {value!r} is not a number of dB") from None
         if not math.isfinite(gain) and gain != -math.inf:
             raise ValueError(f"gain {item!r} must be a finite number of dB or 'mute'")
+        if math.isfinite(gain) and abs(gain) > MAX_GAIN_DB:
+            raise ValueError(f"gain {item!r} is beyond +-{MAX_GAIN_DB:g} dB (use 'mute' to "
+                             "silence a stem)")
+        if name.strip() in gains:
+            raise ValueError(f"stem {name.strip()!r} is given two gains")
         gains[name.strip()] = gain
     return gains
 
@@ -90,8 +97,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     """Render and write the output; returns the exit code."""
     out = check_export_target(args.out, args.subtype, overwrite=args.overwrite)
-    if args.sample_rate <= 0:
-        raise ValueError("--sample-rate must be a positive number of Hz")
+    low, high = EXPORT_RATES
+    if not low <= args.sample_rate <= high:
+        raise ValueError(f"--sample-rate must be {low} to {high} Hz")
     listener = resolve_listener(args.listener_file, args.listener)
     compressor = None
     if args.compressor:
@@ -104,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     stems = load_stems_dir(args.stems)
     mixture = None
     if args.mixture:
-        tracks = align_lengths({**stems, "mixture": load_audio(args.mixture).samples},
+        tracks = align_lengths({**stems, "mixture": load_audio_warning(args.mixture).samples},
                                f"the stems in {args.stems} and the mixture {args.mixture}")
         mixture = tracks.pop("mixture")
         stems = tracks
@@ -115,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
     done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
                         overwrite=args.overwrite)
     if done.clipped:
-        print(f"note: {done.clipped} samples exceeded full scale ({args.clip} clip applied)",
-              file=sys.stderr)
+        treated = ("kept as they are" if args.clip == "none" and args.subtype == "FLOAT" else
+                   "clipped by the file format" if args.clip == "none" else
+                   f"{args.clip} clip applied")
+        print(f"note: {done.clipped} samples exceeded full scale ({treated})", file=sys.stderr)
     print(f"wrote {out} ({done.seconds:.2f} s, {args.sample_rate} Hz, "
           f"{args.subtype}) for listener {listener.id}, {hearing_aid} hearing aid")
     return 0

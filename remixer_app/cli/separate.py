@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from remixer_app.core.audio_io import load_audio
+import numpy as np
+
+from remixer_app.cli.messages import load_audio_warning, warn
+from remixer_app.core.audio_io import LoadedAudio
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.export import SUBTYPES, check_export_target
 from remixer_app.core.exporting import export_stems
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.progress import ProgressReport
-from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
+from remixer_app.core.separation import DEFAULT_ENSEMBLE, Separator, load_separator
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.device import DEVICES
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
@@ -59,28 +63,44 @@ def _run(args: argparse.Namespace) -> int:
     ensemble = args.ensemble or (DEFAULT_ENSEMBLE if instruments is None else CLASSICAL_ENSEMBLE)
     separator = load_separator(ensemble, device=args.device, instruments=instruments,
                                allow_download=False if args.offline else None)
-    audio = load_audio(args.track)
-    for warning in [*audio.warnings, *separator.warnings]:
-        print(f"remixer: warning: {warning}", file=sys.stderr)
+    audio = load_audio_warning(args.track)
+    for warning in separator.warnings:
+        warn(warning)
+    if out.exists() and not out.is_dir():
+        raise RemixerError(f"{out} is a file; --out must be a folder")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RemixerError(f"cannot create {out}: {exc}") from exc
-    for stem in separator.stems:  # refuse before minutes of work, not after
-        check_export_target(out / f"{stem}.{args.format}", subtype, overwrite=args.overwrite)
-    print(f"separating {args.track} ({audio.duration:.1f} s) with {separator.identity} "
+    try:
+        for stem in separator.stems:  # refuse before minutes of work, not after
+            check_export_target(out / f"{stem}.{args.format}", subtype,
+                                overwrite=args.overwrite)
+        stems = _separate(separator, audio, cache=not args.no_cache, name=args.track)
+        for target in export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
+                                   overwrite=args.overwrite):
+            print(target)
+    except BaseException:
+        if created:  # an interrupted or failed run leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+    return 0
+
+
+def _separate(separator: Separator, audio: LoadedAudio, *, cache: bool, name: str
+              ) -> dict[str, np.ndarray]:
+    print(f"separating {name} ({audio.duration:.1f} s) with {separator.identity} "
           f"on {separator.device}", file=sys.stderr)
-    if args.no_cache:
+    if cache:
+        stems, cached = separate_cached(separator, audio.samples, progress=_show)
+    else:
         sink = ArraySink(len(audio.samples), separator.stems)
         separator.separate_into(audio.samples, sink, progress=_show)
         stems, cached = sink.stems, False
-    else:
-        stems, cached = separate_cached(separator, audio.samples, progress=_show)
     print("\n" + ("stems from the cache" if cached else "separated"), file=sys.stderr)
-    for target in export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
-                               overwrite=args.overwrite):
-        print(target)
-    return 0
+    return stems
 
 
 def _show(report: ProgressReport) -> None:

@@ -146,7 +146,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
         stems = {name: converted[_NI_STEM_STREAMS[name]] for name in STEM_NAMES}
 
     for message in warnings:
-        logger.warning(message)
+        logger.info(message)  # shown by the caller (LoadedAudio.warnings), not twice
     return LoadedAudio(samples=converted[0], sample_rate=TARGET_RATE, source_rate=source_rate,
                        path=p, stems=stems, warnings=tuple(warnings))
 

@@ -21,6 +21,7 @@ from remixer_app.core.errors import ExportError
 DEFAULT_EXPORT_RATE = 32000
 DEFAULT_SUBTYPE = "PCM_16"
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+EXPORT_RATES = (8000, 384000)  #: the lowest and highest sample rate written, in Hz
 
 _FORMATS = {".flac": "FLAC", ".wav": "WAV"}
 _BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
@@ -83,6 +84,10 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
     fmt = _FORMATS[target.suffix.lower()]
     if not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
         raise ExportError(f"cannot export {target}: invalid sample rate {sample_rate!r}")
+    low, high = EXPORT_RATES
+    if not low <= sample_rate <= high:
+        raise ExportError(f"cannot export {target}: the sample rate must be {low} to {high} Hz, "
+                          f"not {sample_rate}")
 
     data = np.asarray(samples)
     if not np.issubdtype(data.dtype, np.floating):
@@ -110,7 +115,9 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
             needed = data.size * _BYTES_PER_SAMPLE[subtype]
             if _free_space(tmp.parent) < needed:
                 raise ExportError(f"not enough disk space to write {target}") from exc
-            raise ExportError(f"cannot write {target}: {exc}") from exc
+            # libsndfile names the temporary file; the user knows the target.
+            reason = str(exc).replace(f"'{tmp}'", "it").replace(str(tmp), str(target))
+            raise ExportError(f"cannot write {target}: {reason}") from exc
 
     return atomic_write(target, write, overwrite=overwrite)
 

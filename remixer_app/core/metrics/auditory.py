@@ -101,6 +101,8 @@ def loss_parameters(levels: np.ndarray, center_freq: np.ndarray) -> LossParamete
 def adjusted_bandwidth(control_rms: float, bandwidth_min: float, bandwidth_max: float,
                        level1: float) -> float:
     """Filter bandwidth widened with the control band's level (50 to 100 dB SPL)."""
+    if control_rms <= 0.0:  # silence: the log would be -inf, below 50 dB SPL
+        return float(bandwidth_min)
     level = 20 * np.log10(control_rms) + level1
     if level < 50:
         return float(bandwidth_min)

@@ -31,6 +31,9 @@ MANIFEST = "manifest.json"
 # A temporary folder of another process untouched this long is taken as abandoned even
 # when its process id is in use again (or cannot be probed, as on Windows).
 STALE_AFTER_S = 3600.0
+# One whose process has died is taken as abandoned once untouched this long (a writer
+# on another machine sharing the folder keeps its files changing).
+ORPHAN_AFTER_S = 60.0
 
 DTYPE = np.dtype("<f4")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")

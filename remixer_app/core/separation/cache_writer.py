@@ -27,7 +27,7 @@ from remixer_app.core.separation.cache_files import (
     DTYPE,
     FORMAT_VERSION,
     MANIFEST,
-    STALE_AFTER_S,
+    ORPHAN_AFTER_S,
     TEMP_SUFFIX,
     check_name,
     cleanup_temp,
@@ -70,7 +70,7 @@ class StemWriter:
         self._finalizer: weakref.finalize[[Path, list[BinaryIO]], StemWriter] | None = None
         try:
             cache.root.mkdir(parents=True, exist_ok=True)
-            cache._sweep(min_age=STALE_AFTER_S)
+            cache._sweep(min_age=ORPHAN_AFTER_S)
             with live_lock:
                 self._temp = Path(tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.",
                                                    suffix=TEMP_SUFFIX, dir=cache.root))
