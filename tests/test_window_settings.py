@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.ui import transport  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
-from remixer_app.ui.scroll_area import MAX_SCREEN_SHARE  # noqa: E402
+from remixer_app.ui.scroll_area import MAX_HEIGHT_SHARE, MAX_WIDTH_SHARE  # noqa: E402
 from remixer_app.ui.window_settings import (  # noqa: E402
     DEVICE_KEY,
     GEOMETRY_KEY,
@@ -82,8 +82,9 @@ def test_a_first_run_fits_the_screen_and_gives_the_controls_their_room(
     assert window.dockWidgetArea(window.workspace.haaqi_dock) == \
         Qt.DockWidgetArea.RightDockWidgetArea
     panels = window.controls_area
-    cap = int(screen.height() * MAX_SCREEN_SHARE)
-    assert panels.height() >= min(panels.widget().minimumSizeHint().height(), cap)
+    needed = panels.widget().minimumSizeHint()
+    assert panels.height() >= min(needed.height(), int(screen.height() * MAX_HEIGHT_SHARE))
+    assert panels.width() >= min(needed.width(), int(screen.width() * MAX_WIDTH_SHARE))
 
 
 @pytest.mark.parametrize(("inside", "controls", "expected"), [

@@ -2,8 +2,8 @@
 
 A laptop screen (1366x768) is smaller than the main window's panels side by side; in
 a :class:`ScrollArea` a panel keeps the room it needs and the window may still get
-smaller. The main controls still claim their full height, up to a share of the
-screen, so that docks give way to them rather than squeezing them into a strip.
+smaller. The main controls still claim their full size, up to a share of the screen,
+so that docks give way to them rather than squeezing them into a strip.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
 
-#: With ``fit_content``, the most of the screen's height the area insists on.
-MAX_SCREEN_SHARE = 0.45
+#: With ``fit_content``, the most of the screen's width and height the area insists on.
+MAX_WIDTH_SHARE = 0.6
+MAX_HEIGHT_SHARE = 0.45
 
 
 class ScrollArea(QScrollArea):
@@ -27,10 +28,10 @@ class ScrollArea(QScrollArea):
         The area's accessible name.
     fit_content
         Whether the area asks for all the room ``content`` asks for (the main
-        controls: the window opens as large as they want) and will not be made lower
-        than ``content``'s minimum height (up to :data:`MAX_SCREEN_SHARE` of the
-        screen), or only for Qt's default of a few dozen lines of text (a dock whose
-        plots would ask for a whole screen).
+        controls: the window opens as large as they want) and will not be made smaller
+        than ``content``'s minimum size (up to :data:`MAX_WIDTH_SHARE` and
+        :data:`MAX_HEIGHT_SHARE` of the screen), or only for Qt's default of a few
+        dozen lines of text (a dock whose plots would ask for a whole screen).
     parent
         Optional parent widget.
     """
@@ -54,11 +55,14 @@ class ScrollArea(QScrollArea):
         return super().sizeHint()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        """With ``fit_content``, tall enough for the content, within the screen's share."""
+        """With ``fit_content``, large enough for the content, within the screen's share."""
         hint = super().minimumSizeHint()
         content = self.widget()
         if not self._fit_content or content is None:
             return hint
-        cap = int(self.screen().availableGeometry().height() * MAX_SCREEN_SHARE)
-        return QSize(hint.width(), max(hint.height(), min(content.minimumSizeHint().height(),
-                                                          cap)))
+        screen = self.screen().availableGeometry()
+        needed = content.minimumSizeHint()
+        return QSize(max(hint.width(), min(needed.width(),
+                                           int(screen.width() * MAX_WIDTH_SHARE))),
+                     max(hint.height(), min(needed.height(),
+                                            int(screen.height() * MAX_HEIGHT_SHARE))))
