@@ -51,12 +51,10 @@ from remixer_app.core.spectra import (
     third_octave,
 )
 from remixer_app.core.spectra_summary import summary_text
-from remixer_app.ui.spectra_styles import EAR_STYLE, curve_style, pen
+from remixer_app.ui.spectra_styles import EAR_STYLE, F_MAX, F_MIN, curve_style, make_plot, pen
 from remixer_app.ui.workers import Worker, report_error, start
 
-F_MIN, F_MAX = 125.0, 16000.0
 LIVE_MS, IDLE_MS = 40, 250       # 25 Hz while playing; a slow look for playback otherwise
-OCTAVES = (125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 EARS = (("Both ears (mean)", None), ("Left ear", 0), ("Right ear", 1))
 
 
@@ -118,34 +116,12 @@ class SpectraPanel(QWidget):
 
     # ------------------------------------------------------------------ building
 
-    def _plot(self, name: str, label: str, y_range: tuple[float, float],
-              legend_columns: int = 2, legend_at_top: bool = True) -> pg.PlotWidget:
-        widget = pg.PlotWidget()
-        widget.setAccessibleName(name)
-        item = widget.getPlotItem()
-        item.setLogMode(x=True, y=False)
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.setMouseEnabled(x=False, y=False)
-        item.showGrid(x=True, y=True, alpha=0.25)
-        item.setLabel("left", label)
-        item.getAxis("left").setWidth(60)  # equal widths keep the linked x axes aligned
-        # a little beyond the edge octaves, so that their tick labels fit
-        item.setXRange(math.log10(F_MIN / 1.15), math.log10(F_MAX * 1.15), padding=0)
-        item.setYRange(*y_range, padding=0)
-        # audiogram octaves as ticks: log mode's default labels read "2·10³"
-        item.getAxis("bottom").setTicks([[(math.log10(f), f"{f // 1000}k" if f >= 1000
-                                           else str(f)) for f in OCTAVES], []])
-        item.addLegend(offset=(-10, 5 if legend_at_top else -5), colCount=legend_columns,
-                       brush=pg.mkBrush(0, 0, 0, 190))
-        return widget
-
     def _build_plots(self) -> None:
-        self.level_plot = self._plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
+        self.level_plot = make_plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
                                      legend_columns=4)
-        self.gain_plot = self._plot("Hearing-aid gain plot", "Hearing-aid gain (dB)", (-5, 45))
+        self.gain_plot = make_plot("Hearing-aid gain plot", "Hearing-aid gain (dB)", (-5, 45))
         # drawn inverted; below the 120 dB HL limit of an audiogram is room for the legend
-        self.audiogram_plot = self._plot("Audiogram plot", "Threshold (dB HL)", (-10, 155),
+        self.audiogram_plot = make_plot("Audiogram plot", "Threshold (dB HL)", (-10, 155),
                                          legend_at_top=False)
         self.audiogram_plot.getPlotItem().invertY(True)
         self.audiogram_plot.getPlotItem().setLabel("bottom", "Frequency (Hz)")

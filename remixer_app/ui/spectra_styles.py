@@ -1,4 +1,5 @@
-"""How the spectra dock draws each curve: colour, line style, width and legend name.
+"""How the spectra dock draws: each curve's colour, line style, width and legend name,
+and the log-frequency plots they are drawn in.
 
 Okabe-Ito colours (colour-blind safe), and every curve also differs from the others in
 line style, so none is told apart by colour alone.
@@ -6,11 +7,16 @@ line style, so none is told apart by colour alone.
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY
+
+F_MIN, F_MAX = 125.0, 16000.0
+OCTAVES = (125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 
 Style = tuple[tuple[int, int, int], Qt.PenStyle, float, str]
 
@@ -42,3 +48,30 @@ def pen(colour: tuple[int, int, int], style: Qt.PenStyle, width: float = 1.5) ->
 def curve_style(key: str) -> Style:
     """The style of a stem, instrument, the mixture or the output (grey for others)."""
     return STYLES.get(key) or INSTRUMENT_STYLES.get(key) or ((200, 200, 200), _D, 1.0, key)
+
+
+def make_plot(name: str, label: str, y_range: tuple[float, float], legend_columns: int = 2,
+              legend_at_top: bool = True) -> pg.PlotWidget:
+    """A log-frequency plot over the audiogram octaves, with a legend; no mouse interaction.
+
+    Every plot's left axis has the same width, so plots stacked with linked x axes line up.
+    """
+    widget = pg.PlotWidget()
+    widget.setAccessibleName(name)
+    item = widget.getPlotItem()
+    item.setLogMode(x=True, y=False)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    item.setMouseEnabled(x=False, y=False)
+    item.showGrid(x=True, y=True, alpha=0.25)
+    item.setLabel("left", label)
+    item.getAxis("left").setWidth(60)  # equal widths keep the linked x axes aligned
+    # a little beyond the edge octaves, so that their tick labels fit
+    item.setXRange(math.log10(F_MIN / 1.15), math.log10(F_MAX * 1.15), padding=0)
+    item.setYRange(*y_range, padding=0)
+    # audiogram octaves as ticks: log mode's default labels read "2·10³"
+    item.getAxis("bottom").setTicks([[(math.log10(f), f"{f // 1000}k" if f >= 1000
+                                       else str(f)) for f in OCTAVES], []])
+    item.addLegend(offset=(-10, 5 if legend_at_top else -5), colCount=legend_columns,
+                   brush=pg.mkBrush(0, 0, 0, 190))
+    return widget
