@@ -113,3 +113,18 @@ def test_sigterm_ends_a_command_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) 
     assert callable(handler)
     with pytest.raises(KeyboardInterrupt):
         handler(signal.SIGTERM, None)
+
+
+def test_only_ensemble_files_are_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(ensemble.models_dir() / "default.yaml", models)
+    for name in ("default.tuning.json", "tfc_tdf.json"):  # a tuning report, a member's record
+        shutil.copy(ensemble.models_dir() / name, models)
+    (models / "broken.yaml").write_text("members: [", encoding="utf-8")
+    monkeypatch.setattr(ensemble, "models_dir", lambda: models)
+    monkeypatch.setattr(ensemble, "user_data_dir", lambda: tmp_path / "user")
+    assert sorted(available_ensembles()) == ["broken", "default"]
+    with pytest.raises(Exception, match="cannot read ensemble file"):
+        load_ensemble("broken")

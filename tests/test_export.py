@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +161,17 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.EROFS])
+def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path, code: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root ignores permissions, so the refusal is simulated where the temporary file is made.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(ExportError) as caught:
+        write_audio(tmp_path / "o.wav", noise(), RATE)
+    assert str(caught.value) == (f"cannot write {tmp_path / 'o.wav'}: the folder {tmp_path} "
+                                 "is not writable")

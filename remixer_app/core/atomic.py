@@ -57,7 +57,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
     """
     target = check_target(path, overwrite=overwrite)
     folder = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise ExportError(_failure(target, exc)) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -67,13 +70,20 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise ExportError(f"not enough disk space to write {target}") from exc
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise ExportError(_failure(target, exc)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _failure(target: Path, exc: OSError) -> str:
+    """Why ``target`` could not be written, in the user's terms (no temporary names)."""
+    if exc.errno == errno.ENOSPC:
+        return f"not enough disk space to write {target}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {target}: the folder {target.parent} is not writable"
+    return f"cannot write {target}: {exc.strerror or exc}"
 
 
 def _read_umask() -> int:

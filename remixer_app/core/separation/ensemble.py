@@ -141,14 +141,33 @@ def ensemble_folders() -> list[Path]:
 
 
 def available_ensembles() -> dict[str, Path]:
-    """Ensemble name -> file, for every ensemble file in :func:`ensemble_folders`."""
+    """Ensemble name -> file, for every ensemble file in :func:`ensemble_folders`.
+
+    The folders also hold the members' training records and the tuning reports
+    (``*.json`` without ``members``): those are not ensembles. A file that cannot be
+    read is listed, so that choosing it says what is wrong with it.
+    """
     found: dict[str, Path] = {}
     for folder in ensemble_folders():
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
-                if path.suffix in ENSEMBLE_SUFFIXES and path.stem not in found:
+                if (path.suffix in ENSEMBLE_SUFFIXES and path.stem not in found
+                        and _may_be_ensemble(path)):
                     found[path.stem] = path
     return found
+
+
+def _read(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def _may_be_ensemble(path: Path) -> bool:
+    try:
+        data = _read(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError):
+        return True
+    return not isinstance(data, dict) or "members" in data
 
 
 def find_ensemble(name_or_path: str | Path) -> Path:
@@ -181,8 +200,7 @@ def load_ensemble(name_or_path: str | Path) -> EnsembleSpec:
     """
     path = find_ensemble(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = _read(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SeparationError(f"cannot read ensemble file {path}: {exc}") from exc
     return parse_ensemble(data, path)
