@@ -87,3 +87,43 @@ def test_plain_files_are_separated_with_the_chosen_ensemble(qtbot: QtBot,
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         controller.open(song)
     assert controller.track.source == "tiny-b (separated)"
+
+
+def test_a_cancelled_refit_puts_the_fitted_listener_and_aid_back(qtbot: QtBot,
+                                                                 tmp_path: Path) -> None:
+    model = MixModel()
+    controller = TrackController(model, separator_factory=lambda: None)  # type: ignore[arg-type]
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    fitted = controller.engine
+    assert fitted is not None
+    notices: list[str] = []
+    controller.notice.connect(notices.append)
+    built: list[object] = []
+    controller.engine_ready.connect(built.append)
+    for change in (lambda: model.set_listener(get_preset("S1")),
+                   lambda: model.set_hearing_aid("multiband")):
+        change()
+        controller.cancel_by_user()
+        assert model.listener is fitted.listener
+        assert model.state.hearing_aid == fitted.hearing_aid
+        assert notices[-1] == "Fitting cancelled: the hearing aid stays fitted for N3."
+    # Going back to what is fitted builds nothing, and the cancelled jobs never land.
+    qtbot.wait(300)
+    assert controller.wait(60) and built == [] and controller.engine is fitted
+
+
+def test_going_back_to_the_fitted_listener_stops_the_refit(qtbot: QtBot, tmp_path: Path) -> None:
+    model = MixModel()
+    controller = TrackController(model, separator_factory=lambda: None)  # type: ignore[arg-type]
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    fitted = controller.engine
+    assert fitted is not None
+    busy: list[str] = []
+    controller.busy.connect(busy.append)
+    model.set_listener(get_preset("S1"))
+    model.set_listener(fitted.listener)
+    assert busy[-2:] == ["Fitting for S1", ""]  # started, then stopped
+    qtbot.wait(300)
+    assert controller.wait(60) and controller.engine is fitted

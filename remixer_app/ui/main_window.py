@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.progress_label.setAccessibleName("Progress details")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the running job")
-        self.cancel_button.clicked.connect(lambda: self.controller.cancel())
+        self.cancel_button.clicked.connect(lambda: self.controller.cancel_by_user())
         self.playback_available, message = playback_status()
         self.playback_label = QLabel(message)
         self.playback_label.setAccessibleName("Playback status")

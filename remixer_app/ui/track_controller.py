@@ -164,6 +164,30 @@ class TrackController(QObject):
         if not self._workers:
             self.busy.emit("")
 
+    def cancel_by_user(self) -> None:
+        """The user's Cancel: stop everything, and say what stays as it was.
+
+        A cancelled refit leaves the engine fitted for the listener and hearing aid it
+        was built for, so the model goes back to those: the screen must never show one
+        listener while another's fitting plays and exports.
+        """
+        running = set(self._workers)
+        self.cancel()
+        if "open" in running:
+            self.notice.emit("Opening cancelled.")
+        if "engine" not in running:
+            return
+        engine = self.engine
+        if engine is None:
+            self.notice.emit("Fitting cancelled: choose a listener to fit the hearing aid.")
+            return
+        if self.model.listener is not engine.listener:
+            self.model.set_listener(engine.listener)
+        if self.model.state.hearing_aid != engine.hearing_aid:
+            self.model.set_hearing_aid(engine.hearing_aid)
+        self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
+                         f"{engine.listener.id}.")
+
     def _separator_factory(self, instruments: tuple[str, ...] | None
                            ) -> Callable[[], Separator]:
         """Loads (once) and returns the separator; called in the open worker, because
@@ -199,7 +223,13 @@ class TrackController(QObject):
 
     # --- engine ------------------------------------------------------------------------
     def _on_change(self, change: MixChange) -> None:
-        if change.fields & {"listener", "hearing_aid"} and self.track is not None:
+        if not change.fields & {"listener", "hearing_aid"} or self.track is None:
+            return
+        engine = self.engine
+        if (engine is not None and engine.listener is self.model.listener
+                and engine.hearing_aid == self.model.state.hearing_aid):
+            self.cancel("engine")  # back to what is fitted: nothing to build
+        else:
             self._prepare_engine()
 
     def _prepare_engine(self) -> None:
