@@ -334,3 +334,24 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
     assert window.centralWidget() is workspace.booth and not window.menuBar().isVisible()
     workspace.booth.exitRequested.emit()
     assert window.centralWidget() is not workspace.booth and window.menuBar().isVisible()
+
+
+def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, window: MainWindow,
+                                                              tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "stems"))
+    player = window.transport.player
+    assert player is not None
+    window.activateWindow()
+    mute = window.stem_panel.mutes["vocals"]
+    mute.setFocus()
+    qtbot.keyClick(mute, Qt.Key.Key_Space)
+    assert window.model.state.muted == frozenset({"vocals"})
+    assert player.state.value == "stopped"
+    box = window.hearing_aid_panel.enabled
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert window.model.state.compressor_on and player.state.value == "stopped"
+    slider = window.stem_panel.sliders["vocals"]
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Space)  # a slider has no use for Space: it plays
+    assert player.state.value == "playing"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -40,6 +40,7 @@ from remixer_app.ui.hearing_aid_panel import HearingAidPanel
 from remixer_app.ui.listener_panel import ListenerPanel
 from remixer_app.ui.scroll_area import ScrollArea
 from remixer_app.ui.separation_menu import SeparationMenu
+from remixer_app.ui.space_key import SpaceForFocusedControls
 from remixer_app.ui.stem_panel import StemPanel
 from remixer_app.ui.time_format import format_duration
 from remixer_app.ui.track_controller import TrackController
@@ -183,6 +184,9 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(play_menu, "&Play / pause", self._toggle_play,
                                         QKeySequence(Qt.Key.Key_Space), "Start or pause playback")
         self._set_track_actions(False)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.installEventFilter(SpaceForFocusedControls(self))
 
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
                 shortcut: QKeySequence | QKeySequence.StandardKey | None, tip: str) -> QAction:
