@@ -119,6 +119,18 @@ def test_menus(window: MainWindow) -> None:
     assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
 
 
+def test_access_keys_are_unique_in_every_menu(window: MainWindow) -> None:
+    def keys(actions: list) -> list[str]:
+        texts = [a.text() for a in actions if not a.isSeparator()]
+        return [t[t.index("&") + 1].lower() for t in texts if "&" in t]
+
+    bar = window.menuBar().actions()
+    for group in (bar, *(a.menu().actions() for a in bar)):
+        letters = keys(group)
+        assert len(letters) == len(set(letters)), letters
+    assert len(keys(bar)) == len(bar)  # every menu has one
+
+
 def test_quit_closes_the_window(window: MainWindow) -> None:
     window.quit_action.trigger()
     assert not window.isVisible()

@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
             file_menu, "&Export hearing-aid output...", lambda: self.exports.ask("aided"),
             QKeySequence("Ctrl+E"), "FLAC, 32 kHz, 16 bit (the Cadenza format)")
         self.export_remix_action = self._action(
-            file_menu, "Export &remix (no hearing aid)...", lambda: self.exports.ask("remix"), None,
+            file_menu, "Export re&mix (no hearing aid)...", lambda: self.exports.ask("remix"), None,
             "The rebalanced mix without the hearing-aid processing")
         self.export_stems_action = self._action(
             file_menu, "Export &stems...", lambda: self.exports.ask("stems"), None,

@@ -82,7 +82,7 @@ class SeparationMenu(QObject):
         super().__init__(menu_bar)
         self.controller = controller
         self.settings = settings
-        self.menu = QMenu("Se&paration", menu_bar)
+        self.menu = QMenu("Sepa&ration", menu_bar)
         self.menu.setAccessibleName("Separation menu")
         self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self.refresh)
