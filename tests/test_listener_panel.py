@@ -274,3 +274,12 @@ def test_keyboard_edit_through_panel(qtbot: QtBot, model: MixModel) -> None:
         qtbot.keyClick(cell_editor, Qt.Key.Key_Return)
     assert model.listener.left.levels[0] == 65 and model.listener.name.endswith("(edited)")
     assert table.item(0, 1).text() == "65" and len(rec.events) == 2
+
+
+def test_a_listener_set_elsewhere_clears_the_word_about_the_last_choice(
+        qtbot: QtBot, model: MixModel) -> None:
+    panel, _ = make_panel(qtbot, model)
+    panel.listener_combo.setCurrentIndex(combo_ids(panel).index("S2"))
+    assert "S2" in panel.status_label.text()
+    model.set_listener(get_preset("N3"))  # e.g. booth mode's Start over, a cancelled refit
+    assert panel.status_label.text() == "" and "N3" in panel.current_label.text()

@@ -32,6 +32,7 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import playback_probe  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
+from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
 from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
@@ -342,10 +343,18 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
     assert dialog is not None and len(dialog.preferences()) == 1
     assert dialog.preferences()[0].note == "likes vocals up"
     dialog.close()
+    workspace.dock.setVisible(True)  # the offscreen screen is too small to start with it
+    operator = get_preset("S2")
+    window.model.set_listener(operator)
     workspace.set_booth_mode(True)
     assert window.centralWidget() is workspace.booth and not window.menuBar().isVisible()
+    assert not workspace.dock.isVisible() and not workspace.haaqi_dock.isVisible()
+    window.model.set_listener(get_preset("N5"))  # a visitor's choice...
+    workspace.booth.start_over()
+    assert window.model.listener is operator  # ...undone to the operator's set-up
     workspace.booth.exitRequested.emit()
     assert window.centralWidget() is not workspace.booth and window.menuBar().isVisible()
+    assert workspace.dock.isVisible() and workspace.haaqi_dock.isVisible()
 
 
 def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, window: MainWindow,

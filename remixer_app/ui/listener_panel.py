@@ -191,6 +191,7 @@ class ListenerPanel(ListenerFileActions):
         if not self._applying:  # changed elsewhere: start afresh from it
             self._base = change.state.listener
             self.editor.set_listener(change.state.listener)
+            self.status_label.clear()  # it spoke of the listener chosen here before
         self._populate()
 
     # ------------------------------------------------------------------ choosing

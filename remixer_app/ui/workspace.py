@@ -50,6 +50,7 @@ class Workspace(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.haaqi_dock)
         self.booth = BoothPanel(window.model)
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
+        self._docks_shown: list[QDockWidget] = []  # before booth mode
 
         bar = window.menuBar()
         view = bar.addMenu("&View")
@@ -137,20 +138,29 @@ class Workspace(QObject):
         return self.sessions_dialog
 
     def set_booth_mode(self, on: bool) -> None:
-        """Show the booth panel in place of the normal controls, or go back."""
+        """Show the booth panel in place of the normal controls, or go back.
+
+        The listener chosen when the booth opens is the one its "Start over" returns
+        to (the operator's set-up), and leaving brings back the docks that were shown.
+        """
         window = self.window
         in_booth = window.centralWidget() is self.booth
         if on and not in_booth:
+            if window.model.listener is not None:
+                self.booth.default_listener = window.model.listener
+            self._docks_shown = [d for d in (self.dock, self.haaqi_dock) if d.isVisible()]
             window.takeCentralWidget()  # kept as window.main_controls
             window.setCentralWidget(self.booth)
             window.menuBar().setVisible(False)
-            self.dock.setVisible(False)
-            self.haaqi_dock.setVisible(False)
+            for dock in self._docks_shown:
+                dock.setVisible(False)
             self.booth.setFocus()
         elif not on and in_booth:
             window.takeCentralWidget()  # keep the booth panel for next time
             window.setCentralWidget(window.main_controls)
             window.menuBar().setVisible(True)
+            for dock in self._docks_shown:
+                dock.setVisible(True)
 
     def close(self) -> None:
         """Release the database."""
