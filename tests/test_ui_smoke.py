@@ -36,6 +36,7 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
 from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
+from remixer_app.ui.track_exports import with_suffix  # noqa: E402
 
 RATE = 44100
 INTERACTIVE = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QMenu,
@@ -230,6 +231,48 @@ def test_export_the_hearing_aid_output(qtbot: QtBot, window: MainWindow, tmp_pat
         pass
     info = sf.info(tmp_path / "out.flac")
     assert (info.samplerate, info.subtype) == (32000, "PCM_16")
+
+
+def test_an_export_name_without_extension_gets_the_chosen_formats(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert with_suffix(Path("a/mix"), "WAV (*.wav)") == Path("a/mix.wav")
+    assert with_suffix(Path("a/mix.flac"), "WAV (*.wav)") == Path("a/mix.flac")
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args: (str(tmp_path / "remix"), "WAV (*.wav)"))
+    window.exports.ask("remix")
+    with qtbot.waitSignal(window.exports.worker.signals.finished, timeout=30000):
+        pass
+    assert sf.info(tmp_path / "remix.wav").format == "WAV"
+
+
+def test_stems_are_not_exported_over_the_open_track_or_unasked(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    song = write_stems(tmp_path / "song")
+    open_and_wait(qtbot, window, song)
+    engine, track = window.controller.engine, window.track
+    before = (song / "vocals.wav").read_bytes()
+    assert window.exports.export_stems_to(song, engine, track) is None
+    assert window.errors and "open track's own stems" in window.errors[-1][1]
+    assert (song / "vocals.wav").read_bytes() == before
+    other = write_stems(tmp_path / "other")
+    answers = [False, True]
+    asked: list[list[str]] = []
+
+    def confirm(folder: Path, names: list[str]) -> bool:
+        asked.append(names)
+        return answers.pop(0)
+
+    window.exports.confirm_replace = confirm  # type: ignore[method-assign]
+    kept = (other / "bass.wav").read_bytes()
+    assert window.exports.export_stems_to(other, engine, track) is None  # declined
+    assert (other / "bass.wav").read_bytes() == kept
+    worker = window.exports.export_stems_to(other, engine, track)
+    assert worker is not None
+    with qtbot.waitSignal(worker.signals.finished, timeout=30000):
+        pass
+    assert asked[0] == ["vocals.wav", "drums.wav", "bass.wav", "other.wav"]
+    assert sf.info(other / "bass.wav").subtype == "FLOAT"  # replaced by the export
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.exporting import export_aided, export_remix, export_stems
@@ -21,6 +21,17 @@ from remixer_app.ui.workers import Worker, start
 
 if TYPE_CHECKING:
     from remixer_app.ui.main_window import MainWindow
+
+FILE_FILTERS = "FLAC (*.flac);;WAV (*.wav)"
+STEM_SUFFIX = ".wav"  # export_stems' default: float WAV
+
+
+def with_suffix(path: Path, selected_filter: str) -> Path:
+    """``path``, with the extension of ``selected_filter`` (``"WAV (*.wav)"``) if it has none."""
+    if path.suffix:
+        return path
+    start = selected_filter.find("*.")
+    return path.with_suffix(selected_filter[start + 1:].rstrip(")") if start >= 0 else ".flac")
 
 
 class TrackExports(QObject):
@@ -38,22 +49,53 @@ class TrackExports(QObject):
         self.worker: Worker | None = None
 
     def ask(self, what: str) -> None:
-        """Ask where to write ``what`` (``"aided"``, ``"remix"`` or ``"stems"``), then write it."""
+        """Ask where to write ``what`` (``"aided"``, ``"remix"`` or ``"stems"``), then write it.
+
+        A file name typed without an extension gets the chosen format's. Stems are not
+        written over the open track's own files, and replacing other files is asked first.
+        """
         window = self.window
         engine, track = window.controller.engine, window.track
         if engine is None or track is None:
             window.statusBar().showMessage("Wait until the track is ready to export it.", 5000)
             return
         if what == "stems":
-            target = QFileDialog.getExistingDirectory(window, "Export stems to folder")
-        else:
-            target, _ = QFileDialog.getSaveFileName(
-                window, "Export", f"{track.path.stem}-{what}.flac", "FLAC (*.flac);;WAV (*.wav)")
-        if target:
-            self.export(what, Path(target), engine, track)
+            folder = QFileDialog.getExistingDirectory(window, "Export stems to folder")
+            if folder:
+                self.export_stems_to(Path(folder), engine, track)
+            return
+        chosen, selected = QFileDialog.getSaveFileName(
+            window, "Export", f"{track.path.stem}-{what}.flac", FILE_FILTERS)
+        if chosen:
+            target = with_suffix(Path(chosen), selected)
+            # The dialog asked about replacing the name it returned, not one we extended.
+            self.export(what, target, engine, track, overwrite=target == Path(chosen))
+
+    def export_stems_to(self, folder: Path, engine: HearingAidEngine, track: OpenedTrack
+                        ) -> Worker | None:
+        """Export the stems into ``folder`` unless that would overwrite what is open or
+        the user declines replacing files there."""
+        names = [f"{stem}{STEM_SUFFIX}" for stem in track.stems]
+        existing = [name for name in names if (folder / name).exists()]
+        if existing and track.path.is_dir() and folder.resolve() == track.path.resolve():
+            self.window.report_problem(
+                "Export failed", f"{folder} holds the open track's own stems; choose another "
+                "folder.", "")
+            return None
+        if existing and not self.confirm_replace(folder, existing):
+            return None
+        return self.export("stems", folder, engine, track, overwrite=bool(existing))
+
+    def confirm_replace(self, folder: Path, names: list[str]) -> bool:
+        """Ask whether to replace ``names`` in ``folder`` (tests replace this)."""
+        answer = QMessageBox.question(
+            self.window, "Replace files?", f"{folder} already has {', '.join(names)}. "
+            "Replace them?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def export(self, what: str, target: Path, engine: HearingAidEngine, track: OpenedTrack,
-               *, overwrite: bool = True) -> Worker:
+               *, overwrite: bool = False) -> Worker:
         """Write ``what`` to ``target`` in a worker.
 
         Parameters
