@@ -96,6 +96,17 @@ def test_instrument_folder_uses_its_mixture_file(tmp_path: Path) -> None:
     (tmp_path / "Mixture.wav").unlink()
     track = open_track(tmp_path, None)
     np.testing.assert_allclose(track.mixture, sum(parts.values()), atol=1e-6)
+    assert track.warnings == ()
+
+
+def test_audio_files_a_stems_folder_does_not_read_are_named(tmp_path: Path) -> None:
+    for i, name in enumerate(("violin", "cello", "piano", "Take 2")):
+        _write(tmp_path / f"{name}.wav", seed=i)
+    (tmp_path / "notes.txt").write_text("not audio", encoding="utf-8")
+    track = open_track(tmp_path, None)
+    assert track.stem_names == ("cello", "violin")
+    (warning,) = track.warnings
+    assert warning.startswith(f"{tmp_path.name}: ignored Take 2.wav, piano.wav (not one of")
 
 
 def test_a_classical_file_is_separated_into_its_instruments_and_cached_apart(

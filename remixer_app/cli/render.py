@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from remixer_app.cli.messages import load_audio_warning
+from remixer_app.cli.messages import load_audio_warning, warn
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
@@ -21,7 +21,7 @@ from remixer_app.core.export import (
 from remixer_app.core.exporting import export_aided
 from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
 from remixer_app.core.listener_io import resolve_listener
-from remixer_app.core.stems_folder import align_lengths, load_stems_dir
+from remixer_app.core.stems_folder import align_lengths, ignored_files_note, load_stems_dir
 
 _DEFAULT_COMPRESSOR = CompressorParams()
 
@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
     settings = ChainSettings(gains_db=args.gains, compressor=compressor, clip=args.clip)
 
     stems = load_stems_dir(args.stems)
+    note = ignored_files_note(args.stems)
+    if note:
+        warn(note)
     mixture = None
     if args.mixture:
         tracks = align_lengths({**stems, "mixture": load_audio_warning(args.mixture).samples},

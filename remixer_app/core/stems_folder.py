@@ -20,6 +20,7 @@ from remixer_app.core.instruments import INSTRUMENTS, MAX_INSTRUMENTS, instrumen
 
 MIXTURE_NAME = "mixture"  # a stems folder's optional mixture file is mixture.<suffix>
 STEM_LENGTH_TOLERANCE_S = 0.1
+_KNOWN = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}  # the file names a stems folder reads
 
 
 def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -54,6 +55,17 @@ def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return align_lengths(stems, f"the stems in {d}")
 
 
+def ignored_files_note(folder: str | os.PathLike[str]) -> str | None:
+    """What a stems folder's reader leaves out: its audio files that are no stem,
+    instrument or mixture (e.g. ``piano.wav``), which the user should hear of."""
+    d = Path(folder)
+    ignored = [f.name for f in _audio_files(d) if _base(f) not in _KNOWN]
+    if not ignored:
+        return None
+    return (f"{d.name}: ignored {', '.join(ignored)} (not one of {', '.join(STEM_NAMES)} "
+            f"or the instruments {', '.join(INSTRUMENTS)})")
+
+
 def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | None]:
     """The audio files of a stems folder, without loading them.
 
@@ -71,12 +83,10 @@ def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | 
     d = Path(folder)
     if not d.is_dir():
         raise AudioError(f"stem folder {d} does not exist or is not a folder")
-    wanted = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}
     candidates: dict[str, list[Path]] = {}
-    for f in sorted(d.iterdir()):
-        base, _, _ = f.name.lower().partition(".")
-        if base in wanted and f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES:
-            candidates.setdefault(base, []).append(f)
+    for f in _audio_files(d):
+        if _base(f) in _KNOWN:
+            candidates.setdefault(_base(f), []).append(f)
     for name, found in candidates.items():
         if len(found) > 1:
             listed = ", ".join(f.name for f in found)
@@ -104,6 +114,16 @@ def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | 
                              + hint)
         names = STEM_NAMES
     return {name: candidates[name][0] for name in names}, mixture
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return [f for f in sorted(folder.iterdir())
+            if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
+
+
+def _base(file: Path) -> str:
+    """``vocals`` for ``Vocals.stem.wav``: what names a stem."""
+    return file.name.lower().partition(".")[0]
 
 
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:

@@ -29,7 +29,13 @@ from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressRep
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.separator import Separator
-from remixer_app.core.stems_folder import MIXTURE_NAME, align_lengths, load_stems_dir, stem_files
+from remixer_app.core.stems_folder import (
+    MIXTURE_NAME,
+    align_lengths,
+    ignored_files_note,
+    load_stems_dir,
+    stem_files,
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     if p.is_dir():
         stems, mixture = load_stems_folder(p)
         _done(progress, "stems folder opened")
-        return OpenedTrack(p, mixture, stems, stems, "stems folder", ())
+        note = ignored_files_note(p)
+        return OpenedTrack(p, mixture, stems, stems, "stems folder", (note,) if note else ())
     wanted = None if instruments is None else instrument_list(instruments)
     audio = load_audio(p)
     warnings = list(audio.warnings)
