@@ -10,6 +10,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
@@ -70,6 +71,7 @@ def test_panel_computes_in_the_background_and_says_what_it_compares(qtbot: QtBot
     assert "Up to date" in panel.status.text()
     model.set_gain("vocals", 6.0)
     assert panel.timer.isActive()  # waits for the change to settle before recomputing
+    assert panel.scores.focusPolicy() & Qt.FocusPolicy.TabFocus  # keyboard users reach it
 
 
 def test_panel_says_it_is_computing_and_on_how_much_of_a_short_track(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
@@ -63,6 +63,9 @@ class HaaqiPanel(QGroupBox):
         self.status.setAccessibleName("HAAQI status")
         layout = QVBoxLayout(self)
         for label in (self.scores, self.explanation, self.status):
+            # Selectable by keyboard: Tab reaches the scores, and a screen reader reads them.
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                          | Qt.TextInteractionFlag.TextSelectableByMouse)
             layout.addWidget(label)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
