@@ -66,6 +66,7 @@ class HaaqiPanel(QGroupBox):
             # Selectable by keyboard: Tab reaches the scores, and a screen reader reads them.
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                           | Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             layout.addWidget(label)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
