@@ -92,3 +92,14 @@ def test_dataset_build_is_deterministic_and_resumable(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in lost.iterdir()} == before
     # other settings in the same folder are refused, not mixed in
     assert main([*args[:-2], "--seed", "6", "--out", str(tmp_path / "a")]) == 2
+
+
+def test_bad_arguments_are_refused_before_any_work(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for extra, message in ((["--seed", "-3", "--out", str(tmp_path / "d")], "--seed"),
+                           (["--out", str(a_file)], "--out must be a folder")):
+        assert main(["data", "classical", "--train", "1", "--test", "0", *extra]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from remixer_app.core.atomic import check_target
 from remixer_app.core.errors import ExportError
 from remixer_app.core.export import DEFAULT_EXPORT_RATE, DEFAULT_SUBTYPE, write_audio
 
@@ -175,3 +176,9 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path, code: int,
         write_audio(tmp_path / "o.wav", noise(), RATE)
     assert str(caught.value) == (f"cannot write {tmp_path / 'o.wav'}: the folder {tmp_path} "
                                  "is not writable")
+
+
+def test_a_folder_is_no_target_even_with_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(ExportError, match="is a folder; give a file name"):
+        check_target(tmp_path / "out.csv", overwrite=True)

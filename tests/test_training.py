@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from remixer_app.cli import main
+from remixer_app.cli import train as train_cli
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.separation import load_separator
@@ -217,3 +220,63 @@ def test_fine_tuning_starts_from_given_weights_of_the_same_recipe(tmp_path: Path
     wider = dataclasses.replace(TINY, config={**TINY_TFC, "channels": 8})
     with pytest.raises(RemixerError, match="not a tiny member"):
         train_member(wider, data, tmp_path / "c", hrir=None, init=first.weights)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_same_command_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", dataclasses.replace(TINY, steps=6))
+    data = _write_tracks(tmp_path / "data")
+    out = tmp_path / "models"
+    reports: list[object] = []
+
+    def show_then_interrupt(report: object) -> None:
+        reports.append(report)
+        if len(reports) == 3:  # as if the user pressed Ctrl-C during the second step
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(train_cli, "_show", show_then_interrupt)
+    args = ["train", "tiny", "--data", str(data), "--out", str(out), "--threads", "1"]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "stopping after this step" in err and "run the same command again" in err
+    assert checkpoint_path(out, "tiny").is_file() and not (out / "tiny.safetensors").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handed back
+    monkeypatch.setattr(train_cli, "_show", lambda report: None)
+    assert main(args) == 0
+    assert "resuming tiny at step 2" in capsys.readouterr().err
+
+
+def test_train_checks_everything_before_it_starts(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)
+    data = _write_tracks(tmp_path / "data")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x", encoding="utf-8")
+    out = tmp_path / "new"
+    for extra, message in ((["--steps", "0"], "nothing to train"),
+                           (["--data", str(a_file)], "--data must be a folder"),
+                           (["--out", str(a_file)], "--out must be a folder"),
+                           (["--finetune-steps", "1", "--hrir", str(a_file)], "not a readable")):
+        args = ["train", "tiny", "--data", str(data), "--out", str(out), *extra]
+        assert main(args) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_train_does_not_replace_weights_unasked(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)
+    data = _write_tracks(tmp_path / "data")
+    out = tmp_path / "models"
+    args = ["train", "tiny", "--data", str(data), "--out", str(out), "--threads", "1"]
+    assert main(args) == 0
+    first = (out / "tiny.safetensors").read_bytes()
+    checkpoint_path(out, "tiny").unlink()  # weights of another run, say, and no checkpoint
+    assert main(args) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    # Seeded training and a sorted header: the same run gives the same file.
+    assert (out / "tiny.safetensors").read_bytes() == first

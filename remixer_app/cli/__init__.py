@@ -17,6 +17,7 @@ from typing import NoReturn, cast
 
 from remixer_app import __version__
 from remixer_app.cli import data, evaluate, haaqi, listeners, render, separate, train, tune
+from remixer_app.cli.messages import end_progress
 from remixer_app.core.errors import RemixerError
 
 EXIT_USER_ERROR = 2
@@ -66,11 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (RemixerError, ValueError) as exc:
+        end_progress()
         print(f"remixer: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # output piped into e.g. head, which stopped reading
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
+        end_progress()
         print("remixer: interrupted", file=sys.stderr)
         return 130

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+from remixer_app.cli.messages import end_progress, show_progress
+from remixer_app.core.errors import RemixerError
 from remixer_app.core.progress import ProgressReport
 from remixer_app.training.classical.scenes import DataSettings, build_dataset
 
@@ -38,14 +39,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_classical(args: argparse.Namespace) -> int:
     settings = DataSettings(seed=args.seed, train=args.train, test=args.test,
                             seconds=args.seconds)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise RemixerError(f"{out} is a file; --out must be a folder")
     began = time.monotonic()
 
     def show(report: ProgressReport) -> None:
-        print(f"\r{report.fraction:6.1%} {report.message:<40}", end="", file=sys.stderr,
-              flush=True)
+        show_progress(f"{report.fraction:6.1%} {report.message:<40}")
 
-    manifest = build_dataset(Path(args.out), settings, progress=show)
-    print(file=sys.stderr)
+    manifest = build_dataset(out, settings, progress=show)
+    end_progress()
     counts = {k: len(v) for k, v in manifest["scenes"].items()}
     print(f"{args.out}: {counts['train']} training and {counts['test']} held-out scenes "
           f"in {time.monotonic() - began:.0f} s")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.cli.messages import load_audio_warning, warn
+from remixer_app.cli.messages import end_progress, load_audio_warning, show_progress, warn
 from remixer_app.core.audio_io import LoadedAudio
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.export import SUBTYPES, check_export_target
@@ -99,10 +99,11 @@ def _separate(separator: Separator, audio: LoadedAudio, *, cache: bool, name: st
         sink = ArraySink(len(audio.samples), separator.stems)
         separator.separate_into(audio.samples, sink, progress=_show)
         stems, cached = sink.stems, False
-    print("\n" + ("stems from the cache" if cached else "separated"), file=sys.stderr)
+    end_progress()
+    print("stems from the cache" if cached else "separated", file=sys.stderr)
     return stems
 
 
 def _show(report: ProgressReport) -> None:
     eta = "" if report.eta_s is None else f", {report.eta_s:.0f} s left"
-    print(f"\r{report.percent:5.1f} %{eta}   ", end="", file=sys.stderr, flush=True)
+    show_progress(f"{report.percent:5.1f} %{eta}")

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from remixer_app.core.errors import RemixerError
+from remixer_app.cli.messages import end_progress, show_progress
+from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation.ensemble import ensemble_folders
-from remixer_app.training.recipes import RECIPES
+from remixer_app.training.recipes import RECIPES, Recipe
+
+EXIT_INTERRUPTED = 130
 
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 
@@ -29,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--data", required=True, metavar="DIR", help="folder of training tracks")
     p.add_argument("--hrir", metavar="FILE",
                    help="head-related responses for the at-ear stage (default: "
-                        f"DATA/../../{DEFAULT_HRIR} when it exists)")
+                        f"DATA/../../{DEFAULT_HRIR})")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"where the weights go (default: {ensemble_folders()[-1]})")
     p.add_argument("--ensemble-name", default="custom", metavar="NAME",
@@ -43,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "to fine-tune on your own stems, instead of from random weights")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace this member's weights already in --out (and the ensemble "
+                        "file there) when there is no checkpoint to resume")
     p.set_defaults(func=run)
 
 
@@ -51,38 +62,105 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from remixer_app.training.ensemble_file import write_ensemble
-    from remixer_app.training.trainer import train_member
+    from remixer_app.training.trainer import checkpoint_path, train_member
+
+    recipe, data, hrir, out, init = _checked(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    stop = _Interrupts()
+    try:
+        with stop:
+            result = train_member(recipe, data, out, hrir=hrir, init=init,
+                                  resume=not args.fresh, progress=_show, cancelled=stop.asked,
+                                  log=_log)
+    except Cancelled:
+        end_progress()
+        saved = checkpoint_path(out, recipe.name)
+        print(f"remixer: interrupted; the finished steps are saved in {saved}: run the same "
+              "command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    end_progress()
+    ensemble = write_ensemble(out, args.ensemble_name)
+    print(f"{result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB, sha256 "
+          f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, final loss "
+          f"{result.final_loss:.4f}; ensemble file {ensemble}")
+    return 0
+
+
+def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path, Path | None]:
+    """The run's recipe, data, HRIR file, output folder and starting weights, every one
+    checked before any work, so that a mistake costs seconds rather than the plain stage."""
+    from remixer_app.training.trainer import checkpoint_path
 
     for option in ("steps", "finetune_steps", "threads"):
         value = getattr(args, option)
         if value is not None and value < (1 if option == "threads" else 0):
             raise ValueError(f"--{option.replace('_', '-')} must be at least "
                              f"{1 if option == 'threads' else 0}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps)
+    if recipe.steps + recipe.finetune_steps == 0:
+        raise ValueError("--steps 0 and --finetune-steps 0 leave nothing to train")
     data = Path(args.data)
-    hrir = Path(args.hrir) if args.hrir else data.parent.parent / DEFAULT_HRIR
-    if recipe.finetune_steps > 0 and not hrir.is_file():
-        raise RemixerError(f"HRIR file {hrir} does not exist; pass --hrir FILE or "
-                           "--finetune-steps 0")
+    if data.is_file():
+        raise RemixerError(f"{data} is a file; --data must be a folder of *.stem.mp4 files "
+                           "or of track folders")
+    hrir = None
+    if recipe.finetune_steps > 0:
+        hrir = Path(args.hrir) if args.hrir else data.resolve().parent.parent / DEFAULT_HRIR
+        if not hrir.is_file():
+            raise RemixerError(f"HRIR file {hrir} does not exist; pass --hrir FILE or "
+                               "--finetune-steps 0")
+        load_hrir_set(hrir)  # unreadable: say so now, not after the plain stage
     out = Path(args.out) if args.out else ensemble_folders()[-1]
-    out.mkdir(parents=True, exist_ok=True)
-
-    def show(report: ProgressReport) -> None:
-        eta = f", {report.eta_s / 60:.0f} min left" if report.eta_s is not None else ""
-        print(f"\r{report.percent:5.1f}% {report.message}{eta}   ", end="", file=sys.stderr,
-              flush=True)
-
+    if out.exists() and not out.is_dir():
+        raise RemixerError(f"{out} is a file; --out must be a folder")
+    weights = out / f"{recipe.name}.safetensors"
+    resuming = not args.fresh and checkpoint_path(out, recipe.name).is_file()
+    if weights.exists() and not resuming and not args.overwrite:
+        raise RemixerError(f"{weights} already exists (and there is no checkpoint to resume): "
+                           "pass --overwrite to replace it and the ensemble file there, or "
+                           "choose another --out")
     init = Path(args.init) if args.init else None
     if init is not None and not init.is_file():
         raise RemixerError(f"starting weights {init} do not exist")
-    result = train_member(recipe, data, out, hrir=hrir if recipe.finetune_steps else None,
-                          init=init, resume=not args.fresh, progress=show,
-                          log=lambda m: print(m, file=sys.stderr))
-    print(file=sys.stderr)
-    ensemble = write_ensemble(out, args.ensemble_name)
-    print(f"{result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB, sha256 "
-          f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, final loss "
-          f"{result.final_loss:.4f}; ensemble file {ensemble}")
-    return 0
+    return recipe, data, hrir, out, init
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM ask the trainer to stop after the current step (it saves a
+    checkpoint first); a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self._asked = False
+        self._previous: dict[int, Any] = {}
+
+    def asked(self) -> bool:
+        return self._asked
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+        end_progress()
+        print("remixer: stopping after this step to save a checkpoint (Ctrl-C again to stop "
+              "at once)", file=sys.stderr)
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _show(report: ProgressReport) -> None:
+    eta = f", {report.eta_s / 60:.0f} min left" if report.eta_s is not None else ""
+    show_progress(f"{report.percent:5.1f}% {report.message}{eta}")
+
+
+def _log(message: str) -> None:
+    end_progress()
+    print(message, file=sys.stderr)

@@ -21,11 +21,14 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
     Raises
     ------
     ExportError
-        The folder is missing, or the file exists and ``overwrite`` is false.
+        The folder is missing, the name is a folder's, or the file exists and
+        ``overwrite`` is false.
     """
     target = Path(path)
     if not target.parent.is_dir():
         raise ExportError(f"folder {target.parent} does not exist")
+    if target.is_dir():
+        raise ExportError(f"{target} is a folder; give a file name")
     if target.exists() and not overwrite:
         raise ExportError(f"{target} already exists; choose another name or allow overwriting")
     return target

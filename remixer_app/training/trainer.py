@@ -102,7 +102,8 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     paths = find_tracks(data)
     log(f"{len(paths)} training tracks in {data}")
     tracker = ProgressTracker(recipe.steps + recipe.finetune_steps, progress, cancelled)
-    tracker.advance(state["step"], f"resumed at step {state['step']}")
+    tracker.advance(state["step"], f"resumed at step {state['step']}" if state["step"]
+                    else f"{recipe.name}: loading {len(paths)} tracks")
     plain = load_tracks(paths)
     ears: list[Track] | None = None
     frames = int(round(recipe.segment_s * TARGET_RATE))
@@ -198,8 +199,8 @@ def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
     try:
         payload = torch.load(path, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
-        raise RemixerError(f"checkpoint {path} cannot be read ({exc}); delete it or run "
-                           "with --fresh") from exc
+        raise RemixerError(f"checkpoint {path} cannot be read (damaged or incomplete); "
+                           "delete it or run with --fresh") from exc
     if _schedule_free(payload.get("recipe")) != _schedule_free(recipe.as_dict()):
         raise RemixerError(f"checkpoint {path} was made with different settings; run with "
                            "--fresh to start over")

@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from remixer_app.core.atomic import atomic_write
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.separation.demucs_models import load_demucs_model
 from remixer_app.core.separation.ensemble import MemberSpec
@@ -64,17 +65,31 @@ def save_member(model: Any, path: Path, architecture: str, config: Mapping[str, 
 
     ``model`` must have been built as ``ARCHITECTURES[architecture](**config)``.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     metadata = {"format": FORMAT, "architecture": architecture,
                 "config": json.dumps(dict(config), sort_keys=True)}
-    tmp = path.with_name(f".{path.name}.part")
-    save_file(state, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    blob = canonical_safetensors(save(state, metadata=metadata))
+    atomic_write(path, lambda tmp: tmp.write_bytes(blob), overwrite=True)
     return file_sha256(path)
+
+
+def canonical_safetensors(blob: bytes) -> bytes:
+    """``blob`` with its JSON header's keys sorted, so equal weights give equal files.
+
+    safetensors writes the header from a hash map, in an order that changes from run to
+    run (and with it the file's SHA-256). The sorted header has the same length, so the
+    tensor offsets and the padding stay as they are.
+    """
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("ascii")
+    if len(text) > size:  # not the compact JSON safetensors writes: leave it alone
+        return blob
+    return blob[:8] + text.ljust(size, b" ") + blob[8 + size:]
 
 
 def load_member(member: MemberSpec, *, allow_download: bool | None = None) -> Any:

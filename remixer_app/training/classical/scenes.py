@@ -49,6 +49,8 @@ class DataSettings:
     seconds: float = 6.0
 
     def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise RemixerError("--seed must be 0 or more")
         if self.train < 0 or self.test < 0 or self.train + self.test == 0:
             raise RemixerError("ask for at least one scene (--train N / --test N)")
         if not 2.0 <= self.seconds <= 60.0:
