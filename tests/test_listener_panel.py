@@ -58,7 +58,7 @@ def model() -> MixModel:
 
 def make_panel(qtbot: QtBot, model: MixModel,
                store: SessionStore | None = None) -> tuple[ListenerPanel, Recorder]:
-    panel = ListenerPanel(model, store)
+    panel = ListenerPanel(model, None if store is None else lambda: store)
     qtbot.addWidget(panel)
     return panel, Recorder(model, panel)
 

@@ -35,6 +35,7 @@ from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
+from remixer_app.ui.listener_files import PROFILES  # noqa: E402
 from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_exports import with_suffix  # noqa: E402
 
@@ -419,3 +420,14 @@ def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, wind
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_Space)  # a slider has no use for Space: it plays
     assert player.state.value == "playing"
+
+
+def test_the_windows_listener_panel_keeps_profiles(window: MainWindow) -> None:
+    panel = window.listener_panel
+    sources = [panel.source_combo.itemData(i) for i in range(panel.source_combo.count())]
+    assert PROFILES in sources and panel.profile_button.isVisibleTo(window)
+    window.model.set_listener(get_preset("S1"))
+    assert panel.save_profile()
+    panel.source_combo.setCurrentIndex(sources.index(PROFILES))
+    assert "S1" in panel.listeners()
+    assert window.workspace.store().listeners()[0].id == "S1"  # the sessions' database

@@ -11,6 +11,7 @@ method, so tests and embedders never block on a modal dialog.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,7 @@ class ListenerFileActions(QWidget):
 
     # Set up by the panel.
     model: MixModel
-    store: SessionStore | None
+    store: Callable[[], SessionStore] | None
     status_label: QLabel
     filter_edit: QLineEdit
     _lists: dict[str, dict[str, Listener]]
@@ -87,7 +88,7 @@ class ListenerFileActions(QWidget):
         if self.store is None:
             return False
         try:
-            self._lists[PROFILES] = {li.id: li for li in self.store.listeners()}
+            self._lists[PROFILES] = {li.id: li for li in self.store().listeners()}
         except RemixerError as exc:
             self._report_error("Cannot read saved profiles", str(exc))
             return False
@@ -115,7 +116,7 @@ class ListenerFileActions(QWidget):
                                else "no profile database is open")
             return False
         try:
-            self.store.save_listener(listener)
+            self.store().save_listener(listener)
         except RemixerError as exc:
             self._report_error("Cannot save profile", str(exc))
             return False

@@ -14,6 +14,7 @@ original listener, name included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,13 +62,14 @@ class ListenerPanel(ListenerFileActions):
     model
         The model whose listener is chosen and shown.
     store
-        Optional clinician database; adds the "Saved profiles" source and the
-        "Save profile" button.
+        Opens the clinician database (the session store) when profiles are first
+        listed or saved; adds the "Saved profiles" source and the "Save profile"
+        button. ``None``: no profiles.
     parent
         Optional parent widget.
     """
 
-    def __init__(self, model: MixModel, store: SessionStore | None = None,
+    def __init__(self, model: MixModel, store: Callable[[], SessionStore] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Listener panel")

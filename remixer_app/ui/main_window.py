@@ -87,7 +87,8 @@ class MainWindow(QMainWindow):
         self.track_label.setWordWrap(True)
         self.track_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self.listener_panel = ListenerPanel(self.model)
+        # Profiles live in the session database, which the workspace opens on first use.
+        self.listener_panel = ListenerPanel(self.model, lambda: self.workspace.store())
         self.stem_panel = StemPanel(self.model)
         self.hearing_aid_panel = HearingAidPanel(self.model)
         panels = QWidget()
