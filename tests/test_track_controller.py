@@ -13,6 +13,7 @@ from PySide6.QtCore import QThread  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
@@ -89,14 +90,19 @@ def test_plain_files_are_separated_with_the_chosen_ensemble(qtbot: QtBot,
     assert controller.track.source == "tiny-b (separated)"
 
 
-def test_a_cancelled_refit_puts_the_fitted_listener_and_aid_back(qtbot: QtBot,
-                                                                 tmp_path: Path) -> None:
+def _fitted(qtbot: QtBot, tmp_path: Path) -> tuple[MixModel, TrackController, HearingAidEngine]:
+    """A controller with a stems folder open and its engine built (for N3)."""
     model = MixModel()
     controller = TrackController(model, separator_factory=lambda: None)  # type: ignore[arg-type]
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         controller.open(_stems_folder(tmp_path / "stems"))
-    fitted = controller.engine
-    assert fitted is not None
+    assert controller.engine is not None
+    return model, controller, controller.engine
+
+
+def test_a_cancelled_refit_puts_the_fitted_listener_and_aid_back(qtbot: QtBot,
+                                                                 tmp_path: Path) -> None:
+    model, controller, fitted = _fitted(qtbot, tmp_path)
     notices: list[str] = []
     controller.notice.connect(notices.append)
     built: list[object] = []
@@ -114,12 +120,7 @@ def test_a_cancelled_refit_puts_the_fitted_listener_and_aid_back(qtbot: QtBot,
 
 
 def test_going_back_to_the_fitted_listener_stops_the_refit(qtbot: QtBot, tmp_path: Path) -> None:
-    model = MixModel()
-    controller = TrackController(model, separator_factory=lambda: None)  # type: ignore[arg-type]
-    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
-        controller.open(_stems_folder(tmp_path / "stems"))
-    fitted = controller.engine
-    assert fitted is not None
+    model, controller, fitted = _fitted(qtbot, tmp_path)
     busy: list[str] = []
     controller.busy.connect(busy.append)
     model.set_listener(get_preset("S1"))
