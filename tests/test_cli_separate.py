@@ -93,7 +93,7 @@ def test_a_warning_is_printed_once_and_an_interrupted_run_leaves_no_folder(
     assert main(args) == 130
     err = capsys.readouterr().err
     assert err.count("clips") == 1 and "remixer: warning: loud.wav clips" in err
-    assert not out.exists()
+    assert not (tmp_path / "new").exists()  # nor the folder above it that the run made
 
 
 def test_out_must_be_a_folder(track: Path, tmp_path: Path,

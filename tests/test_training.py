@@ -127,6 +127,7 @@ def test_a_cancelled_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
     card = json.loads(resumed.card.read_text())
     assert card["recipe"]["steps"] == 3 and card["sha256"] == resumed.sha256
+    assert card["data"] == {"folder": "data", "tracks": 2}
     assert [point[0] for point in card["loss_curve"]] == [3]
 
 

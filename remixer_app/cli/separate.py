@@ -68,11 +68,12 @@ def _run(args: argparse.Namespace) -> int:
         warn(warning)
     if out.exists() and not out.is_dir():
         raise RemixerError(f"{out} is a file; --out must be a folder")
-    created = not out.exists()
+    # The folders this run creates, deepest first: removed again if it fails.
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RemixerError(f"cannot create {out}: {exc}") from exc
+        raise RemixerError(f"cannot create {out}: {exc.strerror or exc}") from exc
     try:
         for stem in separator.stems:  # refuse before minutes of work, not after
             check_export_target(out / f"{stem}.{args.format}", subtype,
@@ -82,9 +83,9 @@ def _run(args: argparse.Namespace) -> int:
                                    overwrite=args.overwrite):
             print(target)
     except BaseException:
-        if created:  # an interrupted or failed run leaves no empty folder behind
-            with contextlib.suppress(OSError):
-                out.rmdir()
+        with contextlib.suppress(OSError):  # an interrupted or failed run leaves no
+            for folder in created:          # empty folder behind (rmdir stops at a full one)
+                folder.rmdir()
         raise
     return 0
 

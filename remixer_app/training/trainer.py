@@ -229,7 +229,7 @@ def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, trac
     params = sum(p.numel() for p in model.parameters())
     card = {"member": recipe.name, "architecture": recipe.architecture,
             "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
-            "data": {"folder": data.name, "tracks": tracks},
+            "data": {"folder": data.resolve().name, "tracks": tracks},
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "initial_weights": state.get("init"),
             "training_seconds": round(state["seconds"], 1),

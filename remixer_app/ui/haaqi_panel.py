@@ -57,7 +57,6 @@ class HaaqiPanel(QGroupBox):
         self.scores = QLabel(NO_TRACK_TEXT)
         self.scores.setAccessibleName("HAAQI scores")
         self.explanation = QLabel("")
-        self.explanation.setWordWrap(True)
         self.explanation.setAccessibleName("What the HAAQI estimate compares")
         self.status = QLabel("")
         self.status.setAccessibleName("HAAQI status")
@@ -67,6 +66,7 @@ class HaaqiPanel(QGroupBox):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                           | Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            label.setWordWrap(True)  # the dock may be narrow on a small screen
             layout.addWidget(label)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

@@ -91,12 +91,17 @@ class WindowSettings(QObject):
             window.resizeDocks([spectra], [room], Qt.Orientation.Horizontal)
             window.resizeDocks([spectra, haaqi], [height * 2 // 3, height // 3],
                                Qt.Orientation.Vertical)
-        elif place == "below":
-            window.resizeDocks([spectra], [room], Qt.Orientation.Vertical)
         else:
-            spectra.setVisible(False)
-            window.statusBar().showMessage("The spectra are hidden on this small screen: "
-                                           "View > Spectra shows them.", NOTICE_MS)
+            # The HAAQI dock alone beside the controls: as wide as they leave it.
+            leftover = width - window.main_controls.sizeHint().width() - SPLITTER_ROOM
+            window.resizeDocks([haaqi], [max(leftover, haaqi.minimumSizeHint().width())],
+                               Qt.Orientation.Horizontal)
+            if place == "below":
+                window.resizeDocks([spectra], [room], Qt.Orientation.Vertical)
+            else:
+                spectra.setVisible(False)
+                window.statusBar().showMessage("The spectra are hidden on this small screen: "
+                                               "View > Spectra shows them.", NOTICE_MS)
 
     def _device_chosen(self, _row: int) -> None:
         self.window.settings.setValue(DEVICE_KEY, self.window.transport.device_name())
