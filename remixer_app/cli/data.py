@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, show_progress
-from remixer_app.core.errors import RemixerError
 from remixer_app.core.progress import ProgressReport
 from remixer_app.training.classical.scenes import DataSettings, build_dataset
 
@@ -25,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "instruments, stereo placement and room. Deterministic from --seed; "
                     "test scenes come only from held-out pieces. Running it again resumes.")
     defaults = DataSettings()
-    c.add_argument("--out", required=True, metavar="DIR", help="dataset folder")
+    c.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                   help="dataset folder")
     c.add_argument("--seed", type=int, default=defaults.seed)
     c.add_argument("--train", type=int, default=defaults.train, metavar="N",
                    help=f"training scenes (default {defaults.train})")
@@ -39,15 +39,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_classical(args: argparse.Namespace) -> int:
     settings = DataSettings(seed=args.seed, train=args.train, test=args.test,
                             seconds=args.seconds)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise RemixerError(f"{out} is a file; --out must be a folder")
     began = time.monotonic()
 
     def show(report: ProgressReport) -> None:
         show_progress(f"{report.fraction:6.1%} {report.message:<40}")
 
-    manifest = build_dataset(out, settings, progress=show)
+    manifest = build_dataset(args.out, settings, progress=show)
     end_progress()
     counts = {k: len(v) for k, v in manifest["scenes"].items()}
     print(f"{args.out}: {counts['train']} training and {counts['test']} held-out scenes "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, load_audio_warning, show_progress, warn
 from remixer_app.core.audio_io import LoadedAudio
 from remixer_app.core.errors import RemixerError
@@ -32,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "one). Results are cached per audio content and ensemble, so running "
                     "it again is instant.")
     p.add_argument("track", help="audio file (wav, flac, mp3, ogg, m4a, .stem.mp4)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the four stems")
+    p.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                   help="folder for the four stems")
     p.add_argument("--ensemble", metavar="NAME",
                    help="ensemble name in models/ or path to an ensemble file "
                         f"(default: {DEFAULT_ENSEMBLE}, or {CLASSICAL_ENSEMBLE} with "
@@ -55,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out: Path = args.out
     subtype = args.subtype or ("FLOAT" if args.format == "wav" else "PCM_24")
     instruments = None
     if args.instruments is not None:
@@ -66,8 +68,6 @@ def _run(args: argparse.Namespace) -> int:
     audio = load_audio_warning(args.track)
     for warning in separator.warnings:
         warn(warning)
-    if out.exists() and not out.is_dir():
-        raise RemixerError(f"{out} is a file; --out must be a folder")
     # The folders this run creates, deepest first: removed again if it fails.
     created = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, show_progress
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.evaluation.hrir import load_hrir_set
@@ -38,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--hrir", metavar="FILE",
                    help="head-related responses for the at-ear stage (default: "
                         f"DATA/../../{DEFAULT_HRIR})")
-    p.add_argument("--out", metavar="DIR", default=None,
+    p.add_argument("--out", type=output_folder, metavar="DIR", default=None,
                    help=f"where the weights go (default: {ensemble_folders()[-1]})")
     p.add_argument("--ensemble-name", default="custom", metavar="NAME",
                    help="ensemble file written in --out (default: custom)")
@@ -111,9 +112,7 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
             raise RemixerError(f"HRIR file {hrir} does not exist; pass --hrir FILE or "
                                "--finetune-steps 0")
         load_hrir_set(hrir)  # unreadable: say so now, not after the plain stage
-    out = Path(args.out) if args.out else ensemble_folders()[-1]
-    if out.exists() and not out.is_dir():
-        raise RemixerError(f"{out} is a file; --out must be a folder")
+    out: Path = args.out or ensemble_folders()[-1]
     weights = out / f"{recipe.name}.safetensors"
     resuming = not args.fresh and checkpoint_path(out, recipe.name).is_file()
     if weights.exists() and not resuming and not args.overwrite:
