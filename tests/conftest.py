@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (a fresh clone): real-audio tests need it")
     return SHARED_DATA
+
+
+@pytest.fixture
+def thawed_heap() -> Iterator[None]:
+    """Give back to the garbage collector whatever the test froze (``heap.settle``)."""
+    yield
+    gc.unfreeze()

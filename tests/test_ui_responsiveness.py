@@ -2,7 +2,9 @@
 
 A 10 ms timer on the GUI thread stands in for the user: if anything on that thread
 waited for the separation (loading the models, running them, copying their output),
-the timer's ticks would stop for that long.
+the timer's ticks would stop for that long. The heap is settled first, as remixer-app
+does at start-up: a full garbage-collector pass over everything earlier tests left would
+stall the timer too, and that is not what this test is about (bench/bench_gc_pause.py is).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,6 +23,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.paths import user_data_dir  # noqa: E402
+from remixer_app.ui import heap  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
 
 from tiny_models import write_slow_ensemble  # noqa: E402
@@ -31,6 +35,7 @@ TICK_MS = 10
 MAX_GAP_S = 0.1
 
 
+@pytest.mark.usefixtures("thawed_heap")
 def test_the_gui_thread_never_waits_for_separation(qtbot: QtBot, tmp_path: Path) -> None:
     write_slow_ensemble(user_data_dir() / "models", "slow", delay_s=DELAY_S)
     song = tmp_path / "noise.wav"
@@ -42,6 +47,7 @@ def test_the_gui_thread_never_waits_for_separation(qtbot: QtBot, tmp_path: Path)
     window.show()
     qtbot.waitExposed(window)
     qtbot.wait(300)  # the window's first paint is not what this test measures
+    heap.settle()  # as remixer-app does once its window is shown
     window.separation_menu.actions["slow"].trigger()
 
     ticks: list[float] = []
@@ -61,6 +67,10 @@ def test_the_gui_thread_never_waits_for_separation(qtbot: QtBot, tmp_path: Path)
     assert opened - started > 2.0, "the model was not slow: nothing was measured"
     gaps = np.diff([started, *ticks, opened])
     assert len(ticks) > (opened - started) / (5 * TICK_MS / 1000)
-    assert gaps.max() < MAX_GAP_S, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"
+    worst = int(gaps.argmax())
+    assert gaps.max() < MAX_GAP_S, (
+        f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms, "
+        f"{[started, *ticks][worst] - started:.2f} s after the track was opened; "
+        f"{int((gaps >= MAX_GAP_S).sum())} of {len(gaps)} gaps were over {MAX_GAP_S * 1000:.0f} ms")
     with qtbot.waitSignal(window.controller.engine_ready, timeout=120_000):
         pass  # let the engine built after the separation finish before the window goes

@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from remixer_app import __version__
+from remixer_app.ui import heap
 from remixer_app.ui.main_window import WINDOW_TITLE, MainWindow
 
 SMOKE_TEST_MS = 1000
@@ -99,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _smoke_test(app)
         window = MainWindow()
         window.show()
+        heap.settle()
+        heap.warm_up()
         return app.exec()
     except Exception:
         # A GUI launched from a menu has nowhere else to report a start-up failure.

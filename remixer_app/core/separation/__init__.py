@@ -28,7 +28,7 @@ from remixer_app.core.separation.members import load_member
 from remixer_app.core.separation.separator import ArraySink, Leaf, Separator, StemSink
 
 __all__ = ["DEFAULT_ENSEMBLE", "ArraySink", "Separator", "StemSink", "available_ensembles",
-           "default_ensemble_help", "load_separator"]
+           "default_ensemble_help", "import_libraries", "load_separator"]
 
 
 def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
@@ -108,6 +108,18 @@ def _stems_for(spec: EnsembleSpec, instruments: Sequence[str] | None) -> tuple[s
         return instrument_list(instruments)
     except RemixerError as exc:
         raise SeparationError(str(exc)) from exc
+
+
+def import_libraries() -> None:
+    """Import torch and demucs, which separating needs and nothing else does.
+
+    The first import takes seconds, and while it loads torch's shared libraries it holds
+    the GIL for about half a second, stalling every other thread: the app calls this on
+    a worker at start-up rather than in the middle of its first separation.
+    """
+    import demucs.apply  # noqa: F401
+    import demucs.hdemucs  # noqa: F401
+    import torch  # noqa: F401
 
 
 def default_ensemble_help() -> str:
