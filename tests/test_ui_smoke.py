@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -308,8 +309,23 @@ def test_main_reports_a_window_that_cannot_be_built(
     def broken(*args: object) -> None:
         raise RuntimeError("cannot build")
 
-    monkeypatch.setattr(app_module, "MainWindow", broken)
+    monkeypatch.setattr(main_window, "MainWindow", broken)
     assert app_module.main(["--smoke-test"]) == 1
+
+
+def test_the_entry_point_shows_a_splash_before_the_slow_imports(qapp: QWidget) -> None:
+    code = ("import sys, remixer_app.ui.app; "
+            "print(sorted(m for m in ('scipy', 'numba', 'pyqtgraph', 'torch', "
+            "'remixer_app.ui.main_window') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    splash = app_module._splash()
+    try:
+        assert splash.isVisible()
+        assert "starting" in splash.message()
+    finally:
+        splash.close()
 
 
 # ---------------------------------------------------------------------------- playback probe

@@ -3,6 +3,9 @@
 ``remixer-app --smoke-test`` builds the window, runs the event loop for about a
 second and exits 0; packaging and CI run it (headless, with
 ``QT_QPA_PLATFORM=offscreen``) to prove that a build starts at all.
+
+Loading the window's modules (scipy, numba, pyqtgraph) takes seconds, so only Qt is
+imported up front: a splash screen says the app is starting while the rest loads.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtGui import QFont, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSplashScreen
 
-from remixer_app import __version__
-from remixer_app.ui import heap
-from remixer_app.ui.main_window import WINDOW_TITLE, MainWindow
+from remixer_app import APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from remixer_app.ui.main_window import MainWindow
 
 SMOKE_TEST_MS = 1000
+SPLASH_SIZE = (420, 150)
 
 
 def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -41,9 +48,44 @@ def _application(qt_args: list[str]) -> QApplication:
             raise RuntimeError("a non-widget Qt application already exists; cannot open a window")
         return existing
     app = QApplication([sys.argv[0] if sys.argv else "remixer-app", *qt_args])
-    app.setApplicationName(WINDOW_TITLE)
+    app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     return app
+
+
+def _splash() -> QSplashScreen:
+    """A splash screen, shown at once, naming the app and saying that it is starting."""
+    width, height = SPLASH_SIZE
+    pixmap = QPixmap(width, height)
+    pixmap.fill(QApplication.palette().window().color())
+    painter = QPainter(pixmap)
+    painter.setPen(QApplication.palette().windowText().color())
+    title = QFont(QApplication.font())
+    title.setPointSizeF(title.pointSizeF() * 2)
+    painter.setFont(title)
+    painter.drawText(QRect(0, 0, width, height * 2 // 3), Qt.AlignmentFlag.AlignCenter,
+                     APP_NAME)
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.showMessage(f"Version {__version__}: starting...",
+                       Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
+                       QApplication.palette().windowText().color())
+    splash.show()
+    QApplication.processEvents()  # paint it before the slow imports start
+    return splash
+
+
+def _open_window() -> MainWindow:
+    """Show the splash while the window's modules load, then the window in its place."""
+    splash = _splash()
+    from remixer_app.ui.main_window import MainWindow  # the slow import
+
+    try:
+        window = MainWindow()
+        window.show()
+    finally:
+        splash.close()
+    return window
 
 
 def _smoke_test(app: QApplication) -> int:
@@ -60,8 +102,7 @@ def _smoke_test(app: QApplication) -> int:
 
     sys.excepthook = record
     try:
-        window = MainWindow()
-        window.show()
+        window = _open_window()
         QTimer.singleShot(SMOKE_TEST_MS, lambda: app.exit(0))
         code = app.exec()
         playback = window.playback_label.text()
@@ -98,8 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = _application(qt_args)
         if args.smoke_test:
             return _smoke_test(app)
-        window = MainWindow()
-        window.show()
+        _window = _open_window()  # kept referenced while the event loop runs
+        from remixer_app.ui import heap
+
         heap.settle()
         heap.warm_up()
         return app.exec()

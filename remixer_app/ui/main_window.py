@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from remixer_app import APP_NAME
 from remixer_app.core.engine import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.playback_probe import playback_status
@@ -50,7 +51,6 @@ from remixer_app.ui.window_settings import WindowSettings
 from remixer_app.ui.workers import report_error
 from remixer_app.ui.workspace import Workspace
 
-WINDOW_TITLE = "remixer_app"
 NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
 AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.mp4 *.aac);;All files (*)"
 MAX_RECENT = 8
@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
     def __init__(self, controller: TrackController | None = None,
                  settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(WINDOW_TITLE)
+        self.setWindowTitle(APP_NAME)
         self.setAccessibleName("remixer_app main window")
         self.setAcceptDrops(True)
         self.settings = settings or QSettings()
