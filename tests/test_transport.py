@@ -20,7 +20,6 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
 from remixer_app.core.player import Player, PlayState  # noqa: E402
 from remixer_app.ui.transport import NO_DEVICE_TEXT, TransportBar  # noqa: E402
-from remixer_app.ui.waveform import envelope  # noqa: E402
 
 RATE = ENGINE_RATE
 BLOCK = 1024
@@ -159,15 +158,17 @@ def test_volume_slider(bar: TransportBar) -> None:
     assert bar.player is not None and bar.player.volume == pytest.approx(0.25)
 
 
+def test_the_waveform_draws_the_player_s_overview(bar: TransportBar) -> None:
+    player = bar.player
+    assert player is not None
+    drawn = bar.plot.getPlotItem().listDataItems()[1]  # the column maxima
+    np.testing.assert_array_equal(drawn.yData, player.overview.high)
+    assert bar.plot.duration_s == pytest.approx(2.5)
+
+
 def test_without_a_player_the_bar_is_disabled(bar: TransportBar) -> None:
     bar.set_player(None)
     assert not bar.play_button.isEnabled() and not bar.timer.isActive()
+    cleared = bar.plot.getPlotItem().listDataItems()[1].yData
+    assert cleared is None or len(cleared) == 0
     bar.refresh()  # harmless
-
-
-def test_envelope() -> None:
-    audio = np.zeros((10_000, 2))
-    audio[5000, 0] = 1.0
-    starts, low, high = envelope(audio, bins=100)
-    assert len(starts) == len(low) == len(high) == 100
-    assert high.max() == 0.5 and low.min() == 0.0

@@ -46,6 +46,7 @@ from remixer_app.core.audio_device import (
     open_output_stream,
 )
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import Cursor, Mixer, Params
@@ -114,6 +115,7 @@ class Player:
         mix = (stems32.sum(axis=0, dtype=np.float64) if mixture is None
                else _frames(mixture, self.duration, "mixture"))
         self._mixture = np.ascontiguousarray(mix, dtype=np.float32)
+        self.overview = overview(self._mixture, self.rate)  # for the waveform
         self._matcher = LevelMatcher(mix, engine.aided, self.rate)
         self._max_block = max_block
 
@@ -151,7 +153,7 @@ class Player:
 
     @property
     def mixture(self) -> np.ndarray:
-        """The track's mixture, (frames, 2) float32, read-only (e.g. for a waveform)."""
+        """The track's mixture, (frames, 2) float32, read-only (e.g. for the live spectrum)."""
         view = self._mixture.view()
         view.setflags(write=False)
         return view

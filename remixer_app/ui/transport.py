@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -174,21 +173,17 @@ class TransportBar(QWidget):
             widget.setEnabled(player is not None)
         if player is None:
             self.timer.stop()
-            self.set_waveform(np.zeros((0, 2)))
+            self.plot.set_overview(None)
             self.status_label.setText("No track loaded")
             return
         if not player.available:
             player.open_stream(self.device_combo.currentData())
-        self.set_waveform(player.mixture)
+        self.plot.set_overview(player.overview)
         self.source_buttons[player.source].setChecked(True)
         self.volume_slider.setValue(round(100 * math.sqrt(player.volume)))
         self.loop_button.setChecked(player.loop is not None)
         self.timer.start()
         self.refresh()
-
-    def set_waveform(self, mixture: np.ndarray) -> None:
-        """Show the min/max envelope of ``mixture`` ((frames,) or (frames, 2))."""
-        self.plot.set_mixture(mixture, self.player.rate if self.player is not None else 44100)
 
     def fill_devices(self) -> None:
         """List the output devices again (``No output device`` when there is none)."""

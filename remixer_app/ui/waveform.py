@@ -12,22 +12,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-ENVELOPE_BINS = 2000  # waveform columns; more than a screen is wide
+from remixer_app.core.overview import Overview
+
 COLOUR = (100, 140, 200)
 MIN_HEIGHT, PREFERRED_HEIGHT = 80, 160
-
-
-def envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray,
-                                                                     np.ndarray]:
-    """Bin starts (frames) and the min and max of each bin of ``audio``'s channel mean."""
-    mono = np.asarray(audio, dtype=np.float32)
-    if mono.ndim == 2:
-        mono = mono.mean(axis=1)
-    starts = np.unique(np.linspace(0, mono.size, min(bins, mono.size), endpoint=False
-                                   ).astype(np.int64))
-    if mono.size == 0:
-        return starts, np.zeros(0), np.zeros(0)
-    return starts, np.minimum.reduceat(mono, starts), np.maximum.reduceat(mono, starts)
 
 
 class WaveformPlot(pg.PlotWidget):
@@ -79,13 +67,13 @@ class WaveformPlot(pg.PlotWidget):
         item.addItem(self.playhead)
         self.scene().sigMouseClicked.connect(self._clicked)
 
-    def set_mixture(self, mixture: np.ndarray, rate: float) -> None:
-        """Show the envelope of ``mixture`` ((frames,) or (frames, 2)) sampled at ``rate``."""
-        starts, low, high = envelope(mixture)
-        seconds = starts / rate
-        self._low.setData(seconds, low)
-        self._high.setData(seconds, high)
-        self.duration_s = max(len(mixture) / rate, 1e-3)
+    def set_overview(self, overview: Overview | None) -> None:
+        """Show a track's overview (``None``: nothing)."""
+        if overview is None:
+            overview = Overview(np.zeros(0), np.zeros(0), np.zeros(0), 1e-3)
+        self._low.setData(overview.seconds, overview.low)
+        self._high.setData(overview.seconds, overview.high)
+        self.duration_s = overview.duration_s
         self.getPlotItem().setXRange(0.0, self.duration_s, padding=0)
         self.playhead.setBounds((0.0, self.duration_s))
         self.loop_region.setBounds((0.0, self.duration_s))
