@@ -78,9 +78,9 @@ def _splash() -> QSplashScreen:
 def _open_window() -> MainWindow:
     """Show the splash while the window's modules load, then the window in its place."""
     splash = _splash()
-    from remixer_app.ui.main_window import MainWindow  # the slow import
-
     try:
+        from remixer_app.ui.main_window import MainWindow  # the slow import
+
         window = MainWindow()
         window.show()
     finally:
