@@ -4,11 +4,10 @@ A full pass holds the GIL, so the GUI thread (and the audio callback's Python si
 for it. This builds the main window offscreen, opens a track with the default ensemble
 (which imports torch), and times a full ``gc.collect()`` pass:
 
-* after the window is built, before and after ``heap.settle()`` (what ``remixer-app``
-  does once the window is shown);
-* after the track has opened (the controller settles then), and the same heap with every
-  object handed back to the collector (``gc.unfreeze()``): what a pass would cost without
-  settling.
+* after the window is built, before and after ``heap.settle()``, and after
+  ``heap.warm_up()`` (what ``remixer-app`` does once the window is shown);
+* after the track has opened, and the same heap with every object handed back to the
+  collector (``gc.unfreeze()``): what a pass would cost without settling.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gc_pause.py [--seconds 20]``.
 """
@@ -59,6 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     app = QApplication([])
     with tempfile.TemporaryDirectory() as folder:
+        os.environ["XDG_CACHE_HOME"] = folder  # separate for real, not from the stem cache
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)
         window.show()
@@ -68,6 +68,13 @@ def main() -> None:
         heap.settle()
         print(f"after heap.settle(): {len(gc.get_objects())} objects tracked, "
               f"full pass {full_pass_ms():.1f} ms")
+        warmed: list[bool] = []
+        heap.warm_up().signals.finished.connect(lambda *_: warmed.append(True))
+        while not warmed:
+            spin(app, 0.1)
+        spin(app, 0.5)
+        print(f"after heap.warm_up() (torch imported, settled again): "
+              f"{len(gc.get_objects())} objects tracked, full pass {full_pass_ms():.1f} ms")
 
         song = Path(folder) / "noise.wav"
         noise = np.random.default_rng(0).standard_normal((int(args.seconds * RATE), 2))

@@ -1,8 +1,8 @@
 """Keep the GIL free for the GUI thread: garbage-collector passes and the torch import.
 
 A full garbage collection walks every container object the process holds, with the GIL
-held. Once the window is built that is about 150 000 objects (105 ms per full pass on the
-2-core development machine), and 300 000 once torch is imported (210 ms;
+held. Once the window is built that is about 150 000 objects (105-130 ms per full pass on the
+2-core development machine), and 300 000 once torch is imported (210-230 ms;
 ``bench/bench_gc_pause.py``): a hitch in a slider drag, and a gap in the audio callback.
 Nearly all of them are modules, classes and functions that live as long as the process.
 :func:`settle` collects once and hands everything still alive to the collector's
