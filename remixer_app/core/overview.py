@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 COLUMNS = 2000            # more than a screen is wide
-COLUMNS_PER_CHUNK = 50    # an hour-long track: chunks of 80 000 frames
+COLUMNS_PER_CHUNK = 50    # an hour-long track: chunks of 4 million frames (32 MB)
 
 
 @dataclass(frozen=True)
