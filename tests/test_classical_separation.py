@@ -18,7 +18,7 @@ from remixer_app.core.separation import load_separator
 from remixer_app.core.separation.conv_tasnet import ConvTasNet
 from remixer_app.core.separation.ensemble import load_ensemble
 from remixer_app.core.separation.members import save_member
-from remixer_app.core.separation.presence import masked_softmax
+from remixer_app.core.separation.presence import decode_present, masked_softmax
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
 from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.recipes import RECIPES
@@ -40,6 +40,29 @@ def test_masked_softmax_shares_among_present_sources_only() -> None:
     assert torch.allclose(masks[0].sum(0), torch.ones(3, 5))
     assert torch.all(masks[1] == 0)  # nothing present: nothing out, not NaN
     assert torch.allclose(masked_softmax(logits, None), torch.softmax(logits, 1))
+
+
+def test_decode_present_decodes_present_sources_only_and_keeps_gradients() -> None:
+    masks = torch.rand(3, 4, 5, 6, requires_grad=True)
+    inputs = torch.randn(3, 5, 6)
+    present = torch.tensor([[True, False, True, False], [False, True, False, False],
+                            [True, True, True, True]])
+    calls: list[int] = []
+
+    def decode(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # (..., 5, 6) -> (..., 6)
+        calls.append(m.shape[0])
+        return (m * x).sum(-2)
+
+    out = decode_present(masks, inputs, present, decode)
+    dense = (masks * inputs.unsqueeze(1)).sum(-2)
+    assert calls == [int(present.sum())]  # one call, on the present pairs only
+    assert torch.allclose(out[present], dense[present]) and torch.all(out[~present] == 0)
+    out.sum().backward()
+    assert masks.grad is not None
+    assert torch.all(masks.grad[~present] == 0) and torch.all(masks.grad[present] != 0)
+    assert torch.allclose(decode_present(masks, inputs, None, decode), dense)
+    nothing = torch.zeros_like(present)
+    assert decode_present(masks, inputs, nothing, decode).shape == dense.shape
 
 
 @pytest.mark.parametrize("model", [ConvTasNet(**TASNET), TfcTdfUNet(**TFC)],

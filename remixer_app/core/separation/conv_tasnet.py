@@ -17,7 +17,11 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
 from remixer_app.core.instruments import INSTRUMENTS
-from remixer_app.core.separation.presence import PresenceMixin, masked_softmax
+from remixer_app.core.separation.presence import (
+    PresenceMixin,
+    decode_present,
+    masked_softmax,
+)
 
 
 class _Block(nn.Module):
@@ -74,8 +78,12 @@ class ConvTasNet(PresenceMixin, nn.Module):
         feats = F.relu(self.encoder(x / scale))            # (batch, filters, frames)
         logits = self.masks(self.tcn(self.head(feats)))
         logits = logits.reshape(batch, len(self.sources), self.filters, -1)
-        masks = masked_softmax(logits, self.presence(batch, present))
-        masked = (masks * feats.unsqueeze(1)).reshape(batch * len(self.sources), self.filters, -1)
-        out = self.decoder(masked) * scale.repeat_interleave(len(self.sources), dim=0)
-        out = out[..., self.hop:self.hop + length]
-        return out.reshape(batch, len(self.sources), chans, length)
+        present = self.presence(batch, present)
+        masks = masked_softmax(logits, present)
+
+        def to_audio(masks: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+            out = self.decoder((masks * feats).reshape(-1, *masks.shape[-2:]))
+            return out[..., self.hop:self.hop + length].reshape(*masks.shape[:-2], chans, length)
+
+        # The decoder is linear without a bias: scaling its input scales its output.
+        return decode_present(masks, feats * scale, present, to_audio)

@@ -9,7 +9,7 @@ all sources.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -22,6 +22,40 @@ def masked_softmax(logits: torch.Tensor, present: torch.Tensor | None) -> torch.
     keep = present.reshape(shape).to(logits.device)
     masked = logits.masked_fill(~keep, float("-inf"))
     return torch.softmax(masked, dim=1).nan_to_num(0.0)  # no source present: all zero
+
+
+def decode_present(masks: torch.Tensor, inputs: torch.Tensor, present: torch.Tensor | None,
+                   decode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                   ) -> torch.Tensor:
+    """Decode the masked inputs of the present sources only; absent ones are zeros.
+
+    Parameters
+    ----------
+    masks
+        (batch, sources, ...) masks from :func:`masked_softmax`.
+    inputs
+        (batch, ...) what the masks apply to (a spectrogram, a filterbank output).
+    present
+        (batch, sources) bool, or ``None`` for all sources.
+    decode
+        ``decode(masks, inputs) -> audio``: applies masks to inputs broadcast against
+        them and decodes, keeping the leading dimensions of ``masks``.
+
+    Notes
+    -----
+    Decoding (an inverse STFT, a transposed convolution) and its gradient cost the same
+    for every source, and a classical scene has 2-5 of 8: decoding only those roughly
+    halves that part of a training step and of a separation.
+    """
+    if present is None:
+        return decode(masks, inputs.unsqueeze(1))
+    rows, cols = present.to(masks.device).nonzero(as_tuple=True)
+    if rows.numel() == 0:  # nothing present: the masks are all zero
+        return decode(masks, inputs.unsqueeze(1))
+    audio = decode(masks[rows, cols], inputs[rows])
+    full = audio.new_zeros(*masks.shape[:2], *audio.shape[1:])
+    full[rows, cols] = audio
+    return full
 
 
 class PresenceMixin:
@@ -50,3 +84,4 @@ class PresenceMixin:
             return present
         row = torch.tensor([s in self._present_names for s in self.sources])
         return row.expand(batch, -1)
+

@@ -23,7 +23,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
-from remixer_app.core.separation.presence import PresenceMixin, masked_softmax
+from remixer_app.core.separation.presence import (
+    PresenceMixin,
+    decode_present,
+    masked_softmax,
+)
 
 SOURCES = ("drums", "bass", "other", "vocals")
 
@@ -143,10 +147,14 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
         logits = self.last(x)[..., :frames]  # (batch, sources * 2, bins, frames)
         logits = logits.reshape(batch, len(self.sources), chans, bins, frames)
         logits = torch.cat([logits, logits[..., -1:, :]], dim=3)  # the Nyquist bin
-        masks = masked_softmax(logits, self.presence(batch, present)).unsqueeze(-1)
-        # A real mask times a complex bin, on the (re, im) view: no complex broadcast.
-        est = torch.view_as_complex(masks * torch.view_as_real(spec).unsqueeze(1))
-        est = est.reshape(batch * len(self.sources) * chans, bins + 1, frames)
-        out = torch.istft(est, self.nfft, self.hop, window=self.window, center=True,
-                          length=length)
-        return out.reshape(batch, len(self.sources), chans, length)
+        present = self.presence(batch, present)
+        masks = masked_softmax(logits, present)
+
+        def to_audio(masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+            # A real mask times a complex bin, on the (re, im) view: no complex broadcast.
+            est = torch.view_as_complex(masks.unsqueeze(-1) * spec)
+            out = torch.istft(est.reshape(-1, bins + 1, frames), self.nfft, self.hop,
+                              window=self.window, center=True, length=length)
+            return out.reshape(*masks.shape[:-2], length)
+
+        return decode_present(masks, torch.view_as_real(spec), present, to_audio)
