@@ -30,9 +30,8 @@ def output_devices() -> list[tuple[int, str]]:
         return []
 
 
-def open_output_stream(rate: float, callback: Callable[..., None],
-                       device: int | str | None = None) -> tuple[Any, str]:
-    """Open and start a stereo float32 output stream filled by ``callback``.
+class OutputPort:
+    """One output stream at a time for ``callback``, and the status a UI shows of it.
 
     Parameters
     ----------
@@ -40,38 +39,53 @@ def open_output_stream(rate: float, callback: Callable[..., None],
         Sample rate in Hz.
     callback
         sounddevice's output callback; it gets blocks of :data:`BLOCK_SIZE` frames.
-    device
-        A device index or name; ``None`` for the default output device, which is
-        probed first.
-
-    Returns
-    -------
-    stream
-        The started stream, or ``None`` when it could not be opened.
-    message
-        ``"Playback available: <device>"``, or ``"Playback unavailable: <reason>"``.
     """
-    if device is None:
-        ok, message = playback_status()
-        if not ok:
-            return None, message
-    try:
-        sd = playback_probe.import_sounddevice()
-        stream = sd.OutputStream(samplerate=rate, channels=2, dtype="float32",
-                                 blocksize=BLOCK_SIZE, device=device, callback=callback)
-        stream.start()
-        name = str(sd.query_devices(stream.device)["name"])
-    except Exception as exc:  # PortAudioError, OSError, a bad index: all "unavailable"
-        what = "the default output device" if device is None else f"device {device!r}"
-        return None, f"{UNAVAILABLE_PREFIX}: cannot open {what} ({exc})"
-    return stream, f"{AVAILABLE_PREFIX}: {name}"
 
+    def __init__(self, rate: float, callback: Callable[..., None]) -> None:
+        self._rate = rate
+        self._callback = callback
+        self._stream: Any = None
+        self.available = False
+        self.status_message = NO_STREAM_MESSAGE
 
-def close_output_stream(stream: Any) -> str:
-    """Stop and close ``stream`` (GUI thread; never from its callback); the status after."""
-    try:
-        stream.stop()
-        stream.close()
-    except Exception as exc:  # a device unplugged mid-play: closing must still succeed
-        return f"{UNAVAILABLE_PREFIX}: output stream failed ({exc})"
-    return NO_STREAM_MESSAGE
+    def open(self, device: int | str | None = None) -> bool:
+        """Open and start a stereo float32 stream (closing any open one); ``False`` on failure.
+
+        ``device`` is a device index or name; ``None`` for the default output device,
+        which is probed first. :attr:`status_message` then reads
+        ``"Playback available: <device>"`` or ``"Playback unavailable: <reason>"``.
+        """
+        self.close()
+        if device is None:
+            ok, message = playback_status()
+            if not ok:
+                return self._report(None, message)
+        try:
+            sd = playback_probe.import_sounddevice()
+            stream = sd.OutputStream(samplerate=self._rate, channels=2, dtype="float32",
+                                     blocksize=BLOCK_SIZE, device=device,
+                                     callback=self._callback)
+            stream.start()
+            name = str(sd.query_devices(stream.device)["name"])
+        except Exception as exc:  # PortAudioError, OSError, a bad index: all "unavailable"
+            what = "the default output device" if device is None else f"device {device!r}"
+            return self._report(None, f"{UNAVAILABLE_PREFIX}: cannot open {what} ({exc})")
+        return self._report(stream, f"{AVAILABLE_PREFIX}: {name}")
+
+    def close(self) -> None:
+        """Stop and close the stream, if open (GUI thread; never from its callback)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        message = NO_STREAM_MESSAGE
+        try:
+            stream.stop()
+            stream.close()
+        except Exception as exc:  # a device unplugged mid-play: closing must still succeed
+            message = f"{UNAVAILABLE_PREFIX}: output stream failed ({exc})"
+        self._report(None, message)
+
+    def _report(self, stream: Any, message: str) -> bool:
+        self._stream = stream
+        self.available, self.status_message = stream is not None, message
+        return self.available

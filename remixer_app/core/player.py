@@ -40,16 +40,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from remixer_app.core.audio_device import (
-    NO_STREAM_MESSAGE,
-    close_output_stream,
-    open_output_stream,
-)
+from remixer_app.core.audio_device import OutputPort
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
-from remixer_app.core.player_mixer import Cursor, Mixer, Params
+from remixer_app.core.player_mixer import Cursor, Mixer, Params, mixer_inputs
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
 
@@ -104,19 +100,9 @@ class Player:
         self.engine = engine
         self.rate = ENGINE_RATE
         self.duration = engine.input_frames
-        missing = set(engine.stem_names) - set(stems)
-        if missing:
-            raise ValueError(f"stems lack {', '.join(sorted(missing))}")
-        # float32 halves the memory of a second copy of the track; the callback widens
-        # each block into float64 scratch before any arithmetic (mixed-type ufuncs buffer).
-        stems32 = np.empty((len(engine.stem_names), self.duration, 2), dtype=np.float32)
-        for k, name in enumerate(engine.stem_names):
-            stems32[k] = _frames(stems[name], self.duration, name)
-        mix = (stems32.sum(axis=0, dtype=np.float64) if mixture is None
-               else _frames(mixture, self.duration, "mixture"))
-        self._mixture = np.ascontiguousarray(mix, dtype=np.float32)
+        stems32, self._mixture = mixer_inputs(engine.stem_names, self.duration, stems, mixture)
         self.overview = overview(self._mixture, self.rate)  # for the waveform
-        self._matcher = LevelMatcher(mix, engine.aided, self.rate)
+        self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate)
         self._max_block = max_block
 
         self._transport = Transport(lambda: self._head().ended)
@@ -133,9 +119,7 @@ class Player:
         self.underflows = 0
         self._publish()
 
-        self._stream: Any = None
-        self.available = False
-        self.status_message = NO_STREAM_MESSAGE
+        self._port = OutputPort(self.rate, self.callback)
         self._model: MixModel | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -316,25 +300,27 @@ class Player:
 
     # ------------------------------------------------------------------ device
 
+    @property
+    def available(self) -> bool:
+        """Whether an output stream is open."""
+        return self._port.available
+
+    @property
+    def status_message(self) -> str:
+        """``"Playback available: <device>"`` or ``"Playback unavailable: <reason>"``."""
+        return self._port.status_message
+
     def open_stream(self, device: int | str | None = None) -> bool:
         """Open and start an output stream; ``False`` with :attr:`status_message` on failure.
 
         Never raises: without PortAudio, without a device or with a busy one the player
         stays usable headless (:meth:`callback` driven by hand).
         """
-        self.close()
-        self._stream, message = open_output_stream(self.rate, self.callback, device)
-        return self._report(self._stream is not None, message)
+        return self._port.open(device)
 
     def close(self) -> None:
         """Stop and close the output stream (GUI thread; never from the callback)."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            self._report(False, close_output_stream(stream))
-
-    def _report(self, ok: bool, message: str) -> bool:
-        self.available, self.status_message = ok, message
-        return ok
+        self._port.close()
 
     # ------------------------------------------------------------------ audio thread
 
@@ -373,16 +359,6 @@ class Player:
             return settings
         gains = {k: v for k, v in settings.gains_db.items() if k in names}
         return ChainSettings(gains, settings.compressor, settings.clip)
-
-
-def _frames(audio: np.ndarray, frames: int, name: str) -> np.ndarray:
-    """``audio`` as (frames, 2) float64; mono is duplicated to both channels."""
-    x = np.asarray(audio, dtype=np.float64)
-    if x.ndim == 1:
-        x = np.stack([x, x], axis=1)
-    if x.shape != (frames, 2):
-        raise ValueError(f"{name} must have shape ({frames}, 2), not {x.shape}")
-    return x
 
 
 def _frozen(weights: np.ndarray) -> np.ndarray:
