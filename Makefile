@@ -46,7 +46,8 @@ $(STAMPS)/python: pyproject.toml
 	@touch $@
 
 # The two members train at once, one thread each (a 2-core machine), into first/; then
-# each is continued from those weights (600 and 500 more steps), as models/classical.yaml
+# each is continued from those weights (600 and 500 more steps; tfc_tdf into second/),
+# and tfc_tdf once more from second/ (1000 steps, two threads), as models/classical.yaml
 # was made; whichever ends last writes the ensemble file listing both. The same command
 # resumes an interrupted run.
 classical: install
@@ -58,9 +59,12 @@ classical: install
 	$(REMIXER) train classical_tasnet --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
 		--ensemble-name classical --init $(CLASSICAL)/first/classical_tasnet.safetensors \
 		--steps 600 --threads 1 & other=$$!; \
-	$(REMIXER) train classical_tfc_tdf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
+	$(REMIXER) train classical_tfc_tdf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/second \
 		--ensemble-name classical --init $(CLASSICAL)/first/classical_tfc_tdf.safetensors \
 		--steps 500 --threads 1; status=$$?; wait $$other && exit $$status
+	$(REMIXER) train classical_tfc_tdf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
+		--ensemble-name classical --init $(CLASSICAL)/second/classical_tfc_tdf.safetensors \
+		--steps 1000 --threads 2
 	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train
 	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
 		--out $(CLASSICAL)/scores.csv --overwrite
