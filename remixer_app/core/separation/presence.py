@@ -44,14 +44,12 @@ def decode_present(masks: torch.Tensor, inputs: torch.Tensor, present: torch.Ten
     Notes
     -----
     Decoding (an inverse STFT, a transposed convolution) and its gradient cost the same
-    for every source, and a classical scene has 2-5 of 8: decoding only those roughly
-    halves that part of a training step and of a separation.
+    for every source, and a classical scene has 2-5 of 8: decoding only those saves
+    most of that part of a training step.
     """
-    if present is None:
+    if present is None or not bool(present.any()):  # all, or none (their masks are zero)
         return decode(masks, inputs.unsqueeze(1))
     rows, cols = present.to(masks.device).nonzero(as_tuple=True)
-    if rows.numel() == 0:  # nothing present: the masks are all zero
-        return decode(masks, inputs.unsqueeze(1))
     audio = decode(masks[rows, cols], inputs[rows])
     full = audio.new_zeros(*masks.shape[:2], *audio.shape[1:])
     full[rows, cols] = audio
@@ -84,4 +82,3 @@ class PresenceMixin:
             return present
         row = torch.tensor([s in self._present_names for s in self.sources])
         return row.expand(batch, -1)
-
