@@ -119,9 +119,9 @@ class SpectraPanel(QWidget):
     def _build_plots(self) -> None:
         self.level_plot = make_plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
                                      legend_columns=4)
-        self.gain_plot = make_plot("Hearing-aid gain plot", "Hearing-aid gain (dB)", (-5, 45))
+        self.gain_plot = make_plot("Hearing-aid gain plot", "Gain (dB)", (-5, 45))
         # drawn inverted; below the 120 dB HL limit of an audiogram is room for the legend
-        self.audiogram_plot = make_plot("Audiogram plot", "Threshold (dB HL)", (-10, 155),
+        self.audiogram_plot = make_plot("Audiogram plot", "dB HL", (-10, 155),
                                          legend_at_top=False)
         self.audiogram_plot.getPlotItem().invertY(True)
         self.audiogram_plot.getPlotItem().setLabel("bottom", "Frequency (Hz)")
