@@ -392,17 +392,17 @@ def use_sounddevice(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
 def test_open_stream_without_a_device(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
     use_sounddevice(monkeypatch, fake_sounddevice([]))
     assert output_devices() == []
-    assert player.open_stream() is False
-    assert not player.available
-    assert player.status_message == "Playback unavailable: no output device"
-    player.close()  # nothing to close; no error
+    assert player.output.open() is False
+    assert not player.output.available
+    assert player.output.status_message == "Playback unavailable: no output device"
+    player.output.close()  # nothing to close; no error
 
 
 def test_open_stream_without_portaudio(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
     use_sounddevice(monkeypatch, OSError("PortAudio library not found"))
     assert output_devices() == []
-    assert player.open_stream() is False
-    assert "PortAudio library not found" in player.status_message
+    assert player.output.open() is False
+    assert "PortAudio library not found" in player.output.status_message
 
 
 def test_open_and_close_a_stream(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -411,27 +411,29 @@ def test_open_and_close_a_stream(player: Player, monkeypatch: pytest.MonkeyPatch
     sd = fake_sounddevice(devices)
     use_sounddevice(monkeypatch, sd)
     assert output_devices() == [(3, "Speakers")]
-    assert player.open_stream() is True
-    assert player.available and player.status_message == "Playback available: Speakers"
+    assert player.output.open() is True
+    assert player.output.available
+    assert player.output.status_message == "Playback available: Speakers"
     (stream,) = sd.streams
     assert stream.kwargs["callback"] == player.callback
     assert (stream.kwargs["samplerate"], stream.kwargs["channels"],
             stream.kwargs["dtype"]) == (RATE, 2, "float32")
-    player.close()
-    assert stream.calls == ["start", "stop", "close"] and not player.available
+    player.output.close()
+    assert stream.calls == ["start", "stop", "close"] and not player.output.available
 
 
 def test_busy_device_is_reported(player: Player, monkeypatch: pytest.MonkeyPatch) -> None:
     devices = [{"index": 3, "name": "Speakers", "max_output_channels": 2}]
     use_sounddevice(monkeypatch, fake_sounddevice(devices, busy=True))
-    assert player.open_stream(3) is False
-    assert "device 3" in player.status_message and "Device unavailable" in player.status_message
+    assert player.output.open(3) is False
+    message = player.output.status_message
+    assert "device 3" in message and "Device unavailable" in message
 
 
 def test_open_stream_on_this_machine_never_raises(player: Player) -> None:
-    ok = player.open_stream()
+    ok = player.output.open()
     try:
-        assert ok is player.available
-        assert player.status_message.startswith("Playback ")
+        assert ok is player.output.available
+        assert player.output.status_message.startswith("Playback ")
     finally:
-        player.close()
+        player.output.close()

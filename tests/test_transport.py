@@ -136,8 +136,8 @@ def test_device_box_and_status_without_a_device(bar: TransportBar) -> None:
     assert bar.device_combo.count() == 1
     assert bar.device_combo.currentText() == NO_DEVICE_TEXT
     assert not bar.device_combo.isEnabled()
-    assert bar.player is not None and not bar.player.available
-    assert bar.status_label.text() == bar.player.status_message
+    assert bar.player is not None and not bar.player.output.available
+    assert bar.status_label.text() == bar.player.output.status_message
     assert "no output device" in bar.status_label.text()
 
 

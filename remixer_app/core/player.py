@@ -15,7 +15,7 @@ Sources, switchable while playing:
 
 Level matching (:mod:`remixer_app.core.player_levels`) gives each source a gain that
 brings its loudness to the mixture's, so switching compares sound, not loudness. The
-output stream is opened and closed through :mod:`remixer_app.core.audio_device`.
+output stream is :attr:`Player.output`, an :class:`~remixer_app.core.audio_device.OutputPort`.
 
 Threads: every public method belongs to the GUI thread; the audio thread only runs
 :meth:`Player.callback`, which mixes through a
@@ -119,7 +119,10 @@ class Player:
         self.underflows = 0
         self._publish()
 
-        self._port = OutputPort(self.rate, self.callback)
+        #: The output stream (GUI thread): ``open(device)``, ``close()``, ``available``
+        #: and ``status_message``; without a device the player still runs headless
+        #: (:meth:`callback` driven by hand).
+        self.output = OutputPort(self.rate, self.callback)
         self._model: MixModel | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -297,30 +300,6 @@ class Player:
             if cursor is not None and cursor.renderer.settings is not self._settings:
                 cursor.renderer.apply(self._settings)
         self._cursors.arm_spare(self._loop, rebuild=False)
-
-    # ------------------------------------------------------------------ device
-
-    @property
-    def available(self) -> bool:
-        """Whether an output stream is open."""
-        return self._port.available
-
-    @property
-    def status_message(self) -> str:
-        """``"Playback available: <device>"`` or ``"Playback unavailable: <reason>"``."""
-        return self._port.status_message
-
-    def open_stream(self, device: int | str | None = None) -> bool:
-        """Open and start an output stream; ``False`` with :attr:`status_message` on failure.
-
-        Never raises: without PortAudio, without a device or with a busy one the player
-        stays usable headless (:meth:`callback` driven by hand).
-        """
-        return self._port.open(device)
-
-    def close(self) -> None:
-        """Stop and close the output stream (GUI thread; never from the callback)."""
-        self._port.close()
 
     # ------------------------------------------------------------------ audio thread
 

@@ -164,7 +164,7 @@ class TransportBar(QWidget):
     def set_player(self, player: Player | None) -> None:
         """Control ``player`` (``None``: nothing), opening its stream on the chosen device."""
         if self.player is not None and self.player is not player:
-            self.player.close()
+            self.player.output.close()
         self.player = player
         widgets: tuple[QWidget, ...] = (self.play_button, self.stop_button, self.loop_button,
                                         self.plot, self.volume_slider,
@@ -176,8 +176,8 @@ class TransportBar(QWidget):
             self.plot.set_overview(None)
             self.status_label.setText("No track loaded")
             return
-        if not player.available:
-            player.open_stream(self.device_combo.currentData())
+        if not player.output.available:
+            player.output.open(self.device_combo.currentData())
         self.plot.set_overview(player.overview)
         self.source_buttons[player.source].setChecked(True)
         self.volume_slider.setValue(round(100 * math.sqrt(player.volume)))
@@ -231,7 +231,7 @@ class TransportBar(QWidget):
         for meter, peak in zip(self.meters, player.levels().peak, strict=True):
             db = 20.0 * math.log10(max(peak, 1e-9))
             meter.setValue(round(100 * max(0.0, 1.0 - db / METER_FLOOR_DB)))
-        self.status_label.setText(player.status_message)
+        self.status_label.setText(player.output.status_message)
 
     # ------------------------------------------------------------------ slots
 
@@ -285,7 +285,7 @@ class TransportBar(QWidget):
 
     def _device_chosen(self, _row: int) -> None:
         if self.player is not None:
-            self.player.open_stream(self.device_combo.currentData())
+            self.player.output.open(self.device_combo.currentData())
             self.refresh()
 
     def _volume_changed(self, value: int) -> None:
