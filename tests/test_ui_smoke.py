@@ -19,8 +19,10 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
+    QAbstractItemView,
     QAbstractSlider,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QFileDialog,
     QLineEdit,
@@ -436,6 +438,43 @@ def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, wind
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_Space)  # a slider has no use for Space: it plays
     assert player.state.value == "playing"
+
+
+def test_the_audiogram_editor_keeps_digits_and_undo(qtbot: QtBot, window: MainWindow,
+                                                   tmp_path: Path) -> None:
+    # The source shortcuts 1/2/3 and the window's Ctrl+Z must not take the keys of a
+    # user typing into the audiogram table or undoing an audiogram edit.
+    open_and_wait(qtbot, window, write_stems(tmp_path / "stems"))
+    player = window.transport.player
+    assert player is not None and player.source == "aided"
+    window.activateWindow()
+    window.listener_panel.edit_button.setChecked(True)
+    editor = window.listener_panel.editor
+    table = editor.table
+    table.setFocus()
+    table.setCurrentCell(4, 1)
+    qtbot.keyClick(table, Qt.Key.Key_2)  # starts editing the cell with "2"
+    qtbot.wait(300)  # a shortcut would click its button after 100 ms
+    assert player.source == "aided"
+    assert table.state() is QAbstractItemView.State.EditingState
+    cell_editor = QApplication.focusWidget()
+    with qtbot.waitSignal(editor.listenerEdited):
+        qtbot.keyClicks(cell_editor, "5")
+        qtbot.keyClick(cell_editor, Qt.Key.Key_Return)
+    assert window.model.listener.left.levels[4] == 25
+    window.model.set_gain("vocals", 3.0)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.model.listener.left.levels[4] != 25  # the audiogram edit is undone ...
+    assert window.model.state.gains_db["vocals"] == 3.0  # ... not the mix
+    window.stem_panel.sliders["vocals"].setFocus()
+    qtbot.keyClick(window.stem_panel.sliders["vocals"], Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert window.model.state.gains_db.get("vocals", 0.0) == 0.0  # elsewhere: the mix
+    remix = window.transport.source_buttons["remix"]
+    qtbot.waitUntil(remix.isEnabled, timeout=30_000)  # the refit for the audiogram is done
+    qtbot.keyClick(window.stem_panel.sliders["vocals"], Qt.Key.Key_2)
+    qtbot.waitUntil(remix.isChecked)  # elsewhere the shortcut (an animated click) works
 
 
 def test_the_windows_listener_panel_keeps_profiles(window: MainWindow) -> None:

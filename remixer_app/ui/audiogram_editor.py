@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -41,6 +41,7 @@ from remixer_app.ui.audiogram_points import (
     with_ear,
     with_level,
 )
+from remixer_app.ui.focus_keys import OWN_UNDO
 
 UNDO_LIMIT = 20
 
@@ -190,10 +191,8 @@ class AudiogramEditor(QWidget):
         self.copy_right_button.clicked.connect(lambda: self.copy_ear(RIGHT))
         self.copy_left_button.clicked.connect(lambda: self.copy_ear(LEFT))
         self.undo_button.clicked.connect(self.undo)
-        # Scoped to the editor so Ctrl+Z elsewhere still undoes the mix, not the audiogram.
-        shortcut = QShortcut(QKeySequence.StandardKey.Undo, self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.undo)
+        # Ctrl+Z in the editor undoes the audiogram (keyPressEvent), elsewhere the mix.
+        self.setProperty(OWN_UNDO, True)
 
         buttons = QHBoxLayout()
         for button in (self.copy_right_button, self.copy_left_button, self.undo_button):
@@ -287,3 +286,11 @@ class AudiogramEditor(QWidget):
         assert self._listener is not None
         self.listenerEdited.emit(self._listener)
         return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Ctrl+Z undoes the last audiogram edit (the window's Undo yields to it here)."""
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.undo()
+            event.accept()
+            return
+        super().keyPressEvent(event)

@@ -37,11 +37,11 @@ from remixer_app.core.playback_probe import playback_status
 from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.track_loader import OpenedTrack
+from remixer_app.ui.focus_keys import FocusedWidgetKeys
 from remixer_app.ui.hearing_aid_panel import HearingAidPanel
 from remixer_app.ui.listener_panel import ListenerPanel
 from remixer_app.ui.scroll_area import ScrollArea
 from remixer_app.ui.separation_menu import SeparationMenu
-from remixer_app.ui.space_key import SpaceForFocusedControls
 from remixer_app.ui.stem_panel import StemPanel
 from remixer_app.ui.time_format import format_duration
 from remixer_app.ui.track_controller import TrackController
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self._set_track_actions(False)
         app = QCoreApplication.instance()
         if app is not None:
-            app.installEventFilter(SpaceForFocusedControls(self))
+            app.installEventFilter(FocusedWidgetKeys(self))
 
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
                 shortcut: QKeySequence | QKeySequence.StandardKey | None, tip: str) -> QAction:
