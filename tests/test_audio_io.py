@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
+from typing import IO, Any
 
 import av
 import numpy as np
@@ -156,6 +158,43 @@ def write_bytes(path: Path, data: bytes) -> Path:
 def test_unreadable_files(tmp_path: Path, make, message: str) -> None:
     with pytest.raises(AudioError, match=message):
         load_audio(make(tmp_path))
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EIO], ids=["EACCES", "EIO"])
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_a_file_the_system_refuses_is_not_called_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, suffix: str) -> None:
+    path = tmp_path / f"locked{suffix}"
+    if suffix == ".wav":
+        sf.write(path, sine(440, 1.0, TARGET_RATE), TARGET_RATE)
+    else:
+        write_aac(path, [sine(440, 1.0, TARGET_RATE)])
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> IO[Any]:
+        # Root reads any file, so the refusal is simulated.
+        if self == path:
+            raise OSError(code, os.strerror(code), str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(AudioError) as caught:
+        load_audio(path)
+    assert str(caught.value) == f"cannot read {path}: {os.strerror(code)}"
+
+
+def test_an_error_while_reading_is_reported_as_one(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "disk.wav"
+    sf.write(path, sine(440, 1.0, TARGET_RATE), TARGET_RATE)
+
+    def failing_disk(*_args: object, **_kwargs: object) -> np.ndarray:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(sf.SoundFile, "read", failing_disk)
+    with pytest.raises(AudioError) as caught:
+        load_audio(path)
+    assert str(caught.value) == f"cannot read {path}: {os.strerror(errno.EIO)}"
 
 
 def test_zero_frames(tmp_path: Path) -> None:

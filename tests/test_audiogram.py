@@ -72,6 +72,7 @@ def test_audiogram_arrays_are_float_and_read_only() -> None:
         ([0, 500], [1, 2], "not positive"),
         ([[250, 500]], [[1, 2]], "flat list"),
         (["a", "b"], [1, 2], "list of numbers"),
+        ([250, 500], [1, 10**400], "levels must be a list of numbers"),  # no float holds it
     ],
 )
 def test_audiogram_validation(freqs: list, levels: list, message: str) -> None:
@@ -160,6 +161,8 @@ def test_display_name_defaults_to_id() -> None:
         ('{"a": [1,\n 2,,]}', "not valid JSON: Expecting value at line 2, column 4"),
         ("[1, 2]", "must contain a JSON object, not list"),
         ("{}", "contains no listeners"),
+        ("[" * 100_000 + "]" * 100_000, "is not a listener file: its JSON is nested too "
+                                        "deeply"),
     ],
 )
 def test_file_level_errors(tmp_path: Path, content: str, message: str) -> None:
@@ -190,6 +193,8 @@ def test_missing_file(tmp_path: Path) -> None:
         (clarity_entry(audiogram_cfs=[250, 500, 1000, 2000, 3000, 3000, 6000, 8000]),
          "frequencies must be ascending and unique"),
         (clarity_entry(name=7), "name must be text"),
+        (clarity_entry(audiogram_levels_l=[10**400] * 8),
+         "L9999: audiogram_levels_l holds a number too large for any audiogram"),
     ],
 )
 def test_clarity_entry_errors(tmp_path: Path, entry: object, message: str) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from remixer_app.cli import main
+from remixer_app.cli import main, render
 from remixer_app.cli.render import parse_gains
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
@@ -96,6 +98,10 @@ def test_render_with_mixture_file(stems_dir: tuple[Path, dict[str, np.ndarray]],
     (["--listener", "N3", "--sample-rate", "0"], "sample-rate"),
     (["--listener", "N3", "--sample-rate", "1000000"], "8000 to 384000 Hz"),
     (["--listener", "N3", "--gains", "vocals=1e9"], "beyond +-40 dB"),
+    (["--listener", "N3", "--compressor", "--comp-attack", "0.001"],
+     "remixer: error: compressor attack must be at least 0.02268 ms (one sample at 44100 Hz)"),
+    (["--listener", "N3", "--compressor", "--comp-rms-window", "1e6"],
+     "remixer: error: rms_buffer_size must be positive and at most 5 seconds"),
 ])
 def test_render_errors_are_one_line(stems_dir: tuple[Path, dict[str, np.ndarray]],
                                     tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -126,6 +132,40 @@ def test_render_missing_stems_folder(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--out", str(tmp_path / "x.flac")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_system_errors_are_one_line_user_errors(
+        stems_dir: tuple[Path, dict[str, np.ndarray]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, _ = stems_dir
+    args = ["render", "--stems", str(folder), "--listener", "N3", "--out",
+            str(tmp_path / "x.flac")]
+    real_iterdir = Path.iterdir
+
+    def unreadable(self: Path) -> Iterator[Path]:
+        # Root reads any folder, so the refusal is simulated.
+        if self == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", unreadable)
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"remixer: error: {folder}: Permission denied\n"
+    monkeypatch.setattr(Path, "iterdir", real_iterdir)
+
+    def out_of_memory(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(render, "load_stems_dir", out_of_memory)
+    assert main(args) == 2
+    assert capsys.readouterr().err == ("remixer: error: not enough memory for this task; try "
+                                       "shorter audio or smaller settings\n")
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "load_stems_dir", interrupted)
+    assert main(args) == 130  # Ctrl-C is no error of the user's input
 
 
 def test_missing_required_argument_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

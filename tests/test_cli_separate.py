@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from remixer_app.cli import main, separate
+from remixer_app.core import exporting
+from remixer_app.core.errors import ExportError
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 
@@ -94,6 +97,33 @@ def test_a_warning_is_printed_once_and_an_interrupted_run_leaves_no_folder(
     err = capsys.readouterr().err
     assert err.count("clips") == 1 and "remixer: warning: loud.wav clips" in err
     assert not (tmp_path / "new").exists()  # nor the folder above it that the run made
+
+
+def test_a_full_disk_leaves_no_stems_and_a_rerun_succeeds(
+        track: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    out = tmp_path / "new" / "stems"
+    args = ["separate", str(track), "--out", str(out), "--ensemble", str(ensemble),
+            "--device", "cpu", "--no-cache"]
+    real_write = exporting.write_audio
+    calls: list[Path] = []
+
+    def disk_full_at_the_second(path: Path, data: np.ndarray, rate: int, **kwargs: Any) -> Path:
+        calls.append(Path(path))
+        if len(calls) == 2:
+            raise ExportError(f"not enough disk space to write {path}")
+        return real_write(path, data, rate, **kwargs)
+
+    monkeypatch.setattr(exporting, "write_audio", disk_full_at_the_second)
+    assert main(args) == 2
+    assert capsys.readouterr().err.endswith(
+        f"remixer: error: not enough disk space to write {out / 'drums.wav'}\n")
+    assert not (tmp_path / "new").exists()  # the written vocals.wav, then the folders, went
+    monkeypatch.setattr(exporting, "write_audio", real_write)
+    assert main(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bass.wav", "drums.wav", "other.wav", "vocals.wav"]
 
 
 def test_out_must_be_a_folder(track: Path, tmp_path: Path,

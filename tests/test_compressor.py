@@ -7,6 +7,7 @@ import pytest
 from clarity.enhancer.compressor import Compressor
 
 from remixer_app.core.dsp.compressor import (
+    MAX_RMS_WINDOW,
     CompressorParams,
     CompressorState,
     compress,
@@ -165,6 +166,8 @@ def test_long_signal_stays_with_pyclarity() -> None:
     {"release": float("nan")},
     {"rms_buffer_size": 0.0},
     {"rms_buffer_size": -0.1},
+    {"rms_buffer_size": 5.001},
+    {"rms_buffer_size": 1e6},
     {"attenuation": 1.5},
     {"attenuation": -0.1},
     {"attenuation": float("nan")},
@@ -175,3 +178,24 @@ def test_long_signal_stays_with_pyclarity() -> None:
 def test_invalid_params_raise(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         CompressorParams(**kwargs)
+
+
+def test_rms_window_is_at_most_a_few_seconds() -> None:
+    assert CompressorParams(rms_buffer_size=MAX_RMS_WINDOW).window_length(RATE) == 5 * RATE
+    with pytest.raises(ValueError) as caught:
+        CompressorParams(rms_buffer_size=1e6)
+    assert str(caught.value) == "rms_buffer_size must be positive and at most 5 seconds, not 1e+06"
+
+
+@pytest.mark.parametrize("name", ["attack", "release"])
+def test_attack_and_release_must_last_one_sample(name: str) -> None:
+    params = CompressorParams(**{name: 0.01})  # valid in itself: the limit depends on the rate
+    with pytest.raises(ValueError) as caught:
+        params.coefficients(RATE)
+    assert str(caught.value) == (f"compressor {name} must be at least 0.02268 ms (one sample "
+                                 "at 44100 Hz), not 0.01 ms")
+    assert params.coefficients(100_000)[2:4].max() == pytest.approx(1.0)
+    # At the limit the gain steps straight to its target and stays bounded.
+    shortest = CompressorParams(**{name: 1000.0 / RATE})
+    out = compress(bursts(RATE, seconds=0.5), shortest, RATE)
+    assert np.isfinite(out).all() and np.abs(out).max() < 10.0

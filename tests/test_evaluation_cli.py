@@ -47,6 +47,10 @@ def _run(musdb: Path, tmp_path: Path, *args: str) -> int:
     (["--oracle", "--split", "train"], "train/"),
     (["--oracle", "--excerpt", "-3"], "at least 1 s"),
     (["--oracle", "--excerpt", "nan"], "at least 1 s"),
+    (["--oracle", "--listeners", "L1", "--member", "htdemucs"],
+     "remixer: error: --member needs --ensemble: only an ensemble has members to score"),
+    (["--mixture-only", "--listeners", "L1", "--member", "htdemucs"],
+     "remixer: error: --member needs --ensemble"),
 ])
 def test_errors_are_one_line(musdb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                              args: list[str], message: str) -> None:

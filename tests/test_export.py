@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from remixer_app.core.atomic import check_target
+from remixer_app.core.atomic import atomic_write, check_target
 from remixer_app.core.errors import ExportError
 from remixer_app.core.export import DEFAULT_EXPORT_RATE, DEFAULT_SUBTYPE, write_audio
 
@@ -182,3 +183,60 @@ def test_a_folder_is_no_target_even_with_overwrite(tmp_path: Path) -> None:
     (tmp_path / "out.csv").mkdir()
     with pytest.raises(ExportError, match="is a folder; give a file name"):
         check_target(tmp_path / "out.csv", overwrite=True)
+
+
+def _create_meanwhile(target: Path) -> object:
+    """A ``write`` that also creates ``target``, as another program could meanwhile."""
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(b"ours")
+        target.write_bytes(b"theirs")
+    return write
+
+
+def test_a_file_created_meanwhile_is_never_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "o.csv"
+    with pytest.raises(ExportError) as caught:
+        atomic_write(target, _create_meanwhile(target))
+    assert str(caught.value) == (f"{target} already exists; choose another name or allow "
+                                 "overwriting")
+    assert target.read_bytes() == b"theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["o.csv"]
+
+
+@pytest.mark.parametrize("code", [errno.EPERM, errno.ENOTSUP, errno.EXDEV],
+                         ids=["EPERM", "ENOTSUP", "EXDEV"])
+def test_without_hard_links_a_new_file_is_renamed_into_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "o.csv"
+    assert atomic_write(target, lambda tmp: tmp.write_bytes(b"data")) == target
+    assert [p.name for p in tmp_path.iterdir()] == ["o.csv"]
+    assert target.read_bytes() == b"data"
+    # ... and a file that appeared meanwhile is still found by the check before the rename.
+    other = tmp_path / "p.csv"
+    with pytest.raises(ExportError, match="already exists"):
+        atomic_write(other, _create_meanwhile(other))
+    assert other.read_bytes() == b"theirs"
+    assert no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_data_is_flushed_before_publishing_and_the_folder_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overwrite: bool) -> None:
+    target = tmp_path / "o.csv"
+    flushed: list[tuple[str, int, bool]] = []
+    real_fsync = os.fsync
+
+    def record(fd: int) -> None:
+        info = os.fstat(fd)
+        kind = "folder" if stat.S_ISDIR(info.st_mode) else "file"
+        flushed.append((kind, info.st_size if kind == "file" else 0, target.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    atomic_write(target, lambda tmp: tmp.write_bytes(b"12345"), overwrite=overwrite)
+    # The whole file while it still has its temporary name, then the folder holding it.
+    assert flushed == [("file", 5, False), ("folder", 0, True)]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from remixer_app.core import exporting
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import ExportError
@@ -53,3 +55,31 @@ def test_exports_write_the_formats_and_refuse_clashes(stems: dict, tmp_path: Pat
     assert sorted(p.name for p in (tmp_path / "stems").iterdir()) == ["other.wav"]
     written = export_stems(stems, tmp_path / "stems", overwrite=True)
     assert len(written) == 4
+
+
+def test_a_failed_stem_export_removes_only_the_files_it_created(
+        stems: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "stems"
+    folder.mkdir()
+    (folder / "drums.wav").write_bytes(b"old drums")  # replaced, so no longer ours to keep
+    (folder / "notes.txt").write_bytes(b"not a stem")
+    real_write = exporting.write_audio
+    calls: list[Path] = []
+
+    def disk_full_at_the_third(path: Path, data: np.ndarray, rate: int, **kwargs: Any) -> Path:
+        calls.append(Path(path))
+        if len(calls) == 3:
+            raise ExportError(f"not enough disk space to write {path}")
+        return real_write(path, data, rate, **kwargs)
+
+    monkeypatch.setattr(exporting, "write_audio", disk_full_at_the_third)
+    with pytest.raises(ExportError, match="not enough disk space to write .*bass.wav"):
+        export_stems(stems, folder, overwrite=True)
+    assert [p.name for p in calls] == ["vocals.wav", "drums.wav", "bass.wav"]
+    # vocals.wav, which the call created, is gone; the replaced drums.wav is the new one.
+    assert sorted(p.name for p in folder.iterdir()) == ["drums.wav", "notes.txt"]
+    assert sf.info(folder / "drums.wav").frames == RATE
+    assert (folder / "notes.txt").read_bytes() == b"not a stem"
+    monkeypatch.setattr(exporting, "write_audio", real_write)
+    (folder / "drums.wav").unlink()
+    assert len(export_stems(stems, folder)) == 4  # a second try finds nothing in its way

@@ -434,6 +434,24 @@ def test_csv_export(store: SessionStore, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic", "prefs.csv"]  # no temp left
 
 
+def test_csv_text_that_a_spreadsheet_would_run_is_quoted(store: SessionStore,
+                                                        tmp_path: Path) -> None:
+    store.save_listener(make_listener("-L4", "=HYPERLINK(\"http://x\")"))
+    model = MixModel()
+    model.set_stems(("=cmd", "violin"))
+    model.set_gains({"violin": -6.5})
+    model.set_muted("=cmd")
+    store.add_preference("-L4", "+k", "@track", model.to_dict(), "\rnote")
+    store.add_preference("-L4", "k", "\tsong", settings(bass=-3), "a = b - c")
+    header, song, trio = read_csv(store.export_csv(tmp_path / "prefs.csv"))  # newest first
+    assert header[5:11] == ["vocals_db", "drums_db", "bass_db", "other_db", "violin_db",
+                            "'=cmd_db"]
+    assert trio[1:5] == ["'-L4", "'=HYPERLINK(\"http://x\")", "'+k", "'@track"]
+    assert trio[5:11] == ["", "", "", "", "-6.5", "0"]  # numbers stay numbers
+    assert (trio[11], trio[-1]) == ("'=cmd", "'\rnote")
+    assert (song[4], song[7], song[-1]) == ("'\tsong", "-3", "a = b - c")
+
+
 def test_instrument_preferences_keep_their_gains_and_get_their_own_columns(
         store: SessionStore, tmp_path: Path) -> None:
     model = MixModel()

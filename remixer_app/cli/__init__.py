@@ -1,8 +1,9 @@
 """The ``remixer`` command line (core only, no Qt).
 
 Each subcommand lives in its own module with an ``add_parser(subparsers)`` that
-registers it and sets ``func``; user errors (:class:`RemixerError`, bad arguments)
-end with a one-line reason on stderr and a non-zero exit code.
+registers it and sets ``func``; user errors (:class:`RemixerError`, bad arguments,
+files the system refuses, too little memory) end with a one-line reason on stderr and
+exit code 2.
 """
 
 from __future__ import annotations
@@ -67,13 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (RemixerError, ValueError) as exc:
-        end_progress()
-        print(f"remixer: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _user_error(str(exc))
     except BrokenPipeError:  # output piped into e.g. head, which stopped reading
         sys.stderr.close()
         return 0
+    except OSError as exc:  # after BrokenPipeError, one of its kind: e.g. an unreadable folder
+        return _user_error(_os_error_message(exc))
+    except MemoryError:
+        return _user_error("not enough memory for this task; try shorter audio or "
+                           "smaller settings")
     except KeyboardInterrupt:
         end_progress()
         print("remixer: interrupted", file=sys.stderr)
         return 130
+
+
+def _user_error(message: str) -> int:
+    """End a command with a one-line reason on stderr; returns :data:`EXIT_USER_ERROR`."""
+    end_progress()
+    print(f"remixer: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _os_error_message(exc: OSError) -> str:
+    """An operating system error as one line: what failed on which file, without a traceback."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason

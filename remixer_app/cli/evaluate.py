@@ -173,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--jobs must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be at least 1")
+    if args.member is not None and args.ensemble is None:  # else silently ignored
+        raise ValueError("--member needs --ensemble: only an ensemble has members to score")
     if args.classical:
         from remixer_app.cli.evaluate_classical import run_classical
 

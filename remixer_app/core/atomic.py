@@ -14,6 +14,10 @@ from pathlib import Path
 
 from remixer_app.core.errors import ExportError
 
+# What os.link reports on filesystems without hard links (FAT, exFAT, some network shares).
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                            errno.ENOSYS})
+
 
 def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Check that ``path`` can be written: its folder exists, and it is new or may be replaced.
@@ -30,13 +34,18 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
     if target.is_dir():
         raise ExportError(f"{target} is a folder; give a file name")
     if target.exists() and not overwrite:
-        raise ExportError(f"{target} already exists; choose another name or allow overwriting")
+        raise _exists(target)
     return target
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
                  overwrite: bool = False) -> Path:
-    """Write a file atomically.
+    """Write a file atomically and durably.
+
+    The temporary file's data is flushed to disk before it takes the target's name,
+    and the folder after, so that after a crash the target is either absent, the old
+    file, or the whole new one. Without ``overwrite`` the file is published so that a
+    file another program creates under the same name meanwhile is never replaced.
 
     Parameters
     ----------
@@ -68,9 +77,15 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # Before the chmod: the umask may take away the write access this open needs.
+        _fsync_path(tmp)
         # mkstemp makes the file private (0600); give it the permissions of a plain new file.
         os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            _publish_new(tmp, target)
+        _fsync_folder(folder)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ExportError(_failure(target, exc)) from exc
@@ -78,6 +93,55 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _publish_new(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` unless a file of that name has appeared meanwhile.
+
+    A hard link fails if the name exists, atomically, where a rename would silently
+    replace a file another program created since :func:`check_target`.
+    """
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise _exists(target) from None
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # No hard links here: check again and rename, which leaves only a short race.
+        if os.path.lexists(target):
+            raise _exists(target) from None
+        os.replace(tmp, target)
+    else:
+        tmp.unlink()
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a file's data to disk (``write`` made it by name, so it is opened again)."""
+    fd = os.open(path, os.O_RDWR)  # Windows flushes only files open for writing
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries, so that a rename or link in it survives a crash."""
+    if os.name == "nt":  # folders cannot be opened there; NTFS journals renames itself
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some filesystems (e.g. some network shares) cannot flush a folder at all.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _exists(target: Path) -> ExportError:
+    return ExportError(f"{target} already exists; choose another name or allow overwriting")
 
 
 def _failure(target: Path, exc: OSError) -> str:

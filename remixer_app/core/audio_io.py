@@ -88,7 +88,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
     Raises
     ------
     AudioError
-        The file is missing, empty, damaged, in an unsupported format, silent of
+        The file is missing, unreadable, empty, damaged, in an unsupported format, silent of
         samples, shorter than 0.4 s, longer than :data:`MAX_SECONDS`, or holds NaN/inf.
     """
     p = Path(path)
@@ -98,6 +98,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
         raise AudioError(f"{p} is a folder, not an audio file")
     if p.stat().st_size == 0:
         raise AudioError(f"audio file {p} is empty (0 bytes)")
+    _check_readable(p)
 
     warnings: list[str] = []
     try:
@@ -111,7 +112,7 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
                 tracks = _read_pyav(p)
     except _OpenFailed:
         if p.suffix.lower() in AUDIO_SUFFIXES:
-            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from None
+            raise _read_failure(p, None) from None
         raise AudioError(f"{p} is not in a supported audio format "
                          "(WAV, FLAC, OGG, MP3, M4A/AAC or .stem.mp4)") from None
 
@@ -151,6 +152,24 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
                        path=p, stems=stems, warnings=tuple(warnings))
 
 
+def _check_readable(p: Path) -> None:
+    """Read the first byte, so that a file the system refuses to read (no permission, a
+    failing disk) is reported as such rather than by the decoders as damaged."""
+    try:
+        with p.open("rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise _read_failure(p, exc) from exc
+
+
+def _read_failure(p: Path, exc: BaseException | None) -> AudioError:
+    """Why ``p`` could not be read: the system's reason for an ``OSError``, otherwise (a
+    decoder's error, or ``None``) that its contents are damaged."""
+    if isinstance(exc, OSError):
+        return AudioError(f"cannot read {p}: {exc.strerror or exc}")
+    return AudioError(f"{p} cannot be decoded; the file is damaged or incomplete")
+
+
 def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:
     """Decode with libsndfile; ``_OpenFailed`` when it does not recognise the file."""
     try:
@@ -162,7 +181,7 @@ def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:
         try:
             data = f.read(dtype="float32", always_2d=True)
         except Exception as exc:
-            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from exc
+            raise _read_failure(p, exc) from exc
         return data, int(f.samplerate)
 
 
@@ -204,7 +223,7 @@ def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
         except AudioError:
             raise
         except Exception as exc:
-            raise AudioError(f"{p} cannot be decoded; the file is damaged or incomplete") from exc
+            raise _read_failure(p, exc) from exc
 
         # Stream objects are invalid once the container closes, so assemble in here.
         tracks = []

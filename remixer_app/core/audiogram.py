@@ -36,7 +36,7 @@ def _fmt_list(values: np.ndarray) -> str:
 def _as_vector(values: ArrayLike, what: str) -> np.ndarray:
     try:
         arr = np.array(values, dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. 10**400 fits no float
         raise ListenerError(f"{what} must be a list of numbers") from exc
     if arr.ndim != 1:
         raise ListenerError(f"{what} must be a flat list of numbers")

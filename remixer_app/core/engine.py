@@ -80,6 +80,8 @@ class ChainSettings:
         for name, gain in self.gains_db.items():
             if np.isnan(gain) or gain == float("inf"):
                 raise ValueError(f"gain of {name} must be a finite number of dB or -inf (mute)")
+        if self.compressor is not None:  # refused now, not at the first render
+            self.compressor.check_rate(ENGINE_RATE)
 
 
 @dataclass(frozen=True, eq=False)

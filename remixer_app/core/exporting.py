@@ -7,6 +7,7 @@ order of resampling then clipping), always written atomically.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +83,25 @@ def export_stems(stems: Mapping[str, np.ndarray], folder: str | Path, *, suffix:
     """Write each stem as ``<folder>/<stem><suffix>`` at 44.1 kHz.
 
     Every target is checked before the first file is written, so a clash found late
-    never leaves a half-exported set.
+    never leaves a half-exported set; and if a write fails (a full disk, Ctrl-C), the
+    files this call created are removed again, so that the folder is as it was and a
+    second try does not stumble over them. Files it replaced stay replaced.
     """
     targets = {name: Path(folder) / f"{name}{suffix}" for name in stems}
     for target in targets.values():
         check_export_target(target, subtype, overwrite=overwrite)
-    return [write_audio(target, stems[name], TARGET_RATE, subtype=subtype, overwrite=overwrite)
-            for name, target in targets.items()]
+    written: list[Path] = []
+    created: list[Path] = []
+    try:
+        for name, target in targets.items():
+            new = not target.exists()
+            written.append(write_audio(target, stems[name], TARGET_RATE, subtype=subtype,
+                                       overwrite=overwrite))
+            if new:
+                created.append(target)
+    except BaseException:
+        for path in created:
+            with contextlib.suppress(OSError):  # the first error is the one to report
+                path.unlink(missing_ok=True)
+        raise
+    return written

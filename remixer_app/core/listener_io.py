@@ -29,7 +29,7 @@ _CLARITY_EARS = (("left", "audiogram_levels_l"), ("right", "audiogram_levels_r")
 # ---------------------------------------------------------------------------- reading
 
 
-def _numbers(value: object, what: str, where: str) -> list[float]:
+def _numbers(value: object, what: str, where: str) -> np.ndarray:
     # Checked here, not by numpy, so that strings and booleans are rejected by name.
     if not isinstance(value, list):
         raise ListenerError(f"{where}: {what} must be a list of numbers, "
@@ -37,7 +37,11 @@ def _numbers(value: object, what: str, where: str) -> list[float]:
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ListenerError(f"{where}: {what} must be a list of numbers, found {v!r}")
-    return value
+    try:
+        return np.array(value, dtype=float)
+    except OverflowError:  # JSON integers have no size limit; floats end near 1.8e308
+        raise ListenerError(f"{where}: {what} holds a number too large for any "
+                            "audiogram") from None
 
 
 def _ear(freqs: object, levels: object, ear: str, keys: tuple[str, str], where: str) -> Audiogram:
@@ -46,7 +50,7 @@ def _ear(freqs: object, levels: object, ear: str, keys: tuple[str, str], where: 
     f = _numbers(freqs, keys[0], where)
     lv = _numbers(levels, keys[1], where)
     try:
-        return Audiogram(frequencies=np.array(f, dtype=float), levels=np.array(lv, dtype=float))
+        return Audiogram(frequencies=f, levels=lv)
     except ListenerError as exc:
         raise ListenerError(f"{where}, {ear} ear: {exc}") from None
 
@@ -147,6 +151,9 @@ def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
     except json.JSONDecodeError as exc:
         raise ListenerError(f"listener file {p} is not valid JSON: {exc.msg} at line "
                             f"{exc.lineno}, column {exc.colno}") from None
+    except RecursionError:  # lists or objects nested thousands deep: no listener file
+        raise ListenerError(f"listener file {p} is not a listener file: its JSON is nested "
+                            "too deeply") from None
     return parse_listeners(data, str(p))
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError
@@ -97,9 +97,11 @@ def _compressor(data: dict[str, Any], source: str) -> tuple[bool, CompressorPara
         if not _is_number(value):
             raise SettingsError(f"{source}: compressor.{key} must be a number, not {value!r}")
     try:
-        return enabled, CompressorParams(**params)
+        compressor = CompressorParams(**params)
+        compressor.check_rate(TARGET_RATE)  # the rate it runs at; refused here, not mid-play
     except ValueError as exc:
         raise SettingsError(f"{source}: {exc}") from None
+    return enabled, compressor
 
 
 def state_from_dict(data: object, *, source: str = "mix settings") -> MixState:

@@ -18,6 +18,9 @@ import numpy as np
 from remixer_app.core.dsp.jit import kernel
 
 EPS = 1e-8  # added to the mean square before the square root, as the reference does
+# Longest RMS window: the state holds it per ear, and seconds of averaging no longer
+# follow the music (the recipe's is 64 ms).
+MAX_RMS_WINDOW = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class CompressorParams:
     attack, release
         Smoothing time constants in milliseconds.
     rms_buffer_size
-        Length of the RMS window in seconds.
+        Length of the RMS window in seconds, at most :data:`MAX_RMS_WINDOW`.
     makeup_gain
         Linear gain applied after compression.
     """
@@ -52,8 +55,9 @@ class CompressorParams:
             raise ValueError("compressor parameters must be finite numbers")
         if not (self.attack > 0 and self.release > 0):
             raise ValueError("attack and release must be positive (milliseconds)")
-        if not self.rms_buffer_size > 0:
-            raise ValueError("rms_buffer_size must be positive (seconds)")
+        if not 0 < self.rms_buffer_size <= MAX_RMS_WINDOW:
+            raise ValueError(f"rms_buffer_size must be positive and at most "
+                             f"{MAX_RMS_WINDOW:g} seconds, not {self.rms_buffer_size:g}")
         if not 0 <= self.attenuation <= 1:
             raise ValueError("attenuation must lie in 0..1")
 
@@ -61,8 +65,33 @@ class CompressorParams:
         """RMS window in samples (truncated, as the reference does)."""
         return max(1, int(self.rms_buffer_size * rate))
 
+    def check_rate(self, rate: float) -> None:
+        """Check that attack and release last at least one sample at ``rate``.
+
+        Shorter ones make the smoothing coefficient ``1000 / (ms * rate)`` exceed 1, so
+        the gain overshoots its target each sample (by more each time beyond 2, where
+        the output diverges to inf and NaN).
+
+        Raises
+        ------
+        ValueError
+            Attack or release is shorter than ``1000 / rate`` milliseconds.
+        """
+        shortest = 1000.0 / rate
+        for name, ms in (("attack", self.attack), ("release", self.release)):
+            if ms < shortest:
+                raise ValueError(f"compressor {name} must be at least {shortest:.4g} ms (one "
+                                 f"sample at {rate:g} Hz), not {ms:g} ms")
+
     def coefficients(self, rate: float) -> np.ndarray:
-        """Per-sample constants for the kernel: threshold, attenuation, attack, release, makeup."""
+        """Per-sample constants for the kernel: threshold, attenuation, attack, release, makeup.
+
+        Raises
+        ------
+        ValueError
+            Attack or release is too short for ``rate`` (see :meth:`check_rate`).
+        """
+        self.check_rate(rate)
         return np.array([
             self.threshold,
             self.attenuation,

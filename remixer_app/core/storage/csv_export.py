@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _BEFORE = ("created_at", "listener_id", "listener", "track_key", "track")
 _AFTER = ("muted", "soloed", "hearing_aid", "compressor", "clip", "note")
+# First characters that make Excel or LibreOffice read a cell as a formula (OWASP's list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_columns(stems: Sequence[str] = STEM_NAMES) -> tuple[str, ...]:
@@ -52,23 +54,31 @@ def _stems(stems: frozenset[str], order: Sequence[str]) -> str:
     return ";".join(s for s in order if s in stems)
 
 
+def _text_cell(value: str) -> str:
+    """``value`` as a cell that spreadsheets show as text, never run as a formula.
+
+    Names and notes are typed by users (or come from file names), so one starting
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``,
+    the spreadsheets' own mark for "this is text".
+    """
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
 def preference_row(pref: Preference, listener_name: str,
                    stems: Sequence[str] = STEM_NAMES) -> list[str]:
-    """One CSV row for ``pref``, in the columns of :func:`csv_columns` of ``stems``."""
+    """One CSV row for ``pref``, in the columns of :func:`csv_columns` of ``stems``.
+
+    Every text cell passes through :func:`_text_cell`; the gains stay numbers.
+    """
     state: MixState = pref.mix_state()
+    before = (pref.created_at.isoformat(timespec="seconds"), pref.listener_id, listener_name,
+              pref.track_key, pref.track_name)
+    after = (_stems(state.muted, state.stems), _stems(state.soloed, state.stems),
+             state.hearing_aid, "on" if state.compressor_on else "off", state.clip, pref.note)
     return [
-        pref.created_at.isoformat(timespec="seconds"),
-        pref.listener_id,
-        listener_name,
-        pref.track_key,
-        pref.track_name,
+        *map(_text_cell, before),
         *(f"{state.gains_db[stem]:g}" if stem in state.gains_db else "" for stem in stems),
-        _stems(state.muted, state.stems),
-        _stems(state.soloed, state.stems),
-        state.hearing_aid,
-        "on" if state.compressor_on else "off",
-        state.clip,
-        pref.note,
+        *map(_text_cell, after),
     ]
 
 
@@ -79,7 +89,8 @@ def write_preferences_csv(path: str | os.PathLike[str],
 
     The file is UTF-8 with a byte-order mark, which spreadsheet programs need to
     show accented names correctly; lists of stems are joined with ``;``. The stem
-    columns are those of :func:`stem_columns`.
+    columns are those of :func:`stem_columns`. Text that a spreadsheet would run as a
+    formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a CR) starts with ``'``.
 
     Raises
     ------
@@ -90,7 +101,9 @@ def write_preferences_csv(path: str | os.PathLike[str],
     """
     rows = list(rows)
     stems = stem_columns(pref.mix_state() for pref, _ in rows)
-    table = [list(csv_columns(stems)), *(preference_row(p, name, stems) for p, name in rows)]
+    # Stem names, and so the gain columns' names, may be any text too.
+    header = [_text_cell(column) for column in csv_columns(stems)]
+    table = [header, *(preference_row(p, name, stems) for p, name in rows)]
 
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:
