@@ -39,6 +39,18 @@ def _no_background_work_left() -> Iterator[None]:
         QThreadPool.globalInstance().waitForDone(120_000)
 
 
+@pytest.fixture(autouse=True)
+def _no_modal_question_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A main window closed at a test's end discards an edited audiogram instead of
+    waiting for an answer to a modal question; tests of that question replace it."""
+    module = sys.modules.get("remixer_app.ui.main_window")
+    if module is not None:
+        from PySide6.QtWidgets import QMessageBox
+
+        monkeypatch.setattr(module.MainWindow, "ask_unsaved_listener",
+                            lambda self, name: QMessageBox.StandardButton.Discard)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (MUSDB18 previews, listener audiograms); skips when absent."""

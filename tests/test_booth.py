@@ -98,6 +98,41 @@ def test_play_and_hearing_aid_toggle_with_feedback(booth: BoothPanel, player: Pl
     assert player.state is PlayState.PAUSED and booth.now_label.text() == "Paused"
 
 
+def test_the_booth_says_what_the_player_plays(qtbot: QtBot, model: MixModel,
+                                              player: Player) -> None:
+    player.set_source("remix")  # chosen in the transport before booth mode
+    panel = BoothPanel(model, player)
+    qtbot.addWidget(panel)
+    panel.set_active(True)
+    assert player.source == "remix"  # the booth does not override the transport
+    panel.play_button.click()
+    assert panel.now_label.text() == "Now playing: remix, no hearing aid"
+    assert not panel.aid_button.isChecked() and "OFF" in panel.aid_button.text()
+    player.set_source("aided")  # changed elsewhere: the booth follows the player
+    panel.refresh()
+    assert panel.now_label.text() == "Now playing: hearing aid"
+    assert panel.aid_button.isChecked()
+
+
+def test_the_booth_chooses_a_new_players_source_only_in_booth_mode(
+        booth: BoothPanel, engine_and_stems: tuple[HearingAidEngine, dict[str, np.ndarray]]
+) -> None:
+    engine, stems = engine_and_stems
+    chosen = []
+    booth.sourceChosen.connect(chosen.append)
+    booth.set_active(True)
+    booth.aid_button.click()  # a visitor turns the hearing aid off
+    assert chosen == ["original"]
+    in_booth = Player(engine, stems)
+    booth.set_player(in_booth)  # a track that opened during booth mode
+    assert in_booth.source == "original"
+    booth.set_active(False)
+    after = Player(engine, stems)
+    after.set_source("remix")
+    booth.set_player(after)  # back in normal mode the transport's choice stands
+    assert after.source == "remix" and not booth.aid_button.isChecked()
+
+
 def test_without_player(qtbot: QtBot, model: MixModel, player: Player) -> None:
     panel = BoothPanel(model)
     qtbot.addWidget(panel)

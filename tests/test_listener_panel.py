@@ -222,6 +222,26 @@ def test_profiles(qtbot: QtBot, model: MixModel, tmp_path: Path) -> None:
         assert model.listener == saved and rec.dialogs == []
 
 
+def test_knows_unsaved_edits(qtbot: QtBot, model: MixModel, tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        panel, rec = make_panel(qtbot, model, store)
+        panel.select_listener("N3")
+        assert not panel.has_unsaved_edits()  # chosen, not edited
+        panel.editor.table.item(0, 0).setText("50")
+        assert panel.has_unsaved_edits()
+        assert panel.save_profile() and not panel.has_unsaved_edits()
+        panel.editor.table.item(1, 0).setText("55")
+        assert panel.has_unsaved_edits()
+        assert panel.save_to_file(tmp_path / "n3.json") and not panel.has_unsaved_edits()
+        panel.editor.table.item(2, 0).setText("60")
+        model.set_listener(get_preset("S1"))  # chosen elsewhere: a preference re-applied
+        assert not panel.has_unsaved_edits()
+        panel.select_listener("N5")
+        panel.editor.table.item(0, 1).setText("35")
+        assert panel.editor.undo() and model.listener == get_preset("N5")
+        assert not panel.has_unsaved_edits() and rec.dialogs == []  # undone: no edit
+
+
 def test_no_store_hides_profiles(qtbot: QtBot, model: MixModel) -> None:
     panel, _ = make_panel(qtbot, model)
     assert panel.source_combo.findData(PROFILES) == -1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,22 @@ def test_reapply_restores_gains_and_switches_listener(dialog: Recorder, model: M
     assert dialog.reapply()
     assert model.listener == S1 and model.state.gains_db["bass"] == 4.5
     assert "another track" in dialog.status_label.text() and len(with_signal) == 1
+
+
+def test_a_preference_keeps_its_listener_and_leaves_the_profile(
+        dialog: Recorder, store: SessionStore, model: MixModel) -> None:
+    edited = replace(S1, name="S1 (edited)", left=replace(S1.left, levels=(
+        90.0, *S1.left.levels[1:])))
+    model.set_listener(edited)  # as the listener panel makes an audiogram edit
+    dialog.notes = ["edited audiogram"]
+    pref_id = dialog.save_current()
+    assert pref_id is not None
+    assert store.listener(S1.id) == S1  # the stored profile is not replaced unasked
+    model.set_listener(S1)
+    assert dialog.select_preference(pref_id) and dialog.reapply()
+    assert model.listener == edited  # the listener saved with that preference
+    assert dialog.select_preference(store.preferences(S1.id)[1].id) and dialog.reapply()
+    assert model.listener == S1  # and the older preference's own listener
 
 
 def test_edit_note_persists(dialog: Recorder, store: SessionStore) -> None:

@@ -106,6 +106,13 @@ def test_listeners_round_trip_sorted_and_updated(store: SessionStore, db_path: P
     assert row[0] == created and row[1] > updated
 
 
+def test_add_listener_keeps_a_saved_profile(store: SessionStore) -> None:
+    assert not store.add_listener(make_listener("L1", "Ann edited", top=90))
+    assert store.listener("L1") == make_listener("L1", "Ann")
+    assert store.add_listener(make_listener("L9", "New"))
+    assert store.listener("L9") == make_listener("L9", "New")
+
+
 def test_delete_listener_needs_cascade_for_preferences(store: SessionStore) -> None:
     store.add_preference("L1", "k1", "Song", settings())
     store.add_preference("L1", "k2", "Song 2", settings())

@@ -8,6 +8,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 from PySide6.QtCore import QThread  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
@@ -16,6 +17,7 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
+from remixer_app.ui import track_controller  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
@@ -128,3 +130,55 @@ def test_going_back_to_the_fitted_listener_stops_the_refit(qtbot: QtBot, tmp_pat
     assert busy[-2:] == ["Fitting for S1", ""]  # started, then stopped
     qtbot.wait(300)
     assert controller.wait(60) and controller.engine is fitted
+
+
+def test_a_refit_plays_on_where_the_old_fitting_was(qtbot: QtBot, tmp_path: Path) -> None:
+    model, controller, _ = _fitted(qtbot, tmp_path)
+    old = controller.player
+    assert old is not None
+    old.set_loop((RATE // 10, RATE // 2))
+    old.seek(RATE // 4)
+    outdata = np.zeros((512, 2), np.float32)
+    old.callback(outdata, 512, None, None)  # the callback publishes the seek
+    old.play()
+    with qtbot.waitSignal(controller.player_ready, timeout=60000):
+        model.set_listener(get_preset("S2"))
+    new = controller.player
+    assert new is not None and new is not old
+    assert new.loop == (RATE // 10, RATE // 2)
+    assert new.position == old.position > 0
+    assert new.state.value == "playing" and old.state.value != "playing"
+
+
+def test_opening_another_track_drops_the_old_player_at_once(qtbot: QtBot,
+                                                           tmp_path: Path) -> None:
+    _, controller, _ = _fitted(qtbot, tmp_path)
+    players: list[object] = []
+    controller.player_ready.connect(players.append)
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "other"))
+    assert players[0] is None  # as soon as the new track opened, before its fitting
+    assert players[-1] is controller.player is not None
+
+
+def test_fittings_replaced_while_queued_are_never_built(qtbot: QtBot, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    model, controller, _ = _fitted(qtbot, tmp_path)
+    built: list[str] = []
+
+    def counting_engine(*args: object, **kwargs: object) -> HearingAidEngine:
+        engine = HearingAidEngine(*args, **kwargs)  # type: ignore[arg-type]
+        built.append(engine.listener.id)
+        return engine
+
+    monkeypatch.setattr(track_controller, "HearingAidEngine", counting_engine)
+    presets = ["N1", "N2", "N4", "N5", "S1", "S2"]
+    with qtbot.waitSignal(controller.engine_ready, timeout=120000):
+        for name in presets:  # arrow keys through the listener box
+            model.set_listener(get_preset(name))
+    assert controller.wait(120)
+    qtbot.wait(200)
+    assert controller.engine is not None and controller.engine.listener.id == "S2"
+    # One fitting at a time: the first may already run; those queued behind it and
+    # replaced meanwhile never build (before, all six were built).
+    assert built[-1] == "S2" and len(built) <= 2, built

@@ -153,6 +153,19 @@ def test_timer_moves_the_playhead_after_the_callback(bar: TransportBar, qtbot: Q
     assert bar.meters[0].value() > 0  # the levels of the last block
 
 
+def test_the_next_player_keeps_the_users_volume_and_source(
+        bar: TransportBar, track: tuple[HearingAidEngine, dict[str, np.ndarray]]) -> None:
+    # A refit or a new track brings a new player; it must not start at full volume.
+    bar.volume_slider.setValue(30)
+    bar.source_buttons["remix"].click()
+    engine, stems = track
+    new = Player(engine, stems)
+    assert new.volume == 1.0 and new.source == "aided"
+    bar.set_player(new)
+    assert bar.volume_slider.value() == 30 and new.volume == pytest.approx(0.09)
+    assert new.source == "remix" and bar.source_buttons["remix"].isChecked()
+
+
 def test_volume_slider(bar: TransportBar) -> None:
     bar.volume_slider.setValue(50)
     assert bar.player is not None and bar.player.volume == pytest.approx(0.25)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QLineEdit,
     QMenu,
     QMenuBar,
+    QMessageBox,
     QScrollBar,
     QWidget,
 )
@@ -237,6 +238,26 @@ def test_export_the_hearing_aid_output(qtbot: QtBot, window: MainWindow, tmp_pat
     assert (info.samplerate, info.subtype) == (32000, "PCM_16")
 
 
+def test_no_hearing_aid_export_while_the_new_listener_is_being_fitted(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args: (asked.append("aided"), (str(tmp_path / "a.flac"), ""))[1])
+    window.model.set_listener(get_preset("S2"))  # the refit starts; the old engine stays
+    assert window.controller.engine is not None
+    assert window.controller.engine.listener.id == "N3"
+    window.exports.ask("aided")
+    assert asked == [] and "Wait until the hearing aid is fitted" in (
+        window.statusBar().currentMessage())
+    window.controller.wait()
+    qtbot.waitUntil(lambda: window.controller.engine.listener.id == "S2", timeout=30000)
+    window.exports.ask("aided")
+    assert asked == ["aided"]
+    with qtbot.waitSignal(window.exports.worker.signals.finished, timeout=30000):
+        pass
+
+
 def test_an_export_name_without_extension_gets_the_chosen_formats(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert with_suffix(Path("a/mix"), "WAV (*.wav)") == Path("a/mix.wav")
@@ -417,6 +438,61 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
     workspace.booth.exitRequested.emit()
     assert window.centralWidget() is not workspace.booth and window.menuBar().isVisible()
     assert workspace.dock.isVisible() and workspace.haaqi_dock.isVisible()
+
+
+def test_booth_and_transport_agree_on_the_source(qtbot: QtBot, window: MainWindow,
+                                                 tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
+    player, transport = window.transport.player, window.transport
+    booth = window.workspace.booth
+    assert player is not None
+    qtbot.waitUntil(transport.source_buttons["remix"].isEnabled, timeout=30_000)
+    transport.source_buttons["remix"].click()
+    window.workspace.set_booth_mode(True)
+    booth.play_button.click()
+    assert player.source == "remix"  # entering the booth changes nothing heard...
+    assert booth.now_label.text() == "Now playing: remix, no hearing aid"  # ...and says so
+    assert not booth.aid_button.isChecked()
+    booth.aid_button.click()
+    assert player.source == "aided" and transport.source_buttons["aided"].isChecked()
+    booth.aid_button.click()
+    assert player.source == "original"
+    window.workspace.set_booth_mode(False)
+    assert transport.source_buttons["original"].isChecked()
+
+
+def test_closing_asks_about_an_edited_audiogram(window: MainWindow,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    buttons = QMessageBox.StandardButton
+    answers: list[QMessageBox.StandardButton] = []
+    asked: list[str] = []
+
+    def ask(name: str) -> QMessageBox.StandardButton:
+        asked.append(name)
+        return answers.pop(0) if answers else buttons.Discard
+
+    monkeypatch.setattr(window, "ask_unsaved_listener", ask)
+    panel = window.listener_panel
+    panel.select_listener("N3")
+    window.close()
+    assert not asked  # nothing edited: nothing to ask
+    window.show()
+    panel.editor.table.item(0, 0).setText("50")
+    edited = window.model.listener
+    assert edited is not None and edited.name.endswith("(edited)")
+    answers.append(buttons.Cancel)
+    window.close()
+    assert asked == [edited.display_name] and window.isVisible()  # Cancel: still open
+    answers.append(buttons.Save)
+    window.close()
+    assert not window.isVisible() and len(asked) == 2
+    assert window.workspace.store().listener("N3") == edited  # saved as the profile
+    window.show()
+    panel.editor.table.item(1, 0).setText("60")
+    answers.append(buttons.Discard)
+    window.close()
+    assert not window.isVisible() and len(asked) == 3
+    assert window.workspace.store().listener("N3") == edited  # the later edit was not
 
 
 def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, window: MainWindow,

@@ -38,6 +38,19 @@ def close(window: MainWindow) -> None:
     window.settings.sync()
 
 
+def test_closing_in_booth_mode_remembers_the_normal_layout(qtbot: QtBot,
+                                                           tmp_path: Path) -> None:
+    first = make_window(qtbot, tmp_path / "settings.ini")
+    first.workspace.dock.setVisible(True)  # a first run on this small screen hides it
+    first.workspace.set_booth_mode(True)  # which hides both docks
+    assert not first.workspace.haaqi_dock.isVisible()
+    close(first)
+    assert first.centralWidget() is first.main_controls
+    second = make_window(qtbot, tmp_path / "settings.ini")
+    assert second.workspace.dock.toggleViewAction().isChecked()
+    assert second.workspace.haaqi_dock.toggleViewAction().isChecked()
+
+
 @pytest.fixture
 def devices(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """The output devices the transport lists (a list the test may change)."""

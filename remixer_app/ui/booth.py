@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from remixer_app.core.audiogram import Listener, get_preset
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange, scenario_of, scenarios_for
-from remixer_app.core.player import Player
+from remixer_app.core.player import Player, Source
 from remixer_app.core.player_transport import PlayState
 from remixer_app.ui.track_controller import DEFAULT_LISTENER
 
@@ -38,6 +38,9 @@ EXIT_SHORTCUT = "Ctrl+Shift+B"
 FONT_SCALE = 2.0      # controls and labels, relative to the system font
 HEADLINE_SCALE = 2.6  # the "Now playing" line
 REFRESH_MS = 200      # playback can end on its own; the label follows within this
+#: What the "Now playing" line says is heard, per player source.
+HEARD: dict[Source, str] = {"aided": "hearing aid", "remix": "remix, no hearing aid",
+                            "original": "original, no hearing aid"}
 
 
 def scaled_font(base: QFont, factor: float, *, bold: bool = False) -> QFont:
@@ -75,9 +78,19 @@ class BoothPanel(QWidget):
     -------
     exitRequested()
         The hidden :data:`EXIT_SHORTCUT` was pressed: the owner leaves booth mode.
+    sourceChosen(str)
+        The hearing-aid switch set the player's source (``"aided"`` or ``"original"``),
+        so that other controls of the player can show it.
+
+    Notes
+    -----
+    The panel always shows what the player plays, whoever chose it, but it chooses
+    the source of a new player only while :attr:`active` (booth mode is on): out of
+    booth mode the transport's choice stands.
     """
 
     exitRequested = Signal()
+    sourceChosen = Signal(str)
 
     def __init__(self, model: MixModel, player: Player | None = None, *,
                  default_listener: Listener | None = None,
@@ -86,6 +99,7 @@ class BoothPanel(QWidget):
         self.setAccessibleName("Demo booth")
         self.model = model
         self.player: Player | None = None
+        self.active = False  # booth mode is on; see set_active
         self.default_listener = default_listener or get_preset(DEFAULT_LISTENER)
         self._build()
         self._apply_fonts()
@@ -184,10 +198,16 @@ class BoothPanel(QWidget):
         for button in (self.play_button, self.aid_button):
             button.setEnabled(player is not None)
         if player is not None:
-            player.set_source("aided" if self.aid_button.isChecked() else "original")
+            if self.active:  # a track opened in the booth keeps the visitor's choice
+                player.set_source("aided" if self.aid_button.isChecked() else "original")
             self.timer.start()
         else:
             self.timer.stop()
+        self.refresh()
+
+    def set_active(self, on: bool) -> None:
+        """Booth mode starts (``True``) or ends; the panel takes the player's source as is."""
+        self.active = on
         self.refresh()
 
     def choose_scenario(self, name: str) -> None:
@@ -202,6 +222,7 @@ class BoothPanel(QWidget):
             return
         if self.player is not None:
             self.player.set_source("aided" if on else "original")
+            self.sourceChosen.emit(self.player.source)
         self.refresh()
 
     def toggle_play(self) -> None:
@@ -247,7 +268,13 @@ class BoothPanel(QWidget):
 
     def refresh(self) -> None:
         """Say in words what is heard now (the timer's slot)."""
-        player, aided = self.player, self.aid_button.isChecked()
+        player = self.player
+        if player is not None:
+            # The player is the truth: the transport may have chosen its source.
+            self.aid_button.blockSignals(True)  # following the player is not a choice
+            self.aid_button.setChecked(player.source == "aided")
+            self.aid_button.blockSignals(False)
+        aided = self.aid_button.isChecked()
         self.aid_button.setText(f"Hearing aid: {'ON' if aided else 'OFF'}")
         self.aid_button.setAccessibleDescription(
             f"The hearing aid is {'on' if aided else 'off'}; press to turn it "
@@ -256,8 +283,7 @@ class BoothPanel(QWidget):
             text, playing = "No music loaded yet", False
         else:
             playing = player.state is PlayState.PLAYING
-            what = "hearing aid" if aided else "original, no hearing aid"
-            text = {PlayState.PLAYING: f"Now playing: {what}",
+            text = {PlayState.PLAYING: f"Now playing: {HEARD[player.source]}",
                     PlayState.PAUSED: "Paused",
                     PlayState.STOPPED: "Stopped: press Play"}[player.state]
         self.now_label.setText(text)

@@ -46,6 +46,7 @@ class ListenerFileActions(QWidget):
     _lists: dict[str, dict[str, Listener]]
     _file_path: Path | None
     _source: str
+    _saved: Listener | None  # the last listener saved, so its edits are not lost
 
     if TYPE_CHECKING:  # the panel's choosing, which loading a file ends with
         def set_source(self, source: str) -> bool: ...
@@ -105,6 +106,7 @@ class ListenerFileActions(QWidget):
         except RemixerError as exc:
             self._report_error("Cannot save listener", str(exc))
             return False
+        self._saved = listener
         self._report(f"Saved {listener.display_name} to {written}")
         return True
 
@@ -120,6 +122,7 @@ class ListenerFileActions(QWidget):
         except RemixerError as exc:
             self._report_error("Cannot save profile", str(exc))
             return False
+        self._saved = listener
         if self._refresh_profiles() and self._source == PROFILES:
             self._populate()
         self._report(f"Saved profile {listener.display_name}")

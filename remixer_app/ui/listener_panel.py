@@ -9,7 +9,8 @@ Edits in the audiogram editor become a new listener with the *same id* and the
 name suffixed " (edited)": the id is who the person is (saving a profile replaces
 that person's stored audiogram), the name tells everybody the thresholds are no
 longer the measured ones. Undoing back to the measured thresholds restores the
-original listener, name included.
+original listener, name included. Such an edit is unsaved (see
+:meth:`ListenerPanel.has_unsaved_edits`) until it is saved as a profile or to a file.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class ListenerPanel(ListenerFileActions):
         self._source = PRESETS
         self._file_path: Path | None = None
         self._base: Listener | None = None  # the listener as chosen, before any edits
+        self._saved: Listener | None = None  # the last one saved as a profile or to a file
         self._applying = False
         self._build()
         unsubscribe = model.subscribe(self._on_model_change)
@@ -155,6 +157,16 @@ class ListenerPanel(ListenerFileActions):
         layout.addStretch(1)
 
     # ------------------------------------------------------------------ showing
+
+    def has_unsaved_edits(self) -> bool:
+        """Whether the listener was edited in the audiogram editor and not saved since.
+
+        Saved means as a profile or to a listener file. An edit undone back to the
+        listener as chosen is no edit, and a listener chosen elsewhere (a preference
+        re-applied) was not edited here.
+        """
+        current = self.model.listener
+        return current is not None and current not in (self._base, self._saved)
 
     def listeners(self) -> dict[str, Listener]:
         """The listeners of the current source, by id."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -246,10 +247,11 @@ class MainWindow(QMainWindow):
                        self.export_stems_action):
             action.setEnabled(enabled)
 
-    def _player_ready(self, player: Player) -> None:
+    def _player_ready(self, player: Player | None) -> None:
         if self.transport.player is not None:
             self.transport.player.detach()
-        player.attach(self.model)
+        if player is not None:
+            player.attach(self.model)
         self.transport.set_player(player)
 
     def _toggle_play(self) -> None:
@@ -290,8 +292,48 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
+    def ask_unsaved_listener(self, name: str) -> QMessageBox.StandardButton:
+        """Ask what becomes of the edited, unsaved listener ``name`` when the window closes.
+
+        Parameters
+        ----------
+        name
+            The listener's display name.
+
+        Returns
+        -------
+        QMessageBox.StandardButton
+            ``Save`` (as a profile), ``Discard`` or ``Cancel`` (keep the window open).
+            Tests replace this method, so they never block on the modal dialog.
+        """
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved audiogram",
+                          f"The audiogram of {name} was edited and not saved. Save it as "
+                          "the listener's profile before closing?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self)
+        box.button(buttons.Save).setText("Save profile")
+        box.setDefaultButton(buttons.Save)
+        box.exec()
+        clicked = box.clickedButton()
+        return box.standardButton(clicked) if clicked is not None else buttons.Cancel
+
+    def _may_close(self) -> bool:
+        """Whether to close: an edited listener is saved or discarded first, if the user says."""
+        listener = self.model.listener
+        if listener is None or not self.listener_panel.has_unsaved_edits():
+            return True
+        answer = self.ask_unsaved_listener(listener.display_name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.listener_panel.save_profile()  # a failed save keeps the edit open
+        return answer == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        """Stop background work and remember the window layout."""
+        """Ask about an unsaved audiogram, stop background work, remember the layout."""
+        if not self._may_close():
+            event.ignore()
+            return
+        # The normal layout is the one to remember: booth mode hides the docks.
+        self.workspace.set_booth_mode(False)
         self.controller.cancel()
         if self.transport.player is not None:
             self.transport.player.detach()

@@ -88,7 +88,12 @@ class SessionActions(SessionExports):
         return pref_id
 
     def reapply(self) -> bool:
-        """Load the selected preference's settings, and its listener if another is chosen."""
+        """Load the selected preference's settings, and its listener if another is chosen.
+
+        The listener is the one saved with the preference (an audiogram edited for
+        that session, say); only a preference saved without one (an old format) takes
+        the listener's stored profile.
+        """
         pref = self._selected_or_say()
         if pref is None:
             return False
@@ -96,7 +101,7 @@ class SessionActions(SessionExports):
         def apply() -> str:
             state = pref.mix_state()  # first, so a damaged preference changes nothing
             self.model.check_stems(state)  # nor one for a track with other stems
-            stored = self.store.listener(pref.listener_id)
+            stored = state.listener or self.store.listener(pref.listener_id)
             said = [f"Re-applied the settings of {local_time(pref.created_at)} for "
                     f"{pref.track_name or pref.track_key}"]
             if stored is None:

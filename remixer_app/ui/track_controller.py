@@ -27,6 +27,7 @@ from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
+from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
@@ -83,6 +84,12 @@ class TrackController(QObject):
         self.model = model
         self.ensemble = ensemble
         self.pool = pool or QThreadPool.globalInstance()
+        # Fittings one at a time: stepping through listeners queues one per step, each
+        # holding hundreds of MB while it builds; queued ones that were replaced by then
+        # end at once (Worker.run), so at most one stale fitting runs beside none.
+        self._engine_pool = pool or QThreadPool(self)
+        if pool is None:
+            self._engine_pool.setMaxThreadCount(1)
         self.track: OpenedTrack | None = None
         self.engine: HearingAidEngine | None = None
         self.player: Player | None = None
@@ -216,6 +223,9 @@ class TrackController(QObject):
         self.model.set_stems(track.stem_names)
         self.track = track
         self.engine = None
+        if self.player is not None:  # the old track must not play under the new one's name
+            self.player = None
+            self.player_ready.emit(None)
         for warning in track.warnings:
             self.notice.emit(warning)
         self.track_opened.emit(track)
@@ -242,6 +252,8 @@ class TrackController(QObject):
         hearing_aid = self.model.state.hearing_aid
 
         def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
+            if cancelled():  # replaced while it waited for the pool
+                raise Cancelled("cancelled")
             progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
             engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
                                       hearing_aid=hearing_aid)
@@ -252,16 +264,20 @@ class TrackController(QObject):
             return engine, Player(engine, track.stems, mixture=track.mixture,
                                   settings=settings)
 
-        self._run("engine", build, self._engine_built, f"Fitting for {listener.id}")
+        self._run("engine", build, self._engine_built, f"Fitting for {listener.id}",
+                  self._engine_pool)
 
     def _engine_built(self, built: tuple[HearingAidEngine, Player]) -> None:
+        previous = self.player  # of this track: opening another clears it
         self.engine, self.player = built
+        if previous is not None:
+            _continue_playback(previous, self.player)
         self.player_ready.emit(self.player)
         self.engine_ready.emit(self.engine)
 
     # --- plumbing ----------------------------------------------------------------------
     def _run(self, kind: str, job: Callable[..., Any], done: Callable[[Any], None],
-             label: str) -> None:
+             label: str, pool: QThreadPool | None = None) -> None:
         self._request += 1
         worker = Worker(job, self._request)
         self._workers[kind] = worker
@@ -290,8 +306,20 @@ class TrackController(QObject):
         worker.signals.finished.connect(finished)
         worker.signals.failed.connect(failed)
         self.busy.emit(label)
-        start(worker, self.pool)
+        start(worker, pool or self.pool)
 
     def wait(self, timeout_s: float = 60.0) -> bool:
         """Block until the running jobs end (tests and shutdown only)."""
         return all(w.done.wait(timeout_s) for w in list(self._workers.values()))
+
+
+def _continue_playback(previous: Player, player: Player) -> None:
+    """Let ``player`` (a new fitting of the same track) go on where ``previous`` was:
+    the same loop and position, playing if it played (the transport brings volume and
+    source, its controls' values, to every player)."""
+    if previous.loop is not None:
+        player.set_loop(previous.loop)
+    player.seek(previous.position)
+    if previous.state is PlayState.PLAYING:
+        previous.pause()
+        player.play()

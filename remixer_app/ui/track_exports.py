@@ -53,11 +53,19 @@ class TrackExports(QObject):
 
         A file name typed without an extension gets the chosen format's. Stems are not
         written over the open track's own files, and replacing other files is asked first.
+        The hearing-aid output waits for the fitting of the listener on screen.
         """
         window = self.window
         engine, track = window.controller.engine, window.track
         if engine is None or track is None:
             window.statusBar().showMessage("Wait until the track is ready to export it.", 5000)
+            return
+        model = window.model
+        if what == "aided" and (engine.listener is not model.listener
+                                or engine.hearing_aid != model.state.hearing_aid):
+            # A refit is running: the engine still holds the previous fitting.
+            window.statusBar().showMessage("Wait until the hearing aid is fitted for the "
+                                           "chosen listener to export its output.", 5000)
             return
         if what == "stems":
             folder = QFileDialog.getExistingDirectory(window, "Export stems to folder")

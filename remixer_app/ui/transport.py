@@ -162,7 +162,10 @@ class TransportBar(QWidget):
     # ------------------------------------------------------------------ public API
 
     def set_player(self, player: Player | None) -> None:
-        """Control ``player`` (``None``: nothing), opening its stream on the chosen device."""
+        """Control ``player`` (``None``: nothing), opening its stream on the chosen device.
+
+        The player takes the bar's volume and source, so they stay as the user set them.
+        """
         if self.player is not None and self.player is not player:
             self.player.output.close()
         self.player = player
@@ -179,8 +182,13 @@ class TransportBar(QWidget):
         if not player.output.available:
             player.output.open(self.device_combo.currentData())
         self.plot.set_overview(player.overview)
+        # The user's volume and source carry over to the next player (a new track or
+        # fitting): a new player's full volume must not blare at a hearing-aid user.
+        self._volume_changed(self.volume_slider.value())
+        chosen = [s for s, button in self.source_buttons.items() if button.isChecked()]
+        if chosen:
+            player.set_source(chosen[0])
         self.source_buttons[player.source].setChecked(True)
-        self.volume_slider.setValue(round(100 * math.sqrt(player.volume)))
         self.loop_button.setChecked(player.loop is not None)
         self.timer.start()
         self.refresh()

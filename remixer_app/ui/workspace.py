@@ -50,6 +50,7 @@ class Workspace(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.haaqi_dock)
         self.booth = BoothPanel(window.model)
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
+        self.booth.sourceChosen.connect(lambda _source: self._show_source_in_transport())
         self._docks_shown: list[QDockWidget] = []  # before booth mode
 
         bar = window.menuBar()
@@ -95,8 +96,8 @@ class Workspace(QObject):
         if self.sessions_dialog is not None and track is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
 
-    def _player_ready(self, player: Player) -> None:
-        self.haaqi.position = lambda: player.position
+    def _player_ready(self, player: Player | None) -> None:
+        self.haaqi.position = (lambda: 0) if player is None else (lambda: player.position)
         self.spectra.set_player(player)
         self.booth.set_player(player)
 
@@ -142,6 +143,7 @@ class Workspace(QObject):
 
         The listener chosen when the booth opens is the one its "Start over" returns
         to (the operator's set-up), and leaving brings back the docks that were shown.
+        The booth shows, and the transport keeps showing, what the player plays.
         """
         window = self.window
         in_booth = window.centralWidget() is self.booth
@@ -151,6 +153,7 @@ class Workspace(QObject):
             self._docks_shown = [d for d in (self.dock, self.haaqi_dock) if d.isVisible()]
             window.takeCentralWidget()  # kept as window.main_controls
             window.setCentralWidget(self.booth)
+            self.booth.set_active(True)
             window.menuBar().setVisible(False)
             for dock in self._docks_shown:
                 dock.setVisible(False)
@@ -158,9 +161,19 @@ class Workspace(QObject):
         elif not on and in_booth:
             window.takeCentralWidget()  # keep the booth panel for next time
             window.setCentralWidget(window.main_controls)
+            self.booth.set_active(False)
+            self._show_source_in_transport()
             window.menuBar().setVisible(True)
             for dock in self._docks_shown:
                 dock.setVisible(True)
+
+    def _show_source_in_transport(self) -> None:
+        """Check the transport's button of the source the booth chose for the player."""
+        transport = self.window.transport
+        if transport.player is not None:
+            # setChecked, not click: the player already plays it. The transport also
+            # gives its checked source to the next player, so it must not be stale.
+            transport.source_buttons[transport.player.source].setChecked(True)
 
     def close(self) -> None:
         """Release the database."""

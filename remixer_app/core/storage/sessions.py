@@ -125,6 +125,22 @@ class SessionStore:
                 "updated_at = excluded.updated_at",
                 (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
 
+    def add_listener(self, listener: Listener) -> bool:
+        """Add a listener unless one with the same id is saved, which is kept as it is.
+
+        Returns
+        -------
+        bool
+            Whether the listener was added.
+        """
+        now = self._now()
+        with transaction(self._conn, self.path, f"save listener {listener.id}"):
+            cursor = self._conn.execute(
+                "INSERT INTO listeners (id, name, audiogram, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
+        return cursor.rowcount > 0
+
     def _listener(self, lid: str, audiogram: str) -> Listener:
         source = f"{self.path}: listener {lid}"
         try:
@@ -267,14 +283,18 @@ def save_preference(store: SessionStore, model: MixModel, track_key: str, track_
     """Save the model's listener and current settings as a preference for a track.
 
     The one way the app saves a preference: the main window's action and the
-    sessions dialog's button both use it.
+    sessions dialog's button both use it. The preference holds its own copy of the
+    listener (in the settings), so the listener's stored profile is only added when
+    there is none: an audiogram edited for this session must not silently replace
+    the measured one (saving the profile is the listener panel's choice).
 
     Parameters
     ----------
     store
         The session database.
     model
-        Whose listener (saved, or updated, as a profile) and settings are saved.
+        Whose listener (saved as a profile when there is none yet) and settings are
+        saved.
     track_key
         What identifies the track: a content hash or its path, as the caller keeps it.
     track_name
@@ -295,5 +315,5 @@ def save_preference(store: SessionStore, model: MixModel, track_key: str, track_
     listener = model.listener
     if listener is None:
         raise StorageError("choose a listener before saving a preference")
-    store.save_listener(listener)
+    store.add_listener(listener)  # a preference needs its listener's row
     return store.add_preference(listener.id, track_key, track_name, model.to_dict(), note)
