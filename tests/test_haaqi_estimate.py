@@ -92,3 +92,33 @@ def test_panel_says_it_is_computing_and_on_how_much_of_a_short_track(
     qtbot.waitUntil(lambda: panel.result is not None, timeout=10000)
     assert panel.scores.text().startswith("Left 0.500")
     assert panel.status.text() == "Up to date (3 s from 0 s)"
+
+
+def test_panel_waits_for_a_refit_and_drops_the_old_fits_estimate(
+        qtbot: QtBot, stems: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def slow_estimate(engine: HearingAidEngine, *args: object, **kwargs: object) -> HaaqiEstimate:
+        calls.append(engine.listener.id)
+        return HaaqiEstimate(0.5, 0.6, "chain only", 0.0, 3.0)
+
+    monkeypatch.setattr(haaqi_panel, "estimate", slow_estimate)
+    model = MixModel()
+    model.set_listener(get_preset("N3"))
+    panel = HaaqiPanel(model)
+    qtbot.addWidget(panel)
+    engine = HearingAidEngine(stems, get_preset("N3"))
+    track = OpenedTrack(Path("song.wav"), sum(stems.values()).astype(np.float32), stems, None,
+                        "test", ())
+    model.set_listener(engine.listener)
+    panel.set_engine(engine, track)
+    panel.timer.stop()
+    worker = panel.compute()
+    assert worker is not None
+    model.set_listener(get_preset("S2"))  # the app starts a refit
+    assert worker.is_cancelled and not panel.timer.isActive()
+    assert panel.status.text() == haaqi_panel.WAITING_TEXT
+    qtbot.wait(300)
+    assert panel.result is None and panel.status.text() == haaqi_panel.WAITING_TEXT
+    model.set_listener(engine.listener)  # back to the fitted listener: no refit comes
+    assert panel.timer.isActive()

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
+from remixer_app.core.errors import Cancelled
 from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
@@ -24,6 +25,7 @@ SETTLE_MS = 700
 NO_TRACK_TEXT = "No track yet"
 COMPUTING_TEXT = "Computing..."
 FAILED_TEXT = "No estimate"
+WAITING_TEXT = "Waiting for the hearing aid to be fitted..."
 COMPARISONS = {
     "true stems": "Cadenza HAAQI: what you hear against the track's true stems with the "
                   "same gains through the same hearing aid (NAL-R without its compressor, "
@@ -89,11 +91,22 @@ class HaaqiPanel(QGroupBox):
         self.timer.start()
 
     def _on_change(self, change: MixChange) -> None:
-        if change.fields & {"stems", "hearing_aid"}:
-            # A new track or hearing aid: its engine is on its way (set_engine), and the
-            # one here cannot score the new settings.
+        engine = self.engine
+        if "stems" in change.fields:
+            # A new track: its engine is on its way (set_engine), and the one here
+            # cannot score the new settings.
             self.timer.stop()
-        elif self.engine is not None and change.fields - {"listener"}:
+        elif change.fields & {"listener", "hearing_aid"} and engine is not None:
+            if (engine.listener is self.model.listener
+                    and engine.hearing_aid == self.model.state.hearing_aid):
+                self.timer.start()  # back to what is fitted: no new engine comes
+            else:  # a refit is on its way (set_engine); the scores shown are the old fit's
+                self.timer.stop()
+                if self._worker is not None:
+                    self._worker.cancel()
+                self._request += 1  # a result still on its way is the old fit's: dropped
+                self._show_status(WAITING_TEXT)
+        elif engine is not None:
             self.timer.start()  # restart: wait until the changes settle
 
     def compute(self) -> Worker | None:
@@ -114,6 +127,8 @@ class HaaqiPanel(QGroupBox):
             if true_stems is not None and built is None:
                 built = HearingAidEngine(dict(true_stems), engine.listener,
                                          mixture=track.mixture, hearing_aid=hearing_aid)
+            if cancelled():  # replaced meanwhile: a newer estimate is on its way
+                raise Cancelled("cancelled")
             return estimate(engine, settings, position, true_engine=built), built
 
         self._request += 1
