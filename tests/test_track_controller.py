@@ -182,3 +182,21 @@ def test_fittings_replaced_while_queued_are_never_built(qtbot: QtBot, tmp_path: 
     # One fitting at a time: the first may already run; those queued behind it and
     # replaced meanwhile never build (before, all six were built).
     assert built[-1] == "S2" and len(built) <= 2, built
+
+
+def test_a_track_whose_first_fitting_was_cancelled_can_be_fitted(qtbot: QtBot,
+                                                                 tmp_path: Path) -> None:
+    controller = TrackController(MixModel(), separator_factory=lambda: None)  # type: ignore
+    notices: list[str] = []
+    controller.notice.connect(notices.append)
+    with qtbot.waitSignal(controller.track_opened, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    controller.cancel_by_user()  # the first fitting, started as the track opened
+    assert controller.engine is None and "press Play" in notices[-1]
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.fit()  # what Play does then; the same listener chosen again would not
+    assert controller.engine is not None and controller.player is not None
+    busy: list[str] = []
+    controller.busy.connect(busy.append)
+    controller.fit()  # fitted: nothing to do
+    assert busy == []

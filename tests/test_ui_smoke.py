@@ -258,6 +258,18 @@ def test_no_hearing_aid_export_while_the_new_listener_is_being_fitted(
         pass
 
 
+def test_play_fits_a_track_whose_fitting_was_cancelled(qtbot: QtBot, window: MainWindow,
+                                                      tmp_path: Path) -> None:
+    controller = window.controller
+    with qtbot.waitSignal(controller.track_opened, timeout=60000):
+        window.open_path(write_stems(tmp_path / "song"))
+    window.cancel_button.click()
+    assert controller.engine is None and window.transport.player is None
+    with qtbot.waitSignal(controller.player_ready, timeout=60000):
+        window.play_action.trigger()
+    assert window.transport.player is not None
+
+
 def test_an_export_name_without_extension_gets_the_chosen_formats(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert with_suffix(Path("a/mix"), "WAV (*.wav)") == Path("a/mix.wav")

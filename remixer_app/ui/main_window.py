@@ -257,6 +257,8 @@ class MainWindow(QMainWindow):
     def _toggle_play(self) -> None:
         if self.transport.player is not None:
             self.transport.player.toggle()
+        else:  # a track whose fitting was cancelled: fit it now
+            self.controller.fit()
 
     # --- feedback ----------------------------------------------------------------------
     def _show_busy(self, label: str) -> None:

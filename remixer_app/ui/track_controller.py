@@ -186,7 +186,8 @@ class TrackController(QObject):
             return
         engine = self.engine
         if engine is None:
-            self.notice.emit("Fitting cancelled: choose a listener to fit the hearing aid.")
+            self.notice.emit("Fitting cancelled: press Play (Space) or choose a listener to "
+                             "fit the hearing aid.")
             return
         if self.model.listener is not engine.listener:
             self.model.set_listener(engine.listener)
@@ -240,6 +241,12 @@ class TrackController(QObject):
                 and engine.hearing_aid == self.model.state.hearing_aid):
             self.cancel("engine")  # back to what is fitted: nothing to build
         else:
+            self._prepare_engine()
+
+    def fit(self) -> None:
+        """Fit the hearing aid to the open track unless it is fitted or being fitted
+        (after a cancelled first fitting, choosing the same listener changes nothing)."""
+        if self.engine is None and "engine" not in self._workers:
             self._prepare_engine()
 
     def _prepare_engine(self) -> None:
