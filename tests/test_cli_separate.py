@@ -5,15 +5,13 @@ from __future__ import annotations
 import shutil
 import signal
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
+from full_disk import disk_full_at_write
 
 from remixer_app.cli import main, separate
-from remixer_app.core import exporting
-from remixer_app.core.errors import ExportError
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 
@@ -106,21 +104,12 @@ def test_a_full_disk_leaves_no_stems_and_a_rerun_succeeds(
     out = tmp_path / "new" / "stems"
     args = ["separate", str(track), "--out", str(out), "--ensemble", str(ensemble),
             "--device", "cpu", "--no-cache"]
-    real_write = exporting.write_audio
-    calls: list[Path] = []
-
-    def disk_full_at_the_second(path: Path, data: np.ndarray, rate: int, **kwargs: Any) -> Path:
-        calls.append(Path(path))
-        if len(calls) == 2:
-            raise ExportError(f"not enough disk space to write {path}")
-        return real_write(path, data, rate, **kwargs)
-
-    monkeypatch.setattr(exporting, "write_audio", disk_full_at_the_second)
+    disk_full_at_write(monkeypatch, 2)
     assert main(args) == 2
     assert capsys.readouterr().err.endswith(
         f"remixer: error: not enough disk space to write {out / 'drums.wav'}\n")
     assert not (tmp_path / "new").exists()  # the written vocals.wav, then the folders, went
-    monkeypatch.setattr(exporting, "write_audio", real_write)
+    monkeypatch.undo()
     assert main(args) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "bass.wav", "drums.wav", "other.wav", "vocals.wav"]

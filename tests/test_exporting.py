@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
+from full_disk import disk_full_at_write
 
-from remixer_app.core import exporting
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import ExportError
@@ -63,16 +62,7 @@ def test_a_failed_stem_export_removes_only_the_files_it_created(
     folder.mkdir()
     (folder / "drums.wav").write_bytes(b"old drums")  # replaced, so no longer ours to keep
     (folder / "notes.txt").write_bytes(b"not a stem")
-    real_write = exporting.write_audio
-    calls: list[Path] = []
-
-    def disk_full_at_the_third(path: Path, data: np.ndarray, rate: int, **kwargs: Any) -> Path:
-        calls.append(Path(path))
-        if len(calls) == 3:
-            raise ExportError(f"not enough disk space to write {path}")
-        return real_write(path, data, rate, **kwargs)
-
-    monkeypatch.setattr(exporting, "write_audio", disk_full_at_the_third)
+    calls = disk_full_at_write(monkeypatch, 3)
     with pytest.raises(ExportError, match="not enough disk space to write .*bass.wav"):
         export_stems(stems, folder, overwrite=True)
     assert [p.name for p in calls] == ["vocals.wav", "drums.wav", "bass.wav"]
@@ -80,6 +70,6 @@ def test_a_failed_stem_export_removes_only_the_files_it_created(
     assert sorted(p.name for p in folder.iterdir()) == ["drums.wav", "notes.txt"]
     assert sf.info(folder / "drums.wav").frames == RATE
     assert (folder / "notes.txt").read_bytes() == b"not a stem"
-    monkeypatch.setattr(exporting, "write_audio", real_write)
+    monkeypatch.undo()
     (folder / "drums.wav").unlink()
     assert len(export_stems(stems, folder)) == 4  # a second try finds nothing in its way
