@@ -85,8 +85,8 @@ class TrackController(QObject):
         self.ensemble = ensemble
         self.pool = pool or QThreadPool.globalInstance()
         # Fittings one at a time: stepping through listeners queues one per step, each
-        # holding hundreds of MB while it builds; queued ones that were replaced by then
-        # end at once (Worker.run), so at most one stale fitting runs beside none.
+        # holding hundreds of MB while it builds. One replaced while queued ends before
+        # building (see build), so at most the one already running is wasted work.
         self._engine_pool = pool or QThreadPool(self)
         if pool is None:
             self._engine_pool.setMaxThreadCount(1)
