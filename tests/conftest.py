@@ -43,11 +43,11 @@ def _no_background_work_left() -> Iterator[None]:
 def _no_modal_question_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
     """A main window closed at a test's end discards an edited audiogram instead of
     waiting for an answer to a modal question; tests of that question replace it."""
-    module = sys.modules.get("remixer_app.ui.main_window")
+    module = sys.modules.get("remixer_app.ui.listener_files")
     if module is not None:
         from PySide6.QtWidgets import QMessageBox
 
-        monkeypatch.setattr(module.MainWindow, "ask_unsaved_listener",
+        monkeypatch.setattr(module.ListenerFileActions, "ask_unsaved_listener",
                             lambda self, name: QMessageBox.StandardButton.Discard)
 
 

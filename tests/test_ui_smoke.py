@@ -483,7 +483,7 @@ def test_closing_asks_about_an_edited_audiogram(window: MainWindow,
         asked.append(name)
         return answers.pop(0) if answers else buttons.Discard
 
-    monkeypatch.setattr(window, "ask_unsaved_listener", ask)
+    monkeypatch.setattr(window.listener_panel, "ask_unsaved_listener", ask)
     panel = window.listener_panel
     panel.select_listener("N3")
     window.close()

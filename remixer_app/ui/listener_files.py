@@ -55,6 +55,8 @@ class ListenerFileActions(QWidget):
 
         def _populate(self) -> None: ...
 
+        def has_unsaved_edits(self) -> bool: ...
+
     def load_file(self, path: str | os.PathLike[str]) -> bool:
         """Read a listener file (Clarity or ours) and list its listeners.
 
@@ -166,3 +168,39 @@ class ListenerFileActions(QWidget):
     def _report_error(self, title: str, message: str) -> None:
         show_status(self.status_label, message, error=True)
         self.show_error_dialog(title, message)
+
+    def ask_unsaved_listener(self, name: str) -> QMessageBox.StandardButton:
+        """Ask what becomes of the edited, unsaved listener ``name`` when the window closes.
+
+        Parameters
+        ----------
+        name
+            The listener's display name.
+
+        Returns
+        -------
+        QMessageBox.StandardButton
+            ``Save`` (as a profile), ``Discard`` or ``Cancel`` (keep the window open).
+            Tests replace this method, so they never block on the modal dialog.
+        """
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved audiogram",
+                          f"The audiogram of {name} was edited and not saved. Save it as "
+                          "the listener's profile before closing?",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self.window())
+        box.button(buttons.Save).setText("Save profile")
+        box.setDefaultButton(buttons.Save)
+        box.exec()
+        clicked = box.clickedButton()
+        return box.standardButton(clicked) if clicked is not None else buttons.Cancel
+
+    def may_close(self) -> bool:
+        """Whether the app may close: an edited listener is saved or discarded first, as
+        the user answers :meth:`ask_unsaved_listener`."""
+        listener = self.model.listener
+        if listener is None or not self.has_unsaved_edits():
+            return True
+        answer = self.ask_unsaved_listener(listener.display_name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_profile()  # a failed save keeps the edit open
+        return answer == QMessageBox.StandardButton.Discard

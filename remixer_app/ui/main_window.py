@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -294,44 +293,9 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    def ask_unsaved_listener(self, name: str) -> QMessageBox.StandardButton:
-        """Ask what becomes of the edited, unsaved listener ``name`` when the window closes.
-
-        Parameters
-        ----------
-        name
-            The listener's display name.
-
-        Returns
-        -------
-        QMessageBox.StandardButton
-            ``Save`` (as a profile), ``Discard`` or ``Cancel`` (keep the window open).
-            Tests replace this method, so they never block on the modal dialog.
-        """
-        buttons = QMessageBox.StandardButton
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved audiogram",
-                          f"The audiogram of {name} was edited and not saved. Save it as "
-                          "the listener's profile before closing?",
-                          buttons.Save | buttons.Discard | buttons.Cancel, self)
-        box.button(buttons.Save).setText("Save profile")
-        box.setDefaultButton(buttons.Save)
-        box.exec()
-        clicked = box.clickedButton()
-        return box.standardButton(clicked) if clicked is not None else buttons.Cancel
-
-    def _may_close(self) -> bool:
-        """Whether to close: an edited listener is saved or discarded first, if the user says."""
-        listener = self.model.listener
-        if listener is None or not self.listener_panel.has_unsaved_edits():
-            return True
-        answer = self.ask_unsaved_listener(listener.display_name)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.listener_panel.save_profile()  # a failed save keeps the edit open
-        return answer == QMessageBox.StandardButton.Discard
-
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         """Ask about an unsaved audiogram, stop background work, remember the layout."""
-        if not self._may_close():
+        if not self.listener_panel.may_close():
             event.ignore()
             return
         # The normal layout is the one to remember: booth mode hides the docks.
