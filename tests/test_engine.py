@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyloudnorm as pyln
 import pytest
@@ -266,3 +268,11 @@ def test_concurrent_renders_do_not_share_buffers(engine: HearingAidEngine) -> No
         got = list(pool.map(engine.render, settings * 2))
     for i, out in enumerate(got):
         assert np.array_equal(out, expected[i % 4])
+
+
+def test_fits_names_the_listener_object_and_hearing_aid(stems: dict[str, np.ndarray]) -> None:
+    listener = get_preset("N3")
+    engine = HearingAidEngine(stems, listener)
+    assert engine.fits(listener, "nalr")
+    assert not engine.fits(replace(listener), "nalr")  # an equal audiogram, another choice
+    assert not engine.fits(listener, "multiband") and not engine.fits(None, "nalr")

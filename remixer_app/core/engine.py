@@ -190,6 +190,11 @@ class HearingAidEngine:
             for ear in range(2):
                 self.aided[k, ear] = apply_fir(self.firs[ear], stack[k, :, ear])
 
+    def fits(self, listener: Listener | None, hearing_aid: str) -> bool:
+        """Whether this engine was fitted for ``listener`` (that very object, as a model
+        holds it) and ``hearing_aid``."""
+        return self.listener is listener and self.hearing_aid == hearing_aid
+
     def stem_weights(self, gains_db: Mapping[str, float]) -> np.ndarray:
         """Linear weight of each stem in the remix.
 

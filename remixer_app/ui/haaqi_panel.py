@@ -97,8 +97,7 @@ class HaaqiPanel(QGroupBox):
             # cannot score the new settings.
             self.timer.stop()
         elif change.fields & {"listener", "hearing_aid"} and engine is not None:
-            if (engine.listener is self.model.listener
-                    and engine.hearing_aid == self.model.state.hearing_aid):
+            if engine.fits(self.model.listener, self.model.state.hearing_aid):
                 self.timer.start()  # back to what is fitted: no new engine comes
             else:  # a refit is on its way (set_engine); the scores shown are the old fit's
                 self.timer.stop()

@@ -237,8 +237,7 @@ class TrackController(QObject):
         if not change.fields & {"listener", "hearing_aid"} or self.track is None:
             return
         engine = self.engine
-        if (engine is not None and engine.listener is self.model.listener
-                and engine.hearing_aid == self.model.state.hearing_aid):
+        if engine is not None and engine.fits(self.model.listener, self.model.state.hearing_aid):
             self.cancel("engine")  # back to what is fitted: nothing to build
         else:
             self._prepare_engine()

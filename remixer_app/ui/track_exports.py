@@ -61,8 +61,7 @@ class TrackExports(QObject):
             window.statusBar().showMessage("Wait until the track is ready to export it.", 5000)
             return
         model = window.model
-        if what == "aided" and (engine.listener is not model.listener
-                                or engine.hearing_aid != model.state.hearing_aid):
+        if what == "aided" and not engine.fits(model.listener, model.state.hearing_aid):
             # A refit is running: the engine still holds the previous fitting.
             window.statusBar().showMessage("Wait until the hearing aid is fitted for the "
                                            "chosen listener to export its output.", 5000)
