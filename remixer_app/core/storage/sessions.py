@@ -116,14 +116,8 @@ class SessionStore:
 
     def save_listener(self, listener: Listener) -> None:
         """Add a listener, or replace the name and audiograms of one with the same id."""
-        now = self._now()
-        with transaction(self._conn, self.path, f"save listener {listener.id}"):
-            self._conn.execute(
-                "INSERT INTO listeners (id, name, audiogram, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "name = excluded.name, audiogram = excluded.audiogram, "
-                "updated_at = excluded.updated_at",
-                (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
+        self._insert_listener(listener, "DO UPDATE SET name = excluded.name, "
+                              "audiogram = excluded.audiogram, updated_at = excluded.updated_at")
 
     def add_listener(self, listener: Listener) -> bool:
         """Add a listener unless one with the same id is saved, which is kept as it is.
@@ -133,11 +127,16 @@ class SessionStore:
         bool
             Whether the listener was added.
         """
+        return self._insert_listener(listener, "DO NOTHING")
+
+    def _insert_listener(self, listener: Listener, on_conflict: str) -> bool:
+        """Insert ``listener``; ``on_conflict`` (SQL) says what an existing id gets.
+        Returns whether a row was written."""
         now = self._now()
         with transaction(self._conn, self.path, f"save listener {listener.id}"):
             cursor = self._conn.execute(
                 "INSERT INTO listeners (id, name, audiogram, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) {on_conflict}",
                 (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
         return cursor.rowcount > 0
 
