@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -122,7 +125,7 @@ def test_disk_full_leaves_old_file_and_no_temp(tmp_path: Path,
     target.write_bytes(b"old contents")
 
     def failing_write(file, data, *args, **kwargs) -> None:
-        Path(file).write_bytes(b"RIFF partial")
+        file.write(b"RIFF partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(sf, "write", failing_write)
@@ -136,8 +139,8 @@ def test_disk_full_leaves_old_file_and_no_temp(tmp_path: Path,
 def test_library_error_becomes_export_error(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     def failing_write(file, data, *args, **kwargs) -> None:
-        Path(file).write_bytes(b"partial")
-        raise RuntimeError(f"Error opening {str(file)!r}: unsupported channel count")
+        file.write(b"partial")
+        raise RuntimeError(f"Error opening {file!r}: unsupported channel count")
 
     monkeypatch.setattr(sf, "write", failing_write)
     with pytest.raises(ExportError) as caught:
@@ -146,6 +149,30 @@ def test_library_error_becomes_export_error(tmp_path: Path,
     assert str(caught.value) == (f"cannot write {tmp_path / 'o.flac'}: Error opening it: "
                                  "unsupported channel count")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file-size limits")
+def test_a_failed_write_names_the_systems_reason(tmp_path: Path) -> None:
+    # libsndfile says "System error." for any failed write; the user needs the reason
+    # (a quota, a file-size limit, an I/O error) and the old file kept.
+    target = tmp_path / "o.wav"
+    target.write_bytes(b"old contents")
+    script = (
+        "import resource, signal, sys\n"
+        "import numpy as np\n"
+        "from remixer_app.core.errors import ExportError\n"
+        "from remixer_app.core.export import write_audio\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n"
+        "try:\n"
+        "    write_audio(sys.argv[1], np.full((RATE, 2), 0.1), RATE, overwrite=True)\n"
+        "except ExportError as exc:\n"
+        "    print(exc)\n").replace("RATE", str(RATE))
+    run = subprocess.run([sys.executable, "-c", script, str(target)], capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert run.stdout.strip() == f"cannot write {target}: {os.strerror(errno.EFBIG)}"
+    assert target.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["o.wav"]
 
 
 @pytest.mark.parametrize("rate", [7999, 384001])

@@ -9,8 +9,8 @@ atomically so a failure never leaves a half-written or damaged file behind.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -24,7 +24,6 @@ SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 EXPORT_RATES = (8000, 384000)  #: the lowest and highest sample rate written, in Hz
 
 _FORMATS = {".flac": "FLAC", ".wav": "WAV"}
-_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
 
 
 def check_export_target(path: str | os.PathLike[str], subtype: str = DEFAULT_SUBTYPE, *,
@@ -106,24 +105,45 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
         data = np.clip(data * 32768.0, -32768, 32767).astype(np.int16)
 
     def write(tmp: Path) -> None:
-        try:
-            sf.write(tmp, data, int(sample_rate), subtype=subtype, format=fmt)
-        except OSError:
-            raise  # atomic_write turns these (e.g. ENOSPC) into ExportError
-        except Exception as exc:
-            # libsndfile reports a full disk as a generic error; check the space ourselves.
-            needed = data.size * _BYTES_PER_SAMPLE[subtype]
-            if _free_space(tmp.parent) < needed:
-                raise ExportError(f"not enough disk space to write {target}") from exc
-            # libsndfile names the temporary file; the user knows the target.
-            reason = str(exc).replace(f"'{tmp}'", "it").replace(str(tmp), str(target))
-            raise ExportError(f"cannot write {target}: {reason}") from exc
+        with open(tmp, "wb") as raw:
+            file = _KeepsWriteErrors(raw)
+            try:
+                sf.write(file, data, int(sample_rate), subtype=subtype, format=fmt)
+            except OSError:
+                raise  # atomic_write turns these (e.g. ENOSPC) into ExportError
+            except Exception as exc:
+                if file.error is not None:  # libsndfile says only "System error."
+                    raise file.error from exc
+                # libsndfile names the file object; the user knows the target.
+                reason = str(exc).replace(repr(file), "it")
+                raise ExportError(f"cannot write {target}: {reason}") from exc
 
     return atomic_write(target, write, overwrite=overwrite)
 
 
-def _free_space(folder: Path) -> int:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return 0
+class _KeepsWriteErrors:
+    """A binary file for libsndfile that keeps the OS error of a failed write.
+
+    libsndfile reports every failed write (a full disk, a quota, a file-size limit,
+    an I/O error) as "System error."; writing through Python's file object instead,
+    the first :class:`OSError` is kept so the user is told which one it was.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.error is not None:
+            return 0
+        try:
+            return self._raw.write(data)
+        except OSError as exc:
+            self.error = exc
+            return 0  # a short write: libsndfile gives up
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
