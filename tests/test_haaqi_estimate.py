@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -13,9 +14,11 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
+from remixer_app.core import haaqi_estimate  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.dsp.compressor import CompressorParams  # noqa: E402
 from remixer_app.core.engine import ChainSettings, HearingAidEngine  # noqa: E402
+from remixer_app.core.errors import Cancelled  # noqa: E402
 from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.track_loader import OpenedTrack  # noqa: E402
@@ -32,6 +35,17 @@ def stems() -> dict[str, np.ndarray]:
     tone = 0.02 * np.sin(2 * np.pi * 220 * t)[:, None] * np.ones((1, 2))
     return {"vocals": tone, "drums": 0.01 * rng.standard_normal((3 * RATE, 2)),
             "bass": 0.5 * tone, "other": 0.005 * rng.standard_normal((3 * RATE, 2))}
+
+
+def panel_and_track(qtbot: QtBot, stems: dict, model: MixModel | None = None,
+                    ) -> tuple[HaaqiPanel, HearingAidEngine, OpenedTrack]:
+    """A panel, an engine fitted for N3 and the track of ``stems``, not yet connected."""
+    panel = HaaqiPanel(model or MixModel())
+    qtbot.addWidget(panel)
+    engine = HearingAidEngine(stems, get_preset("N3"))
+    track = OpenedTrack(Path("song.wav"), sum(stems.values()).astype(np.float32), stems, None,
+                        "test", ())
+    return panel, engine, track
 
 
 def test_excerpt_fits_the_track() -> None:
@@ -54,14 +68,34 @@ def test_chain_only_scores_the_processing_and_true_stems_the_separation(stems: d
     assert cadenza.comparison == "true stems" and cadenza.mean < clean.mean
 
 
+def test_a_cancelled_estimate_stops_before_scoring(stems: dict,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    scored: list[int] = []
+    built: list[int] = []
+
+    class CountingReference(haaqi_estimate.HaaqiReference):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            built.append(1)
+
+        def score(self, *args: object, **kwargs: object) -> float:
+            scored.append(1)
+            return super().score(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(haaqi_estimate, "HaaqiReference", CountingReference)
+    engine = HearingAidEngine(stems, get_preset("N2"))
+    # The user changes a slider while the first ear's reference model is being built.
+    with pytest.raises(Cancelled):
+        estimate(engine, ChainSettings(), 0, seconds=1.0, cancelled=lambda: bool(built))
+    assert built == [1] and scored == []
+    estimate(engine, ChainSettings(), 0, seconds=1.0)  # not cancelled: both ears scored
+    assert scored == [1, 1]
+
+
 def test_panel_computes_in_the_background_and_says_what_it_compares(qtbot: QtBot,
                                                                     stems: dict) -> None:
     model = MixModel()
-    panel = HaaqiPanel(model)
-    qtbot.addWidget(panel)
-    engine = HearingAidEngine(stems, get_preset("N3"))
-    mixture = sum(stems.values()).astype(np.float32)
-    track = OpenedTrack(Path("song.wav"), mixture, stems, None, "test", ())
+    panel, engine, track = panel_and_track(qtbot, stems, model)
     with qtbot.waitSignal(panel.timer.timeout, timeout=5000):
         panel.set_engine(engine, track)
     worker = panel._worker
@@ -78,11 +112,7 @@ def test_panel_says_it_is_computing_and_on_how_much_of_a_short_track(
         qtbot: QtBot, stems: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(haaqi_panel, "estimate", lambda *args, **kwargs: HaaqiEstimate(
         0.5, 0.6, "chain only", 0.0, 3.0))
-    panel = HaaqiPanel(MixModel())
-    qtbot.addWidget(panel)
-    engine = HearingAidEngine(stems, get_preset("N3"))
-    track = OpenedTrack(Path("song.wav"), sum(stems.values()).astype(np.float32), stems, None,
-                        "test", ())
+    panel, engine, track = panel_and_track(qtbot, stems)
     panel.set_engine(engine, track)
     assert panel.scores.text() == COMPUTING_TEXT  # a track is there: not "No track yet"
     panel.timer.stop()
@@ -92,6 +122,31 @@ def test_panel_says_it_is_computing_and_on_how_much_of_a_short_track(
     qtbot.waitUntil(lambda: panel.result is not None, timeout=10000)
     assert panel.scores.text().startswith("Left 0.500")
     assert panel.status.text() == "Up to date (3 s from 0 s)"
+
+
+def test_a_replaced_estimate_is_told_to_stop_while_it_scores(
+        qtbot: QtBot, stems: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    scoring, go_on = threading.Event(), threading.Event()
+    polled: list[bool] = []
+
+    def scoring_estimate(*args: object, cancelled: object, **kwargs: object) -> HaaqiEstimate:
+        scoring.set()
+        go_on.wait(10)
+        polled.append(cancelled())  # type: ignore[operator]
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(haaqi_panel, "estimate", scoring_estimate)
+    panel, engine, track = panel_and_track(qtbot, stems)
+    panel.set_engine(engine, track)
+    panel.timer.stop()
+    first = panel.compute()
+    assert first is not None and scoring.wait(10)
+    monkeypatch.setattr(haaqi_panel, "estimate", lambda *args, **kwargs: HaaqiEstimate(
+        0.5, 0.6, "chain only", 0.0, 3.0))
+    assert panel.compute() is not None  # the settings changed: a new estimate replaces it
+    go_on.set()
+    qtbot.waitUntil(lambda: bool(polled) and panel.result is not None, timeout=10000)
+    assert polled == [True] and panel.scores.text().startswith("Left 0.500")
 
 
 def test_panel_waits_for_a_refit_and_drops_the_old_fits_estimate(
@@ -105,11 +160,7 @@ def test_panel_waits_for_a_refit_and_drops_the_old_fits_estimate(
     monkeypatch.setattr(haaqi_panel, "estimate", slow_estimate)
     model = MixModel()
     model.set_listener(get_preset("N3"))
-    panel = HaaqiPanel(model)
-    qtbot.addWidget(panel)
-    engine = HearingAidEngine(stems, get_preset("N3"))
-    track = OpenedTrack(Path("song.wav"), sum(stems.values()).astype(np.float32), stems, None,
-                        "test", ())
+    panel, engine, track = panel_and_track(qtbot, stems, model)
     model.set_listener(engine.listener)
     panel.set_engine(engine, track)
     panel.timer.stop()

@@ -128,7 +128,8 @@ class HaaqiPanel(QGroupBox):
                                          mixture=track.mixture, hearing_aid=hearing_aid)
             if cancelled():  # replaced meanwhile: a newer estimate is on its way
                 raise Cancelled("cancelled")
-            return estimate(engine, settings, position, true_engine=built), built
+            return estimate(engine, settings, position, true_engine=built,
+                            cancelled=cancelled), built
 
         self._request += 1
         worker = Worker(job, self._request)
