@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from remixer_app.core.audio_io import STEM_NAMES
-from remixer_app.core.errors import RemixerError
 from remixer_app.core.paths import user_cache_dir
 from remixer_app.core.separation import cache as cache_module
 from remixer_app.core.separation import cache_writer
 from remixer_app.core.separation.cache import StemCache, cache_key
 from remixer_app.core.separation.cache_files import ORPHAN_AFTER_S
+from remixer_app.core.separation.cache_writer import CacheWriteError
 
 FRAMES = 1000
 
@@ -187,6 +187,27 @@ def test_corrupt_entry_is_logged_deleted_and_recomputable(
     assert_same(store(cache, key, stems), stems)
 
 
+@pytest.mark.parametrize("error", [OSError(errno.EIO, "Input/output error"),
+                                   OSError(errno.EMFILE, "Too many open files"),
+                                   RuntimeError("cannot schedule new futures after shutdown")],
+                         ids=["EIO", "EMFILE", "shutdown"])
+def test_an_entry_that_cannot_be_read_now_is_kept(
+        cache: StemCache, stored: tuple[str, dict[str, np.ndarray]], error: Exception,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    key, stems = stored
+    real_open = cache_module.open_verified
+
+    def failing_open(*args: object) -> dict[str, np.ndarray]:
+        raise error
+
+    monkeypatch.setattr(cache_module, "open_verified", failing_open)
+    with caplog.at_level(logging.WARNING, logger=cache_module.__name__):
+        assert cache.get(key) is None
+    assert "cannot be read now" in caplog.text
+    monkeypatch.setattr(cache_module, "open_verified", real_open)
+    assert_same(cache.get(key), stems)  # minutes of separation not thrown away
+
+
 @pytest.mark.parametrize("replacement", [
     np.zeros((FRAMES, 1), dtype=np.float64),  # other dtype
     np.zeros((2, FRAMES), dtype=np.float32),  # other shape
@@ -244,10 +265,10 @@ def test_full_disk_raises_remixer_error_and_leaves_nothing(
 
     monkeypatch.setattr(cache_writer, "write_all", fill_up)
     stems = make_stems()
-    with pytest.raises(RemixerError, match="disk space") as caught, \
+    with pytest.raises(CacheWriteError, match="disk space") as caught, \
             cache.writer("k", FRAMES) as writer:
         writer.write(0, {n: s[:500] for n, s in stems.items()})
-    assert str(cache.root) in str(caught.value) and "recomputed" in str(caught.value)
+    assert str(cache.root) in str(caught.value)
     assert leftovers(cache) == []
 
 
@@ -260,7 +281,7 @@ def test_full_disk_while_writing_manifest(cache: StemCache,
     writer = cache.writer("k", FRAMES)
     writer.write(0, stems)
     monkeypatch.setattr(cache_writer, "write_all", full)
-    with pytest.raises(RemixerError, match="disk space"):
+    with pytest.raises(CacheWriteError, match="disk space"):
         writer.commit()
     assert leftovers(cache) == []
 

@@ -19,7 +19,7 @@ from remixer_app.core.exporting import export_stems
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, Separator, load_separator
-from remixer_app.core.separation.cached import separate_cached
+from remixer_app.core.separation.cached import CachedStems, separate_cached
 from remixer_app.core.separation.device import DEVICES
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import ArraySink
@@ -95,14 +95,16 @@ def _separate(separator: Separator, audio: LoadedAudio, *, cache: bool, name: st
     print(f"separating {name} ({audio.duration:.1f} s) with {separator.identity} "
           f"on {separator.device}", file=sys.stderr)
     if cache:
-        stems, cached = separate_cached(separator, audio.samples, progress=_show)
+        result = separate_cached(separator, audio.samples, progress=_show)
     else:
         sink = ArraySink(len(audio.samples), separator.stems)
         separator.separate_into(audio.samples, sink, progress=_show)
-        stems, cached = sink.stems, False
+        result = CachedStems(sink.stems, False)
     end_progress()
-    print("stems from the cache" if cached else "separated", file=sys.stderr)
-    return stems
+    if result.warning:
+        warn(result.warning)
+    print("stems from the cache" if result.from_cache else "separated", file=sys.stderr)
+    return result.stems
 
 
 def _show(report: ProgressReport) -> None:

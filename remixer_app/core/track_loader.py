@@ -157,10 +157,12 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
                               f"{', '.join(chosen.stems)}, not the instruments chosen for "
                               f"this track ({', '.join(wanted)})")
     warnings.extend(chosen.warnings)
-    stems, from_cache = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
-                                        cancelled=cancelled)
-    source = f"{chosen.spec.name} ({'from the cache' if from_cache else 'separated'})"
-    return OpenedTrack(p, audio.samples, stems, true_stems, source, tuple(warnings))
+    result = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
+                             cancelled=cancelled)
+    if result.warning:
+        warnings.append(result.warning)
+    source = f"{chosen.spec.name} ({'from the cache' if result.from_cache else 'separated'})"
+    return OpenedTrack(p, audio.samples, result.stems, true_stems, source, tuple(warnings))
 
 
 def _done(progress: ProgressCallback | None, message: str) -> None:

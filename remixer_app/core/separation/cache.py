@@ -54,6 +54,7 @@ from remixer_app.core.separation.cache_files import (
     MANIFEST,
     NAME,
     STALE_AFTER_S,
+    CorruptEntry,
     abandoned,
     check_name,
     discard,
@@ -70,6 +71,10 @@ __all__ = ["FORMAT_VERSION", "MANIFEST", "STALE_AFTER_S", "StemCache", "StemWrit
 
 log = logging.getLogger(__name__)
 
+# What a corrupt entry raises while it is verified; other errors leave the entry alone.
+CORRUPTION = (CorruptEntry, ValueError, KeyError, TypeError, EOFError, FileNotFoundError,
+              NotADirectoryError, IsADirectoryError)
+DEFAULT_MAX_BYTES = 20 * 2**30  #: about 4 hours of four-stem audio (85 MB a minute)
 _HASH_ROWS = 1 << 16  # rows converted at a time, so hashing float64 audio copies little
 
 
@@ -115,10 +120,14 @@ class StemCache:
     root
         The cache folder; by default ``stems`` in the user cache folder. It is created
         on the first write.
+    max_bytes
+        The size :func:`~remixer_app.core.separation.cached.separate_cached` prunes the
+        cache to after adding an entry.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = Path(root) if root is not None else user_cache_dir() / "stems"
+        self.max_bytes = max_bytes
 
     def contains(self, key: str) -> bool:
         """Whether an entry is published under ``key`` (cheap: it is not verified)."""
@@ -133,16 +142,23 @@ class StemCache:
             Read-only memory-mapped ``(frames, channels)`` float32 arrays by stem name,
             in the order they were written. None when there is no entry, and when the
             entry is corrupt: it is then logged and deleted, so the caller recomputes.
+            An entry that cannot be read for another reason (an I/O error, too many open
+            files) is logged and kept.
         """
         folder = self._entry(key)
         if not folder.is_dir():
             return None
         try:
             stems = open_verified(folder, key)
-        except Exception as exc:  # noqa: BLE001 - corruption surfaces as many error types
+        except CORRUPTION as exc:
             log.warning("stem cache entry %s is unusable (%s); deleting it, the stems will "
                         "be recomputed", folder, exc)
             discard(folder)
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. EIO, EMFILE, interpreter shutdown
+            # Not the entry's fault: keep it for next time.
+            log.warning("stem cache entry %s cannot be read now (%s); the stems will be "
+                        "recomputed", folder, exc)
             return None
         now = time.time_ns()
         with contextlib.suppress(OSError):  # a read-only cache is still usable
@@ -166,7 +182,7 @@ class StemCache:
 
         Raises
         ------
-        RemixerError
+        CacheWriteError
             The cache folder cannot be written (full disk, no permission).
         """
         return StemWriter(self, key, frames, stems, channels, identity)
@@ -179,11 +195,12 @@ class StemCache:
         """Bytes held under the cache folder, entries and unfinished writes alike."""
         return sum(folder_bytes(child.path) for child in subfolders(self.root))
 
-    def prune(self, max_bytes: int) -> int:
+    def prune(self, max_bytes: int, keep: str | None = None) -> int:
         """Shrink the cache to at most ``max_bytes``, least recently used entries first.
 
         Folders of crashed writers go first; those of writers still running are kept
-        (and counted), so the target may be missed while one runs.
+        (and counted), so the target may be missed while one runs. The entry ``keep``
+        (the one just added, say) is never deleted, even when it alone is larger.
 
         Returns
         -------
@@ -205,6 +222,8 @@ class StemCache:
         for _, name, size in sorted(entries):
             if total <= max_bytes:
                 break
+            if name == keep:
+                continue
             if discard(self.root / name):
                 freed += size
                 total -= size

@@ -102,13 +102,13 @@ def _crc32_file(path: Path) -> int:
     return crc
 
 
-class _CorruptEntry(Exception):
+class CorruptEntry(Exception):
     """An entry's files contradict each other or its manifest."""
 
 
 def _require(condition: bool, reason: str) -> None:
     if not condition:
-        raise _CorruptEntry(reason)
+        raise CorruptEntry(reason)
 
 
 def _is_count(value: object) -> bool:

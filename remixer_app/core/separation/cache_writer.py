@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from remixer_app.core.separation.cache import StemCache
 
 
+class CacheWriteError(RemixerError):
+    """A cache entry cannot be written (full disk, no permission); nothing of it remains."""
+
+
 class StemWriter:
     """Streams one cache entry to disk; made by :meth:`StemCache.writer`.
 
@@ -100,7 +104,7 @@ class StemWriter:
         ValueError
             The chunk is out of order, misshapen, runs past the end, or the writer is
             closed.
-        RemixerError
+        CacheWriteError
             The disk is full or cannot be written; the entry is then aborted.
         """
         self._require_open()
@@ -136,7 +140,7 @@ class StemWriter:
         ------
         ValueError
             Not every frame was written, or the writer is closed.
-        RemixerError
+        CacheWriteError
             The disk is full or cannot be written; nothing of the entry remains.
         """
         self._require_open()
@@ -168,8 +172,8 @@ class StemWriter:
         if stems is None:
             stems = self._cache.get(self._key)
         if stems is None:  # only if something deleted the entry within these milliseconds
-            raise RemixerError(f"the stem cache entry {self._cache.root / self._key} vanished "
-                               "as it was written; the stems will be recomputed next time")
+            raise CacheWriteError(f"the stem cache entry {self._cache.root / self._key} "
+                                  "vanished as it was written")
         return stems
 
     def abort(self) -> None:
@@ -217,7 +221,8 @@ class StemWriter:
         self.abort()
         root = self._cache.root
         if exc.errno in DISK_FULL:
-            raise RemixerError(f"not enough disk space to save the separated stems in the cache "
-                               f"folder {root}; they will be recomputed next time") from exc
-        raise RemixerError(f"cannot save the separated stems in the cache folder {root} "
-                           f"({exc.strerror or exc}); they will be recomputed next time") from exc
+            raise CacheWriteError(f"not enough disk space to save the separated stems in the "
+                                  f"cache folder {root}") from exc
+        raise CacheWriteError(f"cannot save the separated stems in the cache folder {root} "
+                              f"({exc.strerror or exc})") from exc
+
