@@ -232,6 +232,43 @@ def test_a_plain_file_becomes_an_ensemble_through_instruments(qtbot: QtBot,
     assert window.stem_panel.stems == STEM_NAMES and loader.calls[-1][1] is None
 
 
+def test_instruments_chosen_again_after_a_cancelled_separation_are_separated(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    song = tmp_path / "quartet.wav"
+    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    open_and_wait(qtbot, window, song)
+    controller = window.controller
+    assert controller.set_instruments(song, TRIO)
+    controller.cancel_by_user()  # before the worker could deliver: the pop stems stay
+    assert window.stem_panel.stems == STEM_NAMES
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        assert controller.set_instruments(song, TRIO)  # the same choice, asked again
+    assert window.stem_panel.stems == TRIO
+    assert not controller.set_instruments(song, TRIO)  # now nothing to do
+
+
+def test_choosing_instruments_never_cancels_another_files_open(qtbot: QtBot,
+                                                               tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path)
+    song, other = tmp_path / "quartet.wav", tmp_path / "other.wav"
+    for path in (song, other):
+        sf.write(path, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    open_and_wait(qtbot, window, song)
+    messages: list[str] = []
+    menu = window.separation_menu
+    menu.instruments_chosen.connect(messages.append)
+    menu.ask_instruments = lambda name, current: TRIO  # type: ignore[method-assign]
+    with qtbot.waitSignal(window.controller.engine_ready, timeout=60000):
+        window.open_path(other)
+        assert not menu.choose_instruments()  # the open of other.wav goes on
+    assert window.track is not None and window.track.path == other
+    assert messages == ["quartet.wav is a classical ensemble of cello, flute, violin; another "
+                        "file is opening: open this one again to separate it so"]
+    open_and_wait(qtbot, window, song)  # the choice applies the next time
+    assert window.stem_panel.stems == TRIO
+
+
 def test_instruments_do_not_apply_to_folders(qtbot: QtBot, window: MainWindow,
                                              tmp_path: Path) -> None:
     open_and_wait(qtbot, window, write_instruments(tmp_path / "Trio"))

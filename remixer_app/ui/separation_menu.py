@@ -163,6 +163,9 @@ class SeparationMenu(QObject):
         save_choices(self.settings, self.controller.instruments)
         what = (f"a classical ensemble of {', '.join(chosen)}" if chosen
                 else "a pop track (vocals, drums, bass, other)")
-        self.instruments_chosen.emit(f"{track.path.name} is {what}"
-                                     + ("; separating it again" if reopening else ""))
+        if reopening:
+            what += "; separating it again"
+        elif not self.controller.separated_as_chosen(track):
+            what += "; another file is opening: open this one again to separate it so"
+        self.instruments_chosen.emit(f"{track.path.name} is {what}")
         return reopening

@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import Cancelled
@@ -101,6 +102,7 @@ class TrackController(QObject):
         self._loader = separator_loader
         self._request = 0
         self._workers: dict[str, Worker] = {}
+        self._opening: tuple[str, tuple[str, ...] | None] | None = None  # the last open asked
         if model.listener is None:
             model.set_listener(get_preset(DEFAULT_LISTENER))
         model.subscribe(self._on_change)
@@ -113,6 +115,7 @@ class TrackController(QObject):
         """
         self.cancel("open")
         instruments = self.instruments_for(path)
+        self._opening = (track_key(path), instruments)
         factory = self._separator_factory(instruments)
         self._run("open", lambda progress, cancelled: open_track(
             path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
@@ -126,8 +129,10 @@ class TrackController(QObject):
     def set_instruments(self, path: str | Path, instruments: Sequence[str] | None) -> bool:
         """Remember which instruments the file ``path`` holds (``None`` or none: pop).
 
-        When it is the open track and that changes its separation, it is opened
-        again, separated into them.
+        When it is the open track and its stems are not those (also after a cancelled
+        or failed separation into them), it is opened again, separated into them;
+        but an open of another file is never cancelled for it: the choice then applies
+        the next time this file is opened.
 
         Returns
         -------
@@ -141,16 +146,27 @@ class TrackController(QObject):
         """
         key = track_key(path)
         chosen = instrument_list(instruments) if instruments else None
-        if chosen == self.instruments.get(key):
-            return False
-        self.instruments.pop(key, None)
-        if chosen is not None:
-            self.instruments[key] = chosen  # last: the most recent choice
+        if chosen != self.instruments.get(key):
+            self.instruments.pop(key, None)
+            if chosen is not None:
+                self.instruments[key] = chosen  # last: the most recent choice
         track = self.track
         if track is None or track.path.is_dir() or track_key(track.path) != key:
             return False
+        running = self._opening if "open" in self._workers else None
+        if running is not None and running[0] != key:
+            return False
+        if running == (key, chosen):
+            return True  # already being separated into them
+        if running is None and self.separated_as_chosen(track):
+            return False
         self.open(track.path)
         return True
+
+    def separated_as_chosen(self, track: OpenedTrack) -> bool:
+        """Whether ``track``'s stems are the instruments remembered for it (the pop
+        stems when none are)."""
+        return set(track.stem_names) == set(self.instruments_for(track.path) or STEM_NAMES)
 
     def set_ensemble(self, name: str) -> None:
         """Separate the tracks opened from now on with ensemble ``name``.
