@@ -127,6 +127,21 @@ def test_separator_returns_the_named_instruments(tmp_path: Path) -> None:
         load_separator(path, instruments=["violin"])
 
 
+def test_a_member_weighted_zero_for_every_chosen_instrument_is_not_run(tmp_path: Path) -> None:
+    path = _classical_ensemble(tmp_path, {"violin": 0.0, "cello": 0.0})
+    raw = yaml.safe_load(path.read_text())
+    other = {**raw["members"][0], "id": "tasnet2", "weights": {"violin": 1.0, "flute": 0.0}}
+    path.write_text(yaml.safe_dump({**raw, "members": [*raw["members"], other]}))
+    duo = load_separator(str(path), instruments=["violin", "cello"])
+    assert [leaf.member_id for leaf in duo.leaves] == ["tasnet2"]  # tasnet: off for both
+    trio = load_separator(str(path), instruments=["violin", "cello", "flute"])
+    assert [leaf.member_id for leaf in trio.leaves] == ["tasnet", "tasnet2"]  # tasnet: flute
+    mix = (0.1 * np.random.default_rng(0).standard_normal((44100, 2))).astype(np.float32)
+    alone = load_separator(str(path), instruments=["violin", "cello"], member="tasnet2")
+    for stem, estimate in duo.separate(mix, 44100).items():  # the same stems, sooner
+        np.testing.assert_array_equal(estimate, alone.separate(mix, 44100)[stem])
+
+
 def test_pop_ensembles_refuse_an_instrument_list(tmp_path: Path) -> None:
     path = write_tiny_ensemble(tmp_path)
     with pytest.raises(SeparationError, match="not instruments"):

@@ -78,6 +78,11 @@ def load_separator(ensemble: str = DEFAULT_ENSEMBLE, *, device: str = "auto",
         leaves.extend(_expand(spec_member.id, model, dict(spec_member.weights)))
     if problems:
         raise SeparationError(f"ensemble {spec.name!r} cannot be loaded: " + " ".join(problems))
+    # A model weighted 0 for every stem it would estimate here (a classical member tuned
+    # off for these instruments; "other" when it is the residual) would run for nothing.
+    estimated = set(stems) - ({"other"} if spec.residual_other else set())
+    leaves = [leaf for leaf in leaves
+              if any(leaf.weights.get(stem, 0.0) > 0.0 for stem in estimated)]
     try:
         for leaf in leaves:
             leaf.model.to(chosen)
