@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import yaml
 from safetensors.torch import load_file
 
 from remixer_app.cli import main
 from remixer_app.cli import train as train_cli
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.progress import ProgressReport, ProgressTracker
 from remixer_app.core.separation import load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
@@ -151,6 +153,47 @@ def test_a_run_resumes_with_a_new_step_count(tmp_path: Path) -> None:
     assert [point[0] for point in card["loss_curve"]] == [TINY.steps, TINY.steps + 2]
 
 
+def test_a_checkpoint_is_never_resumed_into_another_run(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    other_data = _write_tracks(tmp_path / "other")
+    first = train_member(TINY, data, tmp_path / "init", hrir=None)
+    out = tmp_path / "out"
+    longer = dataclasses.replace(TINY, steps=5)
+    train_member(TINY, data, out, hrir=None)  # finished: its checkpoint stays resumable
+    with pytest.raises(RemixerError, match="is of a run on .*data, not .*other: run with --fresh"):
+        train_member(longer, other_data, out, hrir=None)
+    with pytest.raises(RemixerError, match="did not start from .*tiny.safetensors"):
+        train_member(longer, data, out, hrir=None, init=first.weights)
+    with pytest.raises(RemixerError, match="at step 3, past the 2 steps asked"):
+        train_member(TINY.with_steps(2, 0), data, out, hrir=None)
+    assert train_member(longer, data, out, hrir=None).card.is_file()  # the same run: goes on
+    started = train_member(TINY, data, tmp_path / "tuned", hrir=None, init=first.weights)
+    resumed = train_member(longer, data, tmp_path / "tuned", hrir=None, init=first.weights)
+    assert json.loads(resumed.card.read_text())["initial_weights"]["sha256"] == first.sha256
+    assert started.sha256 != resumed.sha256
+
+
+def test_a_recipe_refuses_tracks_without_its_stems(tmp_path: Path) -> None:
+    data = tmp_path / "classical"
+    (data / "scene").mkdir(parents=True)
+    for name in ("violin", "cello"):
+        sf.write(data / "scene" / f"{name}.wav", np.full((44100, 2), 0.1, np.float32), 44100)
+    with pytest.raises(RemixerError, match=r"tiny learns drums, bass, other, vocals; "
+                                           r".*scene holds cello, violin: choose a recipe"):
+        train_member(TINY, data, tmp_path / "out", hrir=None)
+
+
+def test_the_time_left_after_resuming_counts_only_this_sessions_rate() -> None:
+    now = [0.0]
+    reports: list[ProgressReport] = []
+    tracker = ProgressTracker(100, reports.append, clock=lambda: now[0], done=50)
+    tracker.report("resumed")
+    assert reports[-1].fraction == 0.5 and reports[-1].eta_s is None
+    now[0] = 10.0
+    tracker.advance(10)  # 10 steps in 10 s, 40 to go
+    assert reports[-1].fraction == 0.6 and reports[-1].eta_s == pytest.approx(40.0)
+
+
 def test_the_at_ear_stage_trains_on_real_head_responses(tmp_path: Path,
                                                         shared_data: Path) -> None:
     data = _write_tracks(tmp_path / "data")
@@ -206,7 +249,22 @@ def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
                                                           for w in weights)
         assert weights == [result["weights"]["tiny_a"], result["weights"]["tiny_b"]]
     assert "other" not in report["stems"]  # the residual
+    assert report["tracks"] == 2 and report["mixtures"] == 2
     load_separator(str(ensemble), device="cpu")  # still valid, checksums intact
+
+    # A JSON ensemble file stays JSON; data without the ensemble's stems is refused.
+    as_json = out / "duo2.json"
+    as_json.write_text(json.dumps(yaml.safe_load(ensemble.read_text())))
+    classical = tmp_path / "classical" / "scene"
+    classical.mkdir(parents=True)
+    for name in ("violin", "cello"):
+        sf.write(classical / f"{name}.wav", np.full((44100, 2), 0.1, np.float32), 44100)
+    assert main(["tune-ensemble", str(as_json), "--data", str(classical.parent)]) == 2
+    assert "hold none of the stems" in capsys.readouterr().err
+    assert main(["tune-ensemble", str(as_json), "--data", str(data), "--limit", "1",
+                 "--steps", "2"]) == 0
+    assert json.loads(as_json.read_text())["members"][0]["id"] == "tiny_a"
+    load_separator(str(as_json), device="cpu")
 
 
 def test_fine_tuning_starts_from_given_weights_of_the_same_recipe(tmp_path: Path) -> None:
@@ -260,7 +318,10 @@ def test_train_checks_everything_before_it_starts(tmp_path: Path,
     for extra, message in ((["--steps", "0"], "nothing to train"),
                            (["--data", str(a_file)], "--data must be a folder"),
                            (["--out", str(a_file)], "--out must be a folder"),
-                           (["--finetune-steps", "1", "--hrir", str(a_file)], "not a readable")):
+                           (["--finetune-steps", "1", "--hrir", str(a_file)], "not a readable"),
+                           (["--ensemble-name", "sub/x"], "must be a plain name"),
+                           (["--data", str(tmp_path / "none")], "none does not exist"),
+                           (["--out", str(a_file / "sub")], "cannot write checkpoints")):
         args = ["train", "tiny", "--data", str(data), "--out", str(out), *extra]
         assert main(args) == 2
         assert message in capsys.readouterr().err

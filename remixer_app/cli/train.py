@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
@@ -21,6 +24,7 @@ from remixer_app.training.recipes import RECIPES, Recipe
 EXIT_INTERRUPTED = 130
 
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
+ENSEMBLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,10 +105,15 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps)
     if recipe.steps + recipe.finetune_steps == 0:
         raise ValueError("--steps 0 and --finetune-steps 0 leave nothing to train")
+    if not ENSEMBLE_NAME.fullmatch(args.ensemble_name):
+        raise ValueError(f"--ensemble-name must be a plain name (letters, digits, . _ -), "
+                         f"not {args.ensemble_name!r}")
     data = Path(args.data)
     if data.is_file():
         raise RemixerError(f"{data} is a file; --data must be a folder of *.stem.mp4 files "
                            "or of track folders")
+    if not data.is_dir():
+        raise RemixerError(f"training data folder {data} does not exist")
     hrir = None
     if recipe.finetune_steps > 0:
         hrir = Path(args.hrir) if args.hrir else data.resolve().parent.parent / DEFAULT_HRIR
@@ -122,7 +131,23 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     init = Path(args.init) if args.init else None
     if init is not None and not init.is_file():
         raise RemixerError(f"starting weights {init} do not exist")
+    folder = checkpoint_path(out, recipe.name).parent  # written from the first minutes on
+    if not _can_create(folder):
+        raise RemixerError(f"cannot write checkpoints in {folder}: choose another --out")
     return recipe, data, hrir, out, init
+
+
+def _can_create(folder: Path) -> bool:
+    """Whether ``folder`` is, or can be made, a writable folder: a probe folder can be
+    made (and is removed) in its nearest existing ancestor."""
+    for candidate in (folder, *folder.absolute().parents):
+        if candidate.exists():
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=".remixer-probe-", dir=candidate))
+            except OSError:
+                return False
+            return True
+    return False
 
 
 class _Interrupts:

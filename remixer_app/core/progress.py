@@ -55,18 +55,21 @@ class ProgressTracker:
         Polled by :meth:`check`; when it returns True, :class:`Cancelled` is raised.
     clock
         Time source (tests inject a fake one).
+    done
+        Units done before this tracker started (a resumed job): they count in the
+        fraction but not in the rate the time left is extrapolated from.
     """
 
     def __init__(self, total: float, callback: ProgressCallback | None = None,
                  cancelled: CancelCheck | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, done: float = 0.0) -> None:
         self._total = max(float(total), 1e-12)
         self._callback = callback
         self._cancelled = cancelled
         self._clock = clock
         self._start = clock()
-        self._done = 0.0
-        self._fraction = 0.0
+        self._done = float(done)
+        self._fraction = self._base = min(1.0, self._done / self._total)
 
     @property
     def fraction(self) -> float:
@@ -84,8 +87,8 @@ class ProgressTracker:
             return
         elapsed = self._clock() - self._start
         eta = None
-        if 0.0 < self._fraction < 1.0 and elapsed > 0.0:
-            eta = elapsed * (1.0 - self._fraction) / self._fraction
+        if self._base < self._fraction < 1.0 and elapsed > 0.0:
+            eta = elapsed * (1.0 - self._fraction) / (self._fraction - self._base)
         elif self._fraction >= 1.0:
             eta = 0.0
         self._callback(ProgressReport(self._fraction, eta, message))

@@ -90,10 +90,15 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     rng = np.random.default_rng(recipe.seed)
     model = ARCHITECTURES[recipe.architecture](**recipe.config)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    state: dict[str, Any] = {"step": 0, "losses": [], "seconds": 0.0, "init": None}
+    data_folder = str(Path(data).resolve())
+    state: dict[str, Any] = {"step": 0, "losses": [], "seconds": 0.0, "init": None,
+                             "data": data_folder}
     ckpt = checkpoint_path(out, recipe.name)
+    total = recipe.steps + recipe.finetune_steps
     if resume and ckpt.is_file():
         state = _restore(ckpt, recipe, model, optimizer, rng)
+        _check_resume(ckpt, state, total, data, init)
+        state.setdefault("data", data_folder)  # checkpoints made before it was recorded
         log(f"resuming {recipe.name} at step {state['step']}")
     elif init is not None:
         state["init"] = _initialise(model, recipe, init)
@@ -101,13 +106,16 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
 
     paths = find_tracks(data)
     log(f"{len(paths)} training tracks in {data}")
-    tracker = ProgressTracker(recipe.steps + recipe.finetune_steps, progress, cancelled)
-    tracker.advance(state["step"], f"resumed at step {state['step']}" if state["step"]
-                    else f"{recipe.name}: loading {len(paths)} tracks")
+    # The steps of earlier sessions count as done, but not in the rate the time left is
+    # extrapolated from.
+    tracker = ProgressTracker(total, progress, cancelled, done=state["step"])
+    tracker.report(f"resumed at step {state['step']}" if state["step"]
+                   else f"{recipe.name}: loading {len(paths)} tracks")
+    tracker.check()
     plain = load_tracks(paths)
+    _check_sources(paths, plain, recipe, model.sources)
     ears: list[Track] | None = None
     frames = int(round(recipe.segment_s * TARGET_RATE))
-    total = recipe.steps + recipe.finetune_steps
     window: list[float] = []
     started = time.monotonic() - state["seconds"]
     model.train()
@@ -151,6 +159,32 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
             _save_checkpoint(ckpt, recipe, model, optimizer, rng, state)
             raise
     return _publish(recipe, model, out, data, len(paths), state)
+
+
+def _check_resume(path: Path, state: dict[str, Any], total: int, data: Path,
+                  init: Path | None) -> None:
+    """Refuse to resume a run into other data, other starting weights or fewer steps than
+    it has done: the weights and their card would describe a run that never happened."""
+    trained_on = state.get("data")
+    if trained_on is not None and trained_on != str(Path(data).resolve()):
+        raise RemixerError(f"checkpoint {path} is of a run on {trained_on}, not {data}: run "
+                           "with --fresh to start over, or choose another --out")
+    if init is not None and (state.get("init") or {}).get("sha256") != file_sha256(init):
+        raise RemixerError(f"checkpoint {path} is of a run that did not start from {init}: "
+                           "run with --fresh to start from it, or choose another --out")
+    if state["step"] > total:
+        raise RemixerError(f"checkpoint {path} is at step {state['step']}, past the {total} "
+                           "steps asked: ask for more steps, or run with --fresh")
+
+
+def _check_sources(paths: list[Path], tracks: list[Track], recipe: Recipe,
+                   sources: list[str]) -> None:
+    """Every track must hold every stem the model learns or, for a recipe told which
+    sources each example holds (the classical ones), at least one of them."""
+    for path, track in zip(paths, tracks, strict=True):
+        if not set(track) & set(sources) if recipe.presence else set(sources) - set(track):
+            raise RemixerError(f"{recipe.name} learns {', '.join(sources)}; {path} holds "
+                               f"{', '.join(track)}: choose a recipe for these stems")
 
 
 def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> list[Track]:

@@ -23,6 +23,7 @@ import yaml
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import TARGET_RATE
+from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import load_speaker_hrirs
 from remixer_app.core.evaluation.sdr import sdr
@@ -62,13 +63,17 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
     ids = [m.id for m in spec.members]
     stems = [s for s in spec.sources if s != "other" or not spec.residual_other]
     mixtures = tuning_mixtures(data, limit, hrir)
+    if not any(stem in truth for _, truth in mixtures for stem in stems):
+        raise RemixerError(f"the tracks in {data} hold none of the stems ensemble "
+                           f"{spec.name!r} separates ({', '.join(stems)}): nothing to tune")
     log(f"tuning {len(ids)} members on {len(mixtures)} mixtures from {data}")
     estimates = []  # per member, per mixture: {stem: estimate}
     for member in ids:
         estimates.append([_separator(path, member, tuple(truth) if spec.classical else None)
                           .separate(mix, TARGET_RATE) for mix, truth in mixtures])
         log(f"separated with {member}")
-    report: dict[str, Any] = {"tracks": limit, "mixtures": len(mixtures), "stems": {}}
+    report: dict[str, Any] = {"tracks": len(mixtures) // (1 if hrir is None else 2),
+                              "mixtures": len(mixtures), "stems": {}}
     chosen: dict[str, tuple[float, ...]] = {}
     for stem in stems:
         scores = {}
@@ -109,5 +114,8 @@ def _write_weights(path: Path, ids: list[str], chosen: dict[str, tuple[float, ..
         old = member.get("weights", {})
         member["weights"] = {stem: round(chosen[stem][m], 4) if stem in chosen
                              else old.get(stem, 1.0) for stem in sources}
-    text = yaml.safe_dump(data, sort_keys=False, width=88)
+    if path.suffix.lower() == ".json":  # an ensemble file keeps its format
+        text = json.dumps(data, indent=1) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, width=88)
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=True)
