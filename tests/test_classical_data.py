@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 import soundfile as sf
 
 from remixer_app.cli import main
-from remixer_app.core.errors import RemixerError
+from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.instruments import INSTRUMENTS, instrument_list
+from remixer_app.training.classical.scenes import DataSettings, build_dataset
 from remixer_app.training.classical.scores import Part, split_pieces
 from remixer_app.training.classical.synth import GM_INSTRUMENTS, midi_bytes, render_part
 
@@ -92,6 +94,26 @@ def test_dataset_build_is_deterministic_and_resumable(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in lost.iterdir()} == before
     # other settings in the same folder are refused, not mixed in
     assert main([*args[:-2], "--seed", "6", "--out", str(tmp_path / "a")]) == 2
+
+
+@needs_synth
+def test_an_interrupted_build_resumes_only_with_its_own_settings(tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    settings = DataSettings(train=2, test=1, seconds=3.0, seed=5)
+    made: list[float] = []
+
+    def stop_after_one_scene() -> bool:
+        return len(made) > 1
+
+    with pytest.raises(Cancelled):
+        build_dataset(out, settings, progress=lambda r: made.append(r.fraction),
+                      cancelled=stop_after_one_scene)
+    assert json.loads((out / "manifest.json").read_text())["scenes"] is None
+    with pytest.raises(RemixerError, match="other settings"):
+        build_dataset(out, dataclasses.replace(settings, seed=6))
+    (out / "manifest.json").unlink()
+    with pytest.raises(RemixerError, match="unknown build"):
+        build_dataset(out, settings)
 
 
 def test_bad_arguments_are_refused_before_any_work(tmp_path: Path,

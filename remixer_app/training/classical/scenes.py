@@ -158,12 +158,18 @@ def build_dataset(out: Path, settings: DataSettings, *, progress: ProgressCallba
     out = Path(out)
     manifest_path = out / "manifest.json"
     wanted = {"format": FORMAT_VERSION, "settings": asdict(settings)}
+    pieces = split_pieces(settings.seed)
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
         if {k: old.get(k) for k in wanted} != wanted:
             raise RemixerError(f"{out} holds a dataset made with other settings "
                                f"({old.get('settings')}); choose another folder")
-    pieces = split_pieces(settings.seed)
+    elif any(any((out / split).iterdir()) for split in SPLITS if (out / split).is_dir()):
+        raise RemixerError(f"{out} holds scenes of an unknown build (no manifest.json); "
+                           "choose another folder")
+    else:  # first, so that an interrupted build is resumed only with the same settings
+        out.mkdir(parents=True, exist_ok=True)
+        _write_manifest(manifest_path, {**wanted, "pieces": pieces, "scenes": None})
     counts = {"train": settings.train, "test": settings.test}
     tracker = ProgressTracker(sum(counts.values()), progress, cancelled)
     scenes: dict[str, list[dict[str, Any]]] = {}
@@ -184,10 +190,16 @@ def build_dataset(out: Path, settings: DataSettings, *, progress: ProgressCallba
                                   "instruments": info["instruments"], "piece": info["piece"]})
             tracker.advance()
     manifest = {**wanted, "pieces": pieces, "scenes": scenes}
-    atomic_write(manifest_path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1)),
-                 overwrite=True)
+    _write_manifest(manifest_path, manifest)
     tracker.finish()
     return manifest
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """The settings, the pieces of each split and (``None`` until the build ends) the
+    scenes."""
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1)),
+                 overwrite=True)
 
 
 def _write_scene(folder: Path, settings: DataSettings, split: str, index: int,
