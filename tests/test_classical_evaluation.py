@@ -68,6 +68,13 @@ def test_evaluate_classical_command(scenes: Path, tmp_path: Path,
     assert "gap closed" in printed and "held-out scenes" in printed
     assert main(["evaluate", "--classical", str(scenes), "--oracle", "--out",
                  str(tmp_path / "x.csv")]) == 2
+    capsys.readouterr()
+    assert main(["evaluate", "--classical", str(scenes), "--ensemble", str(ensemble),
+                 "--jobs", "2", "--compressor", "--angle", "30", "--out",
+                 str(tmp_path / "y.csv")]) == 2  # options of the other protocol: refused
+    assert capsys.readouterr().err.strip().endswith(
+        "--compressor, --jobs apply to --musdb, not to --classical")
+    assert not (tmp_path / "y.csv").exists()
 
 
 def test_a_missing_split_says_how_to_make_the_data(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ from remixer_app.core.progress import ProgressReport
 # Defaults beside the MUSDB18 folder, as ../shared/data lays them out.
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 DEFAULT_LISTENER_FILE = Path("listeners") / "clarity_listeners.json"
+DEFAULT_ANGLE = 30.0
+DEFAULT_CLIP = "hard"
 
 
 def _excerpt_seconds(text: str) -> float:
@@ -90,14 +92,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="one ad-hoc scenario instead of a file, e.g. vocals=6")
     p.add_argument("--hrir", metavar="FILE",
                    help=f"BTE HRIR .mat file (default: {DEFAULT_HRIR} beside --musdb)")
-    p.add_argument("--angle", type=float, default=30.0, metavar="DEG",
+    p.add_argument("--angle", type=float, default=DEFAULT_ANGLE, metavar="DEG",
                    help="loudspeakers at +-DEG degrees azimuth (default 30)")
     p.add_argument("--excerpt", type=_excerpt_seconds, metavar="SECONDS",
                    help="score only the middle SECONDS of each track (a shorter track is "
                         f"scored whole; at least {MIN_EXCERPT_SECONDS:g})")
     p.add_argument("--compressor", action="store_true",
                    help="switch the hearing aid's compressor on (the reference never has it)")
-    p.add_argument("--clip", choices=CLIP_MODES, default="hard")
+    p.add_argument("--clip", choices=CLIP_MODES, default=DEFAULT_CLIP)
     p.add_argument("--all-pairs", action="store_true",
                    help="score every listener x scenario per track (default: one pair per "
                         "track, cycling so that all pairs occur)")

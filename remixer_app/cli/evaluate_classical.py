@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixer_app.cli.evaluate import DEFAULT_ANGLE, DEFAULT_CLIP
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.evaluation.classical import (
@@ -24,6 +25,13 @@ from remixer_app.core.evaluation.haaqi import haaqi_implementation
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.progress import ProgressReport
 
+# What --classical does not use, with the parser's defaults (the Cadenza 2 protocol fixes
+# the listeners' scenes, the hearing aid and the scoring).
+MUSDB_ONLY = {"--gains-file": None, "--gains": None, "--hrir": None, "--angle": DEFAULT_ANGLE,
+              "--excerpt": None, "--compressor": False, "--clip": DEFAULT_CLIP,
+              "--all-pairs": False, "--jobs": 1}
+SPLIT_NAMES = {"test": "held-out", "train": "training"}
+
 
 def run_classical(args: argparse.Namespace, out: Path, listeners: list[Listener]) -> int:
     """Separate and score every scene of ``--classical``/``--split``; write the CSV."""
@@ -32,6 +40,10 @@ def run_classical(args: argparse.Namespace, out: Path, listeners: list[Listener]
     if args.ensemble is None:
         raise ValueError("--classical scores an --ensemble (its floor and ceiling come with "
                          "it); --oracle and --mixture-only apply to --musdb")
+    given = [option for option, default in MUSDB_ONLY.items()
+             if getattr(args, option.lstrip("-").replace("-", "_")) != default]
+    if given:  # else silently ignored: the Cadenza 2 protocol fixes all of these
+        raise ValueError(f"{', '.join(given)} apply to --musdb, not to --classical")
     scenes = list_scenes(args.classical, args.split, args.limit)
     first = load_separator(args.ensemble, device=args.device, member=args.member,
                            instruments=INSTRUMENTS[:2])
@@ -53,7 +65,7 @@ def run_classical(args: argparse.Namespace, out: Path, listeners: list[Listener]
                                      progress=show)
     write_classical(out, results, overwrite=args.overwrite)
     print_classical(args.ensemble if args.member is None else f"{args.ensemble}[{args.member}]",
-                    summarise_classical(results))
+                    summarise_classical(results), args.split)
     print(f"wrote {out} ({len(results)} scenes, {time.monotonic() - start:.0f} s)")
     return 0
 
@@ -69,8 +81,8 @@ def write_classical(path: Path, results: list[ClassicalResult], *, overwrite: bo
     atomic_write(path, write, overwrite=overwrite)
 
 
-def print_classical(system: str, summary: ClassicalSummary) -> None:
-    print(f"system {system}: {summary.scenes} held-out scenes")
+def print_classical(system: str, summary: ClassicalSummary, split: str) -> None:
+    print(f"system {system}: {summary.scenes} {SPLIT_NAMES[split]} scenes")
     names = list(summary.sdr)
     print("SDR (dB)  " + "".join(f"{n[:9]:>10}" for n in names) + f"{'mean':>10}")
     print("          " + "".join(f"{summary.sdr[n]:10.2f}" for n in names)
