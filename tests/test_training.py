@@ -251,6 +251,14 @@ def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
     assert "other" not in report["stems"]  # the residual
     assert report["tracks"] == 2 and report["mixtures"] == 2
     load_separator(str(ensemble), device="cpu")  # still valid, checksums intact
+    tuned = [m.weights for m in spec.members]
+    write_ensemble(out, "duo", ["tiny_a", "tiny_b"])  # as `remixer train` does after a run
+    assert [m.weights for m in load_ensemble(ensemble).members] == tuned  # kept
+    train_member(dataclasses.replace(TINY, name="tiny_b", seed=3), data, out, hrir=None,
+                 resume=False)
+    write_ensemble(out, "duo", ["tiny_a", "tiny_b"])
+    again = load_ensemble(ensemble).members
+    assert again[0].weights == tuned[0] and again[1].weights != tuned[1]  # new weights: reset
 
     # A JSON ensemble file stays JSON; data without the ensemble's stems is refused.
     as_json = out / "duo2.json"
@@ -265,6 +273,18 @@ def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
                  "--steps", "2"]) == 0
     assert json.loads(as_json.read_text())["members"][0]["id"] == "tiny_a"
     load_separator(str(as_json), device="cpu")
+
+
+def test_the_ensemble_file_is_of_the_kind_just_trained(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)
+    out = tmp_path / "models"
+    trained = train_member(TINY, _write_tracks(tmp_path / "data"), out, hrir=None)
+    (out / "classical_tasnet.safetensors").write_bytes(trained.weights.read_bytes())
+    pop = load_ensemble(write_ensemble(out, "mine", trained="tiny"))
+    assert [m.id for m in pop.members] == ["tiny"] and not pop.classical
+    classical = load_ensemble(write_ensemble(out, "mine", trained="classical_tasnet"))
+    assert [m.id for m in classical.members] == ["classical_tasnet"] and classical.classical
 
 
 def test_fine_tuning_starts_from_given_weights_of_the_same_recipe(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
               "command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     end_progress()
-    ensemble = write_ensemble(out, args.ensemble_name)
+    ensemble = write_ensemble(out, args.ensemble_name, trained=recipe.name)
     print(f"{result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB, sha256 "
           f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, final loss "
           f"{result.final_loss:.4f}; ensemble file {ensemble}")
