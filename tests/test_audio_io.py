@@ -16,7 +16,7 @@ import soundfile as sf
 from remixer_app.core import audio_io
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio
 from remixer_app.core.errors import AudioError
-from remixer_app.core.stems_folder import load_stems_dir, stem_files
+from remixer_app.core.stems_folder import ignored_files_note, load_stems_dir, stem_files
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Distinct frequencies per NI stem stream (mixture, drums, bass, other, vocals).
@@ -290,7 +290,24 @@ def test_stems_dir_of_instruments(tmp_path: Path) -> None:
     assert tuple(stems) == ("cello", "flute", "violin")  # INSTRUMENTS order, no mixture
     assert {s.shape for s in stems.values()} == {(TARGET_RATE, 2)}
     files, mixture = stem_files(tmp_path)
-    assert files["cello"].name == "cello.wav" and mixture == tmp_path / "mixture.wav"
+    assert files["cello"] == (tmp_path / "cello.wav",) and mixture == tmp_path / "mixture.wav"
+
+
+def test_numbered_players_of_an_instrument_are_one_stem(tmp_path: Path) -> None:
+    write_stems(tmp_path, {"violin_1": 1.0, "Violin 2": 1.0, "viola": 1.0, "cello": 1.0})
+    stems = load_stems_dir(tmp_path)
+    assert tuple(stems) == ("cello", "viola", "violin")
+    first, _ = sf.read(tmp_path / "violin_1.wav", dtype="float32", always_2d=True)
+    second, _ = sf.read(tmp_path / "Violin 2.wav", dtype="float32", always_2d=True)
+    np.testing.assert_allclose(stems["violin"], first + second, atol=1e-6)
+    assert ignored_files_note(tmp_path) is None
+    assert len(stem_files(tmp_path)[0]["violin"]) == 2
+    write_stems(tmp_path, {"vocals_1": 1.0, "vocals_2": 1.0})  # not an instrument: ignored
+    assert "vocals_1.wav" in str(ignored_files_note(tmp_path))
+    (tmp_path / "violin_1.flac").write_bytes((tmp_path / "violin_1.wav").read_bytes())
+    with pytest.raises(AudioError, match=r"several files for violin_1 \(violin_1.flac, "
+                                         r"violin_1.wav\)"):
+        load_stems_dir(tmp_path)
 
 
 @pytest.mark.parametrize(("names", "message"), [

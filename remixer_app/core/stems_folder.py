@@ -3,12 +3,15 @@
 A folder holds either ``vocals``, ``drums``, ``bass`` and ``other``, or 2 to 5
 instruments of :data:`~remixer_app.core.instruments.INSTRUMENTS`, each as one audio
 file named after it (any suffix :func:`~remixer_app.core.audio_io.load_audio` reads),
-plus optionally the mixture as ``mixture.*``.
+plus optionally the mixture as ``mixture.*``. Two players of one instrument may come as
+numbered files (``violin_1.wav``, ``violin 2.wav``, ``violin3.flac``): they are one
+stem, their sum, as the Cadenza 2 challenge counts them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from remixer_app.core.instruments import INSTRUMENTS, MAX_INSTRUMENTS, instrumen
 MIXTURE_NAME = "mixture"  # a stems folder's optional mixture file is mixture.<suffix>
 STEM_LENGTH_TOLERANCE_S = 0.1
 _KNOWN = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}  # the file names a stems folder reads
+_NUMBERED = re.compile(r"(?P<name>.+?)[ _-]?\d+")  # violin_2: the second violin
 
 
 def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -51,7 +55,14 @@ def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """
     d = Path(folder)
     files, _ = stem_files(d)
-    stems = {name: load_audio(path).samples for name, path in files.items()}
+    stems: dict[str, np.ndarray] = {}
+    for name, paths in files.items():
+        parts = align_lengths({path.name: load_audio(path).samples for path in paths},
+                              f"the {name} files in {d}")
+        first, *others = parts.values()
+        for other in others:  # players of one instrument: one stem
+            first = first + other
+        stems[name] = first
     return align_lengths(stems, f"the stems in {d}")
 
 
@@ -59,21 +70,23 @@ def ignored_files_note(folder: str | os.PathLike[str]) -> str | None:
     """What a stems folder's reader leaves out: its audio files that are no stem,
     instrument or mixture (e.g. ``piano.wav``), which the user should hear of."""
     d = Path(folder)
-    ignored = [f.name for f in _audio_files(d) if _base(f) not in _KNOWN]
+    ignored = [f.name for f in _audio_files(d) if stem_name(f) not in _KNOWN]
     if not ignored:
         return None
     return (f"{d.name}: ignored {', '.join(ignored)} (not one of {', '.join(STEM_NAMES)} "
             f"or the instruments {', '.join(INSTRUMENTS)})")
 
 
-def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | None]:
+def stem_files(folder: str | os.PathLike[str]
+               ) -> tuple[dict[str, tuple[Path, ...]], Path | None]:
     """The audio files of a stems folder, without loading them.
 
     Returns
     -------
     files, mixture
-        Stem name -> its file, in :data:`STEM_NAMES` or instrument order (see
-        :func:`load_stems_dir`); and the folder's ``mixture.*`` file, or ``None``.
+        Stem name -> its file (or an instrument's numbered files), in
+        :data:`STEM_NAMES` or instrument order (see :func:`load_stems_dir`); and the
+        folder's ``mixture.*`` file, or ``None``.
 
     Raises
     ------
@@ -84,15 +97,21 @@ def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | 
     if not d.is_dir():
         raise AudioError(f"stem folder {d} does not exist or is not a folder")
     candidates: dict[str, list[Path]] = {}
+    by_base: dict[str, list[str]] = {}
     for f in _audio_files(d):
-        if _base(f) in _KNOWN:
-            candidates.setdefault(_base(f), []).append(f)
-    for name, found in candidates.items():
-        if len(found) > 1:
-            listed = ", ".join(f.name for f in found)
+        if stem_name(f) in _KNOWN:
+            candidates.setdefault(stem_name(f), []).append(f)
+            by_base.setdefault(_base(f), []).append(f.name)
+    for base, same in by_base.items():
+        if len(same) > 1:  # violin.wav beside violin.flac: which one?
+            raise AudioError(f"stem folder {d} has several files for {base} "
+                             f"({', '.join(same)}); keep only one")
+    mixture = candidates.pop(MIXTURE_NAME, [None])[0]
+    for name in STEM_NAMES:  # numbered parts are for players of an instrument
+        if len(candidates.get(name, ())) > 1:
+            listed = ", ".join(f.name for f in candidates[name])
             raise AudioError(f"stem folder {d} has several files for {name} ({listed}); "
                              "keep only one")
-    mixture = candidates.pop(MIXTURE_NAME, [None])[0]
     pop = [name for name in STEM_NAMES if name in candidates]
     instruments = [name for name in INSTRUMENTS if name in candidates]
     if pop and instruments:
@@ -113,7 +132,7 @@ def stem_files(folder: str | os.PathLike[str]) -> tuple[dict[str, Path], Path | 
             raise AudioError(f"stem folder {d} has no audio file for: {', '.join(missing)}"
                              + hint)
         names = STEM_NAMES
-    return {name: candidates[name][0] for name in names}, mixture
+    return {name: tuple(candidates[name]) for name in names}, mixture
 
 
 def _audio_files(folder: Path) -> list[Path]:
@@ -122,8 +141,16 @@ def _audio_files(folder: Path) -> list[Path]:
 
 
 def _base(file: Path) -> str:
-    """``vocals`` for ``Vocals.stem.wav``: what names a stem."""
+    """``vocals`` for ``Vocals.stem.wav``, ``violin_2`` for ``Violin_2.flac``."""
     return file.name.lower().partition(".")[0]
+
+
+def stem_name(file: Path) -> str:
+    """The stem a file of a stems folder is part of: ``vocals`` for ``Vocals.stem.wav``,
+    ``violin`` for ``violin.flac`` and ``Violin_2.flac`` (a second violin)."""
+    base = _base(file)
+    numbered = _NUMBERED.fullmatch(base)
+    return numbered["name"] if numbered and numbered["name"] in INSTRUMENTS else base
 
 
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import SpeakerHrirs
 from remixer_app.core.evaluation.tracks import load_stems
 from remixer_app.core.instruments import INSTRUMENTS
-from remixer_app.core.stems_folder import load_stems_dir
+from remixer_app.core.stems_folder import load_stems_dir, stem_name
 
 Track = dict[str, np.ndarray]
 
@@ -52,7 +52,7 @@ def find_tracks(data: str | os.PathLike[str]) -> list[Path]:
 
 def _stem_names(folder: Path) -> set[str]:
     """Pop-stem or instrument names of the audio files in ``folder``."""
-    names = {f.name.lower().split(".")[0] for f in folder.iterdir() if f.is_file()}
+    names = {stem_name(f) for f in folder.iterdir() if f.is_file()}
     return names & set(STEM_NAMES + INSTRUMENTS)
 
 
