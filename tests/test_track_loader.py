@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from fake_separators import ShareSeparator
 
-from remixer_app.core.errors import SeparationError
+from remixer_app.core.errors import Cancelled, SeparationError
 from remixer_app.core.separation import load_separator
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.track_loader import open_track
@@ -136,3 +136,21 @@ def test_a_classical_stem_file_needs_its_separator(shared_data: Path) -> None:
 
     with pytest.raises(SeparationError, match="classical"):
         open_track(path, missing, instruments=("cello", "violin"))
+
+
+def test_a_cancelled_open_stops_before_loading_the_models(tmp_path: Path) -> None:
+    _write(tmp_path / "song.wav")
+    loaded: list[ShareSeparator] = []
+
+    def separator() -> ShareSeparator:
+        loaded.append(ShareSeparator())
+        return loaded[-1]
+
+    cache = StemCache(tmp_path / "cache")
+    with pytest.raises(Cancelled):  # the user cancelled while the file was decoded
+        open_track(tmp_path / "song.wav", separator, cache=cache, cancelled=lambda: True)
+    assert loaded == []
+    with pytest.raises(Cancelled):  # ... or while the models loaded
+        open_track(tmp_path / "song.wav", separator, cache=cache,
+                   cancelled=lambda: bool(loaded))
+    assert [s.runs for s in loaded] == [0] and not cache.root.exists()

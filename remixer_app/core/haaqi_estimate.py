@@ -18,15 +18,14 @@ numpy seeded with a fixed value so an unchanged setting gives an unchanged score
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
-from remixer_app.core.errors import Cancelled
 from remixer_app.core.metrics import HaaqiReference
+from remixer_app.core.progress import CancelCheck, check_cancelled
 
 HAAQI_RATE = 24000
 EXCERPT_S = 8.0
@@ -72,7 +71,7 @@ def excerpt_bounds(position: int, frames: int, seconds: float = EXCERPT_S) -> tu
 def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *,
              true_engine: HearingAidEngine | None = None,
              seconds: float = EXCERPT_S,
-             cancelled: Callable[[], bool] = lambda: False) -> HaaqiEstimate:
+             cancelled: CancelCheck | None = None) -> HaaqiEstimate:
     """Score the hearing-aid output of ``settings`` on an excerpt from ``position``.
 
     Parameters
@@ -88,17 +87,13 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
         estimate stops within one step instead of scoring to its end.
     """
 
-    def check() -> None:
-        if cancelled():
-            raise Cancelled("HAAQI estimate cancelled")
-
     start, end = excerpt_bounds(position, engine.input_frames, seconds)
     processed = engine.render(settings)[start:end]
     plain = replace(settings, compressor=None, clip="none")
     reference = (true_engine or engine).render(plain)[start:end]
     scores = []
     for ear in (0, 1):
-        check()
+        check_cancelled(cancelled)
         ref = resample(reference[:, ear], ENGINE_RATE, HAAQI_RATE)
         out = resample(np.clip(processed[:, ear], -1.0, 1.0), ENGINE_RATE, HAAQI_RATE)
         rms = float(np.sqrt(np.mean(ref ** 2)))
@@ -108,7 +103,7 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
         audiogram = engine.listener.left if ear == 0 else engine.listener.right
         model = HaaqiReference(ref, HAAQI_RATE, audiogram, equalisation=2,
                                level1=65.0 - 20.0 * np.log10(rms))
-        check()
+        check_cancelled(cancelled)
         with _GLOBAL_RNG:
             np.random.seed(SEED)
             scores.append(model.score(out, HAAQI_RATE))

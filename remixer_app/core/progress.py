@@ -78,8 +78,7 @@ class ProgressTracker:
 
     def check(self) -> None:
         """Raise :class:`Cancelled` if the caller asked to stop."""
-        if self._cancelled is not None and self._cancelled():
-            raise Cancelled("cancelled")
+        check_cancelled(self._cancelled)
 
     def report(self, message: str = "") -> None:
         """Send the current state (e.g. a new stage message) without advancing."""
@@ -105,3 +104,9 @@ class ProgressTracker:
         """Report 100 %."""
         self._fraction = 1.0
         self.report(message)
+
+
+def check_cancelled(cancelled: CancelCheck | None) -> None:
+    """Raise :class:`Cancelled` if ``cancelled`` (when given) says the caller asked to stop."""
+    if cancelled is not None and cancelled():
+        raise Cancelled("cancelled")

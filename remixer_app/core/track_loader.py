@@ -25,7 +25,7 @@ from remixer_app.core.audio_io import load_audio, mixture_of
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_state import track_stems
-from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport
+from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport, check_cancelled
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.separator import Separator
@@ -134,6 +134,7 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         return OpenedTrack(p, mixture, stems, stems, "stems folder", (note,) if note else ())
     wanted = None if instruments is None else instrument_list(instruments)
     audio = load_audio(p)
+    check_cancelled(cancelled)  # between the stages: decoding and loading take seconds
     warnings = list(audio.warnings)
     # A stem file's own stems are pop stems: no reference for a track heard as an ensemble.
     true_stems = audio.stems if wanted is None else None
@@ -144,6 +145,7 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         except SeparationError:
             if audio.stems is None or wanted is not None:
                 raise
+        check_cancelled(cancelled)
     if chosen is None:
         if audio.stems is None or wanted is not None:
             raise SeparationError("no separator is installed, so only stems folders and "

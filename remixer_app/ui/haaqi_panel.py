@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
-from remixer_app.core.errors import Cancelled
 from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
+from remixer_app.core.progress import check_cancelled
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
 
@@ -126,8 +126,7 @@ class HaaqiPanel(QGroupBox):
             if true_stems is not None and built is None:
                 built = HearingAidEngine(dict(true_stems), engine.listener,
                                          mixture=track.mixture, hearing_aid=hearing_aid)
-            if cancelled():  # replaced meanwhile: a newer estimate is on its way
-                raise Cancelled("cancelled")
+            check_cancelled(cancelled)  # replaced meanwhile: a newer one is on its way
             return estimate(engine, settings, position, true_engine=built,
                             cancelled=cancelled), built
 

@@ -23,13 +23,12 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.errors import Cancelled
 from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
 from remixer_app.core.player_transport import PlayState
-from remixer_app.core.progress import ProgressReport
+from remixer_app.core.progress import ProgressReport, check_cancelled
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import Separator
@@ -274,14 +273,12 @@ class TrackController(QObject):
         hearing_aid = self.model.state.hearing_aid
 
         def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
-            if cancelled():  # replaced while it waited for the pool
-                raise Cancelled("cancelled")
+            check_cancelled(cancelled)  # replaced while it waited for the pool
             progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
             engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
                                       hearing_aid=hearing_aid)
             progress(ProgressReport(0.7, None, "preparing playback"))
-            if cancelled():
-                raise Cancelled("cancelled")
+            check_cancelled(cancelled)
             # The player's loudness model is a third of the engine's cost: build it here too.
             return engine, Player(engine, track.stems, mixture=track.mixture,
                                   settings=settings)

@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from remixer_app.core.audio_io import TARGET_RATE
-from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport
+from remixer_app.core.progress import (
+    CancelCheck,
+    ProgressCallback,
+    ProgressReport,
+    check_cancelled,
+)
 from remixer_app.core.separation.cache import StemCache, cache_key
 from remixer_app.core.separation.cache_writer import CacheWriteError
 from remixer_app.core.separation.separator import ArraySink, Separator
@@ -61,11 +66,13 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
     cache = cache or StemCache()
     mix = np.ascontiguousarray(mix, dtype=np.float32)
     key = cache_key(mix, TARGET_RATE, separator.identity)
+    check_cancelled(cancelled)  # hashing and verifying a long track take seconds each
     stems = cache.get(key)
     if stems is not None:
         if progress is not None:
             progress(ProgressReport(1.0, 0.0, "opened from the cache"))
         return CachedStems(stems, True)
+    check_cancelled(cancelled)
     needed = mix.shape[0] * 2 * 4 * len(separator.stems)
     if _free_bytes(cache.root) < needed + SPARE_BYTES:
         reason = (f"not enough disk space to save the separated stems in the cache folder "
