@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, available_ensembles  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
-from remixer_app.ui.separation_menu import ENSEMBLE_KEY, describe_ensemble  # noqa: E402
+from remixer_app.ui.separation_menu import ENSEMBLE_KEY, ensemble_choices  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
 
@@ -83,7 +83,7 @@ def test_a_broken_ensemble_file_shows_its_error(qtbot: QtBot, tmp_path: Path,
     broken = window.separation_menu.actions["broken"].statusTip()
     assert broken.startswith("Cannot be used: cannot read ensemble file")
     assert "broken.yaml" in broken
-    assert "'members' must be a non-empty list" in describe_ensemble("empty")
+    assert "'members' must be a non-empty list" in ensemble_choices()["empty"]
 
 
 def test_the_list_is_read_again_when_the_menu_opens(qtbot: QtBot, tmp_path: Path,
@@ -100,6 +100,16 @@ def test_the_classical_ensemble_is_not_offered_for_pop_tracks(
         monkeypatch: pytest.MonkeyPatch, user_models: Path) -> None:
     from remixer_app.ui import separation_menu
 
-    monkeypatch.setattr(separation_menu, "available_ensembles",
-                        lambda: [DEFAULT_ENSEMBLE, "classical", "tiny-test"])
-    assert separation_menu.ensemble_names() == [DEFAULT_ENSEMBLE, "tiny-test"]
+    write_tiny_ensemble(user_models, "tiny-test")
+    reads: list[Path] = []
+    real_load = separation_menu.load_ensemble
+
+    def counting_load(path: Path) -> object:
+        reads.append(Path(path))
+        return real_load(path)
+
+    monkeypatch.setattr(separation_menu, "load_ensemble", counting_load)
+    names = list(ensemble_choices())
+    assert names[0] == DEFAULT_ENSEMBLE and "tiny-test" in names
+    assert "classical" not in names and "cadenza-demucs" in names
+    assert len(reads) == len(set(reads))  # each file read once, on the GUI thread

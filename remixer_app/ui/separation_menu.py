@@ -32,32 +32,27 @@ from remixer_app.ui.track_controller import TrackController
 ENSEMBLE_KEY = "separation/ensemble"
 
 
-def ensemble_names() -> list[str]:
-    """The ensembles to offer for pop tracks: the default first (even when it is not
-    installed, so the menu can say why), then the others by name; not those that
-    separate instruments, which *Instruments...* uses."""
-    return [DEFAULT_ENSEMBLE] + sorted(n for n in available_ensembles()
-                                       if n != DEFAULT_ENSEMBLE and not _separates_instruments(n))
-
-
-def _separates_instruments(name: str) -> bool:
-    if name == CLASSICAL_ENSEMBLE:
-        return True
-    try:
-        return bool(load_ensemble(name).classical)
-    except RemixerError:  # listed, so that the menu can say what is wrong with it
-        return False
-
-
-def describe_ensemble(name: str) -> str:
-    """The ensemble file's description, or what is wrong with it; never raises."""
-    if name == DEFAULT_ENSEMBLE and name not in available_ensembles():
-        return f"Not installed: {default_ensemble_help()}"
-    try:
-        description = load_ensemble(name).description.strip()
-    except RemixerError as exc:  # a broken file must not break the menu
-        return f"Cannot be used: {exc}"
-    return description or f"Ensemble {name!r} (no description)"
+def ensemble_choices() -> dict[str, str]:
+    """Name -> description (or what is wrong with it) of the ensembles to offer for pop
+    tracks: the default first (even when it is not installed, so the menu can say why),
+    then the others by name; not those that separate instruments, which *Instruments...*
+    uses. Every file is read once: this runs on the GUI thread each time the menu opens.
+    """
+    installed = available_ensembles()
+    choices = {}
+    if DEFAULT_ENSEMBLE not in installed:
+        choices[DEFAULT_ENSEMBLE] = f"Not installed: {default_ensemble_help()}"
+    for name in sorted(installed, key=lambda n: (n != DEFAULT_ENSEMBLE, n)):
+        if name == CLASSICAL_ENSEMBLE:
+            continue
+        try:
+            spec = load_ensemble(installed[name])
+        except RemixerError as exc:  # listed, so that the menu can say what is wrong with it
+            choices[name] = f"Cannot be used: {exc}"
+            continue
+        if not spec.classical:
+            choices[name] = spec.description.strip() or f"Ensemble {name!r} (no description)"
+    return choices
 
 
 class SeparationMenu(QObject):
@@ -91,7 +86,7 @@ class SeparationMenu(QObject):
         self.group.setExclusive(True)
         self.actions: dict[str, QAction] = {}
         remembered = str(self.settings.value(ENSEMBLE_KEY, DEFAULT_ENSEMBLE) or "")
-        self.chosen = remembered if remembered in ensemble_names() else DEFAULT_ENSEMBLE
+        self.chosen = remembered if remembered in ensemble_choices() else DEFAULT_ENSEMBLE
         self.controller.set_ensemble(self.chosen)
         self.controller.instruments.update(load_choices(settings))
         # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
@@ -107,8 +102,7 @@ class SeparationMenu(QObject):
         """List the ensembles installed now, with the chosen one checked."""
         self.menu.clear()  # deletes the actions it owns, which leaves the group too
         self.actions = {}
-        for name in ensemble_names():
-            description = describe_ensemble(name)
+        for name, description in ensemble_choices().items():
             action = QAction(name, self.menu)
             action.setCheckable(True)
             action.setChecked(name == self.chosen)
