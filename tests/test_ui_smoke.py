@@ -40,7 +40,7 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window  # noqa: E402
 from remixer_app.ui.listener_files import PROFILES  # noqa: E402
-from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
+from remixer_app.ui.main_window import AUDIO_FILTER, NO_TRACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_exports import with_suffix  # noqa: E402
 
 RATE = 44100
@@ -574,3 +574,9 @@ def test_the_windows_listener_panel_keeps_profiles(window: MainWindow) -> None:
     panel.source_combo.setCurrentIndex(sources.index(PROFILES))
     assert "S1" in panel.listeners()
     assert window.workspace.store().listeners()[0].id == "S1"  # the sessions' database
+
+
+def test_the_open_dialog_lists_every_format_the_decoder_reads() -> None:
+    listed = AUDIO_FILTER.split(";;")[0]
+    for suffix in (".aiff", ".opus", ".flac", ".mp4", ".wav"):  # AIFF once hid under "All"
+        assert f"*{suffix} " in listed or f"*{suffix})" in listed

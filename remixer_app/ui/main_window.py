@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app import APP_NAME
+from remixer_app.core.audio_io import AUDIO_SUFFIXES
 from remixer_app.core.engine import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.playback_probe import playback_status
@@ -52,7 +53,9 @@ from remixer_app.ui.workers import report_error
 from remixer_app.ui.workspace import Workspace
 
 NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
-AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.mp4 *.aac);;All files (*)"
+# Every suffix the decoder reads, so no readable file hides under "All files".
+AUDIO_FILTER = ("Audio (" + " ".join(f"*{suffix}" for suffix in sorted(AUDIO_SUFFIXES))
+                + ");;All files (*)")
 MAX_RECENT = 8
 
 
