@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import engine as engine_module  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
+from remixer_app.core.errors import SeparationError  # noqa: E402
 from remixer_app.core.instruments import HEARING_AIDS  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE  # noqa: E402
@@ -251,22 +252,51 @@ def test_instruments_chosen_again_after_a_cancelled_separation_are_separated(
 def test_choosing_instruments_never_cancels_another_files_open(qtbot: QtBot,
                                                                tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path)
+    controller = window.controller
     song, other = tmp_path / "quartet.wav", tmp_path / "other.wav"
     for path in (song, other):
         sf.write(path, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
     open_and_wait(qtbot, window, song)
-    messages: list[str] = []
-    menu = window.separation_menu
-    menu.instruments_chosen.connect(messages.append)
-    menu.ask_instruments = lambda name, current: TRIO  # type: ignore[method-assign]
-    with qtbot.waitSignal(window.controller.engine_ready, timeout=60000):
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         window.open_path(other)
-        assert not menu.choose_instruments()  # the open of other.wav goes on
+        assert not controller.set_instruments(song, TRIO)  # the open of other.wav goes on
     assert window.track is not None and window.track.path == other
-    assert messages == ["quartet.wav is a classical ensemble of cello, flute, violin; another "
-                        "file is opening: open this one again to separate it so"]
     open_and_wait(qtbot, window, song)  # the choice applies the next time
     assert window.stem_panel.stems == TRIO
+
+
+def test_instruments_can_be_chosen_while_a_file_opens_and_after_it_failed(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    class NoClassicalModels(FakeLoader):
+        def __call__(self, ensemble: str, **kwargs: object) -> object:
+            if kwargs.get("instruments"):
+                raise SeparationError("the classical models are not installed")
+            return super().__call__(ensemble, **kwargs)
+
+    window = make_window(qtbot, tmp_path, NoClassicalModels())
+    menu = window.separation_menu
+    song = tmp_path / "quartet.wav"
+    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    asked: list[str] = []
+
+    def answer(name: str, current: tuple[str, ...]) -> tuple[str, ...]:
+        asked.append(name)
+        return () if current else TRIO
+
+    menu.ask_instruments = answer  # type: ignore[method-assign]
+    menu.refresh()
+    assert not menu.instruments_action.isEnabled()  # nothing opened yet
+    with qtbot.waitSignal(window.controller.failed, timeout=60000):
+        window.open_path(song)  # a pop separation starts...
+        menu.refresh()
+        assert menu.instruments_action.isEnabled()
+        assert menu.choose_instruments()  # ... and is replaced by the classical one, which fails
+    assert window.track is None and asked == ["quartet.wav"]
+    menu.refresh()
+    assert menu.instruments_action.isEnabled()  # the failed file's choice can be undone
+    with qtbot.waitSignal(window.controller.engine_ready, timeout=60000):
+        assert menu.choose_instruments()  # none ticked: a pop track, opened again
+    assert window.stem_panel.stems == STEM_NAMES
 
 
 def test_instruments_do_not_apply_to_folders(qtbot: QtBot, window: MainWindow,

@@ -119,8 +119,7 @@ class SeparationMenu(QObject):
         self._enable_instruments()
 
     def _enable_instruments(self) -> None:
-        track = self.controller.track
-        self.instruments_action.setEnabled(track is not None and not track.path.is_dir())
+        self.instruments_action.setEnabled(self.controller.last_file is not None)
 
     def choose(self, name: str) -> None:
         """Separate the next tracks with ``name`` and remember it."""
@@ -139,27 +138,25 @@ class SeparationMenu(QObject):
         return dialog.chosen() if dialog.exec() == InstrumentsDialog.DialogCode.Accepted else None
 
     def choose_instruments(self) -> bool:
-        """Ask for the open file's instruments, remember them and separate it again.
+        """Ask for the instruments of the audio file last opened (or being opened, or
+        whose open failed), remember them and separate it into them.
 
         Returns
         -------
         bool
-            Whether the track is being opened again for the new choice.
+            Whether the file is being opened for the new choice.
         """
-        track = self.controller.track
-        if track is None or track.path.is_dir():  # a folder's files name its stems
+        path = self.controller.last_file
+        if path is None:  # nothing opened yet, or a stems folder: its files name its stems
             return False
-        current = self.controller.instruments_for(track.path) or ()
-        chosen = self.ask_instruments(track.path.name, current)
+        current = self.controller.instruments_for(path) or ()
+        chosen = self.ask_instruments(path.name, current)
         if chosen is None:
             return False
-        reopening = self.controller.set_instruments(track.path, chosen)
+        reopening = self.controller.set_instruments(path, chosen)
         save_choices(self.settings, self.controller.instruments)
         what = (f"a classical ensemble of {', '.join(chosen)}" if chosen
                 else "a pop track (vocals, drums, bass, other)")
-        if reopening:
-            what += "; separating it again"
-        elif not self.controller.separated_as_chosen(track):
-            what += "; another file is opening: open this one again to separate it so"
-        self.instruments_chosen.emit(f"{track.path.name} is {what}")
+        self.instruments_chosen.emit(f"{path.name} is {what}"
+                                     + ("; separating it" if reopening else ""))
         return reopening

@@ -101,7 +101,7 @@ class TrackController(QObject):
         self._loader = separator_loader
         self._request = 0
         self._workers: dict[str, Worker] = {}
-        self._opening: tuple[str, tuple[str, ...] | None] | None = None  # the last open asked
+        self._opening: tuple[Path, tuple[str, ...] | None] | None = None  # the last open asked
         if model.listener is None:
             model.set_listener(get_preset(DEFAULT_LISTENER))
         model.subscribe(self._on_change)
@@ -114,7 +114,7 @@ class TrackController(QObject):
         """
         self.cancel("open")
         instruments = self.instruments_for(path)
-        self._opening = (track_key(path), instruments)
+        self._opening = (Path(path), instruments)
         factory = self._separator_factory(instruments)
         self._run("open", lambda progress, cancelled: open_track(
             path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
@@ -128,15 +128,16 @@ class TrackController(QObject):
     def set_instruments(self, path: str | Path, instruments: Sequence[str] | None) -> bool:
         """Remember which instruments the file ``path`` holds (``None`` or none: pop).
 
-        When it is the open track and its stems are not those (also after a cancelled
-        or failed separation into them), it is opened again, separated into them;
-        but an open of another file is never cancelled for it: the choice then applies
-        the next time this file is opened.
+        The file is then (re)opened, separated into them, when it is being opened with
+        another choice, when it is the open track and its stems are not those (also
+        after a cancelled or failed separation into them), or when its open was the
+        last one asked and it failed or was cancelled. An open of another file is
+        never cancelled for it: the choice then applies the next time this file opens.
 
         Returns
         -------
         bool
-            Whether the open track is being opened again.
+            Whether ``path`` is being opened for the choice.
 
         Raises
         ------
@@ -149,18 +150,30 @@ class TrackController(QObject):
             self.instruments.pop(key, None)
             if chosen is not None:
                 self.instruments[key] = chosen  # last: the most recent choice
+        if Path(path).is_dir():
+            return False
         track = self.track
-        if track is None or track.path.is_dir() or track_key(track.path) != key:
-            return False
-        running = self._opening if "open" in self._workers else None
-        if running is not None and running[0] != key:
-            return False
-        if running == (key, chosen):
-            return True  # already being separated into them
-        if running is None and self.separated_as_chosen(track):
-            return False
-        self.open(track.path)
+        if "open" in self._workers:
+            running = self._opening
+            if running is None or track_key(running[0]) != key:
+                return False
+            if running[1] != chosen:
+                self.open(path)
+            return True
+        if track is not None and track_key(track.path) == key:
+            if self.separated_as_chosen(track):
+                return False
+        elif self.last_file is None or track_key(self.last_file) != key:
+            return False  # neither open nor the last one asked for: remembered only
+        self.open(path)
         return True
+
+    @property
+    def last_file(self) -> Path | None:
+        """The audio file last asked to open (being opened, open, or its open failed or
+        was cancelled); ``None`` before any, or when it was a stems folder."""
+        path = None if self._opening is None else self._opening[0]
+        return None if path is None or path.is_dir() else path
 
     def separated_as_chosen(self, track: OpenedTrack) -> bool:
         """Whether ``track``'s stems are the instruments remembered for it (the pop
