@@ -299,6 +299,18 @@ def test_instruments_can_be_chosen_while_a_file_opens_and_after_it_failed(
     assert window.stem_panel.stems == STEM_NAMES
 
 
+def test_the_chosen_ensemble_for_instruments_separates_them(qtbot: QtBot,
+                                                            tmp_path: Path) -> None:
+    loader = FakeLoader()
+    window = make_window(qtbot, tmp_path, loader)
+    song = tmp_path / "quartet.wav"
+    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    window.controller.classical_ensemble = "my-quartets"  # Separation > its own section
+    window.controller.set_instruments(song, TRIO)
+    open_and_wait(qtbot, window, song)
+    assert loader.calls == [("my-quartets", TRIO)]
+
+
 def test_instruments_do_not_apply_to_folders(qtbot: QtBot, window: MainWindow,
                                              tmp_path: Path) -> None:
     open_and_wait(qtbot, window, write_instruments(tmp_path / "Trio"))

@@ -83,7 +83,7 @@ def test_a_broken_ensemble_file_shows_its_error(qtbot: QtBot, tmp_path: Path,
     broken = window.separation_menu.actions["broken"].statusTip()
     assert broken.startswith("Cannot be used: cannot read ensemble file")
     assert "broken.yaml" in broken
-    assert "'members' must be a non-empty list" in ensemble_choices()["empty"]
+    assert "'members' must be a non-empty list" in ensemble_choices()[0]["empty"]
 
 
 def test_the_list_is_read_again_when_the_menu_opens(qtbot: QtBot, tmp_path: Path,
@@ -96,11 +96,13 @@ def test_the_list_is_read_again_when_the_menu_opens(qtbot: QtBot, tmp_path: Path
     assert window.separation_menu.actions[DEFAULT_ENSEMBLE].isChecked()
 
 
-def test_the_classical_ensemble_is_not_offered_for_pop_tracks(
-        monkeypatch: pytest.MonkeyPatch, user_models: Path) -> None:
+def test_ensembles_for_instruments_are_listed_apart_and_their_choice_is_used(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        user_models: Path) -> None:
     from remixer_app.ui import separation_menu
 
-    write_tiny_ensemble(user_models, "tiny-test")
+    bundled = (Path(__file__).parent.parent / "models" / "classical.yaml").read_text()
+    (user_models / "my-quartets.yaml").write_text(bundled)  # as `remixer train` would write
     reads: list[Path] = []
     real_load = separation_menu.load_ensemble
 
@@ -109,7 +111,16 @@ def test_the_classical_ensemble_is_not_offered_for_pop_tracks(
         return real_load(path)
 
     monkeypatch.setattr(separation_menu, "load_ensemble", counting_load)
-    names = list(ensemble_choices())
-    assert names[0] == DEFAULT_ENSEMBLE and "tiny-test" in names
-    assert "classical" not in names and "cadenza-demucs" in names
+    pop, instruments = ensemble_choices()
     assert len(reads) == len(set(reads))  # each file read once, on the GUI thread
+    assert list(pop)[0] == DEFAULT_ENSEMBLE and "tiny-test" in pop
+    assert list(instruments) == ["classical", "my-quartets"]
+    settings = tmp_path / "settings.ini"
+    window = make_window(qtbot, settings)
+    menu = window.separation_menu
+    assert menu.classical_actions["classical"].isChecked() and "classical" not in menu.actions
+    menu.classical_actions["my-quartets"].trigger()
+    assert window.controller.classical_ensemble == "my-quartets"
+    assert menu.actions[DEFAULT_ENSEMBLE].isChecked()  # the pop choice is its own
+    again = make_window(qtbot, settings)  # remembered
+    assert again.controller.classical_ensemble == "my-quartets"

@@ -7,13 +7,16 @@ without a restart. The choice is remembered in the settings and handed to the
 :class:`~remixer_app.ui.track_controller.TrackController`; a remembered ensemble that
 has since disappeared falls back to the default one.
 
-*Instruments...* says that the open audio file is a classical ensemble, and which
-instruments play in it (:mod:`remixer_app.ui.instruments_dialog`): it is then
-separated into them by the classical ensemble, which is therefore not offered for pop
-tracks. The choice is remembered per track.
+*Instruments...* says that the audio file last opened is a classical ensemble, and
+which instruments play in it (:mod:`remixer_app.ui.instruments_dialog`): it is then
+separated into them by the ensemble for instruments chosen in the menu's second section
+(the bundled ``classical`` one, or one the user trained), also remembered. The
+instruments are remembered per track.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
@@ -30,29 +33,34 @@ from remixer_app.ui.instruments_dialog import InstrumentsDialog, load_choices, s
 from remixer_app.ui.track_controller import TrackController
 
 ENSEMBLE_KEY = "separation/ensemble"
+CLASSICAL_KEY = "separation/classical_ensemble"
 
 
-def ensemble_choices() -> dict[str, str]:
-    """Name -> description (or what is wrong with it) of the ensembles to offer for pop
-    tracks: the default first (even when it is not installed, so the menu can say why),
-    then the others by name; not those that separate instruments, which *Instruments...*
-    uses. Every file is read once: this runs on the GUI thread each time the menu opens.
+def ensemble_choices() -> tuple[dict[str, str], dict[str, str]]:
+    """Name -> description (or what is wrong with it) of the installed ensembles, for pop
+    tracks and for instruments (*Instruments...* uses those).
+
+    The pop list has the default first (even when it is not installed, so the menu can
+    say why), then the others by name, and the files that cannot be read (so the menu
+    can say what is wrong with them); the instrument list has the bundled classical
+    ensemble first. Every file is read once: this runs on the GUI thread each time the
+    menu opens.
     """
     installed = available_ensembles()
-    choices = {}
+    pop: dict[str, str] = {}
+    instruments: dict[str, str] = {}
     if DEFAULT_ENSEMBLE not in installed:
-        choices[DEFAULT_ENSEMBLE] = f"Not installed: {default_ensemble_help()}"
-    for name in sorted(installed, key=lambda n: (n != DEFAULT_ENSEMBLE, n)):
-        if name == CLASSICAL_ENSEMBLE:
-            continue
+        pop[DEFAULT_ENSEMBLE] = f"Not installed: {default_ensemble_help()}"
+    first = (DEFAULT_ENSEMBLE, CLASSICAL_ENSEMBLE)
+    for name in sorted(installed, key=lambda n: (n not in first, n)):
         try:
             spec = load_ensemble(installed[name])
-        except RemixerError as exc:  # listed, so that the menu can say what is wrong with it
-            choices[name] = f"Cannot be used: {exc}"
+        except RemixerError as exc:
+            pop[name] = f"Cannot be used: {exc}"
             continue
-        if not spec.classical:
-            choices[name] = spec.description.strip() or f"Ensemble {name!r} (no description)"
-    return choices
+        kind = instruments if spec.classical else pop
+        kind[name] = spec.description.strip() or f"Ensemble {name!r} (no description)"
+    return pop, instruments
 
 
 class SeparationMenu(QObject):
@@ -83,11 +91,16 @@ class SeparationMenu(QObject):
         self.menu.aboutToShow.connect(self.refresh)
         menu_bar.addMenu(self.menu)
         self.group = QActionGroup(self)
-        self.group.setExclusive(True)
+        self.classical_group = QActionGroup(self)
         self.actions: dict[str, QAction] = {}
+        self.classical_actions: dict[str, QAction] = {}
+        pop, instruments = ensemble_choices()
         remembered = str(self.settings.value(ENSEMBLE_KEY, DEFAULT_ENSEMBLE) or "")
-        self.chosen = remembered if remembered in ensemble_choices() else DEFAULT_ENSEMBLE
+        self.chosen = remembered if remembered in pop else DEFAULT_ENSEMBLE
         self.controller.set_ensemble(self.chosen)
+        remembered = str(self.settings.value(CLASSICAL_KEY, CLASSICAL_ENSEMBLE) or "")
+        self.classical_chosen = remembered if remembered in instruments else CLASSICAL_ENSEMBLE
+        self.controller.classical_ensemble = self.classical_chosen
         self.controller.instruments.update(load_choices(settings))
         # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
         self.instruments_action = QAction("&Instruments...", self)
@@ -99,24 +112,35 @@ class SeparationMenu(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        """List the ensembles installed now, with the chosen one checked."""
-        self.menu.clear()  # deletes the actions it owns, which leaves the group too
-        self.actions = {}
-        for name, description in ensemble_choices().items():
-            action = QAction(name, self.menu)
-            action.setCheckable(True)
-            action.setChecked(name == self.chosen)
-            action.setStatusTip(description)
-            action.setToolTip(description)
-            # Assistive technology reads this as the item's help text.
-            action.setWhatsThis(f"Separate new tracks with the {name} ensemble: {description}")
-            action.triggered.connect(lambda _=False, n=name: self.choose(n))
-            self.group.addAction(action)
-            self.menu.addAction(action)
-            self.actions[name] = action
+        """List the ensembles installed now, with the chosen ones checked: those for pop
+        tracks, then (under a heading) those for instruments, then *Instruments...*."""
+        self.menu.clear()  # deletes the actions it owns, which leaves the groups too
+        pop, instruments = ensemble_choices()
+        self.actions = {name: self._add_choice(name, text, self.group, self.chosen,
+                                               self.choose, "new tracks")
+                        for name, text in pop.items()}
+        self.menu.addSection("Ensembles for instruments")
+        self.classical_actions = {
+            name: self._add_choice(name, text, self.classical_group, self.classical_chosen,
+                                   self.choose_classical, "files of instruments")
+            for name, text in instruments.items()}
         self.menu.addSeparator()
         self.menu.addAction(self.instruments_action)
         self._enable_instruments()
+
+    def _add_choice(self, name: str, description: str, group: QActionGroup, chosen: str,
+                    choose: Callable[[str], None], what: str) -> QAction:
+        action = QAction(name, self.menu)
+        action.setCheckable(True)
+        action.setChecked(name == chosen)
+        action.setStatusTip(description)
+        action.setToolTip(description)
+        # Assistive technology reads this as the item's help text.
+        action.setWhatsThis(f"Separate {what} with the {name} ensemble: {description}")
+        action.triggered.connect(lambda _=False: choose(name))
+        group.addAction(action)
+        self.menu.addAction(action)
+        return action
 
     def _enable_instruments(self) -> None:
         self.instruments_action.setEnabled(self.controller.last_file is not None)
@@ -128,6 +152,15 @@ class SeparationMenu(QObject):
             self.actions[name].setChecked(True)
         self.settings.setValue(ENSEMBLE_KEY, name)
         self.controller.set_ensemble(name)
+        self.chosen_changed.emit(name)
+
+    def choose_classical(self, name: str) -> None:
+        """Separate the files of instruments opened next with ``name`` and remember it."""
+        self.classical_chosen = name
+        if name in self.classical_actions:
+            self.classical_actions[name].setChecked(True)
+        self.settings.setValue(CLASSICAL_KEY, name)
+        self.controller.classical_ensemble = name
         self.chosen_changed.emit(name)
 
     def ask_instruments(self, track_name: str, current: tuple[str, ...]

@@ -83,6 +83,8 @@ class TrackController(QObject):
         super().__init__()
         self.model = model
         self.ensemble = ensemble
+        #: The ensemble that separates files the user said hold instruments.
+        self.classical_ensemble = CLASSICAL_ENSEMBLE
         self.pool = pool or QThreadPool.globalInstance()
         # Fittings one at a time: stepping through listeners queues one per step, each
         # holding hundreds of MB while it builds. One replaced while queued ends before
@@ -231,7 +233,8 @@ class TrackController(QObject):
         if self._factory is not None:
             return self._factory
         # Fixed now: the user may choose another ensemble meanwhile.
-        wanted = (self.ensemble if instruments is None else CLASSICAL_ENSEMBLE, instruments)
+        wanted = (self.ensemble if instruments is None else self.classical_ensemble,
+                  instruments)
         loader = self._loader or load_separator
 
         def load() -> Separator:
