@@ -1,10 +1,9 @@
 """The app's track state: open a track, separate it, and keep an engine for the listener.
 
-Everything slow runs in :mod:`remixer_app.ui.workers`: opening (decode + separation,
+Everything slow runs as :mod:`remixer_app.ui.jobs`: opening (decode + separation,
 with progress, ETA and cancel) and preparing the hearing-aid engine (NAL-R filtering
-per stem and ear), which is redone when the listener or the hearing aid changes. Each
-job carries a request id; a newer request makes older results stale, and they are
-dropped.
+per stem and ear), which is redone when the listener or the hearing aid changes. A
+newer job of a kind makes the older one's result stale, and it is dropped.
 
 The stem set is the track's: an opened track sets the model's stems (the pop stems or
 its instruments). A plain file the user has said holds a classical ensemble
@@ -33,7 +32,7 @@ from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import Separator
 from remixer_app.core.track_loader import OpenedTrack, open_track
-from remixer_app.ui.workers import Worker, start
+from remixer_app.ui.jobs import Jobs
 
 DEFAULT_LISTENER = "N3"  # a moderate sloping loss until the user picks someone
 
@@ -101,8 +100,10 @@ class TrackController(QObject):
         self._loaded: tuple[tuple[str, tuple[str, ...] | None], Separator] | None = None
         self._factory = separator_factory
         self._loader = separator_loader
-        self._request = 0
-        self._workers: dict[str, Worker] = {}
+        self.jobs = Jobs(self.pool, self)
+        self.jobs.progress.connect(self.progress)
+        self.jobs.busy.connect(self.busy)
+        self.jobs.failed.connect(self.failed)
         self._opening: tuple[Path, tuple[str, ...] | None] | None = None  # the last open asked
         if model.listener is None:
             model.set_listener(get_preset(DEFAULT_LISTENER))
@@ -118,7 +119,7 @@ class TrackController(QObject):
         instruments = self.instruments_for(path)
         self._opening = (Path(path), instruments)
         factory = self._separator_factory(instruments)
-        self._run("open", lambda progress, cancelled: open_track(
+        self.jobs.run("open", lambda progress, cancelled: open_track(
             path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
             self._opened, f"Opening {Path(path).name}")
 
@@ -155,7 +156,7 @@ class TrackController(QObject):
         if Path(path).is_dir():
             return False
         track = self.track
-        if "open" in self._workers:
+        if "open" in self.jobs.running():
             running = self._opening
             if running is None or track_key(running[0]) != key:
                 return False
@@ -194,12 +195,7 @@ class TrackController(QObject):
 
     def cancel(self, kind: str | None = None) -> None:
         """Cancel the running job(s) of ``kind`` (``open``/``engine``), or all."""
-        for name, worker in list(self._workers.items()):
-            if kind is None or name == kind:
-                worker.cancel()
-                del self._workers[name]
-        if not self._workers:
-            self.busy.emit("")
+        self.jobs.cancel(kind)
 
     def cancel_by_user(self) -> None:
         """The user's Cancel: stop everything, and say what stays as it was.
@@ -208,7 +204,7 @@ class TrackController(QObject):
         was built for, so the model goes back to those: the screen must never show one
         listener while another's fitting plays and exports.
         """
-        running = set(self._workers)
+        running = self.jobs.running()
         self.cancel()
         if "open" in running:
             self.notice.emit("Opening cancelled.")
@@ -276,7 +272,7 @@ class TrackController(QObject):
     def fit(self) -> None:
         """Fit the hearing aid to the open track unless it is fitted or being fitted
         (after a cancelled first fitting, choosing the same listener changes nothing)."""
-        if self.engine is None and "engine" not in self._workers:
+        if self.engine is None and "engine" not in self.jobs.running():
             self._prepare_engine()
 
     def _prepare_engine(self) -> None:
@@ -299,7 +295,7 @@ class TrackController(QObject):
             return engine, Player(engine, track.stems, mixture=track.mixture,
                                   settings=settings)
 
-        self._run("engine", build, self._engine_built, f"Fitting for {listener.id}",
+        self.jobs.run("engine", build, self._engine_built, f"Fitting for {listener.id}",
                   self._engine_pool)
 
     def _engine_built(self, built: tuple[HearingAidEngine, Player]) -> None:
@@ -310,42 +306,9 @@ class TrackController(QObject):
         self.player_ready.emit(self.player)
         self.engine_ready.emit(self.engine)
 
-    # --- plumbing ----------------------------------------------------------------------
-    def _run(self, kind: str, job: Callable[..., Any], done: Callable[[Any], None],
-             label: str, pool: QThreadPool | None = None) -> None:
-        self._request += 1
-        worker = Worker(job, self._request)
-        self._workers[kind] = worker
-        rid = worker.request_id
-
-        def current() -> bool:
-            return self._workers.get(kind) is worker
-
-        def finished(request: int, result: object) -> None:
-            if request == rid and current():
-                del self._workers[kind]
-                done(result)
-                if not self._workers:
-                    self.busy.emit("")
-
-        def failed(request: int, message: str, details: str) -> None:
-            if request == rid and current():
-                del self._workers[kind]
-                self.failed.emit(f"{label} failed", message, details)
-                if not self._workers:
-                    self.busy.emit("")
-
-        worker.signals.progress.connect(
-            lambda request, report: self.progress.emit(report) if request == rid and current()
-            else None)
-        worker.signals.finished.connect(finished)
-        worker.signals.failed.connect(failed)
-        self.busy.emit(label)
-        start(worker, pool or self.pool)
-
     def wait(self, timeout_s: float = 60.0) -> bool:
         """Block until the running jobs end (tests and shutdown only)."""
-        return all(w.done.wait(timeout_s) for w in list(self._workers.values()))
+        return self.jobs.wait(timeout_s)
 
 
 def _continue_playback(previous: Player, player: Player) -> None:
