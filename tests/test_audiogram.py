@@ -126,6 +126,14 @@ def test_load_real_cadenza_file() -> None:
     assert len(load_listeners(path)) >= 1
 
 
+def test_a_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    # Windows Notepad and spreadsheet exports start UTF-8 files with a BOM.
+    out = save_listener(make_listener(), tmp_path / "me.json")
+    out.write_text(out.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert list(load_listeners(out)) == [make_listener().id]
+
+
 def test_round_trip_own_format(tmp_path: Path) -> None:
     lst = make_listener()
     out = save_listener(lst, tmp_path / "me.json")

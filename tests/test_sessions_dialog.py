@@ -192,6 +192,8 @@ def test_csv_export(dialog: Recorder, tmp_path: Path) -> None:
     dialog.paths = [str(tmp_path / "n3")]  # no suffix: .csv is added
     assert dialog.export_csv() == tmp_path / "n3.csv"
     assert dialog.asked[-1] == f"preferences-{N3.id}.csv"
+    dialog.paths = [str(tmp_path / "visit 3.2 Mr. Smith")]  # a dot, but no .csv
+    assert dialog.export_csv() == tmp_path / "visit 3.2 Mr. Smith.csv"
 
 
 def is_png_report(path: Path) -> bool:

@@ -274,6 +274,10 @@ def test_an_export_name_without_extension_gets_the_chosen_formats(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert with_suffix(Path("a/mix"), "WAV (*.wav)") == Path("a/mix.wav")
     assert with_suffix(Path("a/mix.flac"), "WAV (*.wav)") == Path("a/mix.flac")
+    assert with_suffix(Path("a/Mix.WAV"), "FLAC (*.flac)") == Path("a/Mix.WAV")
+    # a dot inside the name is no extension: it is kept, and one is added
+    assert with_suffix(Path("a/Session 2.1 remix"), "FLAC (*.flac)") == Path(
+        "a/Session 2.1 remix.flac")
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *args: (str(tmp_path / "remix"), "WAV (*.wav)"))

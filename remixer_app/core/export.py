@@ -24,6 +24,7 @@ SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 EXPORT_RATES = (8000, 384000)  #: the lowest and highest sample rate written, in Hz
 
 _FORMATS = {".flac": "FLAC", ".wav": "WAV"}
+EXPORT_SUFFIXES = frozenset(_FORMATS)  #: the audio file names written end in these
 
 
 def check_export_target(path: str | os.PathLike[str], subtype: str = DEFAULT_SUBTYPE, *,

@@ -137,7 +137,7 @@ def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # Windows editors may add a BOM
     except FileNotFoundError:
         raise ListenerError(f"listener file {p} does not exist") from None
     except UnicodeDecodeError:

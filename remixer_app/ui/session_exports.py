@@ -75,7 +75,9 @@ class SessionExports(QDialog):
                                   f"preferences-{listener_id or 'all'}.csv", "CSV (*.csv)")
         if not path:
             return None
-        target = Path(path) if Path(path).suffix else Path(path).with_suffix(".csv")
+        target = Path(path)
+        if target.suffix.lower() != ".csv":  # "visit 3.2" has no suffix, only a dot
+            target = target.with_name(target.name + ".csv")
         _, written = self._attempt("Cannot export CSV", lambda: self.store.export_csv(
             target, listener_id, overwrite=target == Path(path)))
         if written is not None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.export import EXPORT_SUFFIXES
 from remixer_app.core.exporting import export_aided, export_remix, export_stems
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
@@ -27,11 +28,13 @@ STEM_SUFFIX = ".wav"  # export_stems' default: float WAV
 
 
 def with_suffix(path: Path, selected_filter: str) -> Path:
-    """``path``, with the extension of ``selected_filter`` (``"WAV (*.wav)"``) if it has none."""
-    if path.suffix:
+    """``path``, with the extension of ``selected_filter`` (``"WAV (*.wav)"``) added unless
+    it ends in one of the audio formats (a dot elsewhere, "visit 3.2", is part of the name)."""
+    if path.suffix.lower() in EXPORT_SUFFIXES:
         return path
     start = selected_filter.find("*.")
-    return path.with_suffix(selected_filter[start + 1:].rstrip(")") if start >= 0 else ".flac")
+    suffix = selected_filter[start + 1:].rstrip(")") if start >= 0 else ".flac"
+    return path.with_name(path.name + suffix)
 
 
 class TrackExports(QObject):
