@@ -41,14 +41,18 @@ def _no_background_work_left() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_modal_question_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A main window closed at a test's end discards an edited audiogram instead of
-    waiting for an answer to a modal question; tests of that question replace it."""
+    """A main window closed at a test's end (or another listener chosen) discards an
+    edited audiogram instead of waiting for an answer to a modal question, and a profile
+    saved over another of its id replaces it; tests of those questions replace them."""
     module = sys.modules.get("remixer_app.ui.listener_files")
     if module is not None:
         from PySide6.QtWidgets import QMessageBox
 
         monkeypatch.setattr(module.ListenerFileActions, "ask_unsaved_listener",
                             lambda self, name: QMessageBox.StandardButton.Discard)
+        # Saving a profile over another person's of the same id asks first: replace.
+        monkeypatch.setattr(module.ListenerFileActions, "ask_replace_profile",
+                            lambda self, stored, new: True)
 
 
 @pytest.fixture(scope="session")

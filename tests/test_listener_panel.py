@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import Listener, get_preset  # noqa: E402
@@ -240,6 +241,50 @@ def test_knows_unsaved_edits(qtbot: QtBot, model: MixModel, tmp_path: Path) -> N
         panel.editor.table.item(0, 1).setText("35")
         assert panel.editor.undo() and model.listener == get_preset("N5")
         assert not panel.has_unsaved_edits() and rec.dialogs == []  # undone: no edit
+
+
+def test_choosing_another_listener_asks_about_an_edited_audiogram(
+        qtbot: QtBot, model: MixModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    buttons = QMessageBox.StandardButton
+    answers = [buttons.Cancel, buttons.Save]
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        panel, _ = make_panel(qtbot, model, store)
+        asked: list[str] = []
+        monkeypatch.setattr(panel, "ask_unsaved_listener",
+                            lambda name: asked.append(name) or answers.pop(0))
+        panel.select_listener("N3")
+        panel.editor.table.item(0, 0).setText("70")  # measured thresholds typed in
+        edited = model.listener
+        assert edited is not None and not asked
+        panel.select_listener("N4")  # Cancel: the edit stays, and stays chosen
+        assert asked == [edited.display_name] and model.listener == edited
+        assert panel.listener_combo.placeholderText() == edited.display_name
+        panel.select_listener("N4")  # Save: kept as the profile, then N4
+        assert store.listener("N3") == edited and model.listener == get_preset("N4")
+        panel.select_listener("N5")  # nothing edited since: nothing asked
+        assert len(asked) == 2
+
+
+def test_saving_over_another_persons_profile_asks(qtbot: QtBot, model: MixModel,
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        alice = dataclasses.replace(get_preset("N3"), id="L0001", name="Alice Martin")
+        store.save_listener(alice)
+        panel, _ = make_panel(qtbot, model, store)
+        asked: list[tuple[str, str]] = []
+        answer = [False]
+        monkeypatch.setattr(panel, "ask_replace_profile", lambda stored, new: asked.append(
+            (stored.name, new.name)) or answer[0])
+        other = dataclasses.replace(get_preset("S2"), id="L0001", name="L0001")
+        model.set_listener(other)  # e.g. L0001 of a Clarity file
+        assert not panel.save_profile() and store.listener("L0001") == alice
+        assert asked == [("Alice Martin", "L0001")]
+        answer[0] = True
+        assert panel.save_profile() and store.listener("L0001") == other
+        edited = dataclasses.replace(other, left=get_preset("S3").left)
+        model.set_listener(edited)  # the same person's new audiogram: no question
+        assert panel.save_profile() and len(asked) == 2
 
 
 def test_no_store_hides_profiles(qtbot: QtBot, model: MixModel) -> None:

@@ -456,6 +456,28 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
     assert workspace.dock.isVisible() and workspace.haaqi_dock.isVisible()
 
 
+def test_the_sessions_dialog_follows_the_track_and_every_save(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = window.workspace
+    monkeypatch.setattr(workspace, "ask_note", lambda: ("", True))
+    open_and_wait(qtbot, window, write_stems(tmp_path / "first"))
+    dialog = workspace.show_sessions()
+    assert dialog is not None and dialog.track_name == "first"
+    # Another track opens; its fitting is still running (or was cancelled).
+    monkeypatch.setattr(window.controller, "_prepare_engine", lambda: None)
+    with qtbot.waitSignal(window.controller.track_opened, timeout=60000):
+        window.open_path(write_stems(tmp_path / "second"))
+    assert dialog.track_name == "second"  # "Save current" files it under the right track
+    assert workspace.save_current() is not None  # from the main window, dialog open
+    assert [p.track_name for p in dialog.preferences()] == ["second"]
+    window.model.set_listener(get_preset("N4"))
+    assert window.listener_panel.save_profile()  # a profile saved in the panel...
+    assert "N4" in [dialog.listener_combo.itemData(i)
+                    for i in range(dialog.listener_combo.count())]  # ...is in the dialog
+    assert workspace.show_sessions() is dialog and dialog.isVisible()
+
+
 def test_booth_and_transport_agree_on_the_source(qtbot: QtBot, window: MainWindow,
                                                  tmp_path: Path) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))

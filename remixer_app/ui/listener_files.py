@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QMessageBox, QWidget
 
 from remixer_app.core.audiogram import Listener
@@ -37,6 +38,8 @@ def item_text(listener: Listener) -> str:
 
 class ListenerFileActions(QWidget):
     """Listener files, profiles and the status line of a listener panel (see the module)."""
+
+    profiles_changed = Signal()  # a profile was saved here
 
     # Set up by the panel.
     model: MixModel
@@ -120,15 +123,34 @@ class ListenerFileActions(QWidget):
                                else "no profile database is open")
             return False
         try:
+            stored = self.store().listener(listener.id)
+            if (stored is not None and stored.name != listener.name
+                    and not self.ask_replace_profile(stored, listener)):
+                return False
             self.store().save_listener(listener)
         except RemixerError as exc:
             self._report_error("Cannot save profile", str(exc))
             return False
         self._saved = listener
-        if self._refresh_profiles() and self._source == PROFILES:
-            self._populate()
+        self.refresh_profiles()
+        self.profiles_changed.emit()
         self._report(f"Saved profile {listener.display_name}")
         return True
+
+    def refresh_profiles(self) -> None:
+        """Read the saved profiles again (another window part may have saved one)."""
+        if self._refresh_profiles() and self._source == PROFILES:
+            self._populate()
+
+    def ask_replace_profile(self, stored: Listener, new: Listener) -> bool:
+        """Whether the stored profile ``stored`` (another name, so maybe another person)
+        may be replaced by ``new`` of the same id. Tests replace this."""
+        answer = QMessageBox.question(
+            self, "Replace profile?",
+            f"A profile {item_text(stored)} is saved already. Replace it with "
+            f"{item_text(new)}, its name and audiogram? (Its preferences stay under "
+            f"{stored.id}.)")
+        return answer == QMessageBox.StandardButton.Yes
 
     def _start_folder(self) -> str:
         return str(self._file_path.parent) if self._file_path else os.path.expanduser("~")
@@ -170,7 +192,8 @@ class ListenerFileActions(QWidget):
         self.show_error_dialog(title, message)
 
     def ask_unsaved_listener(self, name: str) -> QMessageBox.StandardButton:
-        """Ask what becomes of the edited, unsaved listener ``name`` when the window closes.
+        """Ask what becomes of the edited, unsaved listener ``name`` before it is replaced
+        (another listener chosen, or the window closed).
 
         Parameters
         ----------
@@ -180,13 +203,14 @@ class ListenerFileActions(QWidget):
         Returns
         -------
         QMessageBox.StandardButton
-            ``Save`` (as a profile), ``Discard`` or ``Cancel`` (keep the window open).
+            ``Save`` (as a profile), ``Discard`` or ``Cancel`` (keep the edited listener,
+            and the window open).
             Tests replace this method, so they never block on the modal dialog.
         """
         buttons = QMessageBox.StandardButton
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved audiogram",
                           f"The audiogram of {name} was edited and not saved. Save it as "
-                          "the listener's profile before closing?",
+                          "the listener's profile first?",
                           buttons.Save | buttons.Discard | buttons.Cancel, self.window())
         box.button(buttons.Save).setText("Save profile")
         box.setDefaultButton(buttons.Save)
@@ -195,8 +219,9 @@ class ListenerFileActions(QWidget):
         return box.standardButton(clicked) if clicked is not None else buttons.Cancel
 
     def may_close(self) -> bool:
-        """Whether the app may close: an edited listener is saved or discarded first, as
-        the user answers :meth:`ask_unsaved_listener`."""
+        """Whether the edited listener may be replaced (the app closed, another listener
+        chosen): it is saved or discarded first, as the user answers
+        :meth:`ask_unsaved_listener`."""
         listener = self.model.listener
         if listener is None or not self.has_unsaved_edits():
             return True

@@ -218,6 +218,9 @@ class ListenerPanel(ListenerFileActions):
             self._applying = False
 
     def _choose(self, listener: Listener) -> None:
+        if listener != self.model.listener and not self.may_close():
+            self._populate()  # the edited listener stays chosen
+            return
         self._base = listener
         self.editor.set_listener(listener)
         self._apply(listener)

@@ -18,6 +18,7 @@ from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.player import Player
 from remixer_app.core.storage import SessionStore, save_preference
+from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.booth import BoothPanel
 from remixer_app.ui.haaqi_panel import HaaqiPanel
 from remixer_app.ui.scroll_area import ScrollArea
@@ -79,8 +80,10 @@ class Workspace(QObject):
         sessions.addAction(self.save_action)
         sessions.addAction(self.browse_action)
 
+        window.controller.track_opened.connect(self._track_opened)
         window.controller.engine_ready.connect(self._engine_ready)
         window.controller.player_ready.connect(self._player_ready)
+        window.listener_panel.profiles_changed.connect(self._refresh_sessions)
 
     def store(self) -> SessionStore:
         """The session database, opened on first use."""
@@ -93,8 +96,16 @@ class Workspace(QObject):
         if track is not None:
             self.spectra.set_track(engine, track.stems, mixture=track.mixture)
             self.haaqi.set_engine(engine, track)
-        if self.sessions_dialog is not None and track is not None:
+
+    def _track_opened(self, track: OpenedTrack) -> None:
+        # At once, not when fitted: "Save current" must never file a new track's settings
+        # under the previous one while (or if never) the hearing aid is fitted.
+        if self.sessions_dialog is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
+
+    def _refresh_sessions(self) -> None:
+        if self.sessions_dialog is not None and self.sessions_dialog.isVisible():
+            self.sessions_dialog.refresh()
 
     def _player_ready(self, player: Player | None) -> None:
         self.haaqi.position = (lambda: 0) if player is None else (lambda: player.position)
@@ -121,6 +132,8 @@ class Workspace(QObject):
             self.window.report_problem("Cannot save the preference", str(exc))
             return None
         self.window.statusBar().showMessage("Preference saved.", 5000)
+        self._refresh_sessions()
+        self.window.listener_panel.refresh_profiles()  # the listener may be new there
         return pref
 
     def show_sessions(self) -> SessionsDialog | None:
@@ -132,10 +145,14 @@ class Workspace(QObject):
             return None
         if self.sessions_dialog is None:
             self.sessions_dialog = SessionsDialog(store, self.window.model, parent=self.window)
+            self.sessions_dialog.preferencesChanged.connect(
+                self.window.listener_panel.refresh_profiles)
         track = self.window.controller.track
         if track is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
+        self._refresh_sessions()  # show() of a dialog already shown does not re-read
         self.sessions_dialog.show()
+        self.sessions_dialog.raise_()
         return self.sessions_dialog
 
     def set_booth_mode(self, on: bool) -> None:
