@@ -22,7 +22,9 @@ from remixer_app.core.errors import ExportError  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
 from remixer_app.core.storage import SessionStore, StorageError, save_preference  # noqa: E402
-from remixer_app.ui.session_report import write_report  # noqa: E402
+from remixer_app.ui import session_report  # noqa: E402
+from remixer_app.ui.report_layout import MARGIN_MM, Page, PageLayout, breakable  # noqa: E402
+from remixer_app.ui.session_report import other_audiograms, write_report  # noqa: E402
 from remixer_app.ui.sessions_dialog import SessionsDialog  # noqa: E402
 from remixer_app.ui.sessions_table import gains_summary  # noqa: E402
 
@@ -215,6 +217,52 @@ def test_report_png_and_pdf(store: SessionStore, model: MixModel, tmp_path: Path
         write_report(tmp_path / "r.jpg", S1, prefs)
     with pytest.raises(ValueError, match=N3.id):
         write_report(tmp_path / "x.png", S1, store.preferences())
+
+
+def test_a_report_shows_the_audiogram_each_preference_was_saved_with(
+        store: SessionStore, model: MixModel, tmp_path: Path) -> None:
+    plain = write_report(tmp_path / "plain.png", N3, store.preferences(N3.id))
+    edited = replace(N3, name="N3 (edited)",
+                                 left=replace(N3.left, levels=N3.left.levels + 20))
+    model.set_listener(edited)  # edited for the session; the profile stays N3's
+    for track in ("Track C.flac", "Track D.flac"):
+        save_preference(store, model, f"hash-{track}", track, "")
+    prefs = store.preferences(N3.id)
+    marks, others = other_audiograms(N3, prefs)
+    assert sorted(marks.values()) == ["1", "1"] and [label for label, _ in others] == ["1"]
+    assert others[0][1].left == edited.left  # drawn below the table, labelled [1]
+    report = write_report(tmp_path / "marked.png", N3, prefs)
+    assert QImage(str(report)).height() > QImage(str(plain)).height()  # a second chart
+
+
+def test_long_notes_and_names_stay_on_the_page(qtbot: QtBot, store: SessionStore,
+                                                model: MixModel, tmp_path: Path) -> None:
+    note = " ".join(f"word{i}" for i in range(4000))  # a whole session's notes
+    name = "Artist_-_A_Very_Long_Track_File_Name_Without_Any_Spaces_At_All.wav"
+    model.set_listener(S1)
+    save_preference(store, model, "hash-long", name, note)
+    placed: list[tuple[float, float]] = []  # (top, bottom) of every text and row, per page
+    pages = [0]
+
+    class Recording(PageLayout):
+        def ensure(self, height: float) -> bool:
+            started = super().ensure(height)
+            pages[0] += started
+            placed.append((self.y, self.y + height))
+            return started
+
+    device = QImage(8, 8, QImage.Format.Format_RGB32)  # measures text at 300 dpi, as the PDF
+    device.setDotsPerMeterX(round(300 / 0.0254))
+    device.setDotsPerMeterY(round(300 / 0.0254))
+    page = Page(width=2480.0, height=3508.0, dpi=300.0)  # A4
+    prefs = store.preferences(S1.id)
+    session_report._paint(Recording(device, page, lambda: None), S1, prefs, "S1")
+    bottom = page.height - page.mm(MARGIN_MM)
+    assert pages[0] >= 3 and all(end <= bottom for _, end in placed)  # nothing runs off
+    cells = session_report.preference_cells(prefs[0])
+    assert len(cells[-1]) == len(note)  # the table row gets only the start, "note 1 below"
+    assert "\u200b" in breakable(name) and breakable(name).replace("\u200b", "") == name
+    assert write_report(tmp_path / "long.pdf", S1, prefs).read_bytes().startswith(b"%PDF")
 
 
 def test_report_from_dialog(dialog: Recorder, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ measures, which is how a PNG's height is found before drawing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ from remixer_app.ui.audiogram_chart import AudiogramChart
 MARGIN_MM = 15.0
 CHART_SIZE = (720, 410)  # logical pixels the chart is laid out at before scaling
 _FLAGS = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+PIECE_CHARS = 1500  # of a long text placed piece by piece: far less than a page holds
+# Word wrap breaks only at spaces: a file name is given other places to break (zero-width
+# spaces after _ - . / and every 20 characters of a longer run), or it is cut off.
+_BREAK_AFTER_MARK = re.compile(r"([_\-./\\])(?=\S)")
+_BREAK_IN_RUN = re.compile("([^\\s\u200b]{20})(?=[^\\s\u200b])")
 
 
 @dataclass
@@ -55,6 +61,17 @@ class PageLayout:
 
     def metrics(self, font: QFont) -> QFontMetricsF:
         return QFontMetricsF(font, self.device)
+
+    def paragraphs(self, text: str, font: QFont, gap: float = 0.0) -> None:
+        """``text`` of any length, in pieces of at most :data:`PIECE_CHARS` (cut at a
+        space), each placed as :meth:`text` places it: a piece always fits a page,
+        where one long paragraph would run off its bottom."""
+        while len(text) > PIECE_CHARS:
+            cut = text.rfind(" ", 0, PIECE_CHARS)
+            cut = cut if cut > 0 else PIECE_CHARS
+            self.text(text[:cut], font)
+            text = text[cut:].lstrip(" ")
+        self.text(text, font, gap)
 
     def text_height(self, text: str, font: QFont, width: float) -> float:
         rect = self.metrics(font).boundingRect(QRectF(0, 0, width, 1e7), _FLAGS, text or " ")
@@ -110,7 +127,7 @@ class PageLayout:
 
     def _row_height(self, cells: Sequence[str], widths: Sequence[float], font: QFont,
                     pad: float) -> float:
-        return 2 * pad + max(self.text_height(c, font, w - 2 * pad)
+        return 2 * pad + max(self.text_height(breakable(c), font, w - 2 * pad)
                              for c, w in zip(cells, widths, strict=True))
 
     def _row(self, cells: Sequence[str], widths: Sequence[float], font: QFont, pad: float,
@@ -126,10 +143,16 @@ class PageLayout:
             x = self.left
             for cell, w in zip(cells, widths, strict=True):
                 painter.drawText(QRectF(x + pad, self.y + pad, w - 2 * pad, height - 2 * pad),
-                                 _FLAGS, cell)
+                                 _FLAGS, breakable(cell))
                 x += w
             painter.setPen(QColor(150, 150, 150))
             bottom = self.y + height
             painter.drawLine(QPointF(self.left, bottom), QPointF(self.left + self.width, bottom))
             painter.setPen(QColor(0, 0, 0))
         self.y += height
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width spaces where a long word may wrap: after ``_ - . / \\``
+    inside it, then every 20 characters of a run still longer."""
+    return _BREAK_IN_RUN.sub("\\1\u200b", _BREAK_AFTER_MARK.sub("\\1\u200b", text))

@@ -40,6 +40,7 @@ PNG_DPI = 150
 PDF_DPI = 300
 A4_MM = (210.0, 297.0)
 STEM_WIDTH = 7
+NOTE_IN_TABLE = 300  # characters of a note in the table; a longer one follows in full
 
 
 def report_columns(stems: Sequence[str] = STEM_NAMES) -> tuple[tuple[str, int], ...]:
@@ -89,6 +90,26 @@ def stem_groups(prefs: Iterable[Preference]) -> list[tuple[tuple[str, ...], list
     return list(groups.items())
 
 
+def other_audiograms(listener: Listener, prefs: Iterable[Preference]
+                     ) -> tuple[dict[int, str], list[tuple[str, Listener]]]:
+    """The audiograms preferences were saved with that are not ``listener``'s (edited
+    for the session, or the profile changed since): a label ``"1"``, ``"2"``... per
+    distinct one, and the label of each such preference by id."""
+    labels: list[tuple[str, Listener]] = []
+    marks: dict[int, str] = {}
+    for pref in prefs:
+        saved = pref.mix_state().listener
+        if saved is None or (saved.left, saved.right) == (listener.left, listener.right):
+            continue
+        label = next((label for label, seen in labels
+                      if (seen.left, seen.right) == (saved.left, saved.right)), None)
+        if label is None:
+            label = str(len(labels) + 1)
+            labels.append((label, saved))
+        marks[pref.id] = label
+    return marks, labels
+
+
 def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
            title: str) -> float:
     """Lay out (and, when ``layout.painter`` is set, draw) the report; returns its height."""
@@ -100,6 +121,8 @@ def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
                 f"{len(prefs)} saved preference(s); gains in dB", report_font(9), layout.page.mm(3))
     layout.chart(listener)
     groups = stem_groups(prefs)
+    audiogram_of, others = other_audiograms(listener, prefs)
+    long_notes: list[Preference] = []
     marked = False
     for stems, group in groups:
         if len(groups) > 1:
@@ -107,6 +130,13 @@ def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
             layout.text("Stems: " + ", ".join(s.capitalize() for s in stems),
                         report_font(10, bold=True), layout.page.mm(1))
         rows = [preference_cells(p) for p in group]
+        for row, pref in zip(rows, group, strict=True):
+            if pref.id in audiogram_of:
+                row[0] += f" [{audiogram_of[pref.id]}]"
+            if len(pref.note) > NOTE_IN_TABLE:  # whole, it could be taller than a page
+                long_notes.append(pref)
+                row[-1] = (pref.note[:NOTE_IN_TABLE].rstrip()
+                           + f"... (note {len(long_notes)} below)")
         layout.table(report_columns(stems), rows)
         marked = marked or any("(" in cell for row in rows for cell in row[2:2 + len(stems)])
     if marked:
@@ -114,6 +144,16 @@ def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
         layout.text("M: muted, S: soloed", report_font(8))
     if not groups:
         layout.text("No preferences saved yet.", report_font(10))
+    for number, pref in enumerate(long_notes, start=1):
+        layout.y += layout.page.mm(3)
+        layout.text(f"Note {number}: {pref.track_name or pref.track_key}, "
+                    f"{local_time(pref.created_at)}", report_font(10, bold=True))
+        layout.paragraphs(pref.note, report_font(9))
+    for label, saved in others:  # the gains marked [n] were chosen hearing through these
+        layout.y += layout.page.mm(3)
+        layout.text(f"[{label}] The audiogram those preferences were saved with "
+                    f"({saved.display_name}), not the profile's above:", report_font(10))
+        layout.chart(saved)
     return layout.y + layout.left
 
 
