@@ -131,6 +131,20 @@ def test_reapply_restores_gains_and_switches_listener(dialog: Recorder, model: M
     assert "another track" in dialog.status_label.text() and len(with_signal) == 1
 
 
+def test_reapply_asks_before_replacing_the_listener(qtbot: QtBot, store: SessionStore,
+                                                   model: MixModel) -> None:
+    answers = [False, True]
+    dialog = Recorder(store, model, may_replace_listener=lambda: answers.pop(0))
+    qtbot.addWidget(dialog)
+    before = model.state
+    dialog.table.selectRow(1)  # N3's: another listener than the S1 chosen (and edited)
+    assert not dialog.reapply()  # the user cancelled the question about the edit
+    assert model.state == before and "edited audiogram stays" in dialog.status_label.text()
+    assert dialog.reapply() and model.listener == N3 and answers == []
+    dialog.table.selectRow(1)
+    assert dialog.reapply()  # the same listener: nothing to ask (none left to answer)
+
+
 def test_a_preference_keeps_its_listener_and_leaves_the_profile(
         dialog: Recorder, store: SessionStore, model: MixModel) -> None:
     edited = replace(S1, name="S1 (edited)", left=replace(S1.left, levels=(

@@ -464,6 +464,7 @@ def test_the_sessions_dialog_follows_the_track_and_every_save(
     open_and_wait(qtbot, window, write_stems(tmp_path / "first"))
     dialog = workspace.show_sessions()
     assert dialog is not None and dialog.track_name == "first"
+    assert dialog.may_replace_listener == window.listener_panel.may_close  # asks about edits
     # Another track opens; its fitting is still running (or was cancelled).
     monkeypatch.setattr(window.controller, "_prepare_engine", lambda: None)
     with qtbot.waitSignal(window.controller.track_opened, timeout=60000):

@@ -12,6 +12,7 @@ asks the user through :meth:`SessionActions.ask_note` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -41,6 +42,7 @@ class SessionActions(SessionExports):
     model: MixModel
     track_key: str | None
     track_name: str
+    may_replace_listener: Callable[[], bool]  # see SessionsDialog
 
     if TYPE_CHECKING:  # the dialog's listing, which the actions update
         def refresh(self) -> None: ...
@@ -108,6 +110,8 @@ class SessionActions(SessionExports):
                 said.append(f"listener {pref.listener_id} is no longer saved, so the "
                             "listener was not changed")
             elif self.model.listener != stored:
+                if not self.may_replace_listener():
+                    return ""
                 self.model.set_listener(stored)
                 said.append(f"switched the listener to {stored.display_name}")
             self.model.restore(state)
@@ -117,6 +121,9 @@ class SessionActions(SessionExports):
 
         ok, message = self._attempt("Cannot re-apply the preference", apply)
         if not ok or message is None:
+            return False
+        if not message:
+            self._status("Nothing re-applied: the edited audiogram stays.")
             return False
         self._status(message)
         self.preferenceApplied.emit(pref.id)

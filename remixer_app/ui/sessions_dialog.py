@@ -45,6 +45,9 @@ class SessionsDialog(SessionActions):
         The open track, if any (see :meth:`set_track`).
     parent
         Optional parent widget.
+    may_replace_listener
+        Asked before a preference's listener replaces the chosen one (the app asks the
+        user about an edited, unsaved audiogram); False re-applies nothing.
 
     Notes
     -----
@@ -53,12 +56,14 @@ class SessionsDialog(SessionActions):
     """
 
     def __init__(self, store: SessionStore, model: MixModel, track_key: str | None = None,
-                 track_name: str = "", parent: QWidget | None = None) -> None:
+                 track_name: str = "", parent: QWidget | None = None, *,
+                 may_replace_listener: Callable[[], bool] = lambda: True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Saved preferences")
         self.setAccessibleName("Saved preferences")
         self.setModal(False)
         self.store, self.model = store, model
+        self.may_replace_listener = may_replace_listener
         self.track_key, self.track_name = track_key, track_name
         self._names: dict[str, str] = {}
         self._build()

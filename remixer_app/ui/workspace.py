@@ -144,9 +144,11 @@ class Workspace(QObject):
             self.window.report_problem("Cannot open the session database", str(exc))
             return None
         if self.sessions_dialog is None:
-            self.sessions_dialog = SessionsDialog(store, self.window.model, parent=self.window)
-            self.sessions_dialog.preferencesChanged.connect(
-                self.window.listener_panel.refresh_profiles)
+            panel = self.window.listener_panel
+            # Re-applying a preference asks first about an edited, unsaved audiogram.
+            self.sessions_dialog = SessionsDialog(store, self.window.model, parent=self.window,
+                                                  may_replace_listener=panel.may_close)
+            self.sessions_dialog.preferencesChanged.connect(panel.refresh_profiles)
         track = self.window.controller.track
         if track is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
