@@ -39,3 +39,7 @@ def test_render_uses_the_multiband_aid_for_instruments(tmp_path: Path) -> None:
     np.testing.assert_allclose(written, expected, atol=1e-6)
     assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
                  "--compressor", "--out", str(tmp_path / "x.flac")]) == 2
+    sf.write(tmp_path / "mix.wav", np.zeros((44100, 2)) + 0.01, 44100)
+    assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
+                 "--mixture", str(tmp_path / "mix.wav"), "--out", str(tmp_path / "y.flac")]) == 2
+    assert not (tmp_path / "y.flac").exists()  # the NAL-R aid's target: refused, not ignored

@@ -102,6 +102,12 @@ def test_render_with_mixture_file(stems_dir: tuple[Path, dict[str, np.ndarray]],
      "remixer: error: compressor attack must be at least 0.02268 ms (one sample at 44100 Hz)"),
     (["--listener", "N3", "--compressor", "--comp-rms-window", "1e6"],
      "remixer: error: rms_buffer_size must be positive and at most 5 seconds"),
+    (["--listener", "N3", "--comp-threshold", "0.01", "--comp-makeup", "2"],
+     "remixer: error: --comp-threshold, --comp-makeup set up the compressor: add --compressor"),
+    (["--listener", "N3", "--compressor", "--comp-makeup", "0"],
+     "makeup_gain must be a positive linear gain"),
+    (["--listener", "N3", "--gains", "vocals=3", "--gains", "bass=1,vocals=2"],
+     "--gains gives vocals two gains"),
 ])
 def test_render_errors_are_one_line(stems_dir: tuple[Path, dict[str, np.ndarray]],
                                     tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -112,6 +118,25 @@ def test_render_errors_are_one_line(stems_dir: tuple[Path, dict[str, np.ndarray]
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not out.exists()
+
+
+def test_render_takes_repeated_gains_and_compressor_settings(
+        stems_dir: tuple[Path, dict[str, np.ndarray]], tmp_path: Path) -> None:
+    folder, _ = stems_dir
+    base = ["render", "--stems", str(folder), "--listener", "N3", "--subtype", "FLOAT",
+            "--clip", "none"]
+    outputs = {}
+    for name, extra in (("one", ["--gains", "vocals=-6,drums=3"]),
+                        ("two", ["--gains", "vocals=-6", "--gains", "drums=3"]),
+                        ("drums", ["--gains", "drums=3"]),
+                        ("squeezed", ["--gains", "drums=3", "--compressor",
+                                      "--comp-threshold", "0.01"]),
+                        ("default", ["--gains", "drums=3", "--compressor"])):
+        assert main([*base, *extra, "--out", str(tmp_path / f"{name}.wav")]) == 0
+        outputs[name] = sf.read(tmp_path / f"{name}.wav")[0]
+    np.testing.assert_array_equal(outputs["one"], outputs["two"])  # both gains applied
+    assert not np.array_equal(outputs["two"], outputs["drums"])
+    assert not np.array_equal(outputs["squeezed"], outputs["default"])  # the threshold used
 
 
 def test_render_refuses_to_overwrite(stems_dir: tuple[Path, dict[str, np.ndarray]],

@@ -206,6 +206,15 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path, code: int,
                                  "is not writable")
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_cannot_be_written_is_found_before_any_work(tmp_path: Path) -> None:
+    # /proc refuses new files even to root, as a read-only mount or folder does to users.
+    with pytest.raises(ExportError, match="the folder /proc is not writable"):
+        check_target("/proc/remixer-test.wav")
+    assert check_target(tmp_path / "fine.wav") == tmp_path / "fine.wav"
+    assert not [p for p in tmp_path.iterdir()]  # the probe leaves nothing behind
+
+
 def test_a_folder_is_no_target_even_with_overwrite(tmp_path: Path) -> None:
     (tmp_path / "out.csv").mkdir()
     with pytest.raises(ExportError, match="is a folder; give a file name"):

@@ -272,10 +272,17 @@ def test_cli_user_errors_are_one_line(cli_files: tuple[Path, Path, Path], tmp_pa
           str(cli_files[1]), "--listener", "N3"], "does not exist"),
         (_cli((cli_files[0], silent, cli_files[2])), "silent"),
     ]
+    right_silent = tmp_path / "right_silent.wav"
+    reference = sf.read(cli_files[1])[0]
+    reference[:, 1] = 0.0
+    sf.write(right_silent, reference, 44100, subtype="FLOAT")
+    bad_runs += [(_cli(cli_files, "--level1", "nan"), "--level1 must be a finite number"),
+                 (_cli((cli_files[0], right_silent, cli_files[2])), "silent in this ear")]
     for argv, message in bad_runs:
         assert main(argv) == 2
-        err = capsys.readouterr().err
-        assert message in err and len(err.strip().splitlines()) == 1
+        captured = capsys.readouterr()
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1
+        assert "HAAQI" not in captured.out  # no half result (the left ear) before failing
 
 
 def test_a_silent_control_band_takes_the_narrowest_bandwidth_quietly() -> None:

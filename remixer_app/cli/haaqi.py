@@ -8,6 +8,7 @@ prepares its signals, and scored with the listener's audiogram for that ear.
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 
@@ -70,14 +71,17 @@ def run(args: argparse.Namespace) -> int:
         warn(f"the processed file lasts {len(processed) / TARGET_RATE:.2f} s and the reference "
              f"{len(reference) / TARGET_RATE:.2f} s; only the first {shorter:.2f} s are scored")
     implementation: Implementation = "reference" if args.reference_impl else "fast"
+    if args.level1 is not None and not math.isfinite(args.level1):
+        raise ValueError("--level1 must be a finite number of dB SPL")
+    # Every ear's level first: a silent ear must fail the run before any score is printed.
+    levels = {ear: default_level1(reference[:, ear], args.reference) if args.level1 is None
+              else args.level1 for ear in EARS[args.ear]}
     if args.seed is not None:
         np.random.seed(args.seed)
     print(f"listener {listener.id}, equalisation {args.equalisation}, "
           f"{'pyclarity' if args.reference_impl else 'fast'} implementation")
-    for ear in EARS[args.ear]:
+    for ear, level1 in levels.items():
         name = EAR_NAMES[ear]
-        level1 = (default_level1(reference[:, ear], args.reference) if args.level1 is None
-                  else args.level1)
         score = haaqi_score(resample(processed[:, ear], TARGET_RATE, MODEL_RATE),
                             resample(reference[:, ear], TARGET_RATE, MODEL_RATE),
                             MODEL_RATE, MODEL_RATE, getattr(listener, name),

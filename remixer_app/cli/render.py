@@ -24,6 +24,12 @@ from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.stems_folder import align_lengths, ignored_files_note, load_stems_dir
 
 _DEFAULT_COMPRESSOR = CompressorParams()
+#: (option, CompressorParams field, metavar) of the compressor's settings.
+COMPRESSOR_OPTIONS = (("--comp-threshold", "threshold", "RMS"),
+                      ("--comp-attenuation", "attenuation", "RATIO"),
+                      ("--comp-attack", "attack", "MS"), ("--comp-release", "release", "MS"),
+                      ("--comp-rms-window", "rms_buffer_size", "S"),
+                      ("--comp-makeup", "makeup_gain", "GAIN"))
 
 
 def parse_gains(text: str) -> dict[str, float]:
@@ -74,18 +80,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--listener-file", metavar="FILE",
                    help="listener JSON (Clarity or remixer); omit to use a built-in preset")
     p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
-    p.add_argument("--gains", default="", type=gains_argument, metavar="STEM=DB,...",
-                   help="per-stem gains in dB, e.g. vocals=6,drums=0,bass=-3,other=0")
+    p.add_argument("--gains", action="append", default=[], type=gains_argument,
+                   metavar="STEM=DB,...",
+                   help="per-stem gains in dB, e.g. vocals=6,drums=0,bass=-3,other=0 (may "
+                        "be repeated)")
     p.add_argument("--mixture", metavar="FILE",
-                   help="loudness target (default: the sum of the stems)")
-    p.add_argument("--compressor", action="store_true", help="switch the compressor on")
+                   help="loudness target of the NAL-R aid (default: the sum of the stems)")
+    p.add_argument("--compressor", action="store_true",
+                   help="switch the NAL-R aid's compressor on (--comp-* set it up)")
     c = _DEFAULT_COMPRESSOR
-    p.add_argument("--comp-threshold", type=float, default=c.threshold, metavar="RMS")
-    p.add_argument("--comp-attenuation", type=float, default=c.attenuation, metavar="RATIO")
-    p.add_argument("--comp-attack", type=float, default=c.attack, metavar="MS")
-    p.add_argument("--comp-release", type=float, default=c.release, metavar="MS")
-    p.add_argument("--comp-rms-window", type=float, default=c.rms_buffer_size, metavar="S")
-    p.add_argument("--comp-makeup", type=float, default=c.makeup_gain, metavar="GAIN")
+    for option, default, metavar in COMPRESSOR_OPTIONS:
+        p.add_argument(option, type=float, metavar=metavar,
+                       help=f"(default {getattr(c, default):g}; needs --compressor)")
     p.add_argument("--clip", choices=CLIP_MODES, default="hard")
     p.add_argument("--sample-rate", type=int, default=DEFAULT_EXPORT_RATE, metavar="HZ")
     p.add_argument("--subtype", choices=SUBTYPES, default=DEFAULT_SUBTYPE)
@@ -101,13 +107,23 @@ def run(args: argparse.Namespace) -> int:
     if not low <= args.sample_rate <= high:
         raise ValueError(f"--sample-rate must be {low} to {high} Hz")
     listener = resolve_listener(args.listener_file, args.listener)
+    chosen = {field: getattr(args, option[2:].replace("-", "_"))
+              for option, field, _ in COMPRESSOR_OPTIONS}
+    given = [option for (option, _, _), value in zip(COMPRESSOR_OPTIONS, chosen.values(),
+                                                    strict=True) if value is not None]
+    if given and not args.compressor:  # else silently ignored
+        raise ValueError(f"{', '.join(given)} set up the compressor: add --compressor")
     compressor = None
     if args.compressor:
-        compressor = CompressorParams(
-            threshold=args.comp_threshold, attenuation=args.comp_attenuation,
-            attack=args.comp_attack, release=args.comp_release,
-            rms_buffer_size=args.comp_rms_window, makeup_gain=args.comp_makeup)
-    settings = ChainSettings(gains_db=args.gains, compressor=compressor, clip=args.clip)
+        compressor = CompressorParams(**{field: value for field, value in chosen.items()
+                                         if value is not None})
+    gains: dict[str, float] = {}
+    for more in args.gains:
+        twice = set(gains) & set(more)
+        if twice:
+            raise ValueError(f"--gains gives {', '.join(sorted(twice))} two gains")
+        gains.update(more)
+    settings = ChainSettings(gains_db=gains, compressor=compressor, clip=args.clip)
 
     stems = load_stems_dir(args.stems)
     note = ignored_files_note(args.stems)
@@ -122,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     hearing_aid = args.hearing_aid or default_hearing_aid(stems)
     if args.compressor and hearing_aid == "multiband":
         raise ValueError("--compressor is the NAL-R aid's; the multiband aid has its own")
+    if args.mixture and hearing_aid == "multiband":  # else silently ignored
+        raise ValueError("--mixture is the NAL-R aid's loudness target; the multiband aid "
+                         "levels by the Cadenza 2 rule instead")
     engine = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid=hearing_aid)
     done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
                         overwrite=args.overwrite)

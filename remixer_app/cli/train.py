@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
@@ -15,6 +13,7 @@ from typing import Any
 
 from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, show_progress
+from remixer_app.core.atomic import can_write_in
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import ProgressReport
@@ -132,22 +131,10 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     if init is not None and not init.is_file():
         raise RemixerError(f"starting weights {init} do not exist")
     folder = checkpoint_path(out, recipe.name).parent  # written from the first minutes on
-    if not _can_create(folder):
+    if not can_write_in(folder):
         raise RemixerError(f"cannot write checkpoints in {folder}: choose another --out")
     return recipe, data, hrir, out, init
 
-
-def _can_create(folder: Path) -> bool:
-    """Whether ``folder`` is, or can be made, a writable folder: a probe folder can be
-    made (and is removed) in its nearest existing ancestor."""
-    for candidate in (folder, *folder.absolute().parents):
-        if candidate.exists():
-            try:
-                os.rmdir(tempfile.mkdtemp(prefix=".remixer-probe-", dir=candidate))
-            except OSError:
-                return False
-            return True
-    return False
 
 
 class _Interrupts:

@@ -35,7 +35,23 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
         raise ExportError(f"{target} is a folder; give a file name")
     if target.exists() and not overwrite:
         raise _exists(target)
+    if not can_write_in(target.parent):  # now, not after minutes of separating
+        raise ExportError(f"cannot write {target}: the folder {target.parent} is not writable")
     return target
+
+
+def can_write_in(folder: Path) -> bool:
+    """Whether files can be made in ``folder`` (or, while it does not exist, in its nearest
+    existing ancestor, where it would be made): probed by making and removing a folder,
+    which permissions, read-only mounts and pseudo file systems all answer truly."""
+    for candidate in (folder, *folder.absolute().parents):
+        if candidate.exists():
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=".remixer-probe-", dir=candidate))
+            except OSError:
+                return False
+            return True
+    return False
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
@@ -141,7 +157,8 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _exists(target: Path) -> ExportError:
-    return ExportError(f"{target} already exists; choose another name or allow overwriting")
+    return ExportError(f"{target} already exists; choose another name or allow overwriting "
+                       "(--overwrite)")
 
 
 def _failure(target: Path, exc: OSError) -> str:

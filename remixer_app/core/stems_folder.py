@@ -73,7 +73,7 @@ def ignored_files_note(folder: str | os.PathLike[str]) -> str | None:
     ignored = [f.name for f in _audio_files(d) if stem_name(f) not in _KNOWN]
     if not ignored:
         return None
-    return (f"{d.name}: ignored {', '.join(ignored)} (not one of {', '.join(STEM_NAMES)} "
+    return (f"{d.resolve().name}: ignored {', '.join(ignored)} (not one of {', '.join(STEM_NAMES)} "
             f"or the instruments {', '.join(INSTRUMENTS)})")
 
 

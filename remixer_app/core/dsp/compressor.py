@@ -60,6 +60,8 @@ class CompressorParams:
                              f"{MAX_RMS_WINDOW:g} seconds, not {self.rms_buffer_size:g}")
         if not 0 <= self.attenuation <= 1:
             raise ValueError("attenuation must lie in 0..1")
+        if self.makeup_gain <= 0:  # 0 silences the output, below 0 inverts it
+            raise ValueError("makeup_gain must be a positive linear gain")
 
     def window_length(self, rate: float) -> int:
         """RMS window in samples (truncated, as the reference does)."""

@@ -108,7 +108,7 @@ def _stems_for(spec: EnsembleSpec, instruments: Sequence[str] | None) -> tuple[s
         return spec.sources
     if instruments is None:
         raise SeparationError(f"ensemble {spec.name!r} separates instruments: say which "
-                              "instruments play (2 to 5)")
+                              "instruments play (2 to 5; --instruments NAME,...)")
     try:
         return instrument_list(instruments)
     except RemixerError as exc:

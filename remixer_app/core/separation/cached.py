@@ -90,7 +90,7 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
         else:
             _prune(cache, key)
             return CachedStems(stems, False)
-    log.warning("%s; separating without the cache", reason)
+    log.info("%s; separating without the cache", reason)  # the caller warns the user
     sink = ArraySink(len(mix), separator.stems)
     separator.separate_into(mix, sink, progress=progress, cancelled=cancelled)
     return CachedStems(sink.stems, False,
