@@ -17,6 +17,7 @@ from remixer_app.core.audiogram import get_preset
 from remixer_app.core.dsp.reference import reference_chain
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.listener_io import save_listener
+from remixer_app.core.track_loader import open_track
 
 RATE = 44100
 
@@ -28,7 +29,9 @@ def stems_dir(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
     folder.mkdir()
     stems = {}
     for i, name in enumerate(STEM_NAMES):
-        x = (0.05 * (i + 1) * rng.standard_normal((2 * RATE, 2))).astype(np.float32)
+        # below full scale: a clipping stem is warned about, on its own stderr line
+        x = np.clip(0.05 * (i + 1) * rng.standard_normal((2 * RATE, 2)), -0.99, 0.99
+                    ).astype(np.float32)
         sf.write(folder / f"{name}.wav", x, RATE, subtype="FLOAT")
         stems[name] = x.astype(np.float64)
     return folder, stems
@@ -137,6 +140,19 @@ def test_render_takes_repeated_gains_and_compressor_settings(
     np.testing.assert_array_equal(outputs["one"], outputs["two"])  # both gains applied
     assert not np.array_equal(outputs["two"], outputs["drums"])
     assert not np.array_equal(outputs["squeezed"], outputs["default"])  # the threshold used
+
+
+def test_render_and_the_app_say_what_reading_the_stems_noticed(
+        stems_dir: tuple[Path, dict[str, np.ndarray]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder, stems = stems_dir
+    six = np.concatenate([stems["vocals"], np.zeros((len(stems["vocals"]), 4))], axis=1)
+    sf.write(folder / "vocals.wav", six.astype(np.float32), RATE, subtype="FLOAT")
+    assert main(["render", "--stems", str(folder), "--listener", "N3", "--out",
+                 str(tmp_path / "x.flac")]) == 0
+    assert "vocals.wav has 6 channels; only the first two are used" in capsys.readouterr().err
+    track = open_track(folder, None)  # the app shows the same with the track
+    assert any("6 channels" in warning for warning in track.warnings)
 
 
 def test_render_refuses_to_overwrite(stems_dir: tuple[Path, dict[str, np.ndarray]],

@@ -125,10 +125,11 @@ def run(args: argparse.Namespace) -> int:
         gains.update(more)
     settings = ChainSettings(gains_db=gains, compressor=compressor, clip=args.clip)
 
-    stems = load_stems_dir(args.stems)
+    noticed: list[str] = []
+    stems = load_stems_dir(args.stems, noticed)
     note = ignored_files_note(args.stems)
-    if note:
-        warn(note)
+    for warning in (*noticed, note) if note else noticed:
+        warn(warning)
     mixture = None
     if args.mixture:
         tracks = align_lengths({**stems, "mixture": load_audio_warning(args.mixture).samples},

@@ -27,7 +27,8 @@ _KNOWN = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}  # the file names a stems fol
 _NUMBERED = re.compile(r"(?P<name>.+?)[ _-]?\d+")  # violin_2: the second violin
 
 
-def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def load_stems_dir(folder: str | os.PathLike[str], warnings: list[str] | None = None
+                   ) -> dict[str, np.ndarray]:
     """Load separated stems from a folder: pop stems or the instruments of an ensemble.
 
     Parameters
@@ -37,6 +38,8 @@ def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         either ``vocals``, ``drums``, ``bass`` and ``other``, or 2 to 5 instruments of
         :data:`~remixer_app.core.instruments.INSTRUMENTS` (``violin.flac``,
         ``cello.wav``, ...). Other files, and a ``mixture.*`` file, are ignored.
+    warnings
+        Gets what reading the files noticed (channels dropped, clipping), if given.
 
     Returns
     -------
@@ -57,7 +60,11 @@ def load_stems_dir(folder: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     files, _ = stem_files(d)
     stems: dict[str, np.ndarray] = {}
     for name, paths in files.items():
-        parts = align_lengths({path.name: load_audio(path).samples for path in paths},
+        loaded = [load_audio(path) for path in paths]
+        if warnings is not None:
+            warnings.extend(w for audio in loaded for w in audio.warnings)
+        parts = align_lengths({path.name: audio.samples for path, audio in zip(paths, loaded,
+                                                                              strict=True)},
                               f"the {name} files in {d}")
         first, *others = parts.values()
         for other in others:  # players of one instrument: one stem

@@ -77,8 +77,11 @@ class OpenedTrack:
         return track_stems(self.stems)
 
 
-def load_stems_folder(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The stems of a stems folder and its mixture: its ``mixture.*`` file, else their sum.
+def load_stems_folder(folder: Path, warnings: list[str] | None = None
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The stems of a stems folder and its mixture: its ``mixture.*`` file, else their sum;
+    what reading them noticed goes to ``warnings`` (see
+    :func:`~remixer_app.core.stems_folder.load_stems_dir`).
 
     Raises
     ------
@@ -87,10 +90,13 @@ def load_stems_folder(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
         cannot be read or is not as long as the stems.
     """
     _, mixture_file = stem_files(folder)
-    stems = load_stems_dir(folder)
+    stems = load_stems_dir(folder, warnings)
     if mixture_file is None:
         return stems, mixture_of(stems.values())
-    tracks = align_lengths({**stems, MIXTURE_NAME: load_audio(mixture_file).samples},
+    mixture = load_audio(mixture_file)
+    if warnings is not None:
+        warnings.extend(mixture.warnings)
+    tracks = align_lengths({**stems, MIXTURE_NAME: mixture.samples},
                            f"the stems and the mixture in {folder}")
     return tracks, tracks.pop(MIXTURE_NAME)
 
@@ -128,10 +134,12 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     """
     p = Path(path)
     if p.is_dir():
-        stems, mixture = load_stems_folder(p)
+        noticed: list[str] = []
+        stems, mixture = load_stems_folder(p, noticed)
         _done(progress, "stems folder opened")
         note = ignored_files_note(p)
-        return OpenedTrack(p, mixture, stems, stems, "stems folder", (note,) if note else ())
+        return OpenedTrack(p, mixture, stems, stems, "stems folder",
+                           (*noticed, note) if note else tuple(noticed))
     wanted = None if instruments is None else instrument_list(instruments)
     audio = load_audio(p)
     check_cancelled(cancelled)  # between the stages: decoding and loading take seconds
