@@ -46,6 +46,12 @@ def write_instruments(folder: Path, names: tuple[str, ...] = ("violin", "cello",
     return folder
 
 
+def write_song(path: Path) -> Path:
+    """A second of noise: a plain recording, for the separation the fake loader does."""
+    sf.write(path, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    return path
+
+
 def make_window(qtbot: QtBot, tmp_path: Path, loader: FakeLoader | None = None) -> MainWindow:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     controller = TrackController(MixModel(), separator_loader=loader or FakeLoader())
@@ -196,8 +202,7 @@ def test_a_plain_file_becomes_an_ensemble_through_instruments(qtbot: QtBot,
                                                               tmp_path: Path) -> None:
     loader = FakeLoader()
     window = make_window(qtbot, tmp_path, loader)
-    song = tmp_path / "quartet.wav"
-    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    song = write_song(tmp_path / "quartet.wav")
     open_and_wait(qtbot, window, song)
     assert window.stem_panel.stems == STEM_NAMES and loader.calls[-1] == (
         window.controller.ensemble, None)
@@ -236,8 +241,7 @@ def test_a_plain_file_becomes_an_ensemble_through_instruments(qtbot: QtBot,
 def test_instruments_chosen_again_after_a_cancelled_separation_are_separated(
         qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path)
-    song = tmp_path / "quartet.wav"
-    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    song = write_song(tmp_path / "quartet.wav")
     open_and_wait(qtbot, window, song)
     controller = window.controller
     assert controller.set_instruments(song, TRIO)
@@ -255,7 +259,7 @@ def test_choosing_instruments_never_cancels_another_files_open(qtbot: QtBot,
     controller = window.controller
     song, other = tmp_path / "quartet.wav", tmp_path / "other.wav"
     for path in (song, other):
-        sf.write(path, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+        write_song(path)
     open_and_wait(qtbot, window, song)
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         window.open_path(other)
@@ -275,8 +279,7 @@ def test_instruments_can_be_chosen_while_a_file_opens_and_after_it_failed(
 
     window = make_window(qtbot, tmp_path, NoClassicalModels())
     menu = window.separation_menu
-    song = tmp_path / "quartet.wav"
-    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    song = write_song(tmp_path / "quartet.wav")
     asked: list[str] = []
 
     def answer(name: str, current: tuple[str, ...]) -> tuple[str, ...]:
@@ -303,8 +306,7 @@ def test_the_chosen_ensemble_for_instruments_separates_them(qtbot: QtBot,
                                                             tmp_path: Path) -> None:
     loader = FakeLoader()
     window = make_window(qtbot, tmp_path, loader)
-    song = tmp_path / "quartet.wav"
-    sf.write(song, 0.05 * np.random.default_rng(3).standard_normal((RATE, 2)), RATE)
+    song = write_song(tmp_path / "quartet.wav")
     window.controller.classical_ensemble = "my-quartets"  # Separation > its own section
     window.controller.set_instruments(song, TRIO)
     open_and_wait(qtbot, window, song)
