@@ -234,7 +234,7 @@ def test_a_file_created_meanwhile_is_never_replaced(tmp_path: Path) -> None:
     with pytest.raises(ExportError) as caught:
         atomic_write(target, _create_meanwhile(target))
     assert str(caught.value) == (f"{target} already exists; choose another name or allow "
-                                 "overwriting")
+                                 "overwriting (--overwrite)")
     assert target.read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["o.csv"]
 
