@@ -15,7 +15,7 @@ import soundfile as sf
 
 from remixer_app.core import audio_io
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio
-from remixer_app.core.errors import AudioError
+from remixer_app.core.errors import AudioError, Cancelled
 from remixer_app.core.stems_folder import ignored_files_note, load_stems_dir, stem_files
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -322,3 +322,22 @@ def test_stems_dir_refuses_bad_sets_clearly(tmp_path: Path, names: tuple[str, ..
     write_stems(tmp_path, dict.fromkeys(names, 0.5))
     with pytest.raises(AudioError, match=message):
         load_stems_dir(tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".flac", ".m4a"])
+def test_decoding_stops_when_cancelled(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"long{suffix}"
+    if suffix == ".m4a":
+        write_aac(path, [sine(440, 20.0, TARGET_RATE)], rate=TARGET_RATE)
+    else:
+        sf.write(path, sine(440, 20.0, TARGET_RATE), TARGET_RATE)
+    polls: list[int] = []
+
+    def cancel_on_the_second_poll() -> bool:
+        polls.append(1)
+        return len(polls) > 1
+
+    with pytest.raises(Cancelled):
+        load_audio(path, cancelled=cancel_on_the_second_poll)
+    assert len(polls) == 2  # stopped early, not after decoding 20 s
+    assert load_audio(path, cancelled=lambda: False).duration == pytest.approx(20.0, abs=0.1)

@@ -19,7 +19,8 @@ import numpy as np
 import soundfile as sf
 
 from remixer_app.core.dsp.resample import resample
-from remixer_app.core.errors import AudioError
+from remixer_app.core.errors import AudioError, Cancelled
+from remixer_app.core.progress import CancelCheck, check_cancelled
 
 TARGET_RATE = 44100
 STEM_NAMES = ("vocals", "drums", "bass", "other")
@@ -62,6 +63,9 @@ class LoadedAudio:
         return self.samples.shape[0] / self.sample_rate
 
 
+_READ_FRAMES = 1 << 18  # frames decoded between checks for cancellation (about 6 s)
+
+
 class _OpenFailed(Exception):
     """A decoder does not recognise the file at all (so another decoder may try)."""
 
@@ -71,7 +75,8 @@ def mixture_of(stems: Iterable[np.ndarray]) -> np.ndarray:
     return np.asarray(np.sum(list(stems), axis=0, dtype=np.float32))
 
 
-def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
+def load_audio(path: str | os.PathLike[str], cancelled: CancelCheck | None = None
+               ) -> LoadedAudio:
     """Load an audio file as float32 stereo at 44.1 kHz.
 
     Parameters
@@ -79,6 +84,9 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
     path
         WAV, FLAC, OGG, MP3 or anything else libsndfile reads; M4A/MP4/AAC and
         Native Instruments ``.stem.mp4`` files through PyAV.
+    cancelled
+        Polled while decoding (every few seconds of audio); when it returns True,
+        :class:`~remixer_app.core.errors.Cancelled` is raised.
 
     Returns
     -------
@@ -90,6 +98,8 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
     AudioError
         The file is missing, unreadable, empty, damaged, in an unsupported format, silent of
         samples, shorter than 0.4 s, longer than :data:`MAX_SECONDS`, or holds NaN/inf.
+    Cancelled
+        ``cancelled()`` became true.
     """
     p = Path(path)
     if not p.exists():
@@ -103,13 +113,13 @@ def load_audio(path: str | os.PathLike[str]) -> LoadedAudio:
     warnings: list[str] = []
     try:
         if p.suffix.lower() in PYAV_SUFFIXES:
-            tracks = _read_pyav(p)
+            tracks = _read_pyav(p, cancelled)
         else:
             try:
-                tracks = [_read_soundfile(p)]
+                tracks = [_read_soundfile(p, cancelled)]
             except _OpenFailed:
                 # Formats libsndfile lacks (e.g. a WAV holding MP3) may still decode via FFmpeg.
-                tracks = _read_pyav(p)
+                tracks = _read_pyav(p, cancelled)
     except _OpenFailed:
         if p.suffix.lower() in AUDIO_SUFFIXES:
             raise _read_failure(p, None) from None
@@ -170,7 +180,7 @@ def _read_failure(p: Path, exc: BaseException | None) -> AudioError:
     return AudioError(f"{p} cannot be decoded; the file is damaged or incomplete")
 
 
-def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:
+def _read_soundfile(p: Path, cancelled: CancelCheck | None) -> tuple[np.ndarray, int]:
     """Decode with libsndfile; ``_OpenFailed`` when it does not recognise the file."""
     try:
         f = sf.SoundFile(p)
@@ -178,14 +188,24 @@ def _read_soundfile(p: Path) -> tuple[np.ndarray, int]:
         raise _OpenFailed from exc
     with f:
         _check_duration(p, f.frames / f.samplerate if f.samplerate else None)
+        data = np.empty((max(f.frames, 0), f.channels), np.float32)
+        done = 0
         try:
-            data = f.read(dtype="float32", always_2d=True)
+            while done < len(data):  # in blocks, into place: cancellable, no second copy
+                check_cancelled(cancelled)
+                count = f.read(frames=min(_READ_FRAMES, len(data) - done), dtype="float32",
+                               always_2d=True, out=data[done:done + _READ_FRAMES]).shape[0]
+                if count == 0:
+                    break  # the header promised more frames than the file holds
+                done += count
         except Exception as exc:
+            if isinstance(exc, Cancelled):
+                raise
             raise _read_failure(p, exc) from exc
-        return data, int(f.samplerate)
+        return data[:done], int(f.samplerate)
 
 
-def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
+def _read_pyav(p: Path, cancelled: CancelCheck | None) -> list[tuple[np.ndarray, int]]:
     """Decode with FFmpeg: the first audio stream, or all five of a stem file."""
     try:
         container = av.open(str(p))
@@ -211,6 +231,7 @@ def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
         counts = dict.fromkeys(chunks, 0)
         try:
             for packet in container.demux(*streams):
+                check_cancelled(cancelled)
                 index = packet.stream.index
                 for frame in packet.decode():
                     assert isinstance(frame, av.AudioFrame)  # only audio streams are demuxed
@@ -220,7 +241,7 @@ def _read_pyav(p: Path) -> list[tuple[np.ndarray, int]]:
                     # Headers can lie or be absent (raw AAC), so also stop while decoding.
                     if counts[index] > MAX_SECONDS * rates[index]:
                         _check_duration(p, counts[index] / rates[index])
-        except AudioError:
+        except (AudioError, Cancelled):
             raise
         except Exception as exc:
             raise _read_failure(p, exc) from exc

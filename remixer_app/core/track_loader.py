@@ -141,8 +141,8 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         return OpenedTrack(p, mixture, stems, stems, "stems folder",
                            (*noticed, note) if note else tuple(noticed))
     wanted = None if instruments is None else instrument_list(instruments)
-    audio = load_audio(p)
-    check_cancelled(cancelled)  # between the stages: decoding and loading take seconds
+    audio = load_audio(p, cancelled)
+    check_cancelled(cancelled)  # between the stages: loading the models takes seconds
     warnings = list(audio.warnings)
     # A stem file's own stems are pop stems: no reference for a track heard as an ensemble.
     true_stems = audio.stems if wanted is None else None
