@@ -297,6 +297,26 @@ def test_level_matching_equalises_loudness(player: Player) -> None:
     assert loudness("aided") - matched[0] > 6.0  # the check has teeth
 
 
+def test_level_matching_takes_in_the_multiband_aids_gain() -> None:
+    t = np.arange(3 * RATE) / RATE
+    instruments = {"violin": np.stack([0.05 * np.sin(2 * np.pi * 660 * t)] * 2, axis=1),
+                   "cello": np.stack([0.08 * np.sin(2 * np.pi * 130 * t)] * 2, axis=1)}
+    engine = HearingAidEngine(instruments, get_preset("N3"), hearing_aid="multiband")
+    player = Player(engine, instruments)
+
+    def loudness(source: str) -> float:
+        player.stop()
+        player.set_source(source)  # type: ignore[arg-type]
+        player.play()
+        return integrated_loudness(run(player, player.duration // BLOCK).astype(np.float64),
+                                   RATE)
+
+    original, aided = loudness("original"), loudness("aided")
+    assert abs(aided - original) < 1.0, (original, aided)  # was 5 dB louder here
+    player.set_level_match(False)
+    assert loudness("aided") - original > 4.0  # the make-up gains the match takes away
+
+
 def test_callback_does_not_allocate(player: Player) -> None:
     player.set_loop((20_000, 30_000))
     start(player, "aided")

@@ -44,7 +44,7 @@ from remixer_app.core.audio_device import OutputPort
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
-from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
+from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher, multiband_gain_db
 from remixer_app.core.player_mixer import Cursor, Mixer, Params, mixer_inputs
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
@@ -102,15 +102,17 @@ class Player:
         self.duration = engine.input_frames
         stems32, self._mixture = mixer_inputs(engine.stem_names, self.duration, stems, mixture)
         self.overview = overview(self._mixture, self.rate)  # for the waveform
-        self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate)
         self._max_block = max_block
+        start = self._fit(settings or ChainSettings())
+        self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate,
+                                     multiband_gain_db(engine, start))
 
         self._transport = Transport(lambda: self._head().ended)
         self._source = 2
         self._volume = 1.0
         self._loop: tuple[int, int] | None = None
         self._level_match = True
-        self._settings = self._fit(settings or ChainSettings())
+        self._settings = start
         plan = engine.plan(self._settings)
         self._weights = _frozen(plan.weights)
         self._match = self._match_gains(plan.weights)
