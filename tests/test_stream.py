@@ -271,6 +271,40 @@ def test_rms_window_change_after_warmup(long_engine: HearingAidEngine) -> None:
     assert diff < 1e-6, f"max abs diff {diff:.3g}"
 
 
+def test_an_rms_window_change_while_playing_keeps_the_renderer_in_time(
+        engine: HearingAidEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = ChainSettings({"vocals": 2.0}, COMP, "none")
+    new = ChainSettings({"vocals": 2.0}, CompressorParams(rms_buffer_size=0.01), "none")
+    renderer = StreamRenderer(engine, old)
+    stream_blocks(renderer, 1024, 10)
+    real_render_span = engine.render_span
+    played = np.empty((1024, 2))
+
+    def audio_thread_plays_on(*args: object, **kwargs: object) -> None:
+        # While the GUI thread replays the history, the callback renders a block.
+        monkeypatch.setattr(engine, "render_span", real_render_span)
+        renderer.render_into(played)
+        real_render_span(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "render_span", audio_thread_plays_on)
+    renderer.apply(new)
+    assert renderer.position == 11 * 1024  # where the old state got to, not a block behind
+    rest = stream_all(renderer, 1024)
+    assert np.array_equal(rest, engine.render(new)[11 * 1024:])
+
+
+def test_a_spare_cursor_starts_on_the_settings_applied_after_its_seek(
+        engine: HearingAidEngine) -> None:
+    muted = ChainSettings({"drums": -np.inf, "bass": -np.inf, "other": -np.inf}, None, "none")
+    spare = StreamRenderer(engine, ChainSettings({}, None, "none"))
+    spare.seek(RATE)  # a loop's start, prepared before the user mutes the stems
+    spare.apply(muted)
+    fresh = StreamRenderer(engine, muted)
+    fresh.seek(RATE)
+    # From the wrap on the new mix plays: no ramp from the mix of before the change.
+    assert np.array_equal(stream_blocks(spare, 1024, 2), stream_blocks(fresh, 1024, 2))
+
+
 def test_buffers_longer_than_max_block_are_rendered_whole(engine: HearingAidEngine) -> None:
     settings = ChainSettings({"vocals": 3.0}, COMP, "none")
     offline = engine.render(settings)

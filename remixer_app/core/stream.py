@@ -60,6 +60,7 @@ class StreamRenderer:
         self._scratch = np.empty(max_block)
         self._plan: RenderPlan = engine.plan(settings)
         self._weights_now = self._plan.weights.copy()  # what the last block ended on
+        self._fresh = True  # nothing rendered since the last seek: no ramp to continue
         self._cursor = _Cursor(0, engine.new_state(settings))
         self._warmup_frames = int(warmup_seconds(engine) * engine.rate)
 
@@ -87,14 +88,19 @@ class StreamRenderer:
         that drive several renderers, so a slider move resolves its settings once)."""
         old = self._plan
         self._plan = plan
+        if self._fresh:  # e.g. a loop's spare cursor: it starts on these weights, no ramp
+            self._weights_now[:] = plan.weights
         if old.window_length != self._plan.window_length:
-            self.seek(self._cursor.position)  # a new RMS window needs its own history
+            self.seek(self._cursor.position, catch_up=True)  # a new window, its own history
 
-    def seek(self, frame: int) -> None:
+    def seek(self, frame: int, *, catch_up: bool = False) -> None:
         """Continue from ``frame`` (GUI thread).
 
         The compressor state at ``frame`` depends on the past, so it is rebuilt by
         replaying up to :func:`warmup_seconds` before it with the current settings.
+        With ``catch_up`` (``frame`` being where the renderer is while it plays), the
+        frames the audio thread rendered meanwhile are replayed too, so the new state
+        takes over where the old one is, not blocks behind it.
         """
         frame = int(np.clip(frame, 0, self.frames))
         plan = self._plan
@@ -102,10 +108,15 @@ class StreamRenderer:
         start = max(0, frame - self._warmup_frames)
         scratch = np.empty(self.max_block)
         sink = np.empty((self.max_block, 2))
-        while start < frame:
-            count = min(self.max_block, frame - start)
-            self.engine.render_span(plan, plan.weights, start, count, state, scratch, sink)
-            start += count
+        while True:
+            while start < frame:
+                count = min(self.max_block, frame - start)
+                self.engine.render_span(plan, plan.weights, start, count, state, scratch, sink)
+                start += count
+            if not catch_up or self._cursor.position <= frame:
+                break
+            frame = self._cursor.position  # played on meanwhile: replay those frames too
+        self._fresh = True
         self._cursor = _Cursor(frame, state)
 
     def render_into(self, out: np.ndarray) -> int:
@@ -124,6 +135,7 @@ class StreamRenderer:
             self.engine.render_span(plan, self._weights_now, cursor.position, count,
                                     cursor.state, self._scratch, out[done:done + count])
             self._weights_now[:] = plan.weights
+            self._fresh = False
             cursor.position += count
             done += count
         out[done:] = 0.0
