@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from remixer_app.core.audiogram import Audiogram, get_preset
-from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
+from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.errors import Cancelled
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.spectra import (
@@ -99,6 +99,28 @@ def test_quadratic_form_equals_direct_spectrum(
     k = 1
     _, direct = long_term_spectrum(w[k] * stems[NAMES[k]], RATE, nfft=1024)
     np.testing.assert_allclose(power(levels[NAMES[k]][1]), power(direct), rtol=1e-9)
+
+
+def test_the_multiband_aids_output_is_what_it_renders() -> None:
+    t = np.arange(3 * RATE) / RATE
+    rng = np.random.default_rng(4)
+    instruments = {"violin": np.stack([0.05 * np.sin(2 * np.pi * 660 * t)] * 2, axis=1)
+                   + 0.01 * rng.standard_normal((t.size, 2)),
+                   "cello": np.stack([0.08 * np.sin(2 * np.pi * 130 * t)] * 2, axis=1)
+                   + 0.01 * rng.standard_normal((t.size, 2))}
+    engine = HearingAidEngine(instruments, get_preset("N3"), hearing_aid="multiband")
+    spectra = TrackSpectra.compute(engine, instruments, nfft=1024)
+    rendered = engine.render(ChainSettings())  # every gain 0 dB, as the response was measured
+    weights = engine.stem_weights({})
+    for ear in range(2):
+        freqs, direct = long_term_spectrum(rendered[:, ear], RATE, nfft=1024)
+        _, shown = third_octave(freqs, spectra.levels(weights, ear=ear)[OUTPUT_KEY][1])
+        centres, actual = third_octave(freqs, direct)
+        band = (centres > 100) & (centres < 10000)
+        assert np.abs(shown - actual)[band].max() < 0.5  # was the plain remix: 5-16 dB off
+    nalr = TrackSpectra.compute(HearingAidEngine(instruments, get_preset("N3")), instruments,
+                                nfft=1024)
+    assert nalr.aid_gain is None and not nalr.aid_gain_db(freqs).any()
 
 
 def test_levels_keys_mixture_and_ears(spectra: TrackSpectra,

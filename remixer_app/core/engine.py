@@ -292,6 +292,20 @@ class HearingAidEngine:
                 list(pool.map(one_ear, range(2)))
         return out
 
+    def excerpt(self, settings: ChainSettings, seconds: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The aid's input (the weighted stems, NAL-R filtered for that aid) and its
+        output, before clipping, on up to ``seconds`` from the middle of the track:
+        (frames, 2) each, for measuring what the aid does at ``settings``."""
+        count = min(self.input_frames, int(seconds * self.rate))
+        start = (self.input_frames - count) // 2
+        plan = self.plan(settings)
+        out = np.empty((count, 2))
+        self.render_span(plan, plan.weights, start, count, self.new_state(settings),
+                         np.empty(count), out, clip=False)
+        remix = np.tensordot(plan.weights, self.aided[:, :, start:start + count], axes=1).T
+        return remix, out
+
     @staticmethod
     def finalize(output: np.ndarray, settings: ChainSettings, rate: int
                  ) -> tuple[np.ndarray, int]:

@@ -76,13 +76,6 @@ def multiband_gain_db(engine: HearingAidEngine, settings: ChainSettings,
     """
     if engine.hearing_aid != "multiband":
         return 0.0
-    frames = engine.input_frames
-    count = min(frames, int(seconds * engine.rate))
-    start = (frames - count) // 2
-    plan = engine.plan(settings)
-    out = np.empty((count, 2))
-    engine.render_span(plan, plan.weights, start, count, engine.new_state(settings),
-                       np.empty(count), out, clip=False)
-    remix = np.tensordot(plan.weights, engine.aided[:, :, start:start + count], axes=1).T
+    remix, out = engine.excerpt(settings, seconds)
     gain = integrated_loudness(out, engine.rate) - integrated_loudness(remix, engine.rate)
     return gain if math.isfinite(gain) else 0.0

@@ -37,6 +37,7 @@ LONG_TERM_NFFT = 4096
 LIVE_NFFT = 2048
 SEGMENTS_PER_CHUNK = 64    # bounds the temporaries: 64 x nfft samples per channel
 MIXTURE_KEY, OUTPUT_KEY = "mixture", "output"
+AID_EXCERPT_S = 30.0       # seconds the multiband aid's response is measured on
 
 Reader = Callable[[int, int], np.ndarray]  # (start, stop) -> (signals, channels, frames)
 
@@ -221,6 +222,11 @@ class TrackSpectra:
     mixture
         (channels, bins) power of the mixture given to :meth:`compute`, or ``None``
         when the mixture is the plain sum of the stems (then it is ``w = 1``).
+    aid_gain
+        (ears, bins) power gain of the multiband (Cadenza 2) aid, whose compressor is
+        the aid: its output against its input on 30 s of the track with every gain at
+        0 dB (a compressor's gain depends on level, so the curve drifts a little as the
+        gains move from there); ``None`` for NAL-R, which ``aided`` holds.
     """
 
     freqs: np.ndarray
@@ -228,6 +234,7 @@ class TrackSpectra:
     inputs: np.ndarray
     aided: np.ndarray
     mixture: np.ndarray | None = None
+    aid_gain: np.ndarray | None = None
 
     @classmethod
     def compute(cls, engine: HearingAidEngine, stems: Mapping[str, np.ndarray], *,
@@ -259,8 +266,16 @@ class TrackSpectra:
         aided = _cross_powers(lambda a, b: engine.aided[:, :, a:b], len(names),
                               engine.output_frames, nfft, tick)
         mix = None if mixture is None else _welch_power(_stereo_rows(mixture).T, nfft)[0]
+        gain = None
+        if engine.hearing_aid == "multiband":
+            from remixer_app.core.engine import ChainSettings
+
+            before, after = engine.excerpt(ChainSettings(), AID_EXCERPT_S)
+            gain = _welch_power(after, nfft)[0] / np.maximum(_welch_power(before, nfft)[0],
+                                                             1e-30)
         tracker.finish("Spectra measured")
-        return cls(np.fft.rfftfreq(nfft, 1.0 / engine.rate), tuple(names), inputs, aided, mix)
+        return cls(np.fft.rfftfreq(nfft, 1.0 / engine.rate), tuple(names), inputs, aided, mix,
+                   gain)
 
     @staticmethod
     def _form(cross: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -273,8 +288,17 @@ class TrackSpectra:
         return self._form(self.inputs, weights)
 
     def output_power(self, weights: np.ndarray) -> np.ndarray:
-        """(ears, bins) power of the hearing-aid output before the compressor."""
-        return self._form(self.aided, weights)
+        """(ears, bins) power of the hearing-aid output (NAL-R: before the compressor)."""
+        power = self._form(self.aided, weights)
+        return power if self.aid_gain is None else power * self.aid_gain
+
+    def aid_gain_db(self, freqs: np.ndarray, ear: int | None = None) -> np.ndarray:
+        """The multiband aid's gain at ``freqs`` in dB (one ear's, or both ears' mean
+        power gain); 0 for NAL-R, whose gain ``aided`` already holds."""
+        if self.aid_gain is None:
+            return np.zeros(len(freqs))
+        gain = self.aid_gain.mean(axis=0) if ear is None else self.aid_gain[ear]
+        return np.asarray(10.0 * np.log10(np.interp(freqs, self.freqs, gain)))
 
     def stem_power(self, weights: np.ndarray) -> np.ndarray:
         """(stems, channels, bins) power of each weighted stem."""
