@@ -72,8 +72,8 @@ classical: install
 # As models/default.yaml was made: both members at once, one thread each (tfc_tdf's
 # recipe run into first/), then tfc_tdf continued from those weights for 1000 + 200 more
 # steps on two threads (into second/), from those for 2000 + 200 more (into third/), for
-# 1200 + 200 more (into fourth/) and for 2200 + 200 more, then the weights tuned. Every
-# step resumes when run again.
+# 1200 + 200 more (into fourth/), 2200 + 200 more (into fifth/) and 4400 + 200 more, then
+# the weights tuned. Every step resumes when run again.
 # models/default.yaml also sets `segment: 4` per member (see the model card).
 default-ensemble: install
 	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/models \
@@ -86,8 +86,10 @@ default-ensemble: install
 		--init $(DEFAULT)/second/tfc_tdf.safetensors --steps 2000 --finetune-steps 200 --threads 2
 	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/fourth --ensemble-name default \
 		--init $(DEFAULT)/third/tfc_tdf.safetensors --steps 1200 --finetune-steps 200 --threads 2
-	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/models --ensemble-name default \
+	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/fifth --ensemble-name default \
 		--init $(DEFAULT)/fourth/tfc_tdf.safetensors --steps 2200 --finetune-steps 200 --threads 2
+	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/models --ensemble-name default \
+		--init $(DEFAULT)/fifth/tfc_tdf.safetensors --steps 4400 --finetune-steps 200 --threads 2
 	$(REMIXER) tune-ensemble $(DEFAULT)/models/default.yaml --data $(MUSDB)/train --hrir $(HRIR) \
 		--limit 24
 	$(REMIXER) evaluate --musdb $(MUSDB) --split test --ensemble $(DEFAULT)/models/default.yaml \
