@@ -50,6 +50,7 @@ from remixer_app.core.instruments import HEARING_AIDS, HearingAid
 from remixer_app.core.render_kernels import render_block, render_block_multiband
 
 ENGINE_RATE = 44100
+EXCERPT_S = 30.0  #: seconds from the middle of a track :meth:`HearingAidEngine.excerpt` takes
 CLIP_CODES = {mode: code for code, mode in enumerate(CLIP_MODES)}  # hard 0, soft 1, none 2
 #: A renderer's running state: the single-band compressor's or the multiband one's.
 EngineState = CompressorState | MultibandState
@@ -292,7 +293,7 @@ class HearingAidEngine:
                 list(pool.map(one_ear, range(2)))
         return out
 
-    def excerpt(self, settings: ChainSettings, seconds: float
+    def excerpt(self, settings: ChainSettings, seconds: float = EXCERPT_S
                 ) -> tuple[np.ndarray, np.ndarray]:
         """The aid's input (the weighted stems, NAL-R filtered for that aid) and its
         output, before clipping, on up to ``seconds`` from the middle of the track:

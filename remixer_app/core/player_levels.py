@@ -30,7 +30,6 @@ from remixer_app.core.dsp.loudness import RemixLoudness, integrated_loudness
 if TYPE_CHECKING:
     from remixer_app.core.engine import ChainSettings, HearingAidEngine
 
-EXCERPT_S = 30.0  # seconds of the track the multiband aid's gain is measured on
 MAX_MATCH_DB = 40.0        # a level-match gain beyond this means a near-silent source
 UNITY_GAINS: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
@@ -67,15 +66,14 @@ class LevelMatcher:
         return (1.0, 1.0, 10.0 ** (db / 20.0))
 
 
-def multiband_gain_db(engine: HearingAidEngine, settings: ChainSettings,
-                      seconds: float = EXCERPT_S) -> float:
+def multiband_gain_db(engine: HearingAidEngine, settings: ChainSettings) -> float:
     """The loudness the multiband aid adds to the remix of ``settings`` (0 for NAL-R).
 
-    Measured on up to ``seconds`` from the middle of the track: the aid's output
-    against its input, the weighted sum of the stems. Silence in either gives 0.
+    Measured on :meth:`~remixer_app.core.engine.HearingAidEngine.excerpt`: the aid's
+    output against its input, the weighted sum of the stems. Silence gives 0.
     """
     if engine.hearing_aid != "multiband":
         return 0.0
-    remix, out = engine.excerpt(settings, seconds)
+    remix, out = engine.excerpt(settings)
     gain = integrated_loudness(out, engine.rate) - integrated_loudness(remix, engine.rate)
     return gain if math.isfinite(gain) else 0.0

@@ -37,7 +37,6 @@ LONG_TERM_NFFT = 4096
 LIVE_NFFT = 2048
 SEGMENTS_PER_CHUNK = 64    # bounds the temporaries: 64 x nfft samples per channel
 MIXTURE_KEY, OUTPUT_KEY = "mixture", "output"
-AID_EXCERPT_S = 30.0       # seconds the multiband aid's response is measured on
 
 Reader = Callable[[int, int], np.ndarray]  # (start, stop) -> (signals, channels, frames)
 
@@ -270,7 +269,7 @@ class TrackSpectra:
         if engine.hearing_aid == "multiband":
             from remixer_app.core.engine import ChainSettings
 
-            before, after = engine.excerpt(ChainSettings(), AID_EXCERPT_S)
+            before, after = engine.excerpt(ChainSettings())
             gain = _welch_power(after, nfft)[0] / np.maximum(_welch_power(before, nfft)[0],
                                                              1e-30)
         tracker.finish("Spectra measured")
