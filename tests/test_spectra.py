@@ -6,20 +6,17 @@ import numpy as np
 import pytest
 
 from remixer_app.core.audiogram import Audiogram, get_preset
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
-from remixer_app.core.errors import Cancelled
-from remixer_app.core.progress import ProgressReport
-from remixer_app.core.spectra import (
+from remixer_app.core.band_levels import (
     FULL_SCALE_SINE_POWER,
-    MIXTURE_KEY,
-    OUTPUT_KEY,
-    TrackSpectra,
     live_spectrum,
     long_term_spectrum,
     nalr_gain_db,
-    stem_spectra,
     third_octave,
 )
+from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.errors import Cancelled
+from remixer_app.core.progress import ProgressReport
+from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra, stem_spectra
 
 RATE = ENGINE_RATE
 NAMES = ("vocals", "drums", "bass", "other")

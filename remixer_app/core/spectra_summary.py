@@ -8,7 +8,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, from_db, to_db
+from remixer_app.core.band_levels import from_db, to_db
+from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY
 
 SUMMARY_BANDS = ((125.0, 500.0), (500.0, 2000.0), (2000.0, 16000.0))
 SUMMARY_FREQS = (1000.0, 2000.0, 4000.0)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from remixer_app.core.band_levels import LIVE_NFFT, live_spectrum, nalr_gain_db, third_octave
 from remixer_app.core.dsp.multiband_fitting import makeup_gain_db, multiband_params
 from remixer_app.core.dsp.nalr import fir_response_db
 from remixer_app.core.engine import HearingAidEngine
@@ -43,13 +44,7 @@ from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
 from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
-from remixer_app.core.spectra import (
-    LIVE_NFFT,
-    TrackSpectra,
-    live_spectrum,
-    nalr_gain_db,
-    third_octave,
-)
+from remixer_app.core.spectra import TrackSpectra
 from remixer_app.core.spectra_summary import summary_text
 from remixer_app.ui.spectra_styles import EAR_STYLE, F_MAX, F_MIN, curve_style, make_plot, pen
 from remixer_app.ui.workers import Worker, report_error, start
