@@ -20,14 +20,22 @@ _NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.
 
 
 def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Check that ``path`` can be written: its folder exists, and it is new or may be replaced.
+    """Check, before any work is spent producing it, that ``path`` can be written: its
+    folder exists and takes new files, and it is new or may be replaced.
 
     Raises
     ------
     ExportError
-        The folder is missing, the name is a folder's, or the file exists and
-        ``overwrite`` is false.
+        The folder is missing or cannot be written, the name is a folder's, or the file
+        exists and ``overwrite`` is false.
     """
+    target = _check_name(path, overwrite)
+    if not can_write_in(target.parent):  # now, not after minutes of separating
+        raise ExportError(f"cannot write {target}: the folder {target.parent} is not writable")
+    return target
+
+
+def _check_name(path: str | os.PathLike[str], overwrite: bool) -> Path:
     target = Path(path)
     if not target.parent.is_dir():
         raise ExportError(f"folder {target.parent} does not exist")
@@ -35,23 +43,26 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
         raise ExportError(f"{target} is a folder; give a file name")
     if target.exists() and not overwrite:
         raise _exists(target)
-    if not can_write_in(target.parent):  # now, not after minutes of separating
-        raise ExportError(f"cannot write {target}: the folder {target.parent} is not writable")
     return target
+
+
+def existing_ancestor(folder: Path) -> Path | None:
+    """``folder`` if it exists, else its nearest existing ancestor (where it would be made)."""
+    return next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
 
 
 def can_write_in(folder: Path) -> bool:
     """Whether files can be made in ``folder`` (or, while it does not exist, in its nearest
     existing ancestor, where it would be made): probed by making and removing a folder,
     which permissions, read-only mounts and pseudo file systems all answer truly."""
-    for candidate in (folder, *folder.absolute().parents):
-        if candidate.exists():
-            try:
-                os.rmdir(tempfile.mkdtemp(prefix=".remixer-probe-", dir=candidate))
-            except OSError:
-                return False
-            return True
-    return False
+    where = existing_ancestor(folder)
+    if where is None:
+        return False
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".remixer-probe-", dir=where))
+    except OSError:
+        return False
+    return True
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
@@ -83,7 +94,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
         The target exists (and ``overwrite`` is false), its folder is missing or not
         writable, or the disk is full. The temporary file is removed in every case.
     """
-    target = check_target(path, overwrite=overwrite)
+    target = _check_name(path, overwrite)  # the write itself finds an unwritable folder
     folder = target.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixer_app.core.atomic import existing_ancestor
 from remixer_app.core.audio_io import TARGET_RATE
 from remixer_app.core.progress import (
     CancelCheck,
@@ -131,9 +132,8 @@ def _prune(cache: StemCache, key: str) -> None:
 
 def _free_bytes(folder: Path) -> int:
     """Free space where ``folder`` is or would be created (its nearest existing parent)."""
-    for candidate in (folder, *folder.parents):
-        try:
-            return shutil.disk_usage(candidate).free
-        except OSError:
-            continue
-    return 0
+    where = existing_ancestor(folder)
+    try:
+        return 0 if where is None else shutil.disk_usage(where).free
+    except OSError:
+        return 0
