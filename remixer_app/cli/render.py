@@ -89,9 +89,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--compressor", action="store_true",
                    help="switch the NAL-R aid's compressor on (--comp-* set it up)")
     c = _DEFAULT_COMPRESSOR
-    for option, default, metavar in COMPRESSOR_OPTIONS:
+    for option, field, metavar in COMPRESSOR_OPTIONS:
         p.add_argument(option, type=float, metavar=metavar,
-                       help=f"(default {getattr(c, default):g}; needs --compressor)")
+                       help=f"(default {getattr(c, field):g}; needs --compressor)")
     p.add_argument("--clip", choices=CLIP_MODES, default="hard")
     p.add_argument("--sample-rate", type=int, default=DEFAULT_EXPORT_RATE, metavar="HZ")
     p.add_argument("--subtype", choices=SUBTYPES, default=DEFAULT_SUBTYPE)
@@ -107,16 +107,14 @@ def run(args: argparse.Namespace) -> int:
     if not low <= args.sample_rate <= high:
         raise ValueError(f"--sample-rate must be {low} to {high} Hz")
     listener = resolve_listener(args.listener_file, args.listener)
-    chosen = {field: getattr(args, option[2:].replace("-", "_"))
-              for option, field, _ in COMPRESSOR_OPTIONS}
-    given = [option for (option, _, _), value in zip(COMPRESSOR_OPTIONS, chosen.values(),
-                                                    strict=True) if value is not None]
+    given = {(option, field): value for option, field, _ in COMPRESSOR_OPTIONS
+             if (value := getattr(args, option[2:].replace("-", "_"))) is not None}
     if given and not args.compressor:  # else silently ignored
-        raise ValueError(f"{', '.join(given)} set up the compressor: add --compressor")
+        raise ValueError(f"{', '.join(option for option, _ in given)} set up the compressor: "
+                         "add --compressor")
     compressor = None
     if args.compressor:
-        compressor = CompressorParams(**{field: value for field, value in chosen.items()
-                                         if value is not None})
+        compressor = CompressorParams(**{field: value for (_, field), value in given.items()})
     gains: dict[str, float] = {}
     for more in args.gains:
         twice = set(gains) & set(more)

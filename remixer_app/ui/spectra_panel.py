@@ -227,8 +227,10 @@ class SpectraPanel(QWidget):
         block = self._live_block(player)
         ear = self.ear
         freqs, db = live_spectrum(block if ear is None else block[:, ear], player.rate, LIVE_NFFT)
-        if player.source == "aided" and self.spectra is not None and player.engine is self.engine:
-            db = db + self.spectra.aid_gain_db(freqs, ear)  # the multiband aid's compressor
+        spectra = self.spectra
+        if (player.source == "aided" and spectra is not None and spectra.aid_gain is not None
+                and player.engine is self.engine):  # the multiband aid's compressor (not NAL-R)
+            db = db + spectra.aid_gain_db(freqs, ear)
         centres, bands = third_octave(freqs, db)
         shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
         self.live_curve.setData(centres[shown], bands[shown])
