@@ -16,6 +16,7 @@ from remixer_app.core.dsp.loudness import integrated_loudness
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.player import Player
+from remixer_app.core.player_mixer import SPLICE_FRAMES
 from remixer_app.core.player_transport import PlayState
 from remixer_app.core.stream import StreamRenderer
 
@@ -81,6 +82,20 @@ def aided_reference(engine: HearingAidEngine, frame: int, frames: int) -> np.nda
 
 def f32(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
+
+
+FADE_IN = ((np.arange(SPLICE_FRAMES) + 1.0) / SPLICE_FRAMES)[:, None]
+
+
+def splice(left: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+    """A jump's crossfade: ``left`` (the place left; ``None``: silence) fading out over
+    :data:`SPLICE_FRAMES` while ``new`` fades in."""
+    out = np.array(new, dtype=np.float64)
+    k = min(len(out), SPLICE_FRAMES)
+    out[:k] *= FADE_IN[:k]
+    if left is not None:
+        out[:k] += (1.0 - FADE_IN[:k]) * left[:k]
+    return out
 
 
 def test_aided_is_the_renderer_output_times_its_level_gain(player: Player,
@@ -156,21 +171,38 @@ def test_pause_fades_out_then_gives_zeros_and_keeps_the_position(
     np.testing.assert_array_equal(resumed[BLOCK:], f32(mixture[here + BLOCK:here + 2 * BLOCK]))
 
 
-def test_seek(player: Player, engine: HearingAidEngine, mixture: np.ndarray) -> None:
+def test_seek_crossfades_from_the_old_place(player: Player, engine: HearingAidEngine,
+                                            mixture: np.ndarray) -> None:
     start(player, "original")
     player.seek(20_000)
     assert player.position == 20_000
-    np.testing.assert_array_equal(run(player, 1), f32(mixture[20_000:20_000 + BLOCK]))
+    expected = splice(mixture[BLOCK:2 * BLOCK], mixture[20_000:20_000 + BLOCK])
+    np.testing.assert_allclose(run(player, 1), f32(expected), rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(run(player, 1), f32(mixture[20_000 + BLOCK:20_000 + 2 * BLOCK]))
     player.set_source("aided")
-    run(player, 1)  # the crossfade
+    run(player, 1)  # the source crossfade
     player.seek(50_000)
     gain = player.level_gains["aided"]
-    np.testing.assert_allclose(run(player, 2), f32(aided_reference(engine, 50_000, 2 * BLOCK)
-                                                   * gain), rtol=0, atol=1e-7)
+    left = aided_reference(engine, 20_000, 4 * BLOCK)[3 * BLOCK:]  # the old renderer goes on
+    expected = splice(left, aided_reference(engine, 50_000, 2 * BLOCK)) * gain
+    np.testing.assert_allclose(run(player, 2), f32(expected), rtol=0, atol=1e-6)
     player.seek(-5)
     assert player.position == 0
     player.seek(10**9)
     assert player.position == player.duration
+
+
+def test_a_seek_does_not_click(player: Player, stems: dict[str, np.ndarray]) -> None:
+    """A jump between opposite phases of a tone: no step larger than the tone's own."""
+    tone = stems["vocals"]  # 440 Hz, amplitude 0.08
+    alone = Player(player.engine, {**{k: 0 * v for k, v in stems.items()}, "vocals": tone},
+                   mixture=tone, settings=SETTINGS)
+    start(alone, "original")
+    period = RATE / 440.0
+    alone.seek(int(BLOCK + 20 * period + period / 2))  # half a period off: phase flipped
+    out = np.concatenate([run(alone, 1), run(alone, 1)])
+    steepest = 0.08 * 2 * np.pi * 440.0 / RATE  # the tone's largest step between samples
+    assert np.abs(np.diff(out[:, 0])).max() < 1.5 * steepest
 
 
 @pytest.mark.parametrize("source", ["original", "aided"])
@@ -179,17 +211,20 @@ def test_loop_wraps_to_the_loop_start(player: Player, engine: HearingAidEngine,
     loop = (30_000, 40_000)
     start(player, source)
     player.set_loop(loop)
-    player.seek(loop[1] - 300)
+    before = loop[1] - 300 - BLOCK
+    player.seek(before)
+    run(player, 1)  # the seek's crossfade
     out = run(player, 1)
     assert player.position == loop[0] + BLOCK - 300
     if source == "original":
-        expected = np.concatenate([mixture[loop[1] - 300:loop[1]],
-                                   mixture[loop[0]:loop[0] + BLOCK - 300]])
+        on, back = mixture[before:], mixture[loop[0]:]
     else:
         gain = player.level_gains["aided"]
-        expected = np.concatenate([aided_reference(engine, loop[1] - 300, 300),
-                                   aided_reference(engine, loop[0], BLOCK - 300)]) * gain
-    np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-7)
+        on = aided_reference(engine, before, 3 * BLOCK) * gain  # the renderer going on
+        back = aided_reference(engine, loop[0], BLOCK) * gain   # the spare's
+    at = loop[1] - before  # where the loop's end falls in the stream going on
+    expected = np.concatenate([on[BLOCK:at], splice(on[at:], back[:BLOCK - 300])])
+    np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-6)
     for _ in range(40):  # several more laps, with the GUI timer preparing each jump
         run(player, 1)
         player.poll()
@@ -204,9 +239,16 @@ def test_loop_without_the_gui_timer_still_wraps(player: Player, mixture: np.ndar
     player.set_loop(loop)
     player.seek(loop[0])
     out = run(player, 20)
-    lap = mixture[loop[0]:loop[1]]
-    expected = np.tile(lap, (5, 1))[:20 * BLOCK]
-    np.testing.assert_array_equal(out, f32(expected))
+    lap = len(mixture[loop[0]:loop[1]])
+    expected = np.tile(mixture[loop[0]:loop[1]], (5, 1))[:20 * BLOCK]
+    expected[:SPLICE_FRAMES] = splice(mixture[BLOCK:], expected)[:SPLICE_FRAMES]  # the seek
+    # The jump to the spare fades the loop's end out; the later ones only fade in.
+    expected[lap:lap + SPLICE_FRAMES] = splice(mixture[loop[1]:],
+                                               expected[lap:])[:SPLICE_FRAMES]
+    for wrap in (2 * lap, 3 * lap, 4 * lap):  # the last one 480 frames before the end
+        faded = expected[wrap:wrap + SPLICE_FRAMES]
+        faded *= FADE_IN[:len(faded)]
+    np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-7)
     player.poll()
     assert not player._head().stale  # the aided renderer is back in place
     player.set_loop(None)
@@ -217,7 +259,8 @@ def test_end_of_track_stops_and_fills_zeros(player: Player, mixture: np.ndarray)
     start(player, "original")
     player.seek(player.duration - 500)
     out = run(player, 1)
-    np.testing.assert_array_equal(out[:500], f32(mixture[-500:]))
+    expected = splice(mixture[BLOCK:], mixture[-500:])  # the track ends mid-crossfade
+    np.testing.assert_allclose(out[:500], f32(expected), rtol=0, atol=1e-7)
     assert not out[500:].any()
     assert player.state is PlayState.STOPPED
     assert player.position == player.duration
@@ -243,15 +286,35 @@ def test_state_machine(player: Player) -> None:
     assert player.state is PlayState.PLAYING
     player.stop()
     assert player.state is PlayState.STOPPED and player.position == 0
+    run(player, 1)  # the old place fades out
     assert not run(player, 2).any()
     assert player.position == 0
+
+
+def test_stop_fades_the_old_place_out_and_waits_at_the_start(player: Player,
+                                                              mixture: np.ndarray) -> None:
+    start(player, "original")
+    player.stop()
+    out = run(player, 1)
+    fade_out = (1.0 - (np.arange(BLOCK) + 1.0) / BLOCK)[:, None]  # the stop's gain ramp
+    expected = np.zeros((BLOCK, 2))
+    expected[:SPLICE_FRAMES] = (mixture[BLOCK:BLOCK + SPLICE_FRAMES] * (1.0 - FADE_IN)
+                                * fade_out[:SPLICE_FRAMES])  # nothing of the start leaks
+    np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-7)
+    assert player.position == 0
+    assert not run(player, 2).any()
+    player.play()
+    run(player, 2)
+    assert player.position == 2 * BLOCK
 
 
 def test_stop_while_paused_is_silent_at_once(player: Player) -> None:
     start(player, "original")
     player.pause()
-    player.stop()  # before the fade-out block: nothing of the new position may leak
+    run(player, 1)  # the pause's fade-out
+    player.stop()
     assert not run(player, 1).any()
+    assert player.position == 0
 
 
 def test_volume_and_levels(player: Player, mixture: np.ndarray) -> None:
@@ -265,7 +328,7 @@ def test_volume_and_levels(player: Player, mixture: np.ndarray) -> None:
     np.testing.assert_allclose(levels.rms, np.sqrt((out.astype(float) ** 2).mean(axis=0)),
                                rtol=1e-6)
     player.stop()
-    run(player, 1)
+    run(player, 2)  # the fade-out, then silence
     assert player.levels().peak == (0.0, 0.0)
     player.set_volume(7.0)
     assert player.volume == 1.0

@@ -91,7 +91,9 @@ class Player:
     to the start. At the end of the track (and no loop) the player reads as STOPPED with
     the position at the end, and ``play()`` starts again from the beginning. ``pause()``
     fades out over one block and ``play()`` fades in, so neither clicks; a source switch
-    crossfades over one block.
+    crossfades over one block; a seek or a loop's wrap crossfades from the old place to
+    the new one, and a stop fades the old place out
+    (:data:`~remixer_app.core.player_mixer.SPLICE_FRAMES`).
     """
 
     def __init__(self, engine: HearingAidEngine, stems: Mapping[str, np.ndarray], *,
@@ -290,7 +292,8 @@ class Player:
         """Housekeeping the callback may not do; call it from a GUI timer (~30 Hz).
 
         Settles the end of the track into STOPPED, prepares the next loop jump, brings a
-        renderer that wrapped without one back in place, and frees replaced cursors.
+        renderer that wrapped without one back in place, and frees replaced cursors
+        (including the one the callback last crossfaded from).
         """
         self._transport.settle()
         head = self._cursors.collect()
@@ -302,6 +305,7 @@ class Player:
             if cursor is not None and cursor.renderer.settings is not self._settings:
                 cursor.renderer.apply(self._settings)
         self._cursors.arm_spare(self._loop, rebuild=False)
+        self._mixer.release_retired()
 
     # ------------------------------------------------------------------ audio thread
 

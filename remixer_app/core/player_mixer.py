@@ -47,8 +47,19 @@ class Cursor:
         self.successor: Cursor | None = None
 
 
+#: Frames over which a jump in the track (a seek, a stop, a loop's wrap) crossfades
+#: from the old place to the new one: about 12 ms, short enough to sound immediate,
+#: long enough that no jump clicks.
+SPLICE_FRAMES = 512
+
+
 class Mixer:
     """Fills device blocks with the source heard, crossfading on every change.
+
+    A change of source, volume or gains ramps each gain linearly across one device
+    block. A jump in the track crossfades over :data:`SPLICE_FRAMES`: the place left
+    (the *outgoing* cursor) fades out while the new one fades in; after a stop only
+    the fade-out is heard.
 
     Parameters
     ----------
@@ -69,16 +80,22 @@ class Mixer:
         self._mixture = mixture
         self._max_block = max_block
         self._scratch = {key: np.zeros((max_block, 2)) for key in
-                         ("mix", "read", "product", "remix", "aided")}
+                         ("mix", "voice", "read", "product", "remix", "aided")}
         self._ramp = np.zeros(max_block)
         self._ramp_step = np.arange(1.0, max_block + 1.0)
         self._weight = np.zeros(max_block)
+        self._fade = np.zeros(max_block)
         self._meter = np.zeros((4, 2))   # block peak, block sum of squares, scratch x2
         #: Published after each block: peak (row 0) and RMS (row 1) of left and right.
         self.levels = np.zeros((2, 2))
-        self._gain_now = [0.0, 0.0, 0.0]  # where each source's ramp ended
+        self._gain_now = [0.0, 0.0, 0.0]  # each source's gain at the start of the block
+        self._gain_to = [0.0, 0.0, 0.0]   # ... and at its end
         self._remix_now = weights.copy()
         self._last_cursor: Cursor | None = None
+        self._outgoing: Cursor | None = None  # the place a jump left, fading out
+        self._retired: Cursor | None = None   # done with, for the GUI thread to drop
+        self._splice_done = SPLICE_FRAMES     # frames of the jump's crossfade mixed
+        self._head_muted = False              # stopped: only the outgoing fade is heard
 
     def fill(self, outdata: np.ndarray, frames: int, p: Params, cursor: Cursor,
              playing: bool) -> None:
@@ -87,10 +104,15 @@ class Mixer:
         Allocates no buffers, takes no lock, never blocks, and always writes every
         frame (zeros when not ``playing`` once faded out, or past the end).
         """
-        if cursor is not self._last_cursor and not playing:
-            # A stop or seek while paused: there is no sound left to fade out.
-            self._gain_now[0] = self._gain_now[1] = self._gain_now[2] = 0.0
-        self._last_cursor = cursor
+        last = self._last_cursor
+        if last is not None and cursor is not last:  # a seek, or a stop's rewind
+            self._splice(None if last.ended else last)
+            self._head_muted = not playing
+        if playing:
+            self._head_muted = False
+        for index in range(3):
+            self._gain_to[index] = (p.volume * p.match[index]
+                                    if playing and index == p.source else 0.0)
         meter = self._meter
         meter[:2] = 0.0
         done = 0
@@ -100,45 +122,62 @@ class Mixer:
             end = p.loop[1] if in_loop and p.loop is not None else self.duration
             if pos >= end:
                 if in_loop:
-                    cursor = _wrap(cursor, p)
+                    spare = _wrap(cursor, p)
+                    self._splice(cursor if spare is not cursor else None)
+                    cursor = spare
                 else:
                     cursor.ended = True
                 continue
             n = min(frames - done, end - pos, self._max_block)
-            self._mix(cursor, p, playing, n)
+            self._mix(cursor, p, n, done, frames)
             np.copyto(outdata[done:done + n], self._scratch["mix"][:n])
             done += n
         outdata[done:] = 0.0
+        self._last_cursor = cursor
+        self._gain_now[:] = self._gain_to
+        np.copyto(self._remix_now, p.remix_weights)
         if cursor.ended:  # the next play() starts afresh, with a fade-in
             self._gain_now[0] = self._gain_now[1] = self._gain_now[2] = 0.0
+            self._retire()
         np.copyto(self.levels[0], meter[0])
         np.multiply(meter[1], 1.0 / max(frames, 1), out=meter[2])
         np.sqrt(meter[2], out=meter[2])
         np.copyto(self.levels[1], meter[2])
 
-    def _mix(self, cursor: Cursor, p: Params, playing: bool, n: int) -> None:
-        """Mix ``n`` frames from ``cursor`` into the mix scratch and advance it."""
+    def release_retired(self) -> None:
+        """Drop the cursor the last crossfade finished with (GUI thread, from poll).
+
+        Its renderer is then freed here rather than by the callback. Racing with the
+        callback is harmless: at worst a cursor is dropped by the other thread.
+        """
+        self._retired = None
+
+    def _splice(self, outgoing: Cursor | None) -> None:
+        """Start the crossfade of a jump away from ``outgoing`` (``None``: fade in only)."""
+        if max(self._gain_now) == 0.0:
+            return  # nothing is heard: nothing to fade
+        self._retire()  # a jump during a jump: the earlier place stops here
+        self._outgoing = outgoing
+        self._splice_done = 0
+
+    def _retire(self) -> None:
+        if self._outgoing is not None:
+            self._retired, self._outgoing = self._outgoing, None
+        self._splice_done = SPLICE_FRAMES
+
+    def _mix(self, cursor: Cursor, p: Params, n: int, done: int, frames: int) -> None:
+        """Mix ``n`` frames (from frame ``done`` of a ``frames`` block) into the mix scratch."""
         s = self._scratch
-        pos = cursor.position
-        np.multiply(self._ramp_step[:n], 1.0 / n, out=self._ramp[:n])
-        # The aided renderer runs even when unheard, so its compressor keeps time.
-        cursor.renderer.render_into(s["aided"][:n])
+        # Gains ramp across the whole device block, whatever splits it.
+        np.add(self._ramp_step[:n], float(done), out=self._ramp[:n])
+        np.multiply(self._ramp[:n], 1.0 / frames, out=self._ramp[:n])
         mix = s["mix"][:n]
-        mix.fill(0.0)
-        for index in range(3):
-            start = self._gain_now[index]
-            target = p.volume * p.match[index] if playing and index == p.source else 0.0
-            if start == 0.0 and target == 0.0:
-                continue
-            if index == 0:
-                np.copyto(s["read"][:n], self._mixture[pos:pos + n])
-                self._add(mix, s["read"][:n], start, target)
-            elif index == 1:
-                self._remix(pos, n, p.remix_weights)
-                self._add(mix, s["remix"][:n], start, target)
-            else:
-                self._add(mix, s["aided"][:n], start, target)
-            self._gain_now[index] = target
+        if self._head_muted:  # stopped: the cursor waits at the start for play()
+            mix.fill(0.0)
+        else:
+            self._voice(cursor, p, n, mix)
+        if self._splice_done < SPLICE_FRAMES:
+            self._crossfade(p, mix)
         np.minimum(mix, 1.0, out=mix)
         np.maximum(mix, -1.0, out=mix)
         meter = self._meter
@@ -149,6 +188,48 @@ class Mixer:
         np.multiply(mix, mix, out=product)
         product.sum(axis=0, out=meter[2])
         np.add(meter[1], meter[2], out=meter[1])
+
+    def _crossfade(self, p: Params, mix: np.ndarray) -> None:
+        """Fade ``mix`` in and the outgoing cursor out over the rest of the splice."""
+        m = min(mix.shape[0], SPLICE_FRAMES - self._splice_done)
+        fade = self._fade[:m]
+        np.add(self._ramp_step[:m], float(self._splice_done), out=fade)
+        np.multiply(fade, 1.0 / SPLICE_FRAMES, out=fade)
+        np.multiply(mix[:m, 0], fade, out=mix[:m, 0])
+        np.multiply(mix[:m, 1], fade, out=mix[:m, 1])
+        outgoing = self._outgoing
+        if outgoing is not None:
+            k = min(m, self.duration - outgoing.position)  # the track may end first
+            if k > 0:
+                voice = self._scratch["voice"][:k]
+                self._voice(outgoing, p, k, voice)
+                np.subtract(1.0, fade[:k], out=fade[:k])
+                np.multiply(voice[:, 0], fade[:k], out=voice[:, 0])
+                np.multiply(voice[:, 1], fade[:k], out=voice[:, 1])
+                np.add(mix[:k], voice, out=mix[:k])
+        self._splice_done += m
+        if self._splice_done >= SPLICE_FRAMES:
+            self._retire()
+
+    def _voice(self, cursor: Cursor, p: Params, n: int, into: np.ndarray) -> None:
+        """The sources heard of ``cursor``'s next ``n`` frames, into ``into``; advance it."""
+        s = self._scratch
+        pos = cursor.position
+        # The aided renderer runs even when unheard, so its compressor keeps time.
+        cursor.renderer.render_into(s["aided"][:n])
+        into.fill(0.0)
+        for index in range(3):
+            start, target = self._gain_now[index], self._gain_to[index]
+            if start == 0.0 and target == 0.0:
+                continue
+            if index == 0:
+                np.copyto(s["read"][:n], self._mixture[pos:pos + n])
+                self._add(into, s["read"][:n], start, target)
+            elif index == 1:
+                self._remix(pos, n, p.remix_weights)
+                self._add(into, s["remix"][:n], start, target)
+            else:
+                self._add(into, s["aided"][:n], start, target)
         cursor.position = pos + n
 
     def _remix(self, pos: int, n: int, weights: np.ndarray) -> None:
@@ -160,10 +241,9 @@ class Mixer:
                 continue
             np.copyto(read, self._stems[k, pos:pos + n])
             self._add(remix, read, start, target)
-            self._remix_now[k] = target
 
     def _add(self, acc: np.ndarray, signal: np.ndarray, start: float, target: float) -> None:
-        """``acc += gain * signal``, the gain moving linearly from ``start`` to ``target``."""
+        """``acc += gain * signal``, the gain on the block's ramp from ``start`` to ``target``."""
         n = acc.shape[0]
         product = self._scratch["product"][:n]
         if start == target:
