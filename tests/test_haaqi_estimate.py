@@ -19,6 +19,12 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.dsp.compressor import CompressorParams  # noqa: E402
 from remixer_app.core.engine import ChainSettings, HearingAidEngine  # noqa: E402
 from remixer_app.core.errors import Cancelled  # noqa: E402
+from remixer_app.core.evaluation.haaqi import (  # noqa: E402
+    make_task,
+    processed_signal,
+    reference_signals,
+    score,
+)
 from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.track_loader import OpenedTrack  # noqa: E402
@@ -56,16 +62,44 @@ def test_excerpt_fits_the_track() -> None:
 
 def test_chain_only_scores_the_processing_and_true_stems_the_separation(stems: dict) -> None:
     engine = HearingAidEngine(stems, get_preset("N2"))
-    clean = estimate(engine, ChainSettings(clip="none"), 0, seconds=2.0)
+    clean = estimate(engine, ChainSettings(clip="none"), 0, reference_stems=stems, seconds=2.0)
     assert clean.comparison == "chain only" and clean.left > 0.98 and clean.right > 0.98
     squeezed = ChainSettings(compressor=CompressorParams(threshold=0.01, attenuation=0.05),
                              clip="hard")
-    assert estimate(engine, squeezed, 0, seconds=2.0).mean < clean.mean
+    assert estimate(engine, squeezed, 0, reference_stems=stems, seconds=2.0).mean < clean.mean
     leaky = {**stems, "vocals": stems["vocals"] + 0.5 * stems["drums"]}
     separated = HearingAidEngine(leaky, get_preset("N2"))
     cadenza = estimate(separated, ChainSettings(gains_db={"vocals": 6.0}, clip="none"), 0,
-                       true_engine=engine, seconds=2.0)
+                       reference_stems=stems, true_engine=engine, seconds=2.0)
     assert cadenza.comparison == "true stems" and cadenza.mean < clean.mean
+
+
+def test_the_cadenza_estimate_is_the_evaluations_score(stems: dict) -> None:
+    """The whole track as the excerpt: the score ``remixer evaluate`` gives the scene
+    (its level from the remix before NAL-R, the output clipped after resampling)."""
+    listener = get_preset("N4")
+    mixture = sum(stems.values())
+    settings = ChainSettings(gains_db={"vocals": 12.0, "bass": 9.0}, clip="soft")
+    leaky = {**stems, "vocals": stems["vocals"] + 0.3 * stems["drums"]}
+    truth = HearingAidEngine(stems, listener, mixture=mixture)
+    separated = HearingAidEngine(leaky, listener, mixture=mixture)
+    ours = estimate(separated, settings, 0, reference_stems=stems, true_engine=truth,
+                    seconds=3.0)
+    task = make_task("scene", haaqi_estimate.SEED, processed_signal(separated, settings),
+                     reference_signals(stems, mixture, listener, settings.gains_db), listener)
+    left, right = score(task)
+    assert ours.left == pytest.approx(left, abs=2e-3)
+    assert ours.right == pytest.approx(right, abs=2e-3)
+    with pytest.raises(ValueError, match="reference stems lack bass, drums, other"):
+        estimate(separated, settings, 0, reference_stems={"vocals": stems["vocals"]})
+
+
+def test_the_multiband_aids_own_estimate_says_it_measures_clipping(stems: dict) -> None:
+    engine = HearingAidEngine(stems, get_preset("N3"), hearing_aid="multiband")
+    result = estimate(engine, ChainSettings(clip="hard"), 0, reference_stems=stems,
+                      seconds=1.0)
+    assert result.comparison == "clipping only"
+    assert "clipping" in haaqi_panel.COMPARISONS[result.comparison]
 
 
 def test_a_cancelled_estimate_stops_before_scoring(stems: dict,
@@ -86,9 +120,10 @@ def test_a_cancelled_estimate_stops_before_scoring(stems: dict,
     engine = HearingAidEngine(stems, get_preset("N2"))
     # The user changes a slider while the first ear's reference model is being built.
     with pytest.raises(Cancelled):
-        estimate(engine, ChainSettings(), 0, seconds=1.0, cancelled=lambda: bool(built))
+        estimate(engine, ChainSettings(), 0, reference_stems=stems, seconds=1.0,
+                 cancelled=lambda: bool(built))
     assert built == [1] and scored == []
-    estimate(engine, ChainSettings(), 0, seconds=1.0)  # not cancelled: both ears scored
+    estimate(engine, ChainSettings(), 0, reference_stems=stems, seconds=1.0)  # both ears
     assert scored == [1, 1]
 
 

@@ -242,6 +242,22 @@ def test_cli_scores_both_ears_as_the_api_does(cli_files: tuple[Path, Path, Path]
         assert printed[name] == pytest.approx(expected, abs=1e-6)  # printed to 6 decimals
 
 
+def test_cli_takes_the_recipes_level_from_the_remix_before_the_aid(
+        cli_files: tuple[Path, Path, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    remix = load_audio(cli_files[1]).samples.astype(np.float64) * 0.25  # 12 dB quieter
+    sf.write(tmp_path / "remix.wav", remix, 44100, subtype="FLOAT")
+    assert main(_cli(cli_files, "--ear", "left", "--seed", "3", "--level-from",
+                     str(tmp_path / "remix.wav"))) == 0
+    out = capsys.readouterr().out
+    assert f"level1 {level1_of(remix[:, 0]):.2f} dB SPL" in out
+    assert main(_cli(cli_files, "--ear", "left", "--seed", "3", "--level1", "90")) == 0
+    expected = _scores(capsys.readouterr().out)["left"]
+    assert _scores(out)["left"] != expected  # the level changes the score
+    assert main(_cli(cli_files, "--level1", "90", "--level-from", str(cli_files[1]))) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_cli_warns_when_the_files_differ_in_length(cli_files: tuple[Path, Path, Path],
                                                    tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

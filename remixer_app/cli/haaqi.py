@@ -40,9 +40,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="listener JSON (Clarity or remixer); omit to use a built-in preset")
     p.add_argument("--listener", metavar="ID", help="listener id in the file, or a preset name")
     p.add_argument("--ear", choices=tuple(EARS), default="both")
-    p.add_argument("--level1", type=float, metavar="DB",
-                   help="dB SPL of an RMS of 1 (default: 65 - 20 log10(RMS of the reference "
-                        "ear), the Cadenza recipe's)")
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--level1", type=float, metavar="DB",
+                       help="dB SPL of an RMS of 1 (default: 65 - 20 log10(RMS of the "
+                            "--level-from file's ear, else of the reference's))")
+    level.add_argument("--level-from", metavar="FILE",
+                       help="the remix before the hearing aid: the Cadenza recipe puts its "
+                            "RMS at 65 dB SPL (the reference, with NAL-R, is louder)")
     p.add_argument("--equalisation", type=int, choices=(1, 2), default=2,
                    help="1: HAAQI adds NAL-R to the reference; 2: it has NAL-R (default)")
     p.add_argument("--seed", type=int, metavar="N",
@@ -53,11 +57,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=run)
 
 
-def default_level1(reference_ear: np.ndarray, path: str) -> float:
-    """The recipe's level: the reference ear's RMS is put at 65 dB SPL."""
-    rms = float(np.sqrt(np.mean(np.square(reference_ear, dtype=np.float64))))
+def default_level1(ear_signal: np.ndarray, path: str) -> float:
+    """The recipe's rule: the ear's RMS (of the remix before the aid) at 65 dB SPL."""
+    rms = float(np.sqrt(np.mean(np.square(ear_signal, dtype=np.float64))))
     if rms == 0.0:
-        raise AudioError(f"the reference {path} is silent in this ear; pass --level1")
+        raise AudioError(f"{path} is silent in this ear; pass --level1")
     return 65.0 - 20.0 * float(np.log10(rms))
 
 
@@ -74,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
     if args.level1 is not None and not math.isfinite(args.level1):
         raise ValueError("--level1 must be a finite number of dB SPL")
     # Every ear's level first: a silent ear must fail the run before any score is printed.
-    levels = {ear: default_level1(reference[:, ear], args.reference) if args.level1 is None
-              else args.level1 for ear in EARS[args.ear]}
+    if args.level1 is None:
+        source, path = ((load_audio_warning(args.level_from).samples, args.level_from)
+                        if args.level_from else (reference, args.reference))
+        levels = {ear: default_level1(source[:, ear], path) for ear in EARS[args.ear]}
+    else:
+        levels = dict.fromkeys(EARS[args.ear], args.level1)
     if args.seed is not None:
         np.random.seed(args.seed)
     print(f"listener {listener.id}, equalisation {args.equalisation}, "

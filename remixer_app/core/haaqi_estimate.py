@@ -9,21 +9,27 @@ Two comparisons, named so the user knows which one they see:
 * ``"chain only"``: without true stems, the reference is the *same* separated stems
   without compressor and clipping, so the score shows what the compressor and the
   clipping cost this listener, not how good the separation is.
+* ``"clipping only"``: the same for the multiband aid, whose compressor is part of
+  its reference (as in Cadenza 2), so only the clipping is left to cost anything.
 
-Both signals go to 24 kHz and :func:`remixer_app.core.metrics.compute_haaqi` scores
-each ear with ``equalisation=2`` and ``level1 = 65 - 20 log10(rms(reference ear))``,
-numpy seeded with a fixed value so an unchanged setting gives an unchanged score.
+The processed signal is clipped as chosen after resampling to the 32 kHz output rate,
+as exported. Both signals go to 24 kHz and :func:`remixer_app.core.metrics.compute_haaqi`
+scores each ear with ``equalisation=2`` and ``level1 = 65 - 20 log10(rms(remix ear))``,
+the remix being the reference's before the hearing aid (as the recipe sets it), numpy
+seeded with a fixed value so an unchanged setting gives an unchanged score.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.export import DEFAULT_EXPORT_RATE as OUTPUT_RATE
 from remixer_app.core.metrics import HaaqiReference
 from remixer_app.core.progress import CancelCheck, check_cancelled
 
@@ -44,7 +50,7 @@ class HaaqiEstimate:
     left, right
         HAAQI per ear, 0 (worst) .. 1 (best).
     comparison
-        ``"true stems"`` or ``"chain only"`` (see the module notes).
+        ``"true stems"``, ``"chain only"`` or ``"clipping only"`` (see the module notes).
     start_s, seconds
         The excerpt scored.
     """
@@ -69,6 +75,7 @@ def excerpt_bounds(position: int, frames: int, seconds: float = EXCERPT_S) -> tu
 
 
 def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *,
+             reference_stems: Mapping[str, np.ndarray],
              true_engine: HearingAidEngine | None = None,
              seconds: float = EXCERPT_S,
              cancelled: CancelCheck | None = None) -> HaaqiEstimate:
@@ -78,6 +85,9 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
     ----------
     engine
         The engine of the stems being remixed (separated ones, usually).
+    reference_stems
+        The stems the reference engine was built from (``true_engine``'s, else
+        ``engine``'s), before the hearing aid: HAAQI's level comes from their remix.
     true_engine
         The engine of the track's true stems, for the Cadenza comparison; None
         otherwise.
@@ -85,18 +95,33 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
         Polled between the steps (render, each ear's reference model, each ear's
         score); when it returns True, :class:`Cancelled` is raised, so a replaced
         estimate stops within one step instead of scoring to its end.
-    """
 
+    Raises
+    ------
+    ValueError
+        ``reference_stems`` lacks a stem of the reference engine.
+    """
+    reference_engine = true_engine or engine
+    missing = set(reference_engine.stem_names) - set(reference_stems)
+    if missing:
+        raise ValueError(f"reference stems lack {', '.join(sorted(missing))}")
     start, end = excerpt_bounds(position, engine.input_frames, seconds)
-    processed = engine.render(settings)[start:end]
+    # What the user hears and exports: clipped as chosen, after the resampling to the
+    # output rate, as the recipe's files are.
+    processed, _ = HearingAidEngine.finalize(engine.render(settings)[start:end], settings,
+                                             OUTPUT_RATE)
     plain = replace(settings, compressor=None, clip="none")
-    reference = (true_engine or engine).render(plain)[start:end]
+    reference = reference_engine.render(plain)[start:end]
+    weights = reference_engine.stem_weights(settings.gains_db)
+    remix = np.sum([w * np.asarray(reference_stems[name][start:end], np.float64)
+                    for w, name in zip(weights, reference_engine.stem_names, strict=True)],
+                   axis=0)
     scores = []
     for ear in (0, 1):
         check_cancelled(cancelled)
         ref = resample(reference[:, ear], ENGINE_RATE, HAAQI_RATE)
-        out = resample(np.clip(processed[:, ear], -1.0, 1.0), ENGINE_RATE, HAAQI_RATE)
-        rms = float(np.sqrt(np.mean(ref ** 2)))
+        out = resample(processed[:, ear], OUTPUT_RATE, HAAQI_RATE)
+        rms = float(np.sqrt(np.mean(np.square(remix[:, ear]))))
         if rms == 0.0:  # a silent excerpt cannot be scored
             scores.append(float("nan"))
             continue
@@ -107,6 +132,9 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
         with _GLOBAL_RNG:
             np.random.seed(SEED)
             scores.append(model.score(out, HAAQI_RATE))
-    return HaaqiEstimate(scores[0], scores[1],
-                         "true stems" if true_engine is not None else "chain only",
+    if true_engine is not None:
+        comparison = "true stems"
+    else:  # the multiband aid's compressor is in its reference too: clipping is what is left
+        comparison = "clipping only" if engine.hearing_aid == "multiband" else "chain only"
+    return HaaqiEstimate(scores[0], scores[1], comparison,
                          start / ENGINE_RATE, (end - start) / ENGINE_RATE)

@@ -33,6 +33,9 @@ COMPARISONS = {
     "chain only": "Against the same stems without compressor and clipping: what the "
                   "hearing-aid processing costs this listener (the track has no true "
                   "stems to judge the separation).",
+    "clipping only": "Against the same stems through the same multiband compressor without "
+                     "clipping: what clipping costs this listener (the track has no true "
+                     "stems to judge the separation).",
 }
 
 
@@ -118,6 +121,7 @@ class HaaqiPanel(QGroupBox):
         settings, position = self.model.chain_settings(), int(self.position())
         hearing_aid = self.model.state.hearing_aid
         true_stems = track.true_stems
+        reference_stems = track.stems if true_stems is None else true_stems
         # Stems that are the true ones (a stems folder) are their own reference.
         true_engine = engine if track.true_stems is track.stems else self._true_engine
 
@@ -127,8 +131,8 @@ class HaaqiPanel(QGroupBox):
                 built = HearingAidEngine(dict(true_stems), engine.listener,
                                          mixture=track.mixture, hearing_aid=hearing_aid)
             check_cancelled(cancelled)  # replaced meanwhile: a newer one is on its way
-            return estimate(engine, settings, position, true_engine=built,
-                            cancelled=cancelled), built
+            return estimate(engine, settings, position, reference_stems=reference_stems,
+                            true_engine=built, cancelled=cancelled), built
 
         self._request += 1
         worker = Worker(job, self._request)
