@@ -208,3 +208,43 @@ def test_panel_waits_for_a_refit_and_drops_the_old_fits_estimate(
     assert panel.result is None and panel.status.text() == haaqi_panel.WAITING_TEXT
     model.set_listener(engine.listener)  # back to the fitted listener: no refit comes
     assert panel.timer.isActive()
+
+
+def test_a_new_track_or_new_settings_mark_the_scores_stale(
+        qtbot: QtBot, stems: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [HaaqiEstimate(0.5, 0.6, "chain only", 0.0, 3.0)]
+    monkeypatch.setattr(haaqi_panel, "estimate", lambda *args, **kwargs: answers[-1])
+    model = MixModel()
+    panel, engine, track = panel_and_track(qtbot, stems, model)
+    panel.set_engine(engine, track)
+    panel.timer.stop()
+    assert panel.compute() is not None
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Up to date"), timeout=10000)
+    model.set_gain("vocals", 6.0)
+    assert panel.status.text() == haaqi_panel.STALE_TEXT  # not "Up to date" while it waits
+    request = panel._request
+    panel._finished(request - 1, (answers[0], None))  # an estimate of the old settings lands
+    assert panel.status.text() == haaqi_panel.STALE_TEXT
+    panel.forget_track()  # another track opens
+    assert panel.engine is None and panel.result is None and not panel.timer.isActive()
+    assert panel.scores.text() == haaqi_panel.FAILED_TEXT
+    assert panel.status.text() == haaqi_panel.WAITING_TEXT
+    assert panel.compute() is None  # nothing to score until the new engine comes
+
+
+def test_no_nan_scores_for_muted_or_silent_audio(qtbot: QtBot, stems: dict,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    silent = HaaqiEstimate(float("nan"), float("nan"), "chain only", 0.0, 3.0)
+    monkeypatch.setattr(haaqi_panel, "estimate", lambda *args, **kwargs: silent)
+    model = MixModel()
+    panel, engine, track = panel_and_track(qtbot, stems, model)
+    panel.set_engine(engine, track)
+    panel.timer.stop()
+    assert panel.compute() is not None
+    qtbot.waitUntil(lambda: panel.scores.text() == haaqi_panel.SILENT_TEXT, timeout=10000)
+    assert panel.result is None and "nan" not in panel.status.text()
+    for name in engine.stem_names:
+        model.set_muted(name)
+    panel.timer.stop()
+    assert panel.compute() is None  # nothing audible: nothing to score
+    assert panel.scores.text() == haaqi_panel.MUTED_TEXT

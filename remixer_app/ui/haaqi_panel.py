@@ -7,6 +7,7 @@ the panel always says what it compares and whether it is computing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,9 @@ NO_TRACK_TEXT = "No track yet"
 COMPUTING_TEXT = "Computing..."
 FAILED_TEXT = "No estimate"
 WAITING_TEXT = "Waiting for the hearing aid to be fitted..."
+STALE_TEXT = "Settings changed: estimating again once they settle..."
+MUTED_TEXT = "No estimate: every stem is muted"
+SILENT_TEXT = "No estimate: the excerpt is silent"
 COMPARISONS = {
     "true stems": "Cadenza HAAQI: what you hear against the track's true stems with the "
                   "same gains through the same hearing aid (NAL-R without its compressor, "
@@ -93,6 +97,30 @@ class HaaqiPanel(QGroupBox):
         self.engine, self.track = engine, track
         self.timer.start()
 
+    def forget_track(self) -> None:
+        """Another track is opening: drop this one's engine, scores and running estimate."""
+        self._drop_pending()
+        self.engine = self.track = self.result = None
+        self._true_engine = None
+        self._true_fit = None
+        self.scores.setText(FAILED_TEXT)
+        self.explanation.setText("")
+        self._show_status(WAITING_TEXT)
+
+    def _drop_pending(self) -> None:
+        """Stop the debounce and the running estimate; a result on its way is dropped."""
+        self.timer.stop()
+        if self._worker is not None:
+            self._worker.cancel()
+        self._request += 1
+
+    def _settings_changed(self) -> None:
+        """The scores shown are the old settings': say so, and estimate once they settle."""
+        self._drop_pending()
+        if self.result is not None:
+            self._show_status(STALE_TEXT)
+        self.timer.start()
+
     def _on_change(self, change: MixChange) -> None:
         engine = self.engine
         if "stems" in change.fields:
@@ -101,15 +129,12 @@ class HaaqiPanel(QGroupBox):
             self.timer.stop()
         elif change.fields & {"listener", "hearing_aid"} and engine is not None:
             if engine.fits(self.model.listener, self.model.state.hearing_aid):
-                self.timer.start()  # back to what is fitted: no new engine comes
+                self._settings_changed()  # back to what is fitted: no new engine comes
             else:  # a refit is on its way (set_engine); the scores shown are the old fit's
-                self.timer.stop()
-                if self._worker is not None:
-                    self._worker.cancel()
-                self._request += 1  # a result still on its way is the old fit's: dropped
+                self._drop_pending()
                 self._show_status(WAITING_TEXT)
         elif engine is not None:
-            self.timer.start()  # restart: wait until the changes settle
+            self._settings_changed()
 
     def compute(self) -> Worker | None:
         """Start an estimate for the current settings (replacing a running one)."""
@@ -119,6 +144,13 @@ class HaaqiPanel(QGroupBox):
         if self._worker is not None:
             self._worker.cancel()
         settings, position = self.model.chain_settings(), int(self.position())
+        if all(settings.gains_db.get(name, 0.0) == float("-inf") for name in engine.stem_names):
+            self._request += 1  # a result still on its way is for audible stems: dropped
+            self.result = None
+            self.scores.setText(MUTED_TEXT)
+            self.explanation.setText("")
+            self._show_status("")
+            return None
         hearing_aid = self.model.state.hearing_aid
         true_stems = track.true_stems
         reference_stems = track.stems if true_stems is None else true_stems
@@ -150,10 +182,16 @@ class HaaqiPanel(QGroupBox):
     def _finished(self, request: int, result: tuple[HaaqiEstimate, Any]) -> None:
         if request != self._request:
             return  # a newer estimate is on its way
-        self.result, built = result
+        scored, built = result
         if built is not None and built is not self.engine:
             self._true_engine = built
-        r = self.result
+        if not (math.isfinite(scored.left) and math.isfinite(scored.right)):
+            self.result = None
+            self.scores.setText(SILENT_TEXT)
+            self.explanation.setText("")
+            self._show_status(f"Scored {excerpt_text(scored.start_s, scored.seconds)}")
+            return
+        self.result = r = scored
         self.scores.setText(f"Left {r.left:.3f}   Right {r.right:.3f}   Mean {r.mean:.3f}")
         self.explanation.setText(COMPARISONS[r.comparison])
         self._show_status(f"Up to date ({excerpt_text(r.start_s, r.seconds)})")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QInputDialog
+from PySide6.QtWidgets import QDialog, QDockWidget, QInputDialog
 
 from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
@@ -53,6 +53,7 @@ class Workspace(QObject):
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
         self.booth.sourceChosen.connect(lambda _source: self._show_source_in_transport())
         self._docks_shown: list[QDockWidget] = []  # before booth mode
+        self._dialogs_shown: list[QDialog] = []
 
         bar = window.menuBar()
         view = bar.addMenu("&View")
@@ -102,6 +103,7 @@ class Workspace(QObject):
         # under the previous one while (or if never) the hearing aid is fitted.
         if self.sessions_dialog is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
+        self.haaqi.forget_track()  # its scores are the previous track's
 
     def _refresh_sessions(self) -> None:
         if self.sessions_dialog is not None and self.sessions_dialog.isVisible():
@@ -137,7 +139,9 @@ class Workspace(QObject):
         return pref
 
     def show_sessions(self) -> SessionsDialog | None:
-        """Open the sessions browser (non-modal)."""
+        """Open the sessions browser (non-modal); not in the booth, which is visitors'."""
+        if self.window.centralWidget() is self.booth:
+            return None
         try:
             store = self.store()
         except RemixerError as exc:
@@ -170,12 +174,15 @@ class Workspace(QObject):
             if window.model.listener is not None:
                 self.booth.default_listener = window.model.listener
             self._docks_shown = [d for d in (self.dock, self.haaqi_dock) if d.isVisible()]
+            # Tool windows left open (saved preferences) are the operator's, not visitors'.
+            self._dialogs_shown = [d for d in window.findChildren(QDialog)
+                                   if d.isVisible() and not d.isModal()]
             window.takeCentralWidget()  # kept as window.main_controls
             window.setCentralWidget(self.booth)
             self.booth.set_active(True)
             window.menuBar().setVisible(False)
-            for dock in self._docks_shown:
-                dock.setVisible(False)
+            for widget in (*self._docks_shown, *self._dialogs_shown):
+                widget.setVisible(False)
             self.booth.setFocus()
         elif not on and in_booth:
             window.takeCentralWidget()  # keep the booth panel for next time
@@ -183,8 +190,8 @@ class Workspace(QObject):
             self.booth.set_active(False)
             self._show_source_in_transport()
             window.menuBar().setVisible(True)
-            for dock in self._docks_shown:
-                dock.setVisible(True)
+            for widget in (*self._docks_shown, *self._dialogs_shown):
+                widget.setVisible(True)
 
     def _show_source_in_transport(self) -> None:
         """Check the transport's button of the source the booth chose for the player."""
