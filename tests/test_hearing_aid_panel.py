@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.mix_model import MixModel  # noqa: E402
@@ -28,6 +29,23 @@ def test_compressor_and_clip_follow_both_ways(qtbot: QtBot) -> None:
     model.set_compressor_enabled(False)
     assert not panel.enabled.isChecked() and not panel.spins["release"].isEnabled()
     assert all(s.accessibleName() for s in panel.spins.values())
+
+
+def test_a_typed_value_is_one_change(qtbot: QtBot) -> None:
+    model = MixModel()
+    panel = HearingAidPanel(model)
+    qtbot.addWidget(panel)
+    panel.enabled.click()
+    spin = panel.spins["release"]
+    heard: list[float] = []
+    model.subscribe(lambda change: heard.append(change.state.compressor.release))
+    spin.selectAll()
+    qtbot.keyClicks(spin, "2500")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert model.state.compressor.release == 2500.0
+    assert heard == [2500.0]  # not 2, 25, 250 on the way
+    model.undo()
+    assert model.state.compressor.release == 1000.0 and spin.value() == 1000.0
 
 
 def test_hearing_aid_choice_follows_both_ways_and_disables_the_single_band(

@@ -300,6 +300,19 @@ def test_a_new_action_clears_redo() -> None:
     assert not model.can_redo and not model.redo()
 
 
+def test_a_change_taken_back_outside_the_history_leaves_no_empty_undo() -> None:
+    model = MixModel()
+    model.set_gain("vocals", 6)
+    model.set_hearing_aid("multiband")
+    model.set_hearing_aid("nalr", record=False)  # a cancelled choice going back
+    assert model.can_undo
+    assert model.undo() and model.state.gains_db["vocals"] == 0  # the step back to here skipped
+    assert not model.can_undo and not model.undo()
+    model.set_hearing_aid("multiband")
+    model.set_hearing_aid("nalr", record=False)
+    assert not model.can_undo  # only the skipped step is left
+
+
 def test_history_is_bounded() -> None:
     model = MixModel(history_limit=5)
     for i in range(1, 9):
@@ -400,6 +413,10 @@ def edited(**changes: Any) -> dict[str, Any]:
     (edited(gains_db={"vocals": "6"}), "gain of vocals"),
     (edited(gains_db={"vocals": math.nan}), "gain of vocals"),
     (edited(gains_db={"vocals": True}), "gain of vocals"),
+    (edited(gains_db={"vocals": 10**400}), "gain of vocals must be a finite number of dB, "
+                                           r"not 10+\.\.\.0+$"),
+    (edited(compressor={"enabled": True, "attack": 10**400}),
+     "compressor.attack must be a finite number"),  # no float holds it
     (edited(gains_db=[1, 2]), "gains_db must be an object"),
     (edited(muted="drums"), "muted must be a list"),
     (edited(soloed=["piano"]), "soloed must be a list"),

@@ -121,6 +121,22 @@ def test_a_cancelled_refit_puts_the_fitted_listener_and_aid_back(qtbot: QtBot,
     assert controller.wait(60) and built == [] and controller.engine is fitted
 
 
+def test_after_a_cancelled_refit_undo_is_the_users_last_change(qtbot: QtBot,
+                                                                tmp_path: Path) -> None:
+    model, controller, fitted = _fitted(qtbot, tmp_path)
+    model.set_gain("vocals", 6.0)
+    model.set_gain("vocals", 3.0)
+    model.set_hearing_aid("multiband")
+    controller.cancel_by_user()
+    assert model.state.hearing_aid == "nalr" and model.can_undo
+    model.undo()  # not the cancelled aid back (and its fitting started again)
+    assert model.state.hearing_aid == "nalr" and model.state.gains_db["vocals"] == 6.0
+    assert controller.jobs.running() == set()
+    model.redo()
+    assert model.state.gains_db["vocals"] == 3.0  # the cancel kept the redo step
+    assert controller.wait(60) and controller.engine is fitted
+
+
 def test_going_back_to_the_fitted_listener_stops_the_refit(qtbot: QtBot, tmp_path: Path) -> None:
     model, controller, fitted = _fitted(qtbot, tmp_path)
     busy: list[str] = []

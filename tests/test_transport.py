@@ -83,6 +83,22 @@ def test_play_pause_button(bar: TransportBar, qtbot: QtBot) -> None:
     assert player.state is PlayState.STOPPED and player.position == 0
 
 
+def test_without_a_player_the_bar_shows_nothing_of_the_last_one(bar: TransportBar,
+                                                               qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    qtbot.mouseClick(bar.play_button, Qt.MouseButton.LeftButton)
+    drive(player, 40)
+    bar.refresh()
+    assert bar.play_button.text() == "Pause" and bar.time_label.text() != "0:00 / 0:00"
+    bar.set_player(None)  # a new track opening: its hearing aid is being fitted
+    assert bar.play_button.text() == "Play" and "Stopped" in bar.play_button.accessibleDescription()
+    assert bar.time_label.text() == "0:00 / 0:00" and bar.playhead.value() == 0.0
+    assert [m.value() for m in bar.meters] == [0, 0]
+    assert bar.status_label.text() == "Nothing to play yet"
+    player.stop()
+
+
 def test_dragging_the_playhead_seeks(bar: TransportBar) -> None:
     bar.playhead.setValue(1.25)
     bar.playhead.sigPositionChangeFinished.emit(bar.playhead)  # what a drag ends with

@@ -441,19 +441,21 @@ def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: 
     dialog = workspace.show_sessions()
     assert dialog is not None and len(dialog.preferences()) == 1
     assert dialog.preferences()[0].note == "likes vocals up"
-    dialog.close()
     workspace.dock.setVisible(True)  # the offscreen screen is too small to start with it
     operator = get_preset("S2")
     window.model.set_listener(operator)
     workspace.set_booth_mode(True)
     assert window.centralWidget() is workspace.booth and not window.menuBar().isVisible()
     assert not workspace.dock.isVisible() and not workspace.haaqi_dock.isVisible()
+    assert not dialog.isVisible() and workspace.show_sessions() is None  # the operator's
     window.model.set_listener(get_preset("N5"))  # a visitor's choice...
     workspace.booth.start_over()
     assert window.model.listener is operator  # ...undone to the operator's set-up
     workspace.booth.exitRequested.emit()
     assert window.centralWidget() is not workspace.booth and window.menuBar().isVisible()
     assert workspace.dock.isVisible() and workspace.haaqi_dock.isVisible()
+    assert dialog.isVisible()  # back as the operator left it
+    dialog.close()
 
 
 def test_the_sessions_dialog_follows_the_track_and_every_save(
@@ -470,6 +472,9 @@ def test_the_sessions_dialog_follows_the_track_and_every_save(
     with qtbot.waitSignal(window.controller.track_opened, timeout=60000):
         window.open_path(write_stems(tmp_path / "second"))
     assert dialog.track_name == "second"  # "Save current" files it under the right track
+    haaqi = workspace.haaqi  # shows nothing of the first track while the second is fitted
+    assert haaqi.track is None and haaqi.result is None
+    assert haaqi.status.text() == "Waiting for the hearing aid to be fitted..."
     assert workspace.save_current() is not None  # from the main window, dialog open
     assert [p.track_name for p in dialog.preferences()] == ["second"]
     window.model.set_listener(get_preset("N4"))
@@ -582,10 +587,17 @@ def test_the_audiogram_editor_keeps_digits_and_undo(qtbot: QtBot, window: MainWi
     qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.model.listener.left.levels[4] != 25  # the audiogram edit is undone ...
     assert window.model.state.gains_db["vocals"] == 3.0  # ... not the mix
-    window.stem_panel.sliders["vocals"].setFocus()
-    qtbot.keyClick(window.stem_panel.sliders["vocals"], Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(table, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert window.model.listener.left.levels[4] == 25  # redone there too ...
+    assert window.model.state.gains_db["vocals"] == 3.0  # ... not the mix
+    qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    slider = window.stem_panel.sliders["vocals"]
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.model.state.gains_db.get("vocals", 0.0) == 0.0  # elsewhere: the mix
+    qtbot.keyClick(slider, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)  # every platform binding of Redo
+    assert window.model.state.gains_db["vocals"] == 3.0
     remix = window.transport.source_buttons["remix"]
     qtbot.waitUntil(remix.isEnabled, timeout=30_000)  # the refit for the audiogram is done
     qtbot.keyClick(window.stem_panel.sliders["vocals"], Qt.Key.Key_2)

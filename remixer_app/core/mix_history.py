@@ -69,8 +69,8 @@ class MixHistory:
 
     def can_undo(self, current: MixState) -> bool:
         """Whether :meth:`undo` would give a state."""
-        return bool(self._undo) or (self._depth > 0
-                                    and _mix_changed(self._gesture_start, current))
+        return (any(_mix_changed(step, current) for step in self._undo)
+                or (self._depth > 0 and _mix_changed(self._gesture_start, current)))
 
     @property
     def can_redo(self) -> bool:
@@ -80,15 +80,20 @@ class MixHistory:
     def undo(self, current: MixState) -> MixState | None:
         """The state to go back to from ``current``, or ``None``.
 
+        Steps that would not change the mix (where a change made outside the history
+        already went back) are dropped on the way.
+
         Within a gesture, what it changed so far becomes a step first and is what
         gets undone; the gesture then goes on as a new step (call :meth:`moved`).
         """
         if self._depth:
             self._close_gesture(current)
-        if not self._undo:
-            return None
-        self._redo.append(current)
-        return self._undo.pop()
+        while self._undo:
+            step = self._undo.pop()
+            if _mix_changed(step, current):  # a step back to here changes nothing: skipped
+                self._redo.append(current)
+                return step
+        return None
 
     def redo(self, current: MixState) -> MixState | None:
         """The state an undo left, or ``None``."""

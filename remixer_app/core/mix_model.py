@@ -158,9 +158,12 @@ class MixModel:
         """Replace the compressor parameters."""
         self._commit(replace(self._state, compressor=params))
 
-    def set_hearing_aid(self, hearing_aid: HearingAid) -> None:
-        """Choose the hearing aid; ``ValueError`` unless one of :data:`HEARING_AIDS`."""
-        self._commit(replace(self._state, hearing_aid=hearing_aid))
+    def set_hearing_aid(self, hearing_aid: HearingAid, *, record: bool = True) -> None:
+        """Choose the hearing aid; ``ValueError`` unless one of :data:`HEARING_AIDS`.
+
+        ``record=False`` makes it no undo step: a cancelled choice going back, whose
+        own step then undoes to where the mix already is, and is skipped."""
+        self._commit(replace(self._state, hearing_aid=hearing_aid), record=record)
 
     def set_stems(self, stems: Iterable[str], *, hearing_aid: HearingAid | None = None) -> None:
         """Follow a track with the stem set ``stems`` (see

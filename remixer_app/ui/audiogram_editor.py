@@ -171,6 +171,7 @@ class AudiogramEditor(QWidget):
         self.setAccessibleName("Audiogram editor")
         self._listener: Listener | None = None
         self._history: deque[Listener] = deque(maxlen=UNDO_LIMIT)
+        self._redo: deque[Listener] = deque(maxlen=UNDO_LIMIT)
         self.chart = AudiogramChart()
         self.chart.setMinimumSize(CHART_MIN_WIDTH, CHART_MIN_HEIGHT)  # octave labels apart
         self.table = AudiogramTable()
@@ -191,7 +192,8 @@ class AudiogramEditor(QWidget):
         self.copy_right_button.clicked.connect(lambda: self.copy_ear(RIGHT))
         self.copy_left_button.clicked.connect(lambda: self.copy_ear(LEFT))
         self.undo_button.clicked.connect(self.undo)
-        # Ctrl+Z in the editor undoes the audiogram (keyPressEvent), elsewhere the mix.
+        # Undo and Redo in the editor act on the audiogram (keyPressEvent), elsewhere on
+        # the mix.
         self.setProperty(OWN_UNDO, True)
 
         buttons = QHBoxLayout()
@@ -225,6 +227,7 @@ class AudiogramEditor(QWidget):
         """
         if reset_history:
             self._history.clear()
+            self._redo.clear()
             self.status_label.clear()
         self._show(listener)
 
@@ -243,6 +246,7 @@ class AudiogramEditor(QWidget):
     def _commit(self, listener: Listener, message: str) -> None:
         if self._listener is not None:
             self._history.append(self._listener)
+        self._redo.clear()
         self._show(listener)
         self.status_label.setText(message)
         self.listenerEdited.emit(listener)
@@ -281,16 +285,34 @@ class AudiogramEditor(QWidget):
         if not self._history:
             self.status_label.setText("Nothing to undo")
             return False
+        assert self._listener is not None
+        self._redo.append(self._listener)
         self._show(self._history.pop())
         self.status_label.setText("Undid the last edit")
         assert self._listener is not None
         self.listenerEdited.emit(self._listener)
         return True
 
+    def redo(self) -> bool:
+        """Redo the last undone edit; returns whether there was one."""
+        if not self._redo:
+            self.status_label.setText("Nothing to redo")
+            return False
+        assert self._listener is not None
+        self._history.append(self._listener)
+        self._show(self._redo.pop())
+        self.status_label.setText("Redid the edit")
+        self.listenerEdited.emit(self._listener)
+        return True
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        """Ctrl+Z undoes the last audiogram edit (the window's Undo yields to it here)."""
+        """Undo and Redo keys act on the audiogram here (the window's yield to them)."""
         if event.matches(QKeySequence.StandardKey.Undo):
             self.undo()
+            event.accept()
+            return
+        if event.matches(QKeySequence.StandardKey.Redo):
+            self.redo()
             event.accept()
             return
         super().keyPressEvent(event)

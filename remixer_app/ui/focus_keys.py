@@ -10,10 +10,10 @@ Three kinds of key need that:
 - Plain text keys start editing a cell of a focused table: the source shortcuts 1, 2
   and 3 would otherwise switch playback while the user types "25" into the audiogram
   table.
-- Undo (Ctrl+Z) inside a widget that keeps its own undo history (marked with
-  :data:`OWN_UNDO`, e.g. the audiogram editor) reaches that widget as a key press;
-  with a widget shortcut beside the window's Undo, Qt finds the key ambiguous and runs
-  neither.
+- Undo and Redo (Ctrl+Z, Ctrl+Y, ...) inside a widget that keeps its own undo history
+  (marked with :data:`OWN_UNDO`, e.g. the audiogram editor) reach that widget as key
+  presses; with a widget shortcut beside the window's, Qt finds the key ambiguous and
+  runs neither.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QWi
 
 #: Widgets that Space operates when they have the focus.
 SPACE_TAKERS = (QAbstractButton, QComboBox)
-#: Dynamic property: a widget with it set true undoes Ctrl+Z in itself and its children
-#: (in its ``keyPressEvent``).
+#: Dynamic property: a widget with it set true handles the Undo and Redo keys in itself
+#: and its children (in its ``keyPressEvent``).
 OWN_UNDO = "ownUndo"
 _PLAIN = (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
 
@@ -54,7 +54,8 @@ def keeps_key(widget: QWidget, event: QKeyEvent) -> bool:
         return isinstance(widget, SPACE_TAKERS)
     if plain and event.text().isprintable() and event.text():
         return isinstance(widget, QAbstractItemView)
-    if event.matches(QKeySequence.StandardKey.Undo):
+    if (event.matches(QKeySequence.StandardKey.Undo)
+            or event.matches(QKeySequence.StandardKey.Redo)):
         node: QWidget | None = widget
         while node is not None:
             if node.property(OWN_UNDO):

@@ -73,6 +73,9 @@ class HearingAidPanel(QGroupBox):
             spin.setDecimals(decimals)
             spin.setSuffix(f" {unit}" if unit else "")
             spin.setAccessibleName(f"Compressor {label.lower()}")
+            # Typed values count once finished (Enter, Tab): "2500" is one change, not
+            # four heard and undone one by one.
+            spin.setKeyboardTracking(False)
             spin.valueChanged.connect(lambda value, n=name: self._set_parameter(n, value))
             form.addRow(label, spin)
             self.spins[name] = spin

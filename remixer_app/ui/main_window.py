@@ -195,7 +195,9 @@ class MainWindow(QMainWindow):
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
                 shortcut: QKeySequence | QKeySequence.StandardKey | None, tip: str) -> QAction:
         action = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(shortcut)  # every binding of the platform (Ctrl+Shift+Z too)
+        elif shortcut is not None:
             action.setShortcut(shortcut)
         action.setStatusTip(tip)
         action.triggered.connect(lambda: slot())

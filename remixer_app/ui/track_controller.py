@@ -218,7 +218,8 @@ class TrackController(QObject):
         if self.model.listener is not engine.listener:
             self.model.set_listener(engine.listener)
         if self.model.state.hearing_aid != engine.hearing_aid:
-            self.model.set_hearing_aid(engine.hearing_aid)
+            # Not a step of its own: the next undo is the user's last real change.
+            self.model.set_hearing_aid(engine.hearing_aid, record=False)
         self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
                          f"{engine.listener.id}.")
 

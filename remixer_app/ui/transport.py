@@ -174,10 +174,15 @@ class TransportBar(QWidget):
                                         *self.source_buttons.values())
         for widget in widgets:
             widget.setEnabled(player is not None)
-        if player is None:
+        if player is None:  # no track yet, or a new one being opened and fitted
             self.timer.stop()
             self.plot.set_overview(None)
-            self.status_label.setText("No track loaded")
+            self.playhead.setValue(0.0)
+            self.time_label.setText(f"{format_duration(0)} / {format_duration(0)}")
+            self._show_playing(False, "Stopped")
+            for meter in self.meters:
+                meter.setValue(0)
+            self.status_label.setText("Nothing to play yet")
             return
         if not player.output.available:
             player.output.open(self.device_combo.currentData())
@@ -229,17 +234,18 @@ class TransportBar(QWidget):
             self.playhead.setValue(seconds)
         self.time_label.setText(f"{format_duration(seconds)} / "
                                 f"{format_duration(player.duration / player.rate)}")
-        playing = player.state is PlayState.PLAYING
-        self.play_button.setText("Pause" if playing else "Play")
-        self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
-        state = player.state.value.capitalize()
-        self.play_button.setAccessibleDescription(
-            f"{state}; press to {'pause' if playing else 'play'}")
+        self._show_playing(player.state is PlayState.PLAYING, player.state.value.capitalize())
         self.source_label.setText(f"Listening to: {SOURCE_BUTTONS[player.source][0]}")
         for meter, peak in zip(self.meters, player.levels().peak, strict=True):
             db = 20.0 * math.log10(max(peak, 1e-9))
             meter.setValue(round(100 * max(0.0, 1.0 - db / METER_FLOOR_DB)))
         self.status_label.setText(player.output.status_message)
+
+    def _show_playing(self, playing: bool, state: str) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
+        self.play_button.setAccessibleDescription(
+            f"{state}; press to {'pause' if playing else 'play'}")
 
     # ------------------------------------------------------------------ slots
 
