@@ -124,6 +124,13 @@ def test_menus(window: MainWindow) -> None:
     assert "Export hearing-aid output..." in texts and texts[-1] == "Quit"
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
     assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    # Nothing to play, undo or redo yet: the actions say so instead of doing nothing.
+    assert not window.play_action.isEnabled()
+    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    window.model.set_gain("vocals", 2.0)
+    assert window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    window.undo_action.trigger()
+    assert not window.undo_action.isEnabled() and window.redo_action.isEnabled()
 
 
 def test_access_keys_are_unique_in_every_menu(window: MainWindow) -> None:

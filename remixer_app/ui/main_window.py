@@ -188,6 +188,8 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(play_menu, "&Play / pause", self._toggle_play,
                                         QKeySequence(Qt.Key.Key_Space), "Start or pause playback")
         self._set_track_actions(False)
+        self.model.subscribe(lambda _change: self._update_undo_actions())
+        self._update_undo_actions()
         app = QCoreApplication.instance()
         if app is not None:
             app.installEventFilter(FocusedWidgetKeys(self))
@@ -248,8 +250,13 @@ class MainWindow(QMainWindow):
 
     def _set_track_actions(self, enabled: bool) -> None:
         for action in (self.export_aided_action, self.export_remix_action,
-                       self.export_stems_action):
+                       self.export_stems_action, self.play_action):
             action.setEnabled(enabled)
+
+    def _update_undo_actions(self) -> None:
+        """Undo and Redo are enabled only when they would change the mix."""
+        self.undo_action.setEnabled(self.model.can_undo)
+        self.redo_action.setEnabled(self.model.can_redo)
 
     def _player_ready(self, player: Player | None) -> None:
         if self.transport.player is not None:
