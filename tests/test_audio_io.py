@@ -341,3 +341,73 @@ def test_decoding_stops_when_cancelled(tmp_path: Path, suffix: str) -> None:
         load_audio(path, cancelled=cancel_on_the_second_poll)
     assert len(polls) == 2  # stopped early, not after decoding 20 s
     assert load_audio(path, cancelled=lambda: False).duration == pytest.approx(20.0, abs=0.1)
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_ogg_surround_keeps_front_left_and_right(tmp_path: Path, subtype: str) -> None:
+    # Vorbis and Opus store FL, FC, FR, ... (libsndfile writes and reads that order).
+    rate = 48000
+    freqs = (300, 600, 900, 1200, 1500, 1800)
+    x = np.concatenate([sine(f, 1.0, rate, channels=1, amp=0.1) for f in freqs], axis=1)
+    path = tmp_path / f"surround.{subtype.lower()}.ogg"
+    sf.write(path, x, rate, format="OGG", subtype=subtype)
+    loaded = load_audio(path)
+    assert peak_freq(loaded.samples[:, :1], TARGET_RATE) == pytest.approx(300, abs=3)
+    assert peak_freq(loaded.samples[:, 1:], TARGET_RATE) == pytest.approx(900, abs=3)
+    assert any("6 channels" in w for w in loaded.warnings)
+
+
+def write_adts(path: Path, x: np.ndarray, rate: int) -> Path:
+    """Encode ``(n, channels)`` samples as a raw ADTS AAC stream."""
+    layout = "mono" if x.shape[1] == 1 else "stereo"
+    with av.open(str(path), "w", format="adts") as out:
+        stream = out.add_stream("aac", rate=rate, layout=layout)
+        planar = np.ascontiguousarray(x.T.astype(np.float32))
+        for start in range(0, planar.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planar[:, start:start + 1024]), format="fltp",
+                layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("second_rate, second_channels", [(22050, 2), (44100, 1), (48000, 1)])
+def test_a_stream_that_changes_rate_or_channels_midway_is_converted(
+        tmp_path: Path, second_rate: int, second_channels: int) -> None:
+    # Two ADTS clips joined end to end, as `cat a.aac b.aac` makes them.
+    first = write_adts(tmp_path / "a.aac", sine(440, 1.0, TARGET_RATE), TARGET_RATE)
+    second = write_adts(tmp_path / "b.aac", sine(440, 1.0, second_rate, second_channels),
+                        second_rate)
+    joined = tmp_path / "joined.aac"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    loaded = load_audio(joined)
+    assert loaded.source_rate == TARGET_RATE
+    assert loaded.duration == pytest.approx(2.0, abs=0.15)  # AAC priming and padding
+    n = loaded.samples.shape[0]
+    for part in (loaded.samples[n // 10:n // 3], loaded.samples[-n // 3:-n // 10]):
+        assert peak_freq(part, TARGET_RATE) == pytest.approx(440, abs=5)
+        assert np.sqrt(np.mean(part ** 2)) > 0.2
+
+
+def test_a_silent_file_is_warned(tmp_path: Path) -> None:
+    sf.write(tmp_path / "quiet.wav", np.zeros((TARGET_RATE, 2), np.float32), TARGET_RATE)
+    assert load_audio(tmp_path / "quiet.wav").warnings == ("quiet.wav is silent: every sample "
+                                                           "is 0",)
+
+
+def test_a_wav_whose_header_gives_no_length_is_read_to_its_end(tmp_path: Path) -> None:
+    # A recorder that crashed before filling in the RIFF and data chunk sizes.
+    x = sine(440, 1.0, TARGET_RATE)
+    sf.write(tmp_path / "rec.wav", x, TARGET_RATE, subtype="PCM_16")
+    raw = bytearray((tmp_path / "rec.wav").read_bytes())
+    data = raw.index(b"data")
+    raw[4:8] = raw[data + 4:data + 8] = bytes(4)
+    (tmp_path / "rec.wav").write_bytes(bytes(raw))
+    assert sf.info(tmp_path / "rec.wav").frames == 0
+    loaded = load_audio(tmp_path / "rec.wav")
+    np.testing.assert_allclose(loaded.samples, x, atol=1 / 2**15)

@@ -69,7 +69,11 @@ def test_audiogram_arrays_are_float_and_read_only() -> None:
         ([250], [10], "at least 2 points"),
         ([250, float("nan")], [1, 2], "finite"),
         ([250, 500], [1, float("inf")], "finite"),
-        ([0, 500], [1, 2], "not positive"),
+        ([0, 500], [1, 2], "frequency 0 Hz is outside the audiometric range 50..20000 Hz"),
+        ([250, 8000, 1e6], [1, 2, 3], "frequency 1e+06 Hz is outside the audiometric range"),
+        ([0.25, 0.5, 1, 2, 4, 8], [10, 20, 30, 40, 50, 60],
+         "frequencies 0.25, 0.5, 1, 2, 4, 8 look like kHz; give them in Hz (250, 500, 1000, "
+         "2000, 4000, 8000)"),
         ([[250, 500]], [[1, 2]], "flat list"),
         (["a", "b"], [1, 2], "list of numbers"),
         ([250, 500], [1, 10**400], "levels must be a list of numbers"),  # no float holds it
@@ -171,6 +175,9 @@ def test_display_name_defaults_to_id() -> None:
         ("{}", "contains no listeners"),
         ("[" * 100_000 + "]" * 100_000, "is not a listener file: its JSON is nested too "
                                         "deeply"),
+        (json.dumps({"L1": clarity_entry()})[:-1] + ', "L1": {}}', "gives 'L1' twice"),
+        ('{"L1": {"audiogram_cfs": [' + "9" * 5000 + "]}}",
+         "holds a number with thousands of digits"),
     ],
 )
 def test_file_level_errors(tmp_path: Path, content: str, message: str) -> None:

@@ -168,6 +168,43 @@ def test_render_refuses_to_overwrite(stems_dir: tuple[Path, dict[str, np.ndarray
     assert sf.info(out).samplerate == 32000
 
 
+@pytest.mark.parametrize("name", ["stems/vocals.wav", "alias/bass.wav", "mix.wav"])
+def test_render_never_writes_over_its_input(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                            tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            name: str) -> None:
+    folder, stems = stems_dir
+    (tmp_path / "alias").symlink_to(folder)  # another name of the stems folder
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, sum(stems.values()), RATE)
+    out = tmp_path / name
+    before = out.read_bytes()
+    assert main(["render", "--stems", str(folder), "--mixture", str(mix), "--listener", "N3",
+                 "--overwrite", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"remixer: error: cannot write {out}: it is the input file ")
+    assert "\n" not in err.strip() and out.read_bytes() == before
+
+
+def test_render_refuses_silent_input(stems_dir: tuple[Path, dict[str, np.ndarray]],
+                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, stems = stems_dir
+    silence = np.zeros_like(stems["vocals"])
+    sf.write(tmp_path / "mix.wav", silence, RATE)
+    out = tmp_path / "x.flac"
+    args = ["render", "--stems", str(folder), "--listener", "N3", "--out", str(out)]
+    assert main([*args, "--mixture", str(tmp_path / "mix.wav")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "remixer: warning: mix.wav is silent: every sample is 0",
+        f"remixer: error: the mixture {tmp_path / 'mix.wav'} is silent, so it cannot set the "
+        "loudness; omit --mixture to match the sum of the stems"]
+    for name in STEM_NAMES:
+        sf.write(folder / f"{name}.wav", silence, RATE)
+    assert main(args) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"remixer: error: every stem in {folder} is silent; there is nothing to render")
+    assert not out.exists()
+
+
 def test_render_missing_stems_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["render", "--stems", str(tmp_path / "none"), "--listener", "N3",
                  "--out", str(tmp_path / "x.flac")])

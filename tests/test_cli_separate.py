@@ -147,3 +147,16 @@ def test_only_ensemble_files_are_offered(tmp_path: Path, monkeypatch: pytest.Mon
     assert sorted(available_ensembles()) == ["broken", "default"]
     with pytest.raises(Exception, match="cannot read ensemble file"):
         load_ensemble("broken")
+
+
+def test_a_stem_file_never_replaces_the_track_it_is_made_from(
+        track: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    source = track.rename(tmp_path / "vocals.wav")
+    before = source.read_bytes()
+    assert main(["separate", str(source), "--out", str(tmp_path), "--ensemble", str(ensemble),
+                 "--device", "cpu", "--no-cache", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"remixer: error: cannot write {source}: it is the input file")
+    assert source.read_bytes() == before
+    assert not (tmp_path / "drums.wav").exists()  # refused before any work

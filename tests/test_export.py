@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from remixer_app.core import export
 from remixer_app.core.atomic import atomic_write, check_target
 from remixer_app.core.errors import ExportError
 from remixer_app.core.export import DEFAULT_EXPORT_RATE, DEFAULT_SUBTYPE, write_audio
@@ -276,3 +277,28 @@ def test_data_is_flushed_before_publishing_and_the_folder_after(
     atomic_write(target, lambda tmp: tmp.write_bytes(b"12345"), overwrite=overwrite)
     # The whole file while it still has its temporary name, then the folder holding it.
     assert flushed == [("file", 5, False), ("folder", 0, True)]
+
+
+@pytest.mark.parametrize("subtype, limit, expected", [
+    ("PCM_16", 4000 * 2 * 2, "WAV"), ("PCM_16", 4000 * 2 * 2 - 1, "RF64"),
+    ("PCM_24", 4000 * 2 * 3 - 1, "RF64"), ("FLOAT", 4000 * 2 * 4, "WAV"),
+])
+def test_a_wav_too_big_for_its_32_bit_sizes_is_written_as_rf64(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, subtype: str, limit: int,
+        expected: str) -> None:
+    # Stands for 4 GiB, which a test cannot write.
+    monkeypatch.setattr(export, "WAV_MAX_DATA_BYTES", limit)
+    x = noise(4000) * 0.5
+    out = write_audio(tmp_path / "long.wav", x, RATE, subtype=subtype)
+    info = sf.info(out)
+    assert (info.format, info.subtype, info.frames) == (expected, subtype, 4000)
+    written, _ = sf.read(out, dtype="float32")
+    np.testing.assert_allclose(written, x, atol=2**-15)
+
+
+@pytest.mark.parametrize("stem", ["a" * 251, "a" + "é" * 125])
+def test_the_longest_legal_name_can_be_written(tmp_path: Path, stem: str) -> None:
+    out = tmp_path / f"{stem}.wav"  # 255 bytes (é is 2 bytes in UTF-8): the system's limit
+    assert len(os.fsencode(out.name)) == 255
+    assert write_audio(out, noise(), RATE) == out and sf.info(out).frames == 4000
+    assert no_temp_files(tmp_path)

@@ -7,9 +7,12 @@ import math
 import sys
 
 from remixer_app.cli.messages import load_audio_warning, warn
+from remixer_app.core.atomic import check_not_input
+from remixer_app.core.audio_io import is_silent
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.errors import AudioError
 from remixer_app.core.evaluation.protocol import MAX_GAIN_DB
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
@@ -21,7 +24,12 @@ from remixer_app.core.export import (
 from remixer_app.core.exporting import export_aided
 from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
 from remixer_app.core.listener_io import resolve_listener
-from remixer_app.core.stems_folder import align_lengths, ignored_files_note, load_stems_dir
+from remixer_app.core.stems_folder import (
+    align_lengths,
+    ignored_files_note,
+    load_stems_dir,
+    stem_files,
+)
 
 _DEFAULT_COMPRESSOR = CompressorParams()
 #: (option, CompressorParams field, metavar) of the compressor's settings.
@@ -103,6 +111,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     """Render and write the output; returns the exit code."""
     out = check_export_target(args.out, args.subtype, overwrite=args.overwrite)
+    inputs = [path for paths in stem_files(args.stems)[0].values() for path in paths]
+    check_not_input(out, [*inputs, args.mixture] if args.mixture else inputs)
     low, high = EXPORT_RATES
     if not low <= args.sample_rate <= high:
         raise ValueError(f"--sample-rate must be {low} to {high} Hz")
@@ -128,9 +138,15 @@ def run(args: argparse.Namespace) -> int:
     note = ignored_files_note(args.stems)
     for warning in (*noticed, note) if note else noticed:
         warn(warning)
+    if all(is_silent(stem) for stem in stems.values()):
+        raise AudioError(f"every stem in {args.stems} is silent; there is nothing to render")
     mixture = None
     if args.mixture:
-        tracks = align_lengths({**stems, "mixture": load_audio_warning(args.mixture).samples},
+        loaded = load_audio_warning(args.mixture).samples
+        if is_silent(loaded):
+            raise AudioError(f"the mixture {args.mixture} is silent, so it cannot set the "
+                             "loudness; omit --mixture to match the sum of the stems")
+        tracks = align_lengths({**stems, "mixture": loaded},
                                f"the stems in {args.stems} and the mixture {args.mixture}")
         mixture = tracks.pop("mixture")
         stems = tracks

@@ -12,6 +12,7 @@ import numpy as np
 
 from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, load_audio_warning, show_progress, warn
+from remixer_app.core.atomic import check_not_input
 from remixer_app.core.audio_io import LoadedAudio
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.export import SUBTYPES, check_export_target
@@ -76,8 +77,8 @@ def _run(args: argparse.Namespace) -> int:
         raise RemixerError(f"cannot create {out}: {exc.strerror or exc}") from exc
     try:
         for stem in separator.stems:  # refuse before minutes of work, not after
-            check_export_target(out / f"{stem}.{args.format}", subtype,
-                                overwrite=args.overwrite)
+            check_not_input(check_export_target(out / f"{stem}.{args.format}", subtype,
+                                                overwrite=args.overwrite), [args.track])
         stems = _separate(separator, audio, cache=not args.no_cache, name=args.track)
         for target in export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
                                    overwrite=args.overwrite):

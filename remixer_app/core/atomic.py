@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from remixer_app.core.errors import ExportError
@@ -17,6 +17,9 @@ from remixer_app.core.errors import ExportError
 # What os.link reports on filesystems without hard links (FAT, exFAT, some network shares).
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
                             errno.ENOSYS})
+# The temporary file is named after the target's first 40 characters (at most 160 bytes):
+# the whole name and the temporary part could exceed the 255-byte limit on names.
+_TEMP_NAME_CHARS = 40
 
 
 def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -33,6 +36,25 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool = False) -> Pa
     if not can_write_in(target.parent):  # now, not after minutes of separating
         raise ExportError(f"cannot write {target}: the folder {target.parent} is not writable")
     return target
+
+
+def check_not_input(target: Path, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse ``target`` when it is one of the files the work reads (by the same name, a
+    link or a hard link): with overwriting allowed, the result would replace its source.
+
+    Raises
+    ------
+    ExportError
+        ``target`` is one of ``inputs``.
+    """
+    for source in inputs:
+        try:
+            same = os.path.samefile(target, source)
+        except OSError:  # either is missing (a new target is no input) or unreadable
+            continue
+        if same:
+            raise ExportError(f"cannot write {target}: it is the input file {source}; "
+                              "choose another output name")
 
 
 def _check_name(path: str | os.PathLike[str], overwrite: bool) -> Path:
@@ -97,7 +119,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
     target = _check_name(path, overwrite)  # the write itself finds an unwritable folder
     folder = target.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:_TEMP_NAME_CHARS]}.",
+                                        suffix=".part", dir=folder)
     except OSError as exc:
         raise ExportError(_failure(target, exc)) from exc
     os.close(fd)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from clarity.utils.audiogram import Audiogram as ClarityAudiogram
 
 MIN_LEVEL, MAX_LEVEL = -10.0, 120.0
+#: Test frequencies an audiogram may give, in Hz: audiometers, extended high-frequency
+#: ones included, test within this range.
+MIN_FREQUENCY, MAX_FREQUENCY = 50.0, 20000.0
 
 
 def _fmt(x: float) -> str:
@@ -43,6 +46,11 @@ def _as_vector(values: ArrayLike, what: str) -> np.ndarray:
     return arr
 
 
+def _audiometric(freqs: np.ndarray, unit: float = 1.0) -> np.ndarray:
+    """Which of ``freqs``, in units of ``unit`` Hz, lie in the range audiograms test."""
+    return (freqs >= MIN_FREQUENCY / unit) & (freqs <= MAX_FREQUENCY / unit)
+
+
 @dataclass(frozen=True, eq=False)
 class Audiogram:
     """Hearing thresholds of one ear.
@@ -50,7 +58,7 @@ class Audiogram:
     Parameters
     ----------
     frequencies
-        Test frequencies in Hz: finite, positive, strictly ascending.
+        Test frequencies in Hz: finite, strictly ascending, each in 50..20000.
     levels
         Hearing thresholds in dB HL, one per frequency, each in -10..120.
 
@@ -75,10 +83,15 @@ class Audiogram:
             raise ListenerError(f"frequencies must be finite numbers: {_fmt_list(freqs)}")
         if not np.all(np.isfinite(levels)):
             raise ListenerError(f"levels must be finite numbers: {_fmt_list(levels)}")
-        if freqs[0] <= 0:
-            raise ListenerError(f"frequency {_fmt(freqs[0])} Hz is not positive")
         if not np.all(np.diff(freqs) > 0):
             raise ListenerError(f"frequencies must be ascending and unique: {_fmt_list(freqs)}")
+        bad = np.flatnonzero(~_audiometric(freqs))
+        if bad.size:
+            if np.all(_audiometric(freqs, unit=1000)):  # 0.25, 0.5, ... 8: in kHz
+                raise ListenerError(f"frequencies {_fmt_list(freqs)} look like kHz; give them "
+                                    f"in Hz ({_fmt_list(freqs * 1000)})")
+            raise ListenerError(f"frequency {_fmt(freqs[bad[0]])} Hz is outside the audiometric "
+                                f"range {_fmt(MIN_FREQUENCY)}..{_fmt(MAX_FREQUENCY)} Hz")
         bad = np.flatnonzero((levels < MIN_LEVEL) | (levels > MAX_LEVEL))
         if bad.size:
             i = bad[0]

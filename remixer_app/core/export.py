@@ -20,8 +20,12 @@ from remixer_app.core.errors import ExportError
 
 DEFAULT_EXPORT_RATE = 32000
 DEFAULT_SUBTYPE = "PCM_16"
-SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+_SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+SUBTYPES = tuple(_SAMPLE_BYTES)
 EXPORT_RATES = (8000, 384000)  #: the lowest and highest sample rate written, in Hz
+#: The most sample data a plain WAV holds: its sizes are 32-bit, less room for the header.
+#: Longer output is written as RF64, the 64-bit WAV that FFmpeg and audio editors read.
+WAV_MAX_DATA_BYTES = 2**32 - 2**12
 
 _FORMATS = {".flac": "FLAC", ".wav": "WAV"}
 EXPORT_SUFFIXES = frozenset(_FORMATS)  #: the audio file names written end in these
@@ -57,7 +61,8 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
     Parameters
     ----------
     path
-        Output file; its suffix (``.flac`` or ``.wav``) picks the format.
+        Output file; its suffix (``.flac`` or ``.wav``) picks the format. A WAV over
+        :data:`WAV_MAX_DATA_BYTES` of samples is written as RF64.
     samples
         ``(n, channels)`` (or ``(n,)`` mono) float samples, nominally in [-1, 1].
         They are neither resampled nor clipped here.
@@ -101,6 +106,8 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
     if not np.all(np.isfinite(data)):
         raise ExportError(f"cannot export {target}: the audio contains NaN or infinite values")
 
+    if fmt == "WAV" and data.size * _SAMPLE_BYTES[subtype] > WAV_MAX_DATA_BYTES:
+        fmt = "RF64"
     if subtype == "PCM_16":
         # The Cadenza rule: scale by 2**15 (exact in any float type), clip, truncate.
         data = np.clip(data * 32768.0, -32768, 32767).astype(np.int16)

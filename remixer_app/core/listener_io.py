@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,22 @@ _CLARITY_EARS = (("left", "audiogram_levels_l"), ("right", "audiogram_levels_r")
 
 
 # ---------------------------------------------------------------------------- reading
+
+
+class _DuplicateKey(Exception):
+    """A JSON object gives one key twice (json would silently keep the last)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A decoded JSON object; :class:`_DuplicateKey` if a key comes twice."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        raise _DuplicateKey(next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
+    return data
 
 
 def _numbers(value: object, what: str, where: str) -> np.ndarray:
@@ -147,10 +164,16 @@ def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
     if not text.strip():
         raise ListenerError(f"listener file {p} is empty")
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ListenerError(f"listener file {p} is not valid JSON: {exc.msg} at line "
                             f"{exc.lineno}, column {exc.colno}") from None
+    except _DuplicateKey as exc:  # two listeners of one id: which one is meant?
+        raise ListenerError(f"listener file {p} gives {exc.key!r} twice; keep only one "
+                            "of them") from None
+    except ValueError:  # Python refuses to read integers of over 4300 digits
+        raise ListenerError(f"listener file {p} holds a number with thousands of digits; "
+                            "no audiogram has one") from None
     except RecursionError:  # lists or objects nested thousands deep: no listener file
         raise ListenerError(f"listener file {p} is not a listener file: its JSON is nested "
                             "too deeply") from None

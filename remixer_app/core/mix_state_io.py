@@ -7,6 +7,8 @@ mapping of stem name to dB. Version 1 documents (the pop stems, NAL-R) still loa
 from __future__ import annotations
 
 import math
+import reprlib
+import sys
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -47,7 +49,10 @@ def state_to_dict(state: MixState) -> dict[str, Any]:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """Whether ``value`` is a JSON number that a float holds (JSON integers have no limit)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, float) or abs(value) <= sys.float_info.max
 
 
 def _stem_names(data: dict[str, Any], source: str) -> tuple[str, ...]:
@@ -78,7 +83,7 @@ def _gains(data: dict[str, Any], source: str, stems: tuple[str, ...]) -> dict[st
                                 f"{', '.join(stems)}")
         if not _is_number(db) or not math.isfinite(db):
             raise SettingsError(f"{source}: the gain of {stem} must be a finite number of dB, "
-                                f"not {db!r}")
+                                f"not {reprlib.repr(db)}")
     return gains
 
 
@@ -95,7 +100,8 @@ def _compressor(data: dict[str, Any], source: str) -> tuple[bool, CompressorPara
             raise SettingsError(f"{source}: unknown compressor setting {key!r}; known: "
                                 f"{', '.join(_PARAM_NAMES)}")
         if not _is_number(value):
-            raise SettingsError(f"{source}: compressor.{key} must be a number, not {value!r}")
+            raise SettingsError(f"{source}: compressor.{key} must be a finite number, not "
+                                f"{reprlib.repr(value)}")
     try:
         compressor = CompressorParams(**params)
         compressor.check_rate(TARGET_RATE)  # the rate it runs at; refused here, not mid-play
