@@ -45,6 +45,11 @@ def test_exports_write_the_formats_and_refuse_clashes(stems: dict, tmp_path: Pat
     assert rate == 44100
     np.testing.assert_allclose(data, np.clip(remix_signal(engine, stems, settings), -1, 1),
                                atol=1e-6)
+    soft = ChainSettings(gains_db={"vocals": 20.0}, clip="soft")  # the aid's clip mode...
+    loud = export_remix(engine, stems, soft, tmp_path / "loud.wav", rate=44100,
+                        subtype="FLOAT")
+    heard = np.clip(remix_signal(engine, stems, soft), -1, 1)  # ...not the remix's, as played
+    np.testing.assert_allclose(sf.read(loud.path)[0], heard, atol=1e-6)
     with pytest.raises(ExportError, match="already exists"):
         export_aided(engine, settings, tmp_path / "aided.flac")
     (tmp_path / "stems").mkdir()

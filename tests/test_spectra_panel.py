@@ -72,6 +72,21 @@ def test_curves_with_legend_names_and_distinct_styles(panel: SpectraPanel) -> No
     assert "output against the mixture" in panel.summary.text()
 
 
+def test_another_tracks_stems_leave_the_plot_and_its_legend(
+        panel: SpectraPanel, track: tuple[HearingAidEngine, dict[str, np.ndarray], TrackSpectra]
+) -> None:
+    engine, stems, _ = track
+    duo = {"violin": stems["vocals"], "cello": stems["bass"]}
+    classical = HearingAidEngine(duo, get_preset("N3"))
+    panel.set_track(classical, duo, spectra=TrackSpectra.compute(classical, duo, nfft=1024))
+    assert set(panel.curves) == {"violin", "cello", "mixture", OUTPUT_KEY}
+    legend = panel.level_plot.getPlotItem().legend
+    names = {label.text for _, label in legend.items}
+    assert not names & {STYLES[k][3] for k in NAMES}  # no Vocals, Drums... left over
+    panel.set_track(engine, stems, spectra=TrackSpectra.compute(engine, stems, nfft=1024))
+    assert len(legend.items) == len(panel.curves) + 1  # and the live curve: no growth
+
+
 def test_gain_change_moves_output_curve(panel: SpectraPanel, model: MixModel) -> None:
     before = panel.curves[OUTPUT_KEY].yData.copy()
     def vocals_over_drums() -> np.ndarray:

@@ -238,7 +238,8 @@ def test_export_the_hearing_aid_output(qtbot: QtBot, window: MainWindow, tmp_pat
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     window.model.set_gain("vocals", 6.0)
     worker = window.exports.export("aided", tmp_path / "out.flac", window.controller.engine,
-                           window.track)
+                                   window.track)
+    assert worker is not None
     with qtbot.waitSignal(worker.signals.finished, timeout=30000):
         pass
     info = sf.info(tmp_path / "out.flac")
@@ -292,6 +293,16 @@ def test_an_export_name_without_extension_gets_the_chosen_formats(
     with qtbot.waitSignal(window.exports.worker.signals.finished, timeout=30000):
         pass
     assert sf.info(tmp_path / "remix.wav").format == "WAV"
+    # The same name again: remix.wav exists, and the dialog never asked about it.
+    asked: list[list[str]] = []
+    monkeypatch.setattr(window.exports, "confirm_replace",
+                        lambda folder, names: (asked.append(names), True)[1])
+    first = window.exports.worker
+    window.exports.ask("remix")
+    assert asked == [["remix.wav"]] and window.exports.worker is not first
+    with qtbot.waitSignal(window.exports.worker.signals.finished, timeout=30000):
+        pass
+    assert not window.errors
 
 
 def test_stems_are_not_exported_over_the_open_track_or_unasked(
@@ -321,6 +332,24 @@ def test_stems_are_not_exported_over_the_open_track_or_unasked(
         pass
     assert asked[0] == ["vocals.wav", "drums.wav", "bass.wav", "other.wav"]
     assert sf.info(other / "bass.wav").subtype == "FLOAT"  # replaced by the export
+    flacs = tmp_path / "flacs"  # vocals.wav beside vocals.flac would open no more
+    flacs.mkdir()
+    sf.write(flacs / "vocals.flac", np.zeros((4410, 2)), 44100)
+    assert window.exports.export_stems_to(flacs, engine, track) is None
+    assert "one file per stem" in window.errors[-1][1]
+    assert [p.name for p in flacs.iterdir()] == ["vocals.flac"]
+
+
+def test_no_export_over_the_open_tracks_own_files(qtbot: QtBot, window: MainWindow,
+                                                 tmp_path: Path) -> None:
+    song = write_stems(tmp_path / "song")
+    open_and_wait(qtbot, window, song)
+    before = (song / "vocals.wav").read_bytes()
+    for what in ("remix", "aided"):
+        assert window.exports.export(what, song / "vocals.wav", window.controller.engine,
+                                     window.track, overwrite=True) is None
+        assert "it is the input file" in window.errors[-1][1]
+    assert (song / "vocals.wav").read_bytes() == before
 
 
 # ---------------------------------------------------------------------------- entry point

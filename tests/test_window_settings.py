@@ -83,6 +83,18 @@ def test_geometry_and_dock_layout_are_restored(qtbot: QtBot, tmp_path: Path,
         Qt.DockWidgetArea.LeftDockWidgetArea
 
 
+@pytest.mark.parametrize("junk", ["", "not a layout", 7, ["a", "b"], b"\x00garbage"])
+def test_damaged_stored_layouts_give_a_first_run_layout(qtbot: QtBot, tmp_path: Path,
+                                                       junk: object) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(GEOMETRY_KEY, junk)
+    settings.setValue(STATE_KEY, junk)
+    settings.sync()
+    window = make_window(qtbot, tmp_path / "settings.ini")  # used to raise TypeError
+    fresh = make_window(qtbot, tmp_path / "fresh.ini")
+    assert window.size() == fresh.size()  # the first run's layout
+
+
 def test_a_first_run_fits_the_screen_and_gives_the_controls_their_room(
         qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path / "settings.ini")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +70,11 @@ def export_aided(engine: HearingAidEngine, settings: ChainSettings, path: str | 
 def export_remix(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
                  settings: ChainSettings, path: str | Path, *, rate: int = DEFAULT_EXPORT_RATE,
                  subtype: str = DEFAULT_SUBTYPE, overwrite: bool = False) -> Exported:
-    """Write the remix without the hearing aid (resampled, then clipped as ``settings`` say)."""
+    """Write the remix without the hearing aid, resampled, then hard-clipped as the
+    player's remix is heard (the clip mode is the hearing aid's)."""
     check_export_target(path, subtype, overwrite=overwrite)
-    final, over = HearingAidEngine.finalize(remix_signal(engine, stems, settings), settings,
-                                            rate)
+    final, over = HearingAidEngine.finalize(remix_signal(engine, stems, settings),
+                                            replace(settings, clip="hard"), rate)
     written = write_audio(path, final, rate, subtype=subtype, overwrite=overwrite)
     return Exported(written, final.shape[0] / rate, over)
 

@@ -77,7 +77,7 @@ def ignored_files_note(folder: str | os.PathLike[str]) -> str | None:
     """What a stems folder's reader leaves out: its audio files that are no stem,
     instrument or mixture (e.g. ``piano.wav``), which the user should hear of."""
     d = Path(folder)
-    ignored = [f.name for f in _audio_files(d) if stem_name(f) not in _KNOWN]
+    ignored = [f.name for f in audio_files(d) if stem_name(f) not in _KNOWN]
     if not ignored:
         return None
     return (f"{d.resolve().name}: ignored {', '.join(ignored)} (not one of {', '.join(STEM_NAMES)} "
@@ -105,7 +105,7 @@ def stem_files(folder: str | os.PathLike[str]
         raise AudioError(f"stem folder {d} does not exist or is not a folder")
     candidates: dict[str, list[Path]] = {}
     by_base: dict[str, list[str]] = {}
-    for f in _audio_files(d):
+    for f in audio_files(d):
         if stem_name(f) in _KNOWN:
             candidates.setdefault(stem_name(f), []).append(f)
             by_base.setdefault(_base(f), []).append(f.name)
@@ -142,7 +142,8 @@ def stem_files(folder: str | os.PathLike[str]
     return {name: tuple(candidates[name]) for name in names}, mixture
 
 
-def _audio_files(folder: Path) -> list[Path]:
+def audio_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` a stems folder may read (audio by suffix), sorted."""
     return [f for f in sorted(folder.iterdir())
             if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES]
 

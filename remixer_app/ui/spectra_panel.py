@@ -44,7 +44,7 @@ from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
 from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
-from remixer_app.core.spectra import TrackSpectra
+from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra
 from remixer_app.core.spectra_summary import summary_text
 from remixer_app.ui.spectra_styles import EAR_STYLE, F_MAX, F_MIN, curve_style, make_plot, pen
 from remixer_app.ui.workers import Worker, report_error, start
@@ -164,6 +164,10 @@ class SpectraPanel(QWidget):
             self._worker = None
         self.engine, self.stems, self.spectra = engine, stems or {}, spectra
         self._weights_key = None
+        item = self.level_plot.getPlotItem()
+        kept = {*self.stems, MIXTURE_KEY, OUTPUT_KEY}
+        for key in [k for k in self.curves if k not in kept]:
+            item.removeItem(self.curves.pop(key))  # and its legend entry: not this track's
         for curve in self.curves.values():
             curve.setData([], [])
         if engine is not None and spectra is None:

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from remixer_app.core.atomic import check_not_input
 from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.errors import ExportError
 from remixer_app.core.export import EXPORT_SUFFIXES
 from remixer_app.core.exporting import export_aided, export_remix, export_stems
+from remixer_app.core.stems_folder import audio_files, stem_name
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
 
@@ -35,6 +38,11 @@ def with_suffix(path: Path, selected_filter: str) -> Path:
     start = selected_filter.find("*.")
     suffix = selected_filter[start + 1:].rstrip(")") if start >= 0 else ".flac"
     return path.with_name(path.name + suffix)
+
+
+def input_files(track: OpenedTrack) -> list[Path]:
+    """The files ``track`` was read from: its file, or its stems folder's audio files."""
+    return audio_files(track.path) if track.path.is_dir() else [track.path]
 
 
 class TrackExports(QObject):
@@ -79,19 +87,32 @@ class TrackExports(QObject):
         if chosen:
             target = with_suffix(Path(chosen), selected)
             # The dialog asked about replacing the name it returned, not one we extended.
-            self.export(what, target, engine, track, overwrite=target == Path(chosen))
+            asked = target == Path(chosen)
+            if not asked and target.exists():
+                if not self.confirm_replace(target.parent, [target.name]):
+                    return
+                asked = True
+            self.export(what, target, engine, track, overwrite=asked)
 
     def export_stems_to(self, folder: Path, engine: HearingAidEngine, track: OpenedTrack
                         ) -> Worker | None:
-        """Export the stems into ``folder`` unless that would overwrite what is open or
-        the user declines replacing files there."""
-        names = [f"{stem}{STEM_SUFFIX}" for stem in track.stems]
-        existing = [name for name in names if (folder / name).exists()]
-        if existing and track.path.is_dir() and folder.resolve() == track.path.resolve():
+        """Export the stems into ``folder`` unless that would overwrite what is open, leave
+        the folder with two files for a stem, or the user declines replacing files there."""
+        if track.path.is_dir() and folder.resolve() == track.path.resolve():
             self.window.report_problem(
                 "Export failed", f"{folder} holds the open track's own stems; choose another "
                 "folder.", "")
             return None
+        names = {f"{stem}{STEM_SUFFIX}" for stem in track.stems}  # what the export writes
+        clashes = [f.name for f in audio_files(folder) if stem_name(f) in track.stems]
+        others = [name for name in clashes if name not in names]
+        if others:  # vocals.flac beside a new vocals.wav: the folder would open no more
+            self.window.report_problem(
+                "Export failed", f"{folder} already has {', '.join(others)}; a stems folder "
+                "holds one file per stem, so choose another folder.", "")
+            return None
+        existing = [f"{stem}{STEM_SUFFIX}" for stem in track.stems
+                    if f"{stem}{STEM_SUFFIX}" in clashes]
         if existing and not self.confirm_replace(folder, existing):
             return None
         return self.export("stems", folder, engine, track, overwrite=bool(existing))
@@ -105,8 +126,8 @@ class TrackExports(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
     def export(self, what: str, target: Path, engine: HearingAidEngine, track: OpenedTrack,
-               *, overwrite: bool = False) -> Worker:
-        """Write ``what`` to ``target`` in a worker.
+               *, overwrite: bool = False) -> Worker | None:
+        """Write ``what`` to ``target`` in a worker (not over one of the track's files).
 
         Parameters
         ----------
@@ -121,10 +142,17 @@ class TrackExports(QObject):
 
         Returns
         -------
-        Worker
-            The started worker; its ``finished`` signal carries what was written.
+        Worker or None
+            The started worker, its ``finished`` signal carrying what was written; None
+            when ``target`` is one of the open track's own files (reported).
         """
         settings = self.window.model.chain_settings()
+        if what != "stems":
+            try:  # the remix of a stems folder written over one of its stems, say
+                check_not_input(target, input_files(track))
+            except ExportError as exc:
+                self.window.report_problem("Export failed", str(exc), "")
+                return None
 
         def job(progress: Any, cancelled: Any) -> str:
             if what == "aided":

@@ -13,9 +13,10 @@ screen it starts hidden, and the status bar says where to show it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QSize, Qt
 
 if TYPE_CHECKING:
     from remixer_app.ui.main_window import MainWindow
@@ -49,6 +50,11 @@ def spectra_placement(inside: QSize, controls: QSize) -> tuple[str, int]:
     return "hidden", 0
 
 
+def _restored(value: object, restore: Callable[[QByteArray | bytes], bool]) -> bool:
+    """Whether ``restore`` took ``value`` (a stored byte array; anything else is refused)."""
+    return isinstance(value, QByteArray | bytes) and bool(restore(value))
+
+
 class WindowSettings(QObject):
     """Restores ``window``'s remembered layout and device, and keeps them up to date.
 
@@ -61,11 +67,11 @@ class WindowSettings(QObject):
         settings = window.settings
         geometry = settings.value(GEOMETRY_KEY)
         state = settings.value(STATE_KEY)
-        if geometry is not None:
-            window.restoreGeometry(geometry)
-        if state is not None:
-            window.restoreState(state, STATE_VERSION)
-        if geometry is None and state is None:
+        # A damaged or hand-edited settings file may hold anything: what Qt cannot restore
+        # counts as absent (a window that does not start is worse than a fresh layout).
+        placed = _restored(geometry, window.restoreGeometry)
+        docked = _restored(state, lambda value: window.restoreState(value, STATE_VERSION))
+        if not (placed or docked):
             self._first_run_layout()
         device = str(settings.value(DEVICE_KEY, "") or "")
         if device and not window.transport.select_device(device):
