@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -192,17 +193,115 @@ def test_seek_crossfades_from_the_old_place(player: Player, engine: HearingAidEn
     assert player.position == player.duration
 
 
-def test_a_seek_does_not_click(player: Player, stems: dict[str, np.ndarray]) -> None:
+TONE = 0.3  # amplitude of the tone-only track the click tests play
+STEEPEST = TONE * 2 * np.pi * 440.0 / RATE  # the tone's largest step between samples
+
+
+@pytest.fixture
+def tone(engine: HearingAidEngine, stems: dict[str, np.ndarray]) -> Player:
+    """A player of a 440 Hz tone alone (level match off): clicks stand out."""
+    t = np.arange(len(stems["vocals"])) / RATE
+    sine = np.stack([TONE * np.sin(2 * np.pi * 440.0 * t)] * 2, axis=1)
+    only = {**{k: 0 * v for k, v in stems.items()}, "vocals": sine}
+    player = Player(HearingAidEngine(only, get_preset("N3"), mixture=sine), only,
+                    mixture=sine, settings=SETTINGS)
+    player.set_level_match(False)
+    player.set_source("original")
+    return player
+
+
+def assert_smooth(out: np.ndarray, steepest: float = STEEPEST) -> None:
+    steps = np.abs(np.diff(out[:, 0].astype(np.float64)))
+    assert steps.max() < 1.3 * steepest, f"a step of {steps.max() / steepest:.1f}x the tone's"
+
+
+def test_a_seek_does_not_click(tone: Player) -> None:
     """A jump between opposite phases of a tone: no step larger than the tone's own."""
-    tone = stems["vocals"]  # 440 Hz, amplitude 0.08
-    alone = Player(player.engine, {**{k: 0 * v for k, v in stems.items()}, "vocals": tone},
-                   mixture=tone, settings=SETTINGS)
-    start(alone, "original")
+    tone.play()
+    head = run(tone, 2)
     period = RATE / 440.0
-    alone.seek(int(BLOCK + 20 * period + period / 2))  # half a period off: phase flipped
-    out = np.concatenate([run(alone, 1), run(alone, 1)])
-    steepest = 0.08 * 2 * np.pi * 440.0 / RATE  # the tone's largest step between samples
-    assert np.abs(np.diff(out[:, 0])).max() < 1.5 * steepest
+    tone.seek(int(2 * BLOCK + 20 * period + period / 2))  # half a period off: phase flipped
+    assert_smooth(np.concatenate([head, run(tone, 2)]))
+
+
+@pytest.mark.parametrize("size", [64, 256, 1024])
+def test_jumps_during_jumps_and_to_the_end_do_not_click(tone: Player, size: int) -> None:
+    tone.play()
+    out = [run(tone, 4096 // size, size)]
+    for frame in (50_000, 80_123, 20_777):  # seeks 128 frames apart: scrubbing
+        tone.seek(frame)
+        out.append(run(tone, max(1, 128 // size), size))
+    out.append(run(tone, 2048 // size, size))
+    tone.seek(tone.duration - 200)  # pressing End, or a drag to it
+    out.append(run(tone, 2048 // size, size))
+    assert_smooth(np.concatenate(out))
+    assert tone.state is PlayState.STOPPED
+
+
+@pytest.mark.parametrize("size", [64, 256, 1024])
+def test_a_stop_mid_crossfade_leaves_nothing_for_the_next_play(tone: Player,
+                                                              size: int) -> None:
+    tone.play()
+    run(tone, 4096 // size, size)
+    tone.seek(60_000)
+    run(tone, 1, size)  # a block into the seek's crossfade
+    tone.stop()
+    run(tone, 2, size)
+    tone.play()
+    out = run(tone, 1, size)
+    ramp = ((np.arange(size) + 1.0) / size)[:, None]  # the play's fade-in, of the start only
+    np.testing.assert_allclose(out, f32(tone.mixture[:size] * ramp), rtol=0, atol=1e-7)
+
+
+def test_loop_wraps_do_not_click(tone: Player) -> None:
+    end = tone.duration - 30_000
+    tone.set_loop((end - 20_000, end))
+    tone.seek(end - 700)
+    tone.play()  # the wrap falls inside the play's fade-in block
+    out = [run(tone, 1)]
+    tone.pause()
+    out.append(run(tone, 1))
+    tone.set_loop((tone.duration - 20_000, 10**9))  # to the track's end: nothing after it
+    tone.seek(tone.duration - 20_000)
+    tone.play()
+    for _ in range(60):  # three laps, the GUI timer preparing each wrap
+        out.append(run(tone, 1))
+        tone.poll()
+    assert_smooth(np.concatenate(out))
+
+
+@pytest.mark.parametrize("source", ["original", "aided"])
+def test_a_wrap_without_a_spare_plays_on_then_crossfades_back(tone: Player,
+                                                             source: str) -> None:
+    loop = (20_000, 30_000)
+    tone.set_source(source)  # type: ignore[arg-type]
+    tone.set_loop(loop)
+    tone.seek(loop[0])
+    tone.play()
+    out = run(tone, 24)  # two wraps, no GUI timer: the second has no spare
+    assert tone.position > loop[1]
+    tone.poll()
+    assert loop[0] <= tone.position < loop[1]
+    out = np.concatenate([out, run(tone, 2)])
+    steepest = STEEPEST
+    if source == "aided":  # the hearing aid's own largest step on this tone
+        steepest = float(np.abs(np.diff(aided_reference(tone.engine, 0, 20_000)[:, 0])).max())
+    assert_smooth(out[BLOCK:], steepest)  # after the play's fade-in block
+
+
+def test_the_callback_never_frees_a_renderer(player: Player) -> None:
+    """Cursors the callback lets go of wait for poll() on the GUI thread."""
+    start(player, "original")
+    player.pause()
+    run(player, 1)  # faded out
+    old = weakref.ref(player._head().renderer)
+    player.seek(40_000)  # while paused
+    player.poll()
+    player.poll()  # the cursor chain lets go of the old cursor
+    run(player, 1, 4096)  # the callback lets go of it too: handed off, not freed
+    assert old() is not None
+    player.poll()
+    assert old() is None
 
 
 @pytest.mark.parametrize("source", ["original", "aided"])
@@ -232,25 +331,30 @@ def test_loop_wraps_to_the_loop_start(player: Player, engine: HearingAidEngine,
     assert player.state is PlayState.PLAYING
 
 
-def test_loop_without_the_gui_timer_still_wraps(player: Player, mixture: np.ndarray) -> None:
-    """The first jump uses the prepared spare; later ones wrap without it; poll() mends."""
+def test_a_loop_without_the_gui_timer_wraps_late_but_never_cuts(player: Player,
+                                                                 mixture: np.ndarray) -> None:
+    """The first wrap uses the prepared spare; with none for the next one the audio plays
+    on past the loop's end, and poll() brings it back where the loop would be, crossfaded."""
     loop = (10_000, 15_000)
     start(player, "original")
     player.set_loop(loop)
     player.seek(loop[0])
     out = run(player, 20)
-    lap = len(mixture[loop[0]:loop[1]])
-    expected = np.tile(mixture[loop[0]:loop[1]], (5, 1))[:20 * BLOCK]
+    lap = loop[1] - loop[0]
+    expected = np.concatenate([mixture[loop[0]:loop[1]], mixture[loop[0]:loop[1]],
+                               mixture[loop[1]:loop[1] + 20 * BLOCK - 2 * lap]])
     expected[:SPLICE_FRAMES] = splice(mixture[BLOCK:], expected)[:SPLICE_FRAMES]  # the seek
-    # The jump to the spare fades the loop's end out; the later ones only fade in.
-    expected[lap:lap + SPLICE_FRAMES] = splice(mixture[loop[1]:],
+    expected[lap:lap + SPLICE_FRAMES] = splice(mixture[loop[1]:],  # the spare's wrap
                                                expected[lap:])[:SPLICE_FRAMES]
-    for wrap in (2 * lap, 3 * lap, 4 * lap):  # the last one 480 frames before the end
-        faded = expected[wrap:wrap + SPLICE_FRAMES]
-        faded *= FADE_IN[:len(faded)]
     np.testing.assert_allclose(out, f32(expected), rtol=0, atol=1e-7)
+    position = player.position
+    assert position == loop[1] + 20 * BLOCK - 2 * lap  # played on
     player.poll()
-    assert not player._head().stale  # the aided renderer is back in place
+    back = loop[0] + (position - loop[1]) % lap
+    assert player.position == back
+    np.testing.assert_allclose(run(player, 1), f32(splice(mixture[position:],
+                                                          mixture[back:back + BLOCK])),
+                               rtol=0, atol=1e-7)
     player.set_loop(None)
     assert player.loop is None
 
@@ -259,9 +363,11 @@ def test_end_of_track_stops_and_fills_zeros(player: Player, mixture: np.ndarray)
     start(player, "original")
     player.seek(player.duration - 500)
     out = run(player, 1)
-    expected = splice(mixture[BLOCK:], mixture[-500:])  # the track ends mid-crossfade
-    np.testing.assert_allclose(out[:500], f32(expected), rtol=0, atol=1e-7)
-    assert not out[500:].any()
+    # The track ends mid-crossfade: the place left still fades out to its end.
+    ending = np.concatenate([mixture[-500:], np.zeros((SPLICE_FRAMES - 500, 2))])
+    expected = splice(mixture[BLOCK:], ending)
+    np.testing.assert_allclose(out[:SPLICE_FRAMES], f32(expected), rtol=0, atol=1e-7)
+    assert not out[SPLICE_FRAMES:].any()
     assert player.state is PlayState.STOPPED
     assert player.position == player.duration
     assert not run(player, 3).any()
@@ -341,8 +447,8 @@ def test_bad_arguments_raise(player: Player) -> None:
         player.set_source("karaoke")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="loop"):
         player.set_loop((1000, 1100))
-    player.set_loop((-50, 10**9))  # clamped to the track
-    assert player.loop == (0, player.duration)
+    player.set_loop((-50, 10**9))  # clamped to the track, its end short of the track's
+    assert player.loop == (0, player.duration - SPLICE_FRAMES)  # audio to crossfade into
 
 
 def test_level_matching_equalises_loudness(player: Player) -> None:

@@ -45,7 +45,7 @@ from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher, multiband_gain_db
-from remixer_app.core.player_mixer import Cursor, Mixer, Params, mixer_inputs
+from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params, mixer_inputs
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
 
@@ -229,7 +229,9 @@ class Player:
         """Loop ``(start, end)`` (frames, clamped to the track) or nothing (``None``).
 
         The loop applies once the position reaches ``end`` from before it; a position
-        beyond ``end`` plays on to the end of the track.
+        beyond ``end`` plays on to the end of the track. An ``end`` within
+        :data:`~remixer_app.core.player_mixer.SPLICE_FRAMES` of the track's end is moved
+        back that far (12 ms), so that the wrap crossfades into audio past it.
 
         Raises
         ------
@@ -240,7 +242,7 @@ class Player:
             start, end = (int(np.clip(x, 0, self.duration)) for x in region)
             if end - start < MIN_LOOP_SECONDS * self.rate:
                 raise ValueError(f"a loop must last at least {MIN_LOOP_SECONDS} s")
-            region = (start, end)
+            region = (start, min(end, self.duration - SPLICE_FRAMES))
         self._loop = region
         self._publish()
         self._cursors.arm_spare(self._loop, rebuild=True)
@@ -292,20 +294,20 @@ class Player:
         """Housekeeping the callback may not do; call it from a GUI timer (~30 Hz).
 
         Settles the end of the track into STOPPED, prepares the next loop jump, brings a
-        renderer that wrapped without one back in place, and frees replaced cursors
-        (including the one the callback last crossfaded from).
+        cursor that met the loop's end without one back into the loop (a crossfaded
+        seek), and frees replaced cursors (those the callback let go of included).
         """
         self._transport.settle()
         head = self._cursors.collect()
-        if head.stale:
-            self._cursors.replace(head.position, self._loop)
+        if head.overran:
+            self._cursors.replace(self._into_loop(head.position), self._loop)
             head = self._cursors.head()
         for cursor in (head, head.spare):
             # A loop jump can race with apply_settings() and land on a stale renderer.
             if cursor is not None and cursor.renderer.settings is not self._settings:
                 cursor.renderer.apply(self._settings)
         self._cursors.arm_spare(self._loop, rebuild=False)
-        self._mixer.release_retired()
+        self._mixer.release()
 
     # ------------------------------------------------------------------ audio thread
 
@@ -324,6 +326,13 @@ class Player:
 
     def _head(self) -> Cursor:
         return self._cursors.head()
+
+    def _into_loop(self, frame: int) -> int:
+        """Where ``frame``, past the loop's end, would be had the loop wrapped in time."""
+        if self._loop is None or frame < self._loop[1]:
+            return frame
+        start, end = self._loop
+        return start + (frame - end) % (end - start)
 
     def _new_cursor(self, frame: int) -> Cursor:
         renderer = StreamRenderer(self.engine, self._settings, self._max_block)

@@ -9,6 +9,7 @@ gain ramps, and the level meter it publishes as :attr:`Mixer.levels`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,13 +37,13 @@ class Cursor:
     ``successor`` is set when the callback has jumped to the spare.
     """
 
-    __slots__ = ("position", "renderer", "ended", "stale", "spare", "successor")
+    __slots__ = ("position", "renderer", "ended", "overran", "spare", "successor")
 
     def __init__(self, position: int, renderer: StreamRenderer) -> None:
         self.position = position
         self.renderer = renderer
-        self.ended = False   # reached the end of the track
-        self.stale = False   # wrapped without a spare: the renderer is elsewhere
+        self.ended = False    # reached the end of the track
+        self.overran = False  # met the loop's end with no spare: plays on until poll()
         self.spare: Cursor | None = None
         self.successor: Cursor | None = None
 
@@ -51,15 +52,19 @@ class Cursor:
 #: from the old place to the new one: about 12 ms, short enough to sound immediate,
 #: long enough that no jump clicks.
 SPLICE_FRAMES = 512
+_FADING = 2    # places left that can fade out at once; a third jump ends the faintest
+_HANDOFF = 8   # cursors the callback lets go of between two polls of the GUI thread
 
 
 class Mixer:
     """Fills device blocks with the source heard, crossfading on every change.
 
     A change of source, volume or gains ramps each gain linearly across one device
-    block. A jump in the track crossfades over :data:`SPLICE_FRAMES`: the place left
-    (the *outgoing* cursor) fades out while the new one fades in; after a stop only
-    the fade-out is heard.
+    block. A jump in the track crossfades over :data:`SPLICE_FRAMES`: each place left
+    fades out from the weight it had (a jump during a jump too) while the new place
+    fades in; after a stop only the fade-out is heard. The callback never drops the
+    last reference to a cursor (its renderer would be freed on the audio thread): it
+    hands each one it lets go of to :meth:`release`, which the GUI thread calls.
 
     Parameters
     ----------
@@ -84,7 +89,7 @@ class Mixer:
         self._ramp = np.zeros(max_block)
         self._ramp_step = np.arange(1.0, max_block + 1.0)
         self._weight = np.zeros(max_block)
-        self._fade = np.zeros(max_block)
+        self._envelope = np.zeros(max_block)
         self._meter = np.zeros((4, 2))   # block peak, block sum of squares, scratch x2
         #: Published after each block: peak (row 0) and RMS (row 1) of left and right.
         self.levels = np.zeros((2, 2))
@@ -92,10 +97,12 @@ class Mixer:
         self._gain_to = [0.0, 0.0, 0.0]   # ... and at its end
         self._remix_now = weights.copy()
         self._last_cursor: Cursor | None = None
-        self._outgoing: Cursor | None = None  # the place a jump left, fading out
-        self._retired: Cursor | None = None   # done with, for the GUI thread to drop
-        self._splice_done = SPLICE_FRAMES     # frames of the jump's crossfade mixed
-        self._head_muted = False              # stopped: only the outgoing fade is heard
+        self._head_weight = 1.0           # the place played, fading in after a jump
+        self._head_muted = False          # stopped: only the places left are heard
+        self._outgoing: list[Cursor | None] = [None] * _FADING  # places left, fading out
+        self._out_weight = [0.0] * _FADING
+        self._handoff: list[Cursor | None] = [None] * _HANDOFF
+        self._handoff_at = 0
 
     def fill(self, outdata: np.ndarray, frames: int, p: Params, cursor: Cursor,
              playing: bool) -> None:
@@ -104,80 +111,122 @@ class Mixer:
         Allocates no buffers, takes no lock, never blocks, and always writes every
         frame (zeros when not ``playing`` once faded out, or past the end).
         """
-        last = self._last_cursor
-        if last is not None and cursor is not last:  # a seek, or a stop's rewind
-            self._splice(None if last.ended else last)
-            self._head_muted = not playing
-        if playing:
-            self._head_muted = False
         for index in range(3):
             self._gain_to[index] = (p.volume * p.match[index]
                                     if playing and index == p.source else 0.0)
+        last = self._last_cursor
+        if last is not None and cursor is not last:  # a seek, or a stop's rewind
+            # Heard at the start of the block only if its gains start above 0.
+            self._splice(None if last.ended or max(self._gain_now) == 0.0 else last)
+            self._head_muted = not playing
+        if playing:
+            self._head_muted = False
         meter = self._meter
         meter[:2] = 0.0
         done = 0
-        while done < frames and (playing or max(self._gain_now) > 0.0) and not cursor.ended:
-            pos = cursor.position
-            in_loop = p.loop is not None and pos <= p.loop[1]
-            end = p.loop[1] if in_loop and p.loop is not None else self.duration
-            if pos >= end:
-                if in_loop:
-                    spare = _wrap(cursor, p)
-                    self._splice(cursor if spare is not cursor else None)
-                    cursor = spare
-                else:
-                    cursor.ended = True
-                continue
-            n = min(frames - done, end - pos, self._max_block)
-            self._mix(cursor, p, n, done, frames)
+        while done < frames and (playing or max(self._gain_now) > 0.0):
+            if cursor.ended:  # only places left may still be fading out
+                if not self._fading():
+                    break
+                n = min(frames - done, self._max_block)
+                self._mix(cursor, p, n, done, frames, head=False)
+            else:
+                pos = cursor.position
+                in_loop = p.loop is not None and pos <= p.loop[1] and not cursor.overran
+                end = p.loop[1] if in_loop and p.loop is not None else self.duration
+                if pos >= end:
+                    if in_loop:
+                        spare = _wrap(cursor, p)
+                        if spare is not cursor:
+                            self._splice(cursor)
+                            cursor = spare
+                    else:
+                        cursor.ended = True
+                    continue
+                n = min(frames - done, end - pos, self._max_block)
+                self._mix(cursor, p, n, done, frames, head=not self._head_muted)
             np.copyto(outdata[done:done + n], self._scratch["mix"][:n])
             done += n
         outdata[done:] = 0.0
-        self._last_cursor = cursor
+        if cursor is not last:
+            self._hand_off(last)
+            self._last_cursor = cursor
         self._gain_now[:] = self._gain_to
         np.copyto(self._remix_now, p.remix_weights)
-        if cursor.ended:  # the next play() starts afresh, with a fade-in
-            self._gain_now[0] = self._gain_now[1] = self._gain_now[2] = 0.0
-            self._retire()
+        if max(self._gain_to) == 0.0 or (cursor.ended and not self._fading()):
+            # Nothing is heard from here on: the fades are over, and the next play()
+            # starts afresh, fading in.
+            for slot in range(_FADING):
+                self._retire(slot)
+            self._head_weight = 1.0
+            if cursor.ended:
+                self._gain_now[0] = self._gain_now[1] = self._gain_now[2] = 0.0
         np.copyto(self.levels[0], meter[0])
         np.multiply(meter[1], 1.0 / max(frames, 1), out=meter[2])
         np.sqrt(meter[2], out=meter[2])
         np.copyto(self.levels[1], meter[2])
 
-    def release_retired(self) -> None:
-        """Drop the cursor the last crossfade finished with (GUI thread, from poll).
+    def release(self) -> None:
+        """Drop the cursors the callback let go of (GUI thread, from poll), so that their
+        renderers are freed here. Racing with the callback is harmless: a cursor handed
+        off meanwhile is then dropped here too, or at the next call."""
+        for slot in range(_HANDOFF):
+            self._handoff[slot] = None
 
-        Its renderer is then freed here rather than by the callback. Racing with the
-        callback is harmless: at worst a cursor is dropped by the other thread.
-        """
-        self._retired = None
+    def _hand_off(self, cursor: Cursor | None) -> None:
+        if cursor is not None:
+            self._handoff[self._handoff_at] = cursor
+            self._handoff_at = (self._handoff_at + 1) % _HANDOFF
 
-    def _splice(self, outgoing: Cursor | None) -> None:
-        """Start the crossfade of a jump away from ``outgoing`` (``None``: fade in only)."""
-        if max(self._gain_now) == 0.0:
-            return  # nothing is heard: nothing to fade
-        self._retire()  # a jump during a jump: the earlier place stops here
-        self._outgoing = outgoing
-        self._splice_done = 0
+    def _fading(self) -> bool:
+        return self._outgoing[0] is not None or self._outgoing[1] is not None
 
-    def _retire(self) -> None:
-        if self._outgoing is not None:
-            self._retired, self._outgoing = self._outgoing, None
-        self._splice_done = SPLICE_FRAMES
+    def _splice(self, left: Cursor | None) -> None:
+        """A jump away from ``left`` (``None``: a place not heard): it fades out from the
+        weight it had while the new place fades in from silence."""
+        if left is not None:
+            free = 0 if self._outgoing[0] is None else 1
+            if self._outgoing[free] is not None:  # two fading already: end the faintest
+                free = 0 if self._out_weight[0] <= self._out_weight[1] else 1
+                self._retire(free)
+            self._outgoing[free] = left
+            self._out_weight[free] = self._head_weight
+        self._head_weight = 0.0 if left is not None or self._fading() else 1.0
 
-    def _mix(self, cursor: Cursor, p: Params, n: int, done: int, frames: int) -> None:
-        """Mix ``n`` frames (from frame ``done`` of a ``frames`` block) into the mix scratch."""
+    def _retire(self, slot: int) -> None:
+        self._hand_off(self._outgoing[slot])
+        self._outgoing[slot] = None
+        self._out_weight[slot] = 0.0
+
+    def _mix(self, cursor: Cursor, p: Params, n: int, done: int, frames: int, *,
+             head: bool) -> None:
+        """Mix ``n`` frames (from frame ``done`` of a ``frames`` block) into the mix scratch:
+        the place played (unless ``head`` is false) and the places left fading out."""
         s = self._scratch
         # Gains ramp across the whole device block, whatever splits it.
         np.add(self._ramp_step[:n], float(done), out=self._ramp[:n])
         np.multiply(self._ramp[:n], 1.0 / frames, out=self._ramp[:n])
         mix = s["mix"][:n]
-        if self._head_muted:  # stopped: the cursor waits at the start for play()
-            mix.fill(0.0)
-        else:
+        if head:
             self._voice(cursor, p, n, mix)
-        if self._splice_done < SPLICE_FRAMES:
-            self._crossfade(p, mix)
+            if self._head_weight < 1.0:
+                self._fade(mix, self._head_weight, 1.0 / SPLICE_FRAMES)
+                self._head_weight = min(1.0, self._head_weight + n / SPLICE_FRAMES)
+        else:
+            mix.fill(0.0)
+        for slot in range(_FADING):
+            left = self._outgoing[slot]
+            if left is not None:
+                weight = self._out_weight[slot]
+                k = min(n, math.ceil(weight * SPLICE_FRAMES), self.duration - left.position)
+                if k > 0:
+                    voice = s["voice"][:k]
+                    self._voice(left, p, k, voice)
+                    self._fade(voice, weight, -1.0 / SPLICE_FRAMES)
+                    np.add(mix[:k], voice, out=mix[:k])
+                self._out_weight[slot] = weight - n / SPLICE_FRAMES
+                if self._out_weight[slot] <= 0.0 or left.position >= self.duration:
+                    self._retire(slot)
         np.minimum(mix, 1.0, out=mix)
         np.maximum(mix, -1.0, out=mix)
         meter = self._meter
@@ -189,27 +238,15 @@ class Mixer:
         product.sum(axis=0, out=meter[2])
         np.add(meter[1], meter[2], out=meter[1])
 
-    def _crossfade(self, p: Params, mix: np.ndarray) -> None:
-        """Fade ``mix`` in and the outgoing cursor out over the rest of the splice."""
-        m = min(mix.shape[0], SPLICE_FRAMES - self._splice_done)
-        fade = self._fade[:m]
-        np.add(self._ramp_step[:m], float(self._splice_done), out=fade)
-        np.multiply(fade, 1.0 / SPLICE_FRAMES, out=fade)
-        np.multiply(mix[:m, 0], fade, out=mix[:m, 0])
-        np.multiply(mix[:m, 1], fade, out=mix[:m, 1])
-        outgoing = self._outgoing
-        if outgoing is not None:
-            k = min(m, self.duration - outgoing.position)  # the track may end first
-            if k > 0:
-                voice = self._scratch["voice"][:k]
-                self._voice(outgoing, p, k, voice)
-                np.subtract(1.0, fade[:k], out=fade[:k])
-                np.multiply(voice[:, 0], fade[:k], out=voice[:, 0])
-                np.multiply(voice[:, 1], fade[:k], out=voice[:, 1])
-                np.add(mix[:k], voice, out=mix[:k])
-        self._splice_done += m
-        if self._splice_done >= SPLICE_FRAMES:
-            self._retire()
+    def _fade(self, signal: np.ndarray, weight: float, slope: float) -> None:
+        """``signal *= weight + slope * (i + 1)``, kept within 0 .. 1, in place."""
+        n = signal.shape[0]
+        envelope = self._envelope[:n]
+        np.multiply(self._ramp_step[:n], slope, out=envelope)
+        np.add(envelope, weight, out=envelope)
+        np.clip(envelope, 0.0, 1.0, out=envelope)
+        np.multiply(signal[:, 0], envelope, out=signal[:, 0])
+        np.multiply(signal[:, 1], envelope, out=signal[:, 1])
 
     def _voice(self, cursor: Cursor, p: Params, n: int, into: np.ndarray) -> None:
         """The sources heard of ``cursor``'s next ``n`` frames, into ``into``; advance it."""
@@ -259,16 +296,18 @@ class Mixer:
 
 
 def _wrap(cursor: Cursor, p: Params) -> Cursor:
-    """Jump to the loop start: to the spare cursor the GUI thread prepared there."""
+    """Jump to the loop start: to the spare cursor the GUI thread prepared there.
+
+    Without one (the GUI thread is behind) the cursor plays on past the loop's end and
+    poll() brings it back with a new cursor, crossfaded like a seek: a late wrap
+    rather than a hard cut in the audio.
+    """
     start = p.loop[0] if p.loop is not None else 0
     spare = cursor.spare
     if spare is not None and spare.position == start and spare.successor is None:
         cursor.successor = spare
         return spare
-    # No spare yet (the GUI thread is behind): the other sources jump, and poll()
-    # re-seats the aided renderer that could not.
-    cursor.position = start
-    cursor.stale = True
+    cursor.overran = True
     return cursor
 
 
