@@ -14,8 +14,15 @@ import soundfile as sf
 from remixer_app.cli import main
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.instruments import INSTRUMENTS, instrument_list
+from remixer_app.training.classical import scores
 from remixer_app.training.classical.scenes import DataSettings, build_dataset
-from remixer_app.training.classical.scores import Part, split_pieces
+from remixer_app.training.classical.scores import (
+    Part,
+    base_piece,
+    corpus_pieces,
+    is_held_out,
+    split_pieces,
+)
 from remixer_app.training.classical.synth import GM_INSTRUMENTS, midi_bytes, render_part
 
 try:
@@ -36,6 +43,43 @@ def test_held_out_pieces_are_never_training_pieces() -> None:
     assert len(split["test"]) > 20 and len(split["train"]) > 4 * len(split["test"]) // 2
     assert split_pieces(seed=0) == split
     assert split_pieces(seed=1)["test"] != split["test"]
+
+
+def test_no_held_out_piece_is_a_version_of_a_training_piece() -> None:
+    pieces = corpus_pieces()
+    for seed in (0, 1):
+        split = split_pieces(seed)
+        # The training split is the hash's, as the shipped members were trained on it.
+        assert split["train"] == [p for p in pieces if not is_held_out(p, seed)]
+        assert not {base_piece(p) for p in split["train"]} & {base_piece(p)
+                                                               for p in split["test"]}
+    split = split_pieces(0)
+    assert "bach/bwv248.35-3.mxl" in split["train"]  # its version "-3c" is held out by hash
+    assert is_held_out("bach/bwv248.35-3c.mxl", 0)
+    assert "bach/bwv248.35-3c.mxl" not in split["test"] and len(split["test"]) == 80
+
+
+def test_versions_of_a_piece_share_its_base_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert {base_piece(p) for p in ("bach/bwv248.35-3.mxl", "bach/bwv248.35-3c.mxl")} == {
+        "bach/bwv248.35"}
+    assert {base_piece(p) for p in ("bach/bwv18.5-lz.mxl", "bach/bwv18.5-w.mxl",
+                                    "bach/bwv18.5.mxl", "bach/bwv18.5b.mxl")} == {"bach/bwv18.5"}
+    assert base_piece("bach/bwv190.7-inst.mxl") == "bach/bwv190.7"
+    assert base_piece("bach/bwv248.12-2.mxl") == "bach/bwv248.12"  # BWV 248's part number
+    assert base_piece("bach/bwv18.6.mxl") == "bach/bwv18.6"  # another movement: another work
+    assert base_piece("haydn/opus1no1/movement2.mxl") == "haydn/opus1no1/movement2"
+    assert base_piece("mozart/k545/movement1_exposition.mxl") == "mozart/k545/movement1_exposition"
+    names = ["bach/bwv1.6.mxl", "bach/bwv1.6-a.mxl", "bach/bwv2.6.mxl", "bach/bwv2.6b.mxl",
+             "bach/bwv3.6-lz.mxl", "bach/bwv3.6-w.mxl", "bach/bwv4.8.mxl",
+             "haydn/opus1no1/movement1.mxl", "haydn/opus1no1/movement2.mxl"]
+    held = {"bach/bwv1.6-a.mxl", "bach/bwv2.6b.mxl", "bach/bwv3.6-lz.mxl", "bach/bwv3.6-w.mxl",
+            "bach/bwv4.8.mxl", "haydn/opus1no1/movement2.mxl"}
+    monkeypatch.setattr(scores, "corpus_pieces", lambda: names)
+    monkeypatch.setattr(scores, "is_held_out", lambda piece, seed: piece in held)
+    assert split_pieces(0) == {
+        "train": ["bach/bwv1.6.mxl", "bach/bwv2.6.mxl", "haydn/opus1no1/movement1.mxl"],
+        "test": ["bach/bwv3.6-lz.mxl", "bach/bwv3.6-w.mxl", "bach/bwv4.8.mxl",
+                 "haydn/opus1no1/movement2.mxl"]}
 
 
 def test_every_instrument_has_a_general_midi_program() -> None:

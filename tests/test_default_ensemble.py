@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from remixer_app.core.evaluation.sdr import stem_sdrs
 from remixer_app.core.evaluation.tracks import load_stems
@@ -51,6 +53,25 @@ def test_the_default_loads_offline_and_separates(monkeypatch: pytest.MonkeyPatch
     stems = separator.separate(mix, 44100)
     assert set(stems) == {"vocals", "drums", "bass", "other"}
     np.testing.assert_allclose(sum(stems.values()), mix, atol=1e-4)
+
+
+def test_the_speed_bench_times_a_track_shorter_than_its_10_s_target(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    import bench_default_speed
+
+    def three_seconds(path: Path, minutes: float) -> str:
+        noise = 0.1 * np.random.default_rng(0).standard_normal((3 * 44100, 2))
+        sf.write(path, noise, 44100, "PCM_16")
+        return "noise"
+
+    monkeypatch.setattr(bench_default_speed, "write_track", three_seconds)
+    monkeypatch.setattr(sys, "argv", ["bench_default_speed.py", "--minutes", "0.05"])
+    monkeypatch.setenv("REMIXER_OFFLINE", "1")
+    bench_default_speed.main()
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["first_audio_s"] == 3.0  # the whole track, not 10 s
+    assert 0 < figures["first_s"] <= figures["separate_s"] + 0.05
 
 
 def test_the_default_separates_real_music(shared_data: Path) -> None:

@@ -52,6 +52,19 @@ def test_sdr_of_a_perfect_estimate_is_capped_by_eps() -> None:
     assert sdr(s, s) == pytest.approx(10 * np.log10((np.sum(s**2) + EPS) / EPS))
 
 
+def test_sdr_uses_the_mdx_delta_of_1e_7() -> None:
+    def new_sdr(s: np.ndarray, s_hat: np.ndarray) -> float:  # MDX / demucs, delta 1e-7
+        return float(10 * np.log10((np.sum(s**2) + 1e-7) / (np.sum((s - s_hat) ** 2) + 1e-7)))
+
+    rng = np.random.default_rng(3)
+    s = 0.1 * rng.standard_normal((44100, 2))
+    silent = np.zeros_like(s)
+    leak = 1e-4 * rng.standard_normal(s.shape)  # -80 dBFS of leakage into a silent stem
+    assert sdr(s, s) == pytest.approx(new_sdr(s, s))  # the cap of a perfect estimate
+    assert sdr(silent, leak) == pytest.approx(new_sdr(silent, leak))
+    assert sdr(silent, silent) == 0.0
+
+
 def test_sdr_of_a_half_scale_estimate_is_6_dB() -> None:
     s = np.random.default_rng(2).standard_normal((5000, 2))
     assert sdr(s, 0.5 * s) == pytest.approx(10 * np.log10(1 / 0.25), abs=1e-6)  # 6.02 dB

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,21 +15,27 @@ import soundfile as sf
 import torch
 import yaml
 from safetensors.torch import load_file
+from test_classical_separation import TASNET, _scene
 
 from remixer_app.cli import main
 from remixer_app.cli import train as train_cli
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.errors import Cancelled, RemixerError
+from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.progress import ProgressReport, ProgressTracker
 from remixer_app.core.separation import load_separator
+from remixer_app.core.separation.conv_tasnet import ConvTasNet
 from remixer_app.core.separation.ensemble import load_ensemble
+from remixer_app.core.separation.members import register_architecture, save_member
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
 from remixer_app.training import recipes
 from remixer_app.training.augment import Augmentation, sample_batch
 from remixer_app.training.data import find_tracks, load_tracks
 from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.trainer import checkpoint_path, train_member
-from remixer_app.training.tuning import simplex_grid
+from remixer_app.training.tuning import simplex_grid, tune_ensemble
+
+from tiny_models import SLOW_ARCHITECTURE, SlowScaleModel
 
 TINY_TFC = {"channels": 4, "growth": 4, "levels": 1, "convs": 1, "bottleneck": 4,
             "patch": 4, "nfft": 256, "hop": 64, "segment": 1.0}
@@ -273,6 +280,61 @@ def test_tuning_writes_per_stem_weights_no_worse_than_any_member(
                  "--steps", "2"]) == 0
     assert json.loads(as_json.read_text())["members"][0]["id"] == "tiny_a"
     load_separator(str(as_json), device="cpu")
+
+
+@pytest.mark.parametrize("sources", ["stems", "instruments"])
+def test_tuning_records_what_the_post_processed_ensemble_scores(tmp_path: Path,
+                                                                sources: str) -> None:
+    # The remask acts on the weighted mean of the members, not on each member: tuning
+    # must score remask(sum w member), with the residual and the blend, as shipped.
+    out = tmp_path / "models"
+    out.mkdir()
+    members, options = [], {"wiener_remask": True, "mixture_blend": 0.1}
+    register_architecture(SLOW_ARCHITECTURE, SlowScaleModel)
+    for seed in (0, 1):
+        if sources == "stems":  # each stem a share of the mixture: too small, too large
+            config: dict[str, Any] = {"fractions": [0.1 + 0.3 * seed] * 4, "delay_s": 0.0}
+            model, architecture = SlowScaleModel(**config), SLOW_ARCHITECTURE
+        else:
+            torch.manual_seed(seed)
+            model, architecture, config = ConvTasNet(**TASNET).eval(), "conv_tasnet", TASNET
+        sha = save_member(model, out / f"m{seed}.safetensors", architecture, config)
+        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
+                        "sha256": sha})
+    if sources == "stems":
+        data = _write_tracks(tmp_path / "data", seconds=2.0)
+        options["residual_other"] = True
+    else:
+        data = tmp_path / "data"
+        _scene(data / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
+        _scene(data / "0001", {"flute": 880.0, "cello": 110.0, "viola": 330.0}, seconds=2.0)
+        options["sources"] = "instruments"
+    path = out / "duo.yaml"
+    path.write_text(yaml.safe_dump({"description": "two random members", "members": members,
+                                    **options}))
+    report = tune_ensemble(str(path), data, steps=4)["stems"]
+
+    def shipped_sdrs(member: str | None) -> dict[str, float]:
+        scores: dict[str, list[float]] = {}
+        for track in find_tracks(data):
+            truth = load_tracks([track])[0]
+            separator = load_separator(str(path), device="cpu", member=member,
+                                       instruments=tuple(truth) if sources != "stems" else None)
+            stems = separator.separate(np.sum(list(truth.values()), axis=0), 44100)
+            for stem in report:
+                if stem in truth:
+                    scores.setdefault(stem, []).append(sdr(truth[stem], stems[stem]))
+        return {stem: float(np.mean(values)) for stem, values in scores.items()}
+
+    shipped = shipped_sdrs(None)
+    for stem, result in report.items():
+        assert result["ensemble_sdr"] == pytest.approx(shipped[stem], abs=1e-3)
+    for member in ("m0", "m1"):
+        alone = shipped_sdrs(member)
+        for stem, result in report.items():
+            assert result["members_alone_sdr"][member] == pytest.approx(alone[stem], abs=1e-3)
+    # Mixed weights somewhere: where a sum of remasked members differs from the remask.
+    assert any(0 < w < 1 for result in report.values() for w in result["weights"].values())
 
 
 def test_the_ensemble_file_is_of_the_kind_just_trained(tmp_path: Path,

@@ -84,9 +84,11 @@ def write_classical(path: Path, results: list[ClassicalResult], *, overwrite: bo
 def print_classical(system: str, summary: ClassicalSummary, split: str) -> None:
     print(f"system {system}: {summary.scenes} {SPLIT_NAMES[split]} scenes")
     names = list(summary.sdr)
-    print("SDR (dB)  " + "".join(f"{n[:9]:>10}" for n in names) + f"{'mean':>10}")
-    print("          " + "".join(f"{summary.sdr[n]:10.2f}" for n in names)
-          + f"{summary.sdr_mean:10.2f}")
+    print("SDR (dB)  " + "".join(f"{n[:9]:>10}" for n in names)
+          + "  (each: mean over the scenes where it plays)")
+    print("          " + "".join(f"{summary.sdr[n]:10.2f}" for n in names))
+    print(f"SDR (dB)  mean per scene {summary.sdr_mean_per_scene:.2f} (each scene's mean over "
+          "its instruments, averaged over the scenes)")
     line = f"HAAQI     system {summary.haaqi:.4f}"
     if summary.haaqi_floor is not None and summary.haaqi_ceiling is not None:
         closed = summary.gap_closed

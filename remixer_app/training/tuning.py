@@ -2,19 +2,25 @@
 
 Members differ in what they do well (a waveform model may get the bass, a mask model the
 vocals), so each stem gets its own member weights. Every member separates each tuning
-track once, from the plain mixture and from the at-ear mixture; then every weight vector
-on a grid over the simplex is scored by the mean SDR over those mixtures, cheaply, by
-mixing the stored estimates (with a residual "other", only vocals, drums and bass are
-tuned; a classical ensemble is tuned per instrument, on the tracks where it plays). The
-best weights are written into the ensemble file, and the scores of every member alone
-and of the chosen weights into ``NAME.tuning.json`` beside it.
+track once, from the plain mixture and from the at-ear mixture, without the ensemble's
+post-processing. Weights are then scored cheaply, by mixing those stored estimates and
+post-processing the mix exactly as the ensemble does (residual "other", remask,
+mixture blend: :mod:`remixer_app.core.separation.postprocess`), by the sum over stems
+of each stem's mean SDR over the mixtures. With a remask every stem's estimate depends
+on every stem's weights, so the weights are found by rounds of coordinate ascent: from
+the best member alone, each stem in turn takes the best weights of a grid on the
+simplex, until a round changes nothing. With a residual "other", only vocals, drums and
+bass are tuned; a classical ensemble is tuned per instrument, on the tracks where it
+plays. The weights are written into the ensemble file, and into ``NAME.tuning.json``
+beside it the scores of every member alone and of the ensemble with the written
+weights: what it scores on those mixtures.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +34,13 @@ from remixer_app.core.evaluation.at_ear import at_ear
 from remixer_app.core.evaluation.hrir import load_speaker_hrirs
 from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.separation import Separator, load_separator
-from remixer_app.core.separation.ensemble import find_ensemble, load_ensemble
+from remixer_app.core.separation.ensemble import EnsembleSpec, find_ensemble, load_ensemble
+from remixer_app.core.separation.postprocess import postprocess_track
 from remixer_app.training.data import find_tracks, load_track
 
 Mixture = tuple[np.ndarray, dict[str, np.ndarray]]  # mixture, true stems
+MAX_ROUNDS = 4  # of tuning every stem in turn
+Weights = Mapping[str, Sequence[float]]  # stem -> one weight per member
 
 
 def simplex_grid(members: int, steps: int) -> list[tuple[float, ...]]:
@@ -67,38 +76,103 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
         raise RemixerError(f"the tracks in {data} hold none of the stems ensemble "
                            f"{spec.name!r} separates ({', '.join(stems)}): nothing to tune")
     log(f"tuning {len(ids)} members on {len(mixtures)} mixtures from {data}")
-    estimates = []  # per member, per mixture: {stem: estimate}
+    estimates = []  # per member, per mixture: {stem: estimate before post-processing}
     for member in ids:
         estimates.append([_separator(path, member, tuple(truth) if spec.classical else None)
-                          .separate(mix, TARGET_RATE) for mix, truth in mixtures])
+                          .without_postprocessing().separate(mix, TARGET_RATE)
+                          for mix, truth in mixtures])
         log(f"separated with {member}")
+    playing = {stem: [i for i, (_, truth) in enumerate(mixtures) if stem in truth]
+               for stem in stems}
+    tuned = [stem for stem in stems if playing[stem]]  # the others keep the file's weights
+    # A stem's weights change the remask of every mixture the ensemble separates it from.
+    affected = {stem: [i for i, out in enumerate(estimates[0]) if stem in out] for stem in tuned}
+
+    def scores(weights: Weights, indices: Sequence[int]) -> dict[int, dict[str, float]]:
+        """SDR of every tuned stem of mixtures ``indices`` from the ensemble with ``weights``."""
+        found = {}
+        for i in indices:
+            out = ensemble_stems(spec, mixtures[i][0], [member[i] for member in estimates],
+                                 weights)
+            found[i] = {s: sdr(truth, out[s]) for s, truth in mixtures[i][1].items()
+                        if s in tuned}
+        return found
+
+    def mean_sdrs(weights: Weights) -> dict[str, float]:
+        found = scores(weights, range(len(mixtures)))
+        return {s: float(np.mean([found[i][s] for i in playing[s]])) for s in tuned}
+
+    def objective(weights: Weights, indices: Sequence[int]) -> float:
+        """The share of mixtures ``indices`` in the sum of the tuned stems' mean SDRs."""
+        return sum(value / len(playing[s]) for row in scores(weights, indices).values()
+                   for s, value in row.items())
+
+    one_hot = [tuple(float(k == m) for k in range(len(ids))) for m in range(len(ids))]
+    alone = [mean_sdrs(dict.fromkeys(stems, weights)) for weights in one_hot]
+    best = max(range(len(ids)), key=lambda m: sum(alone[m].values()))
+    chosen = {stem: one_hot[best] if stem in tuned else
+              _shares([m.weights[stem] for m in spec.members]) for stem in stems}
+    grid = simplex_grid(len(ids), steps)
+    for round_ in range(1, MAX_ROUNDS + 1):
+        changed = False
+        for stem in tuned:
+            value = {w: objective({**chosen, stem: w}, affected[stem]) for w in grid}
+            pick = chosen[stem]  # on the grid; kept on a tie, so that the rounds end
+            for weights in grid:
+                if value[weights] > value[pick]:
+                    pick = weights
+            changed |= pick != chosen[stem]
+            chosen[stem] = pick
+        log(f"round {round_}: {'changed' if changed else 'no change'}")
+        if not changed:
+            break
+    final = mean_sdrs(chosen)
     report: dict[str, Any] = {"tracks": len(mixtures) // (1 if hrir is None else 2),
                               "mixtures": len(mixtures), "stems": {}}
-    chosen: dict[str, tuple[float, ...]] = {}
-    for stem in stems:
-        scores = {}
-        playing = [i for i, (_, truth) in enumerate(mixtures) if stem in truth]
-        if not playing:
-            continue  # an instrument absent from the tuning tracks keeps its weights
-        for weights in simplex_grid(len(ids), steps):
-            values = [sdr(mixtures[i][1][stem], np.sum([w * estimates[m][i][stem] for m, w in
-                                                        enumerate(weights) if w > 0], axis=0))
-                      for i in playing]
-            scores[weights] = float(np.mean(values))
-        best = max(scores, key=lambda w: scores[w])
-        chosen[stem] = best
-        alone = {member: scores[tuple(float(k == m) for k in range(len(ids)))]
-                 for m, member in enumerate(ids)}
-        report["stems"][stem] = {"members_alone_sdr": alone, "weights": dict(zip(ids, best,
-                                                                                  strict=True)),
-                                 "ensemble_sdr": scores[best]}
-        log(f"{stem}: weights {dict(zip(ids, best, strict=True))} SDR {scores[best]:.2f} dB "
-            f"(alone: {', '.join(f'{k} {v:.2f}' for k, v in alone.items())})")
-    _write_weights(path, ids, chosen, spec.sources)
+    for stem in tuned:
+        members = {member: alone[m][stem] for m, member in enumerate(ids)}
+        shares = dict(zip(ids, chosen[stem], strict=True))
+        report["stems"][stem] = {"members_alone_sdr": members, "weights": shares,
+                                 "ensemble_sdr": final[stem]}
+        log(f"{stem}: weights {shares} SDR {final[stem]:.2f} dB "
+            f"(alone: {', '.join(f'{k} {v:.2f}' for k, v in members.items())})")
+    _write_weights(path, ids, {stem: chosen[stem] for stem in tuned}, spec.sources)
     report_path = path.with_name(f"{path.stem}.tuning.json")
     atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=1) + "\n"),
                  overwrite=True)
     return report
+
+
+def ensemble_stems(spec: EnsembleSpec, mix: np.ndarray,
+                   members: Sequence[Mapping[str, np.ndarray]], weights: Weights
+                   ) -> dict[str, np.ndarray]:
+    """What ensemble ``spec`` with member ``weights`` gives for ``mix``.
+
+    Parameters
+    ----------
+    spec
+        The ensemble, for its post-processing.
+    mix
+        The mixture at 44.1 kHz, ``(frames, 2)``.
+    members
+        Each member's stems for ``mix`` before post-processing
+        (:meth:`Separator.without_postprocessing`), in the order of ``weights``.
+    weights
+        Stem -> one weight per member, summing to 1; a stem without weights (the
+        residual "other") is made by the post-processing.
+    """
+    means = {stem: np.zeros_like(first) for stem, first in members[0].items()}
+    for stem, mean in means.items():
+        if stem in weights:  # else the residual "other", which the post-processing makes
+            for share, member in zip(weights[stem], members, strict=True):
+                if share > 0:
+                    mean += np.float32(share) * member[stem]
+    return postprocess_track(spec, np.ascontiguousarray(mix, np.float32), means)
+
+
+def _shares(weights: Sequence[float]) -> tuple[float, ...]:
+    total = sum(weights)
+    return tuple(w / total for w in weights)
 
 
 def _separator(path: Path, member: str, instruments: tuple[str, ...] | None) -> Separator:

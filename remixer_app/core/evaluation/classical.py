@@ -3,11 +3,13 @@
 A scene is one held-out scene folder (from ``remixer data classical``), one listener
 and one gain per instrument, all fixed by the scene's name. Each system's stems go
 through the Cadenza 2 hearing aid (gains, the level rule, the per-listener multiband
-compressor per ear, 32 kHz, clip, 16-bit file); the reference is the true stems
-through exactly the same chain, so the ceiling scores what HAAQI gives identical
-signals (0.999). HAAQI is scored per ear on the whole mix and
-averaged; SDR is per instrument on the mixture as rendered. The floor is the mixture
-through the hearing aid with no rebalancing; the ceiling is the true stems.
+compressor per ear) into the file the challenge scores (32 kHz, clipped, 16-bit). The
+reference is, as in the CAD2 recipe's ``evaluate.py``, the true stems through the same
+gains, level rule and compressor, at 44.1 kHz and unclipped, resampled straight to
+HAAQI's 24 kHz; so the ceiling (the true stems through the whole chain) scores 0.999
+only where the aid's output does not clip. HAAQI is scored per ear on the whole mix
+and averaged; SDR is per instrument on the mixture as rendered. The floor is the
+mixture through the hearing aid with no rebalancing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.haaqi import (
-    OUTPUT_RATE,
     Reference,
     make_task,
     processed_signal,
@@ -121,12 +122,11 @@ def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mappin
     weights = truth.stem_weights(settings.gains_db)
     remix = np.sum([w * np.asarray(stems[i], np.float64) for w, i in zip(weights, instruments,
                                                                            strict=True)], axis=0)
-    # The reference goes through the whole aid as the output does, resampling to 32 kHz
-    # and clipping included: the make-up gains can take it past full scale, and a ceiling
-    # that clipped where its reference did not would score the clipping, not the
-    # separation.
-    reference = Reference(aided=processed_signal(truth, settings), remix=remix,
-                          rate=OUTPUT_RATE)
+    # The recipe's reference: the compressor's output at 44.1 kHz, unclipped and never
+    # written to a file (the make-up gains can take it past full scale, and the
+    # processed side is clipped; HAAQI then counts that clipping against the system, as
+    # the challenge does).
+    reference = Reference(aided=truth.render(settings), remix=remix)
     system = HearingAidEngine({i: estimates[i] for i in instruments}, listener, mixture=mixture,
                               hearing_aid="multiband")
     haaqi = _haaqi(name, system, settings, reference, listener)
@@ -166,11 +166,21 @@ def evaluate_classical(scenes: Sequence[Path], separate: ClassicalSeparate,
 
 @dataclass(frozen=True)
 class ClassicalSummary:
-    """Means over scenes; per-instrument SDR over the scenes where it plays."""
+    """Means over scenes.
+
+    Attributes
+    ----------
+    sdr
+        Per instrument, the mean SDR over the scenes where it plays.
+    sdr_mean_per_scene
+        The mean over scenes of each scene's mean SDR over its instruments (not the
+        mean of ``sdr``: every scene counts equally, so an instrument counts by the
+        scenes it plays in).
+    """
 
     scenes: int
     sdr: dict[str, float]
-    sdr_mean: float
+    sdr_mean_per_scene: float
     haaqi: float
     haaqi_floor: float | None
     haaqi_ceiling: float | None
@@ -198,6 +208,6 @@ def summarise_classical(results: Sequence[ClassicalResult]) -> ClassicalSummary:
         ("ceiling", [r.haaqi_ceiling for r in results]))}
     return ClassicalSummary(
         scenes=len(results), sdr={i: float(np.mean(v)) for i, v in per.items() if v},
-        sdr_mean=float(np.mean([np.mean(list(r.sdr.values())) for r in results])),
+        sdr_mean_per_scene=float(np.mean([np.mean(list(r.sdr.values())) for r in results])),
         haaqi=float(np.mean([r.haaqi for r in results])),
         haaqi_floor=bound["floor"], haaqi_ceiling=bound["ceiling"])

@@ -74,8 +74,9 @@ class Reference:
     Attributes
     ----------
     aided
-        (frames + 220, 2) NAL-R output per ear (full convolution: 110 samples of
-        delay, as the engine's output has).
+        The hearing aid's output per ear: (frames + 220, 2) from NAL-R (full
+        convolution: 110 samples of delay, as the engine's output has), (frames, 2)
+        from the Cadenza 2 multiband compressor.
     remix
         (frames, 2) loudness-matched remix before NAL-R; sets HAAQI's ``level1``.
     rate

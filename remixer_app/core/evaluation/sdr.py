@@ -3,11 +3,12 @@
 MDX 2021 and SDX 2023 score a separated stem by one number over the whole track,
 both channels together::
 
-    SDR = 10 log10((sum(s**2) + eps) / (sum((s - s_hat)**2) + eps)),  eps = 1e-8
+    SDR = 10 log10((sum(s**2) + eps) / (sum((s - s_hat)**2) + eps)),  eps = 1e-7
 
-(demucs calls it ``new_sdr``). Unlike BSSEval (museval), it allows no distortion
-filter and no time-varying windows, so it is cheap, deterministic and punishes
-gain errors. museval is not used here: it needs an ffmpeg binary merely to import.
+(demucs calls it ``new_sdr``, with ``delta = 1e-7``). Unlike BSSEval (museval), it
+allows no distortion filter and no time-varying windows, so it is cheap,
+deterministic and punishes gain errors. museval is not used here: it needs an ffmpeg
+binary merely to import.
 A perfect estimate is capped by ``eps`` at ``10 log10(sum(s**2) / eps + 1)``.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-EPS = 1e-8
+EPS = 1e-7  #: the MDX/demucs ``new_sdr`` delta
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,8 +26,8 @@ from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import Cancelled, SeparationError
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.separation.ensemble import EnsembleSpec
+from remixer_app.core.separation.postprocess import PostProcess
 from remixer_app.core.separation.remask import LATENCY as REMASK_LATENCY
-from remixer_app.core.separation.remask import WienerRemask
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,11 @@ class Separator:
                 sink.write(a, {s: np.zeros((b - a, 2), np.float32) for s in self.stems})
             tracker.finish()
             return
-        remask = WienerRemask(self.stems, tracker.check) if self.spec.wiener_remask else None
+        post = PostProcess(self.spec, self.stems, mix, tracker.check)
 
         def emit(start: int, stems: dict[str, np.ndarray]) -> None:
-            frames = len(stems[self.stems[0]])
-            if frames:
-                sink.write(start, self._blend(stems, mix[start:start + frames]))
+            if len(stems[self.stems[0]]):
+                sink.write(start, stems)
 
         with _cancel_hooks(self.leaves, tracker):
             for a, b in windows:
@@ -150,11 +149,20 @@ class Separator:
                         if weight > 0.0 and source in estimates:
                             estimates[source] += np.float32(weight) * out[index]
                     del out
-                self._combine(estimates, mix[a:b])
-                emit(*(remask.push(mix[a:b], estimates) if remask else (a, estimates)))
-            if remask:
-                emit(*remask.finish())
+                self._means(estimates)
+                emit(*post.push(estimates))
+            emit(*post.finish())
         tracker.finish()
+
+    def without_postprocessing(self) -> Separator:
+        """This separator giving its models' weighted means, before the ensemble's
+        residual, remask and blend (:func:`.postprocess.postprocess_track` applies
+        those), to mix its stems with another's as the ensemble would."""
+        spec = replace(self.spec, residual_other=False, wiener_remask=False,
+                       mixture_blend=0.0)
+        raw = Separator(spec, self.leaves, f"{self.identity}:raw", self.device)
+        raw.stems = self.stems  # already named in the identity
+        return raw
 
     def windows(self, frames: int) -> list[tuple[int, int]]:
         """Output windows ``[a, b)``: a short first one, then regular ones.
@@ -230,27 +238,12 @@ class Separator:
         # float32 throughout: a window's stems in float64 would double the peak memory.
         return out * np.float32(std) + np.float32(mean)
 
-    def _combine(self, estimates: dict[str, np.ndarray], mix: np.ndarray) -> None:
-        """Weighted means and the residual other, in place on ``estimates``."""
+    def _means(self, estimates: dict[str, np.ndarray]) -> None:
+        """Weighted sums to weighted means, in place on ``estimates``."""
         for stem, estimate in estimates.items():
             total = sum(leaf.weights.get(stem, 0.0) for leaf in self.leaves)
             if total > 0:
                 estimate /= np.float32(total)
-        if self.spec.residual_other:
-            other = estimates["other"]
-            np.subtract(mix, estimates["vocals"], out=other)
-            other -= estimates["drums"]
-            other -= estimates["bass"]
-
-    def _blend(self, estimates: dict[str, np.ndarray], mix: np.ndarray
-               ) -> dict[str, np.ndarray]:
-        """The mixture blend, last (after any remask); in place on ``estimates``."""
-        blend = np.float32(self.spec.mixture_blend)
-        if blend > 0.0:
-            for estimate in estimates.values():
-                estimate *= np.float32(1.0) - blend
-                estimate += blend * mix
-        return estimates
 
 
 class _cancel_hooks:  # noqa: N801 - used as a context manager, like contextlib helpers

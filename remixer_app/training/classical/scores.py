@@ -2,12 +2,15 @@
 
 The corpus holds Bach's four-part chorales (some with five or more parts) and string
 quartets by Haydn and Mozart. A piece goes wholly to one split, decided by a hash of
-its name and the seed, so a held-out piece is never heard in training.
+its name and the seed, so a held-out piece is never heard in training. Some chorales
+come in several versions (``bach/bwv248.35-3`` and ``bach/bwv248.35-3c``); a held-out
+version of a piece that also has a training version is left out of both splits.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,9 @@ from remixer_app.core.errors import RemixerError
 
 COMPOSERS = ("bach", "haydn", "mozart")
 HELD_OUT_SHARE = 0.2
+# After a file name's number: a version's letters ("bwv145a"), then anything from a dash
+# (music21's "-a", "-w", "-lz", "-inst", "-s", or BWV 248's part number "-3", "-3c").
+_VERSION = re.compile(r"(?<=\d)[a-z]*(?:-.*)?$")
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,30 @@ def is_held_out(piece: str, seed: int) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < HELD_OUT_SHARE
 
 
+def base_piece(piece: str) -> str:
+    """The work a corpus file is a version of: its path without the version suffix.
+
+    ``bach/bwv248.35-3c.mxl`` and ``bach/bwv248.35-3.mxl`` are both
+    ``bach/bwv248.35``; ``bach/bwv18.5-lz.mxl`` is ``bach/bwv18.5``. The movements of a
+    quartet (``haydn/opus1no1/movement2.mxl``) are works of their own.
+    """
+    folder, _, name = piece.rpartition("/")
+    return f"{folder}/{_VERSION.sub('', name.removesuffix('.mxl'))}"
+
+
 def split_pieces(seed: int) -> dict[str, list[str]]:
-    """``{"train": [...], "test": [...]}``: every corpus piece in exactly one split."""
+    """``{"train": [...], "test": [...]}``: every corpus piece in at most one split.
+
+    A piece is held out by :func:`is_held_out`; a held-out piece whose
+    :func:`base_piece` is also a training piece's is dropped (in neither split), so
+    that the training split stays what it was before versions were recognised.
+    """
     pieces = corpus_pieces()
-    test = [p for p in pieces if is_held_out(p, seed)]
-    return {"train": [p for p in pieces if p not in set(test)], "test": test}
+    held_out = {p for p in pieces if is_held_out(p, seed)}
+    train = [p for p in pieces if p not in held_out]
+    trained = {base_piece(p) for p in train}
+    test = [p for p in pieces if p in held_out and base_piece(p) not in trained]
+    return {"train": train, "test": test}
 
 
 def excerpt_parts(piece: str, start_fraction: float, seconds: float, bpm: float
