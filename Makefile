@@ -1,7 +1,8 @@
 # Two entry points for a fresh Debian/Ubuntu machine:
 #   make run   - install whatever is missing, then start the app
 #   make test  - install whatever is missing, then run the whole test suite
-# Both are idempotent: a second run only re-installs when pyproject.toml changed.
+# Both are idempotent: a second run only re-installs when pyproject.toml or TORCH_SPEC
+# changed, or .venv is gone.
 #   make classical - the whole Cadenza 2 pipeline: make the classical data, train both
 #                    instrument members, tune the ensemble, score it
 #                    (see models/CLASSICAL_MODEL_CARD.md)
@@ -11,12 +12,17 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMPS := .make-stamps
+# Inside the venv: deleting .venv deletes what says it is installed.
+INSTALLED := $(VENV)/.installed
 # The CPU build of torch; on machines that carry it locally pip takes the local file.
+# Elsewhere PyPI's torch brings CUDA (GBs): TORCH_INDEX="--index-url
+# https://download.pytorch.org/whl/cpu" fetches the CPU build instead.
 TORCH_SPEC ?= torch==2.13.0
-# fluidsynth + fluid-soundfont-gm render the classical data (remixer data classical).
-SYSTEM_PACKAGES := libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
-	fluidsynth fluid-soundfont-gm
+TORCH_INDEX ?=
+# python3-venv: Debian's python3 makes no venv without it. fluidsynth +
+# fluid-soundfont-gm render the classical data (remixer data classical).
+SYSTEM_PACKAGES := python3-venv libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 \
+	libdbus-1-3 fluidsynth fluid-soundfont-gm
 
 REMIXER := $(VENV)/bin/remixer
 CLASSICAL ?= data/classical
@@ -24,7 +30,7 @@ DEFAULT ?= data/default
 MUSDB ?= ../shared/data/musdb18_7s
 HRIR ?= ../shared/data/hrir/VP_N6-BTE_fr.mat
 
-.PHONY: run test system install clean classical default-ensemble
+.PHONY: run test system install clean classical default-ensemble FORCE
 
 run: install
 	$(VENV)/bin/remixer-app
@@ -32,16 +38,15 @@ run: install
 test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-install: system $(STAMPS)/python
+install: system $(INSTALLED)
 
 system:
 	@bash packaging/install_system_deps.sh $(SYSTEM_PACKAGES)
 
-$(STAMPS)/python: pyproject.toml
-	@mkdir -p $(STAMPS)
+$(INSTALLED): pyproject.toml $(VENV)/.torch-spec
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet $(TORCH_INDEX) "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
@@ -95,5 +100,10 @@ default-ensemble: install
 	$(REMIXER) evaluate --musdb $(MUSDB) --split test --ensemble $(DEFAULT)/models/default.yaml \
 		--jobs 2 --out $(DEFAULT)/scores.csv --overwrite
 
+# Rewritten only when the torch wanted changes, so that a change reinstalls.
+$(VENV)/.torch-spec: FORCE
+	@mkdir -p $(VENV)
+	@echo '$(TORCH_SPEC) $(TORCH_INDEX)' | cmp -s - $@ || echo '$(TORCH_SPEC) $(TORCH_INDEX)' > $@
+
 clean:
-	rm -rf $(VENV) $(STAMPS) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

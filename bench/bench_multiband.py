@@ -15,6 +15,7 @@ Run: ``.venv/bin/python bench/bench_multiband.py`` (about a minute; pyclarity is
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -30,6 +31,8 @@ from remixer_app.core.stream import StreamRenderer
 
 
 def main() -> None:
+    # No options; --help says what runs instead of starting the minute-long run.
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     listener = get_preset("N3")
     stems, origin = build_track(180.0)
     print(f"track: 180 s, {origin}; listener {listener.id}")

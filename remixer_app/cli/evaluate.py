@@ -74,11 +74,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--ensemble", metavar="NAME", help="a separator ensemble to score")
     which.add_argument("--oracle", action="store_true", help="score the true stems (ceiling)")
+    which.add_argument("--mixture-only", action="store_true",
+                       help="score no separation at all (floor)")
+    # After the group: argparse shows a group's brackets only when nothing sits between.
     p.add_argument("--member", metavar="ID",
                    help="with --ensemble: score only this member (same residual/blend "
                         "options), to compare an ensemble with its members")
-    which.add_argument("--mixture-only", action="store_true",
-                       help="score no separation at all (floor)")
     p.add_argument("--listener-file", metavar="FILE",
                    help=f"Clarity listener JSON (default: {DEFAULT_LISTENER_FILE} beside the "
                         "--musdb folder)")

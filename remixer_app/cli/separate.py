@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "it again is instant.")
     p.add_argument("track", help="audio file (wav, flac, mp3, ogg, m4a, .stem.mp4)")
     p.add_argument("--out", required=True, type=output_folder, metavar="DIR",
-                   help="folder for the four stems")
+                   help="folder for the stems (vocals/drums/bass/other, or the "
+                        "--instruments)")
     p.add_argument("--ensemble", metavar="NAME",
                    help="ensemble name in models/ or path to an ensemble file "
                         f"(default: {DEFAULT_ENSEMBLE}, or {CLASSICAL_ENSEMBLE} with "

@@ -32,8 +32,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "train", help="train one member of a separation ensemble on stems",
         description="Train a member (recipes: " + ", ".join(sorted(RECIPES)) + ") on a folder "
                     "of *.stem.mp4 files or of track folders with vocals/drums/bass/other "
-                    "files: first on the stems as mixed, then fine-tuned on the stems as "
-                    "heard at hearing-aid microphones. Checkpoints are saved as it goes; "
+                    "files (the classical_* recipes: folders of instrument files, as "
+                    "`remixer data classical` makes): first on the stems as mixed, then, "
+                    "for the pop recipes, fine-tuned on the stems as heard at hearing-aid "
+                    "microphones. Checkpoints are saved as it goes; "
                     "running the same command again resumes. The weights and NAME.json "
                     "(settings, loss curve, time) go into --out, with an ensemble file "
                     "listing every member trained there.")
