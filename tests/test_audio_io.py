@@ -41,18 +41,22 @@ def write_aac(path: Path, tracks: list[np.ndarray], rate: int = TARGET_RATE) -> 
     with av.open(str(path), "w", format="mp4") as out:
         streams = [out.add_stream("aac", rate=rate, layout="stereo") for _ in tracks]
         for stream, track in zip(streams, tracks, strict=True):
-            planar = np.ascontiguousarray(track.T.astype(np.float32))
-            for start in range(0, planar.shape[1], 1024):
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(planar[:, start:start + 1024]), format="fltp",
-                    layout="stereo")
-                frame.sample_rate = rate
-                frame.pts = start
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode(None):
-                out.mux(packet)
+            encode(out, stream, track, rate, "stereo")
     return path
+
+
+def encode(out: Any, stream: Any, x: np.ndarray, rate: int, layout: str) -> None:
+    """Encode ``(n, channels)`` samples into ``stream`` of the open container ``out``."""
+    planar = np.ascontiguousarray(x.T.astype(np.float32))
+    for start in range(0, planar.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, start:start + 1024]),
+                                           format="fltp", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
 
 
 def write_stem_file(path: Path, seconds: float = 1.0) -> Path:
@@ -361,18 +365,7 @@ def write_adts(path: Path, x: np.ndarray, rate: int) -> Path:
     """Encode ``(n, channels)`` samples as a raw ADTS AAC stream."""
     layout = "mono" if x.shape[1] == 1 else "stereo"
     with av.open(str(path), "w", format="adts") as out:
-        stream = out.add_stream("aac", rate=rate, layout=layout)
-        planar = np.ascontiguousarray(x.T.astype(np.float32))
-        for start in range(0, planar.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(planar[:, start:start + 1024]), format="fltp",
-                layout=layout)
-            frame.sample_rate = rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        encode(out, out.add_stream("aac", rate=rate, layout=layout), x, rate, layout)
     return path
 
 
