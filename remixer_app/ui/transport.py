@@ -289,8 +289,11 @@ class TransportBar(QWidget):
         try:
             player.set_loop((start, end))
         except ValueError:  # dragged shorter than the minimum: keep the previous loop
-            if player.loop is not None:
-                self.plot.show_region(*(x / player.rate for x in player.loop))
+            pass
+        # Show the loop played: the previous one, or this one as the player kept it (an
+        # end at the track's end is kept short of it, to crossfade at the wrap).
+        if player.loop is not None and player.loop != (start, end):
+            self.plot.show_region(*(x / player.rate for x in player.loop))
 
     def _choose_source(self, source: Source) -> None:
         if self.player is not None:
