@@ -282,37 +282,32 @@ class AudiogramEditor(QWidget):
 
     def undo(self) -> bool:
         """Go back to the audiogram before the last edit; returns whether there was one."""
-        if not self._history:
-            self.status_label.setText("Nothing to undo")
-            return False
-        assert self._listener is not None
-        self._redo.append(self._listener)
-        self._show(self._history.pop())
-        self.status_label.setText("Undid the last edit")
-        assert self._listener is not None
-        self.listenerEdited.emit(self._listener)
-        return True
+        return self._step(self._history, self._redo, "Undid the last edit", "Nothing to undo")
 
     def redo(self) -> bool:
         """Redo the last undone edit; returns whether there was one."""
-        if not self._redo:
-            self.status_label.setText("Nothing to redo")
+        return self._step(self._redo, self._history, "Redid the edit", "Nothing to redo")
+
+    def _step(self, source: deque[Listener], target: deque[Listener], done: str,
+              nothing: str) -> bool:
+        """Show the newest audiogram of ``source``, keeping the one shown on ``target``."""
+        if not source:
+            self.status_label.setText(nothing)
             return False
         assert self._listener is not None
-        self._history.append(self._listener)
-        self._show(self._redo.pop())
-        self.status_label.setText("Redid the edit")
-        self.listenerEdited.emit(self._listener)
+        target.append(self._listener)
+        listener = source.pop()
+        self._show(listener)
+        self.status_label.setText(done)
+        self.listenerEdited.emit(listener)
         return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """Undo and Redo keys act on the audiogram here (the window's yield to them)."""
-        if event.matches(QKeySequence.StandardKey.Undo):
-            self.undo()
-            event.accept()
-            return
-        if event.matches(QKeySequence.StandardKey.Redo):
-            self.redo()
-            event.accept()
-            return
+        for key, act in ((QKeySequence.StandardKey.Undo, self.undo),
+                         (QKeySequence.StandardKey.Redo, self.redo)):
+            if event.matches(key):
+                act()
+                event.accept()
+                return
         super().keyPressEvent(event)
