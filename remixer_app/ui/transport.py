@@ -8,6 +8,7 @@ every control calls the player's GUI-thread methods. The waveform it draws on is
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from PySide6.QtCore import Qt, QTimer
@@ -286,10 +287,8 @@ class TransportBar(QWidget):
             player.set_loop(None)
             return
         start, end = (round(x * player.rate) for x in self.loop_region.getRegion())
-        try:
+        with contextlib.suppress(ValueError):  # too short a drag: the previous loop stays
             player.set_loop((start, end))
-        except ValueError:  # dragged shorter than the minimum: keep the previous loop
-            pass
         # Show the loop played: the previous one, or this one as the player kept it (an
         # end at the track's end is kept short of it, to crossfade at the wrap).
         if player.loop is not None and player.loop != (start, end):
