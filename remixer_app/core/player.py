@@ -44,8 +44,9 @@ from remixer_app.core.audio_device import OutputPort
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
+from remixer_app.core.player_inputs import mixer_inputs
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher, multiband_gain_db
-from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params, mixer_inputs
+from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
 

@@ -10,7 +10,6 @@ gain ramps, and the level meter it publishes as :attr:`Mixer.levels`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -309,38 +308,3 @@ def _wrap(cursor: Cursor, p: Params) -> Cursor:
         return spare
     cursor.overran = True
     return cursor
-
-
-def mixer_inputs(names: Sequence[str], frames: int, stems: Mapping[str, np.ndarray],
-                 mixture: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The :class:`Mixer`'s stems (in the order of ``names``) and mixture, float32.
-
-    Each input is (frames, 2) or mono (frames,), which is duplicated to both channels;
-    the mixture is the sum of the stems when ``None``.
-
-    Raises
-    ------
-    ValueError
-        A stem is missing, or an input has another length or shape.
-    """
-    missing = set(names) - set(stems)
-    if missing:
-        raise ValueError(f"stems lack {', '.join(sorted(missing))}")
-    # float32 halves the memory of a second copy of the track; the callback widens
-    # each block into float64 scratch before any arithmetic (mixed-type ufuncs buffer).
-    stems32 = np.empty((len(names), frames, 2), dtype=np.float32)
-    for k, name in enumerate(names):
-        stems32[k] = _frames(stems[name], frames, name)
-    mix = (stems32.sum(axis=0, dtype=np.float64) if mixture is None
-           else _frames(mixture, frames, "mixture"))
-    return stems32, np.ascontiguousarray(mix, dtype=np.float32)
-
-
-def _frames(audio: np.ndarray, frames: int, name: str) -> np.ndarray:
-    """``audio`` as (frames, 2) float64; mono is duplicated to both channels."""
-    x = np.asarray(audio, dtype=np.float64)
-    if x.ndim == 1:
-        x = np.stack([x, x], axis=1)
-    if x.shape != (frames, 2):
-        raise ValueError(f"{name} must have shape ({frames}, 2), not {x.shape}")
-    return x
