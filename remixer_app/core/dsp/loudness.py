@@ -12,6 +12,8 @@ of a remix with new gains then costs microseconds instead of a pass over the aud
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.signal
 
@@ -68,9 +70,11 @@ def k_weight(signal: np.ndarray, rate: float) -> np.ndarray:
 def block_bounds(num_samples: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """First and one-past-last sample of each gating block, as pyloudnorm places them."""
     if num_samples < BLOCK_SECONDS * rate:
+        # In samples too: 0.39998 s printed as "0.400 s" would contradict "0.4 s".
         raise ValueError(
-            f"audio of {num_samples / rate:.3f} s is too short: loudness needs at least "
-            f"{BLOCK_SECONDS} s")
+            f"audio of {num_samples} samples ({num_samples / rate:.3f} s) is too short: "
+            f"loudness needs at least {BLOCK_SECONDS} s ({math.ceil(BLOCK_SECONDS * rate)} "
+            "samples)")
     step = 1.0 - OVERLAP
     duration = num_samples / rate
     count = int(np.round((duration - BLOCK_SECONDS) / (BLOCK_SECONDS * step))) + 1
