@@ -511,6 +511,10 @@ def test_the_sessions_dialog_follows_the_track_and_every_save(
     haaqi = workspace.haaqi  # shows nothing of the first track while the second is fitted
     assert haaqi.track is None and haaqi.result is None
     assert haaqi.status.text() == "Waiting for the hearing aid to be fitted..."
+    spectra = workspace.spectra  # nor do the spectra
+    assert spectra.engine is None
+    assert all(c.xData is None or len(c.xData) == 0 for c in spectra.curves.values())
+    assert spectra.summary.text() == "Waiting for the hearing aid to be fitted..."
     assert workspace.save_current() is not None  # from the main window, dialog open
     assert [p.track_name for p in dialog.preferences()] == ["second"]
     window.model.set_listener(get_preset("N4"))

@@ -185,6 +185,11 @@ class SpectraPanel(QWidget):
         self._show_listener()
         self.redraw()
 
+    def forget_track(self) -> None:
+        """Another track is opening: show nothing of this one until its engine comes."""
+        self.set_track(None)
+        self.summary.setText("Waiting for the hearing aid to be fitted...")
+
     def set_player(self, player: Player | None) -> None:
         """Follow ``player`` for the live spectrum (``None``: no live curve)."""
         self.player = player

@@ -103,7 +103,8 @@ class Workspace(QObject):
         # under the previous one while (or if never) the hearing aid is fitted.
         if self.sessions_dialog is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)
-        self.haaqi.forget_track()  # its scores are the previous track's
+        self.haaqi.forget_track()  # its scores are the previous track's, and so are
+        self.spectra.forget_track()  # the spectra
 
     def _refresh_sessions(self) -> None:
         if self.sessions_dialog is not None and self.sessions_dialog.isVisible():
