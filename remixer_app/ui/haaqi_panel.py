@@ -100,12 +100,17 @@ class HaaqiPanel(QGroupBox):
     def forget_track(self) -> None:
         """Another track is opening: drop this one's engine, scores and running estimate."""
         self._drop_pending()
-        self.engine = self.track = self.result = None
+        self.engine = self.track = None
         self._true_engine = None
         self._true_fit = None
-        self.scores.setText(FAILED_TEXT)
+        self._show_no_estimate(FAILED_TEXT, WAITING_TEXT)
+
+    def _show_no_estimate(self, scores: str, status: str) -> None:
+        """No scores to show, and why (drops the result shown before)."""
+        self.result = None
+        self.scores.setText(scores)
         self.explanation.setText("")
-        self._show_status(WAITING_TEXT)
+        self._show_status(status)
 
     def _drop_pending(self) -> None:
         """Stop the debounce and the running estimate; a result on its way is dropped."""
@@ -146,10 +151,7 @@ class HaaqiPanel(QGroupBox):
         settings, position = self.model.chain_settings(), int(self.position())
         if all(settings.gains_db.get(name, 0.0) == float("-inf") for name in engine.stem_names):
             self._request += 1  # a result still on its way is for audible stems: dropped
-            self.result = None
-            self.scores.setText(MUTED_TEXT)
-            self.explanation.setText("")
-            self._show_status("")
+            self._show_no_estimate(MUTED_TEXT, "")
             return None
         hearing_aid = self.model.state.hearing_aid
         true_stems = track.true_stems
@@ -186,10 +188,8 @@ class HaaqiPanel(QGroupBox):
         if built is not None and built is not self.engine:
             self._true_engine = built
         if not (math.isfinite(scored.left) and math.isfinite(scored.right)):
-            self.result = None
-            self.scores.setText(SILENT_TEXT)
-            self.explanation.setText("")
-            self._show_status(f"Scored {excerpt_text(scored.start_s, scored.seconds)}")
+            self._show_no_estimate(SILENT_TEXT,
+                                   f"Scored {excerpt_text(scored.start_s, scored.seconds)}")
             return
         self.result = r = scored
         self.scores.setText(f"Left {r.left:.3f}   Right {r.right:.3f}   Mean {r.mean:.3f}")

@@ -103,7 +103,7 @@ class TrackExports(QObject):
                 "Export failed", f"{folder} holds the open track's own stems; choose another "
                 "folder.", "")
             return None
-        names = {f"{stem}{STEM_SUFFIX}" for stem in track.stems}  # what the export writes
+        names = [f"{stem}{STEM_SUFFIX}" for stem in track.stems]  # what the export writes
         clashes = [f.name for f in audio_files(folder) if stem_name(f) in track.stems]
         others = [name for name in clashes if name not in names]
         if others:  # vocals.flac beside a new vocals.wav: the folder would open no more
@@ -111,8 +111,7 @@ class TrackExports(QObject):
                 "Export failed", f"{folder} already has {', '.join(others)}; a stems folder "
                 "holds one file per stem, so choose another folder.", "")
             return None
-        existing = [f"{stem}{STEM_SUFFIX}" for stem in track.stems
-                    if f"{stem}{STEM_SUFFIX}" in clashes]
+        existing = [name for name in names if name in clashes]
         if existing and not self.confirm_replace(folder, existing):
             return None
         return self.export("stems", folder, engine, track, overwrite=bool(existing))
