@@ -176,19 +176,50 @@ def test_params_broadcast_and_validate() -> None:
 def test_fitting_rule() -> None:
     normal = multiband_params(get_preset("NH").left, RATE)
     assert normal.ratio == (1.0,) * 6 and normal.makeup_gain == (0.0,) * 6
-    assert normal.threshold == (-35.0,) * 6 and normal.knee_width == (0.0,) * 6
+    assert normal.threshold == (-30.0,) * 6 and normal.knee_width == (0.0,) * 6
     assert normal.attack == ATTACK_MS and normal.release == RELEASE_MS
     assert normal.crossover_frequencies == CROSSOVER_FREQUENCIES
-    # losses read at the band centres: 25, 45, 65, 85, 105 and 120 dB HL
+    # The Cadenza 2 recipe's own derivation (CAMFIT table, gain at 65 dB SPL, ratio over
+    # 55 -> 85 dB, read at 250 .. 4000 and 6000 Hz) run on presets N1 and S2, left ear.
+    n1 = multiband_params(get_preset("N1").left, RATE)
+    np.testing.assert_allclose(n1.makeup_gain, [0, 0, 0, 3.0, 12.2, 8.2], atol=0.05)
+    np.testing.assert_allclose(n1.ratio, [1.01, 1, 1, 1, 1.12, 1.58], atol=0.005)
+    s2 = multiband_params(get_preset("S2").left, RATE)
+    np.testing.assert_allclose(s2.makeup_gain, [0, 1.5, 8.9, 17.4, 35.0, 35.0], atol=0.05)
+    np.testing.assert_allclose(s2.ratio, [1.04, 1.01, 1.08, 1.83, 1, 1], atol=0.005)
     ear = Audiogram(np.array([250.0, 500, 1000, 2000, 4000, 8000]),
                     np.array([25.0, 45, 65, 85, 105, 120]))
-    fitted = multiband_params(ear, RATE)
-    np.testing.assert_allclose(fitted.makeup_gain, [2.25, 11.25, 20.25, 24, 24, 24])
-    np.testing.assert_allclose(fitted.ratio, [1.125, 1.625, 2.125, 2.625, 3, 3])
-    steep = multiband_params(get_preset("S3").left, RATE)
-    assert np.all(np.diff(steep.makeup_gain) >= 0) and np.all(np.diff(steep.ratio) >= 0)
     with pytest.raises(ValueError, match="Nyquist"):
         multiband_params(ear, 8000)
+
+
+def test_fitting_follows_camfit_table() -> None:
+    """Gain and ratio are read from pyclarity's CAMFIT table as the recipe reads them."""
+    from clarity.enhancer.gha.gha_utils import gainrule_camfit_compr
+
+    bands = np.array([177.0, 297, 500, 841, 1414, 2378, 4000, 6727, 11314])
+    edges = np.array([1e-8, 229.2793, 385.3570, 648.4597, 1090.5, 1833.7, 3084.2, 5187.3,
+                      8724.1, 1e7])
+    levels = np.arange(-10, 111)
+    read = [250, 500, 1000, 2000, 4000, 6000]
+    for name in ("N3", "N5", "S3"):
+        listener = get_preset(name)
+        left, right = listener.left.to_clarity(), listener.right.to_clarity()
+        table = gainrule_camfit_compr(
+            left, right, {"frequencies": bands, "edge_frequencies": edges, "levels": levels,
+                          "channels": 2, "side": "lr"}, 45.0, 0.0, 0.0, 100.0)[0]
+        for side, ear in enumerate((listener.left, listener.right)):
+            gains = {level: table[levels.tolist().index(level), :, side]
+                     for level in (55, 65, 85)}
+            output = (85 + gains[85]) - (55 + gains[55])
+            flat = output == 0  # the output is at its cap throughout: no compression
+            ratio = np.where(flat, 1.0, 30.0 / np.where(flat, 1.0, output))
+            fitted = multiband_params(ear, RATE)
+            np.testing.assert_allclose(fitted.makeup_gain, np.interp(read, bands, gains[65]),
+                                       atol=1e-9)
+            np.testing.assert_allclose(fitted.ratio, np.interp(read, bands, ratio), atol=1e-9)
+            assert max(fitted.makeup_gain) > 10.0 and max(fitted.ratio) > 1.5
+    assert np.any(flat)  # N5 and S3's top bands: the recipe's ratio 1 there is kept
 
 
 def test_level_adjustment() -> None:

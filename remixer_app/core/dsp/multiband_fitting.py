@@ -1,20 +1,23 @@
 """Fitting the Cadenza 2 hearing aid to a listener, and the Cadenza 2 level rule.
 
-The multiband compressor (:mod:`remixer_app.core.dsp.multiband`) has six bands centred
-on 250 Hz .. 8 kHz. Our rule sets each band from the ear's hearing loss ``HL`` at the
-band centre (the audiogram interpolated on a log-frequency axis, held flat beyond its
-ends), with ``excess = max(HL - 20, 0)`` the loss beyond normal hearing:
+The multiband compressor (:mod:`remixer_app.core.dsp.multiband`) has six bands, split at
+(250 .. 4000 Hz) x sqrt(2). The Cadenza 2 baseline fits it to each ear as its recipe does:
 
-* make-up gain ``0.45 * excess`` dB, at most 24 dB: a little under the half-gain rule,
-  since compression already lifts quiet passages;
-* ratio ``1 + excess / 40``, at most 3: more loss, less dynamic range to fit into;
-* threshold -35 dB re full scale, hard knee;
-* attack 11, 11, 14, 13, 11, 11 ms and release 80, 80, 80, 80, 100, 100 ms, the
-  Cadenza 2 baseline's time constants.
+* the CAMFIT compressive gain rule (Moore et al. 1999; pyclarity's
+  ``gainrule_camfit_compr``, the reference implementation, called here) gives the
+  insertion gain for every input level from -10 to 110 dB SPL in nine bands from
+  177 Hz to 11.3 kHz;
+* a band's make-up gain is its gain for a 65 dB SPL input, and its ratio the input
+  range 55 -> 85 dB over the output range those inputs give (1 where the output does
+  not change), both read at 250, 500, 1000, 2000, 4000 and 6000 Hz by interpolating
+  linearly in frequency between the CAMFIT bands;
+* threshold -30 dB re full scale, hard knee; attack 11, 11, 14, 13, 11, 11 ms and
+  release 80, 80, 80, 80, 100, 100 ms.
 
-A listener with normal hearing (all losses up to 20 dB HL) gets a compressor that
-changes nothing in level. The level rule keeps the remix at the input's level however
-the stems are gained: see :func:`level_adjustment_db`.
+CAMFIT's noise gate acts only on inputs below 45 dB SPL, under the levels read, so it
+is left out. An ear with no loss at all gets a compressor that changes nothing. The
+level rule keeps the remix at the input's level however the stems are gained: see
+:func:`level_adjustment_db`.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from remixer_app.core.audiogram import Audiogram
 from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES
 from remixer_app.core.dsp.multiband_params import MultibandParams
 
-BAND_CENTRES_HZ = (250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)
-NORMAL_HEARING_DB = 20.0     # losses up to this get no help
-GAIN_PER_DB = 0.45           # make-up gain per dB of loss beyond NORMAL_HEARING_DB
-MAX_MAKEUP_DB = 24.0
-LOSS_PER_RATIO_STEP = 40.0   # dB of loss beyond normal that adds 1 to the ratio
-MAX_RATIO = 3.0
-THRESHOLD_DB = -35.0
+CAMFIT_BANDS_HZ = np.array([177.0, 297, 500, 841, 1414, 2378, 4000, 6727, 11314])
+CAMFIT_EDGES_HZ = np.array([1e-8, 229.2793, 385.3570, 648.4597, 1090.5, 1833.7, 3084.2,
+                            5187.3, 8724.1, 1e7])
+CAMFIT_LEVELS_DB = np.arange(-10, 111)  # input levels, dB SPL
+NOISE_GATE_DB = 45.0
+MAX_OUTPUT_DB = 100.0
+GAIN_LEVEL_DB = 65                      # the input level whose gain is the make-up gain
+RATIO_LEVELS_DB = (55, 85)              # the input range the ratio is read over
+BAND_READ_HZ = (250.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0)
+THRESHOLD_DB = -30.0
 ATTACK_MS = (11.0, 11.0, 14.0, 13.0, 11.0, 11.0)
 RELEASE_MS = (80.0, 80.0, 80.0, 80.0, 100.0, 100.0)
 
@@ -52,18 +58,41 @@ def multiband_params(audiogram: Audiogram, rate: float) -> MultibandParams:
     ValueError
         ``rate`` is too low for the crossovers (they must lie below its Nyquist frequency).
     """
-    excess = np.maximum(audiogram.at(BAND_CENTRES_HZ) - NORMAL_HEARING_DB, 0.0)
+    gain, ratio = camfit_gain_and_ratio(audiogram)
     params = MultibandParams(
         attack=ATTACK_MS,
         release=RELEASE_MS,
         threshold=(THRESHOLD_DB,),
-        ratio=tuple(np.minimum(1.0 + excess / LOSS_PER_RATIO_STEP, MAX_RATIO)),
-        makeup_gain=tuple(np.minimum(GAIN_PER_DB * excess, MAX_MAKEUP_DB)),
+        ratio=tuple(float(r) for r in ratio),
+        makeup_gain=tuple(float(g) for g in gain),
         knee_width=(0.0,),
         crossover_frequencies=CROSSOVER_FREQUENCIES,
     )
     params.coefficients(rate)  # fails now, not at the first render, on a bad rate
     return params
+
+
+def camfit_gain_and_ratio(audiogram: Audiogram) -> tuple[np.ndarray, np.ndarray]:
+    """The six bands' make-up gains (dB) and compression ratios CAMFIT gives one ear."""
+    # Imported here because pyclarity is heavy and only a multiband fitting needs it.
+    from clarity.enhancer.gha.gha_utils import gainrule_camfit_compr
+
+    ear = audiogram.to_clarity()
+    model = {"frequencies": CAMFIT_BANDS_HZ, "edge_frequencies": CAMFIT_EDGES_HZ,
+             "levels": CAMFIT_LEVELS_DB, "channels": 2, "side": "lr"}
+    # The rule fits both ears independently: give it this ear twice, keep the first.
+    table = gainrule_camfit_compr(ear, ear, model, NOISE_GATE_DB, 0.0, 0.0,
+                                  MAX_OUTPUT_DB)[0][:, :, 0]
+
+    def row(level: int) -> np.ndarray:
+        return table[level - int(CAMFIT_LEVELS_DB[0])]  # one row per dB
+
+    low, high = RATIO_LEVELS_DB
+    output_range = (high + row(high)) - (low + row(low))
+    ratio = np.divide(float(high - low), output_range, out=np.ones_like(output_range),
+                      where=output_range != 0)
+    return (np.interp(BAND_READ_HZ, CAMFIT_BANDS_HZ, row(GAIN_LEVEL_DB)),
+            np.interp(BAND_READ_HZ, CAMFIT_BANDS_HZ, ratio))
 
 
 def makeup_gain_db(params: MultibandParams, freqs: ArrayLike) -> np.ndarray:
