@@ -314,6 +314,17 @@ def test_numbered_players_of_an_instrument_are_one_stem(tmp_path: Path) -> None:
         load_stems_dir(tmp_path)
 
 
+def test_cadenza2_names_for_the_saxophone(tmp_path: Path) -> None:
+    # The Cadenza 2 data call it "Sax": left out, it silently dropped from the remix.
+    write_stems(tmp_path, {"Violin_1": 1.0, "Sax": 1.0, "Cello": 1.0})
+    assert tuple(load_stems_dir(tmp_path)) == ("cello", "saxophone", "violin")
+    assert ignored_files_note(tmp_path) is None
+    write_stems(tmp_path, {"saxophone": 1.0})
+    with pytest.raises(AudioError, match=r"several files for saxophone \(Sax.wav, "
+                                         r"saxophone.wav\)"):
+        load_stems_dir(tmp_path)
+
+
 @pytest.mark.parametrize(("names", "message"), [
     (("violin", "vocals", "drums"), r"mixes pop stems \(vocals, drums\) with instruments "
                                     r"\(violin\)"),

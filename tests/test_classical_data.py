@@ -89,6 +89,7 @@ def test_every_instrument_has_a_general_midi_program() -> None:
 
 def test_instrument_list_validates() -> None:
     assert instrument_list(["Violin", "cello", "violin"]) == ("cello", "violin")
+    assert instrument_list(["Sax", "flute"]) == ("flute", "saxophone")  # Cadenza 2's name
     with pytest.raises(RemixerError, match="unknown instrument"):
         instrument_list(["violin", "kazoo"])
     with pytest.raises(RemixerError, match="2 to 5"):

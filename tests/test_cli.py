@@ -41,6 +41,7 @@ def test_parse_gains() -> None:
     assert parse_gains("vocals=6, drums=-3,bass=mute") == {
         "vocals": 6.0, "drums": -3.0, "bass": float("-inf")}
     assert parse_gains("") == {}
+    assert parse_gains("Bassoon=3,Sax=-2") == {"bassoon": 3.0, "saxophone": -2.0}
     for bad in ("vocals", "vocals=x", "=3", "vocals=inf", "vocals=nan", "vocals=1e9",
                 "vocals=-41"):
         with pytest.raises(ValueError):

@@ -22,7 +22,7 @@ from remixer_app.core.export import (
     check_export_target,
 )
 from remixer_app.core.exporting import export_aided
-from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
+from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid, instrument_name
 from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.stems_folder import (
     align_lengths,
@@ -41,7 +41,10 @@ COMPRESSOR_OPTIONS = (("--comp-threshold", "threshold", "RMS"),
 
 
 def parse_gains(text: str) -> dict[str, float]:
-    """``"vocals=6,drums=0,bass=-3"`` -> ``{"vocals": 6.0, ...}``; ``mute`` or ``-inf`` mutes."""
+    """``"vocals=6,drums=0,bass=-3"`` -> ``{"vocals": 6.0, ...}``; ``mute`` or ``-inf`` mutes.
+
+    Stem names are read as :func:`~remixer_app.core.instruments.instrument_name` reads
+    them (``Bassoon`` is ``bassoon``, ``Sax`` is ``saxophone``)."""
     gains: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")
@@ -57,9 +60,10 @@ def parse_gains(text: str) -> dict[str, float]:
         if math.isfinite(gain) and abs(gain) > MAX_GAIN_DB:
             raise ValueError(f"gain {item!r} is beyond +-{MAX_GAIN_DB:g} dB (use 'mute' to "
                              "silence a stem)")
-        if name.strip() in gains:
-            raise ValueError(f"stem {name.strip()!r} is given two gains")
-        gains[name.strip()] = gain
+        stem = instrument_name(name)
+        if stem in gains:
+            raise ValueError(f"stem {stem!r} is given two gains")
+        gains[stem] = gain
     return gains
 
 

@@ -16,6 +16,8 @@ from typing import Literal
 from remixer_app.core.errors import RemixerError
 
 INSTRUMENTS = ("bassoon", "cello", "clarinet", "flute", "oboe", "saxophone", "viola", "violin")
+#: Other names for instruments: the Cadenza 2 data and recipe call the saxophone "Sax".
+ALIASES = {"sax": "saxophone"}
 MAX_INSTRUMENTS = 5
 
 HearingAid = Literal["nalr", "multiband"]
@@ -23,6 +25,13 @@ HearingAid = Literal["nalr", "multiband"]
 #: Cadenza 2 multiband compressor, as :class:`~remixer_app.core.engine.HearingAidEngine`
 #: and the mix settings name them.
 HEARING_AIDS: tuple[HearingAid, ...] = ("nalr", "multiband")
+
+
+def instrument_name(name: str) -> str:
+    """``name`` as :data:`INSTRUMENTS` spell it if it is one (any case, an alias of
+    :data:`ALIASES`); otherwise ``name`` in lower case."""
+    key = name.strip().lower()
+    return ALIASES.get(key, key)
 
 
 def instrument_list(names: Iterable[str]) -> tuple[str, ...]:
@@ -33,7 +42,7 @@ def instrument_list(names: Iterable[str]) -> tuple[str, ...]:
     RemixerError
         An unknown name, or fewer than 2 or more than 5 distinct instruments.
     """
-    given = [str(n).strip().lower() for n in names]
+    given = [instrument_name(str(n)) for n in names]
     unknown = sorted(set(given) - set(INSTRUMENTS))
     if unknown:
         raise RemixerError(f"unknown instrument(s) {', '.join(unknown)}; "

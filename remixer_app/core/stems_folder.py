@@ -19,7 +19,12 @@ import numpy as np
 
 from remixer_app.core.audio_io import AUDIO_SUFFIXES, STEM_NAMES, TARGET_RATE, load_audio
 from remixer_app.core.errors import AudioError, RemixerError
-from remixer_app.core.instruments import INSTRUMENTS, MAX_INSTRUMENTS, instrument_list
+from remixer_app.core.instruments import (
+    INSTRUMENTS,
+    MAX_INSTRUMENTS,
+    instrument_list,
+    instrument_name,
+)
 
 MIXTURE_NAME = "mixture"  # a stems folder's optional mixture file is mixture.<suffix>
 STEM_LENGTH_TOLERANCE_S = 0.1
@@ -149,16 +154,20 @@ def audio_files(folder: Path) -> list[Path]:
 
 
 def _base(file: Path) -> str:
-    """``vocals`` for ``Vocals.stem.wav``, ``violin_2`` for ``Violin_2.flac``."""
-    return file.name.lower().partition(".")[0]
+    """``vocals`` for ``Vocals.stem.wav``, ``violin_2`` for ``Violin_2.flac``,
+    ``saxophone`` for ``Sax.wav``."""
+    return instrument_name(file.name.partition(".")[0])
 
 
 def stem_name(file: Path) -> str:
     """The stem a file of a stems folder is part of: ``vocals`` for ``Vocals.stem.wav``,
-    ``violin`` for ``violin.flac`` and ``Violin_2.flac`` (a second violin)."""
+    ``violin`` for ``violin.flac`` and ``Violin_2.flac`` (a second violin),
+    ``saxophone`` for ``Sax.wav`` and ``Sax_2.wav`` (the Cadenza 2 data's name)."""
     base = _base(file)
     numbered = _NUMBERED.fullmatch(base)
-    return numbered["name"] if numbered and numbered["name"] in INSTRUMENTS else base
+    if numbered and instrument_name(numbered["name"]) in INSTRUMENTS:
+        return instrument_name(numbered["name"])
+    return base
 
 
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
