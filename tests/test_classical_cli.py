@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from test_classical_separation import _classical_ensemble, _scene
 
 from remixer_app.cli import main
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.dsp.multiband_fitting import level_adjustment_db
 from remixer_app.core.dsp.reference import reference_classical_chain
 from remixer_app.core.stems_folder import load_stems_dir
 
@@ -43,3 +45,26 @@ def test_render_uses_the_multiband_aid_for_instruments(tmp_path: Path) -> None:
     assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
                  "--mixture", str(tmp_path / "mix.wav"), "--out", str(tmp_path / "y.flac")]) == 2
     assert not (tmp_path / "y.flac").exists()  # the NAL-R aid's target: refused, not ignored
+
+
+def test_render_writes_the_remix_haaqi_takes_its_level_from(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    stems = load_stems_dir(tmp_path / "scene")
+    aided, remix = tmp_path / "aided.wav", tmp_path / "remix.wav"
+    base = ["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
+            "--gains", "Violin=4,cello=-2", "--sample-rate", "44100", "--subtype", "FLOAT"]
+    assert main([*base, "--out", str(aided), "--remix-out", str(aided)]) == 2
+    assert main([*base, "--out", str(aided), "--remix-out", str(remix)]) == 0
+    level = 10 ** (level_adjustment_db([4.0, -2.0]) / 20)
+    expected = level * (10 ** (4 / 20) * stems["violin"] + 10 ** (-2 / 20) * stems["cello"])
+    np.testing.assert_allclose(sf.read(remix)[0], expected, atol=1e-6)
+    capsys.readouterr()
+    scored = ["haaqi", "--processed", str(aided), "--reference", str(aided),
+              "--listener", "N3", "--ear", "left", "--seed", "1"]
+    assert main(scored) == 0
+    assert "take it from the remix before the aid" in capsys.readouterr().err
+    assert main([*scored, "--level-from", str(remix)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert f"level1 {65 - 20 * np.log10(np.sqrt(np.mean(expected[:, 0] ** 2))):.2f}" in out

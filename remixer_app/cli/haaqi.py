@@ -45,8 +45,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="dB SPL of an RMS of 1 (default: 65 - 20 log10(RMS of the "
                             "--level-from file's ear, else of the reference's))")
     level.add_argument("--level-from", metavar="FILE",
-                       help="the remix before the hearing aid: the Cadenza recipe puts its "
-                            "RMS at 65 dB SPL (the reference, with NAL-R, is louder)")
+                       help="the remix before the hearing aid (`remixer render --remix-out`): "
+                            "the Cadenza recipes put its RMS at 65 dB SPL (the reference, "
+                            "through the aid, is louder)")
     p.add_argument("--equalisation", type=int, choices=(1, 2), default=2,
                    help="1: HAAQI adds NAL-R to the reference; 2: it has NAL-R (default)")
     p.add_argument("--seed", type=int, metavar="N",
@@ -79,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--level1 must be a finite number of dB SPL")
     # Every ear's level first: a silent ear must fail the run before any score is printed.
     if args.level1 is None:
+        if not args.level_from:
+            warn("HAAQI's level is taken from the reference, which has been through the "
+                 "hearing aid; the Cadenza recipes take it from the remix before the aid "
+                 "(write it with `remixer render --remix-out FILE`, pass --level-from FILE), "
+                 "and a reference through the multiband aid scores far lower this way")
         source, path = ((load_audio_warning(args.level_from).samples, args.level_from)
                         if args.level_from else (reference, args.reference))
         levels = {ear: default_level1(source[:, ear], path) for ear in EARS[args.ear]}

@@ -21,7 +21,7 @@ from remixer_app.core.export import (
     SUBTYPES,
     check_export_target,
 )
-from remixer_app.core.exporting import export_aided
+from remixer_app.core.exporting import export_aided, export_remix
 from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid, instrument_name
 from remixer_app.core.listener_io import resolve_listener
 from remixer_app.core.stems_folder import (
@@ -109,14 +109,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--subtype", choices=SUBTYPES, default=DEFAULT_SUBTYPE)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .flac or .wav")
+    p.add_argument("--remix-out", metavar="FILE",
+                   help="also write the remix before the hearing aid (hard-clipped, at "
+                        "--sample-rate): `remixer haaqi --level-from` takes its level")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render and write the output; returns the exit code."""
     out = check_export_target(args.out, args.subtype, overwrite=args.overwrite)
+    remix_out = (check_export_target(args.remix_out, args.subtype, overwrite=args.overwrite)
+                 if args.remix_out else None)
+    if remix_out is not None and remix_out.resolve() == out.resolve():
+        raise ValueError("--remix-out and --out name the same file")
     inputs = [path for paths in stem_files(args.stems)[0].values() for path in paths]
-    check_not_input(out, [*inputs, args.mixture] if args.mixture else inputs)
+    for target in (out, remix_out) if remix_out else (out,):
+        check_not_input(target, [*inputs, args.mixture] if args.mixture else inputs)
     low, high = EXPORT_RATES
     if not low <= args.sample_rate <= high:
         raise ValueError(f"--sample-rate must be {low} to {high} Hz")
@@ -170,4 +178,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {done.clipped} samples exceeded full scale ({treated})", file=sys.stderr)
     print(f"wrote {out} ({done.seconds:.2f} s, {args.sample_rate} Hz, "
           f"{args.subtype}) for listener {listener.id}, {hearing_aid} hearing aid")
+    if remix_out is not None:
+        export_remix(engine, stems, settings, remix_out, rate=args.sample_rate,
+                     subtype=args.subtype, overwrite=args.overwrite)
+        print(f"wrote {remix_out}, the remix before the hearing aid")
     return 0
