@@ -40,6 +40,7 @@ from remixer_app.core.evaluation.classical import (
     list_scenes,
     load_scene,
     scene_gains,
+    scene_players,
     summarise_classical,
 )
 from remixer_app.core.evaluation.harness import EvaluationSetup, evaluate
@@ -110,7 +111,7 @@ def classical(folder: str, limit: int | None) -> None:
         for n, (system, estimator) in enumerate(SYSTEMS.items()):
             results[system].append(evaluate_scene(name, stems, estimator(stems),
                                                   listeners[k % len(listeners)], gains,
-                                                  bounds=n == 0))
+                                                  bounds=n == 0, players=scene_players(scene)))
         print(f"scene {k + 1}/{len(scenes)} {name} ({time.monotonic() - start:.0f} s)",
               flush=True)
     bounds = summarise_classical(results[next(iter(SYSTEMS))])

@@ -68,3 +68,20 @@ def test_render_writes_the_remix_haaqi_takes_its_level_from(
     out, err = capsys.readouterr()
     assert err == ""
     assert f"level1 {65 - 20 * np.log10(np.sqrt(np.mean(expected[:, 0] ** 2))):.2f}" in out
+
+
+def test_render_counts_numbered_players_in_the_level_rule(tmp_path: Path) -> None:
+    _scene(tmp_path / "scene", {"violin_1": 660.0, "violin_2": 880.0, "cello": 130.0})
+    out = tmp_path / "aided.wav"
+    assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
+                 "--gains", "violin=10,cello=-10", "--sample-rate", "44100",
+                 "--subtype", "FLOAT", "--out", str(out)]) == 0
+    stems = load_stems_dir(tmp_path / "scene")
+    gains = {"violin": 10.0, "cello": -10.0}
+    expected = reference_classical_chain(stems, get_preset("N3"), gains,
+                                         players={"violin": 2})
+    np.testing.assert_allclose(sf.read(out)[0], expected, atol=1e-6)
+    per_stem, per_player = (
+        reference_classical_chain(stems, get_preset("N3"), gains, "none", players)
+        for players in (None, {"violin": 2}))
+    assert np.std(per_stem) > 1.1 * np.std(per_player)  # the rule's gains: 1.2 dB apart

@@ -228,9 +228,18 @@ def test_level_adjustment() -> None:
     assert level_adjustment_db([6.0, NEG_INF, 0.0, -3.0]) == pytest.approx(expected, abs=1e-12)
     assert level_adjustment_db([NEG_INF, NEG_INF]) == 0.0
     assert level_adjustment_db([10.0]) == pytest.approx(-10.0, abs=1e-12)
+    # The recipe averages over sources: two bassoons (one stem) count twice. A CAD2
+    # test scene's gains, bassoon -5, clarinet +7, oboe -2: -2.98 dB per stem, -1.96
+    # per player.
+    assert level_adjustment_db([-5.0, 7.0, -2.0]) == pytest.approx(-2.98, abs=0.005)
+    assert level_adjustment_db([-5.0, 7.0, -2.0], [2, 1, 1]) == pytest.approx(-1.96, abs=0.005)
+    with pytest.raises(ValueError, match="players"):
+        level_adjustment_db([0.0, 0.0], [1, 0])
     for bad in ([float("nan")], [float("inf")], []):
         with pytest.raises(ValueError):
             level_adjustment_db(bad)
+    with pytest.raises(ValueError, match="players"):
+        level_adjustment_db([0.0, 0.0], [1])
 
 
 # ---------------------------------------------------------------- the engine's multiband mode

@@ -97,6 +97,10 @@ def test_instrument_folder_uses_its_mixture_file(tmp_path: Path) -> None:
     track = open_track(tmp_path, None)
     np.testing.assert_allclose(track.mixture, sum(parts.values()), atol=1e-6)
     assert track.warnings == ()
+    assert track.players == {"cello": 1, "viola": 1, "violin": 1}
+    (tmp_path / "violin.wav").rename(tmp_path / "violin_1.wav")
+    _write(tmp_path / "Violin 2.wav", seed=5)
+    assert open_track(tmp_path, None).players["violin"] == 2  # the level rule counts them
 
 
 def test_audio_files_a_stems_folder_does_not_read_are_named(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from remixer_app.core.stems_folder import (
     ignored_files_note,
     load_stems_dir,
     stem_files,
+    stem_players,
 )
 
 _DEFAULT_COMPRESSOR = CompressorParams()
@@ -168,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mixture and hearing_aid == "multiband":  # else silently ignored
         raise ValueError("--mixture is the NAL-R aid's loudness target; the multiband aid "
                          "levels by the Cadenza 2 rule instead")
-    engine = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid=hearing_aid)
+    engine = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid=hearing_aid,
+                              players=stem_players(args.stems))
     done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
                         overwrite=args.overwrite)
     if done.clipped:

@@ -116,6 +116,9 @@ class HearingAidEngine:
     hearing_aid
         ``"nalr"``: NAL-R and the optional single-band compressor (Cadenza ICASSP 2024);
         ``"multiband"``: the Cadenza 2 aid (level rule, six-band compressor per ear).
+    players
+        How many players a stem holds where more than one (two violins in one stem):
+        the Cadenza 2 level rule counts players.
 
     Attributes
     ----------
@@ -132,7 +135,8 @@ class HearingAidEngine:
     """
 
     def __init__(self, stems: Mapping[str, np.ndarray], listener: Listener, *,
-                 mixture: np.ndarray | None = None, hearing_aid: HearingAid = "nalr") -> None:
+                 mixture: np.ndarray | None = None, hearing_aid: HearingAid = "nalr",
+                 players: Mapping[str, int] | None = None) -> None:
         if hearing_aid not in HEARING_AIDS:
             raise ValueError(f"hearing_aid must be one of {', '.join(HEARING_AIDS)}, "
                              f"not {hearing_aid!r}")
@@ -140,6 +144,9 @@ class HearingAidEngine:
             raise AudioError("no stems to remix")
         self.hearing_aid: HearingAid = hearing_aid
         self.stem_names = tuple(stems)
+        if set(players or {}) - set(stems):
+            raise ValueError(f"players given for stems not in the track: {players}")
+        self.players = {name: int((players or {}).get(name, 1)) for name in self.stem_names}
         checked = [_stereo(stems[name], name) for name in self.stem_names]
         lengths = {name: len(x) for name, x in zip(self.stem_names, checked, strict=True)}
         if len(set(lengths.values())) != 1:
@@ -161,6 +168,7 @@ class HearingAidEngine:
             multiband_params(listener.left, ENGINE_RATE),
             multiband_params(listener.right, ENGINE_RATE))
         coefficients = [params.coefficients(ENGINE_RATE) for params in self.multiband]
+        self._multiband_left = coefficients[0]  # sizes every state (designing takes ms)
         self._program, self._taps = coefficients[0].program, coefficients[0].taps
         self._band_compressors = np.stack([c.compressor for c in coefficients])
         self._render_scratch: np.ndarray | None = None
@@ -211,7 +219,8 @@ class HearingAidEngine:
                              f"stems are {', '.join(self.stem_names)}")
         gains = np.array([float(gains_db.get(name, 0.0)) for name in self.stem_names])
         if self.hearing_aid == "multiband":
-            level = np.power(10.0, level_adjustment_db(gains) / 20.0)
+            level = np.power(10.0, level_adjustment_db(gains, list(self.players.values()))
+                             / 20.0)
             return np.power(10.0, gains / 20.0) * level
         with np.errstate(invalid="ignore"):
             delta = (self._stem_lufs + gains) - self._stem_lufs
@@ -230,7 +239,7 @@ class HearingAidEngine:
     def new_state(self, settings: ChainSettings) -> EngineState:
         """A fresh two-ear compressor state sized for ``settings``."""
         if self.hearing_aid == "multiband":
-            return MultibandState(self.multiband[0].coefficients(self.rate), channels=2)
+            return MultibandState(self._multiband_left, channels=2)
         return CompressorState(self.window_length(settings), channels=2)
 
     def plan(self, settings: ChainSettings) -> RenderPlan:

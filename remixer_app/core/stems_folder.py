@@ -170,6 +170,13 @@ def stem_name(file: Path) -> str:
     return base
 
 
+def stem_players(folder: str | os.PathLike[str]) -> dict[str, int]:
+    """How many players each stem of a stems folder holds: its numbered files
+    (``violin_1.wav``, ``violin_2.wav``: 2), else 1."""
+    files, _ = stem_files(Path(folder))
+    return {name: len(paths) for name, paths in files.items()}
+
+
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
     """Trim tracks that should be equally long to their common length.
 

@@ -16,7 +16,7 @@ instruments by the :data:`CLASSICAL_ENSEMBLE`; the caller loads that separator.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from remixer_app.core.stems_folder import (
     ignored_files_note,
     load_stems_dir,
     stem_files,
+    stem_players,
 )
 
 
@@ -56,6 +57,9 @@ class OpenedTrack:
         Where ``stems`` came from, for the user.
     warnings
         Things the user should know (clipping input, a fallback taken).
+    players
+        How many players a stem holds where a stems folder says so (its numbered
+        files); 1 for every other stem.
     """
 
     path: Path
@@ -64,6 +68,7 @@ class OpenedTrack:
     true_stems: Mapping[str, np.ndarray] | None
     source: str
     warnings: tuple[str, ...]
+    players: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
@@ -139,7 +144,7 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         _done(progress, "stems folder opened")
         note = ignored_files_note(p)
         return OpenedTrack(p, mixture, stems, stems, "stems folder",
-                           (*noticed, note) if note else tuple(noticed))
+                           (*noticed, note) if note else tuple(noticed), stem_players(p))
     wanted = None if instruments is None else instrument_list(instruments)
     audio = load_audio(p, cancelled)
     check_cancelled(cancelled)  # between the stages: loading the models takes seconds

@@ -289,7 +289,7 @@ class TrackController(QObject):
             check_cancelled(cancelled)  # replaced while it waited for the pool
             progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
             engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
-                                      hearing_aid=hearing_aid)
+                                      hearing_aid=hearing_aid, players=track.players)
             progress(ProgressReport(0.7, None, "preparing playback"))
             check_cancelled(cancelled)
             # The player's loudness model is a third of the engine's cost: build it here too.

@@ -101,25 +101,32 @@ def makeup_gain_db(params: MultibandParams, freqs: ArrayLike) -> np.ndarray:
     return np.asarray(params.makeup_gain, dtype=float)[band]
 
 
-def level_adjustment_db(gains_db: ArrayLike) -> float:
+def level_adjustment_db(gains_db: ArrayLike, players: ArrayLike | None = None) -> float:
     """The Cadenza 2 level rule: the gain in dB applied to the sum of the gained stems.
 
-    It is ``-10 log10(mean(10 ** (g / 10)))`` over all stems, so that gains that
-    raise some stems and lower others leave the overall level about where it was
-    (exactly so for uncorrelated stems of equal power). A muted stem (``-inf``) counts
-    as no power; when all are muted there is nothing to adjust and the result is 0.
+    It is ``-10 log10(mean(10 ** (g / 10)))`` over the ensemble's players, so that gains
+    that raise some stems and lower others leave the overall level about where it was
+    (exactly so for uncorrelated players of equal power). The recipe averages over its
+    sources, so a stem of two violins counts twice. A muted stem (``-inf``) counts as no
+    power; when all are muted there is nothing to adjust and the result is 0.
 
     Parameters
     ----------
     gains_db
         The gain of every stem in dB, ``-inf`` for a muted one.
+    players
+        How many players each stem holds (1 each if not given).
     """
     gains = np.asarray(gains_db, dtype=np.float64).ravel()
     if gains.size == 0:
         raise ValueError("level_adjustment_db needs the gain of at least one stem")
     if np.any(np.isnan(gains) | (gains == np.inf)):
         raise ValueError(f"gains must be finite numbers of dB or -inf (mute): {gains.tolist()}")
-    mean_power = float(np.mean(np.power(10.0, gains / 10.0)))
+    counts = np.ones_like(gains) if players is None else np.asarray(players, np.float64).ravel()
+    if counts.shape != gains.shape or not np.all(counts >= 1):
+        raise ValueError(f"players must give each of the {gains.size} stems at least one: "
+                         f"{counts.tolist()}")
+    mean_power = float(np.sum(counts * np.power(10.0, gains / 10.0)) / np.sum(counts))
     if mean_power == 0.0:
         return 0.0
     return -10.0 * float(np.log10(mean_power))

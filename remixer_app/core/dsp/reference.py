@@ -96,12 +96,13 @@ def reference_multiband(signal: np.ndarray, params: MultibandParams,
 
 
 def reference_classical_chain(stems: Mapping[str, np.ndarray], listener: Listener,
-                              gains_db: Mapping[str, float],
-                              clip: ClipMode = "hard") -> np.ndarray:
+                              gains_db: Mapping[str, float], clip: ClipMode = "hard",
+                              players: Mapping[str, int] | None = None) -> np.ndarray:
     """The Cadenza 2 hearing aid's output: (frames, 2), clipped as ``clip`` says.
 
     Each stem (mono ones on both ears) is weighted by ``10 ** (g / 20)`` times the level
-    rule's gain (:func:`~remixer_app.core.dsp.multiband_fitting.level_adjustment_db`),
+    rule's gain (:func:`~remixer_app.core.dsp.multiband_fitting.level_adjustment_db`,
+    counting each stem's ``players``, 1 where not given),
     the stems are summed in order, and each ear goes through pyclarity's multiband
     compressor with the settings
     :func:`~remixer_app.core.dsp.multiband_fitting.multiband_params` gives that ear.
@@ -112,7 +113,8 @@ def reference_classical_chain(stems: Mapping[str, np.ndarray], listener: Listene
     differently would swamp the comparison.
     """
     gains = np.array([float(gains_db.get(name, 0.0)) for name in stems])
-    level = np.power(10.0, level_adjustment_db(gains) / 20.0)
+    counts = [(players or {}).get(name, 1) for name in stems]
+    level = np.power(10.0, level_adjustment_db(gains, counts) / 20.0)
     weights = np.power(10.0, gains / 20.0) * level
     remix = np.zeros((len(next(iter(stems.values()))), 2))
     for weight, stem in zip(weights, stems.values(), strict=True):

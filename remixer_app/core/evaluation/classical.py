@@ -38,7 +38,7 @@ from remixer_app.core.evaluation.results import gap_closed
 from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.instruments import INSTRUMENTS, is_instrument_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
-from remixer_app.core.stems_folder import load_stems_dir
+from remixer_app.core.stems_folder import load_stems_dir, stem_players
 
 MAX_SCENE_GAIN_DB = 10
 #: Separates ``(mixture, instruments)`` into ``{instrument: (frames, 2)}``.
@@ -51,6 +51,21 @@ def load_scene(folder: Path) -> dict[str, np.ndarray]:
     if not is_instrument_set(stems):
         raise RemixerError(f"{folder} holds {', '.join(stems)}, not instruments")
     return stems
+
+
+def scene_players(folder: Path) -> dict[str, int]:
+    """How many parts each instrument plays in a scene (its ``scene.json``, which the
+    data builder writes; two parts of one instrument share its stem); else the stems
+    folder's numbered files."""
+    described = folder / "scene.json"
+    parts = (json.loads(described.read_text(encoding="utf-8")).get("parts")
+             if described.is_file() else None)
+    if not parts:
+        return stem_players(folder)
+    counts: dict[str, int] = {}
+    for part in parts:
+        counts[part["instrument"]] = counts.get(part["instrument"], 0) + 1
+    return counts
 
 
 def list_scenes(data: str | os.PathLike[str], split: str = "test", limit: int | None = None
@@ -113,12 +128,15 @@ def _haaqi(name: str, engine: HearingAidEngine, settings: ChainSettings,
 
 def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mapping[str, np.ndarray],
                    listener: Listener, gains_db: Mapping[str, float], *, bounds: bool = True,
-                   clip: ClipMode = "hard") -> ClassicalResult:
-    """Score one scene's estimates (SDR per instrument, HAAQI, optionally the bounds)."""
+                   clip: ClipMode = "hard", players: Mapping[str, int] | None = None
+                   ) -> ClassicalResult:
+    """Score one scene's estimates (SDR per instrument, HAAQI, optionally the bounds);
+    ``players`` counts each instrument's parts for the level rule (1 if not given)."""
     instruments = tuple(stems)
     mixture = np.sum([stems[i] for i in instruments], axis=0)
     settings = ChainSettings(gains_db=dict(gains_db), clip=clip)
-    truth = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid="multiband")
+    truth = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid="multiband",
+                             players=players)
     weights = truth.stem_weights(settings.gains_db)
     remix = np.sum([w * np.asarray(stems[i], np.float64) for w, i in zip(weights, instruments,
                                                                            strict=True)], axis=0)
@@ -128,7 +146,7 @@ def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mappin
     # the challenge does).
     reference = Reference(aided=truth.render(settings), remix=remix)
     system = HearingAidEngine({i: estimates[i] for i in instruments}, listener, mixture=mixture,
-                              hearing_aid="multiband")
+                              hearing_aid="multiband", players=players)
     haaqi = _haaqi(name, system, settings, reference, listener)
     floor = ceiling = None
     if bounds:
@@ -157,7 +175,8 @@ def evaluate_classical(scenes: Sequence[Path], separate: ClassicalSeparate,
         mixture = mixture_of(stems.values())
         estimates = separate(mixture, tuple(stems))
         result = evaluate_scene(name, stems, estimates, listeners[k % len(listeners)],
-                                scene_gains(name, tuple(stems)), bounds=bounds)
+                                scene_gains(name, tuple(stems)), bounds=bounds,
+                                players=scene_players(folder))
         results.append(result)
         tracker.advance(1, f"scene {k + 1}/{len(scenes)} {name}: HAAQI {result.haaqi:.4f}")
     tracker.finish()
