@@ -87,21 +87,42 @@ def test_another_tracks_stems_leave_the_plot_and_its_legend(
     assert len(legend.items) == len(panel.curves) + 1  # and the live curve: no growth
 
 
-def test_gain_change_moves_output_curve(panel: SpectraPanel, model: MixModel) -> None:
+def test_gain_change_moves_output_curve(panel: SpectraPanel, model: MixModel,
+                                        qtbot: QtBot) -> None:
     before = panel.curves[OUTPUT_KEY].yData.copy()
     def vocals_over_drums() -> np.ndarray:
         return panel.curves["vocals"].yData - panel.curves["drums"].yData
 
     balance = vocals_over_drums()
     model.set_gain("vocals", 10.0)
-    assert not np.allclose(panel.curves[OUTPUT_KEY].yData, before)
+    qtbot.waitUntil(lambda: not np.allclose(panel.curves[OUTPUT_KEY].yData, before))
     # the loudness match moves every stem alike; the balance moves by the gain
     np.testing.assert_allclose(vocals_over_drums() - balance, 10.0, atol=1e-6)
     model.set_muted("drums")
-    assert np.all(panel.curves["drums"].yData < -100)  # muted: at the floor
+    qtbot.waitUntil(lambda: bool(np.all(panel.curves["drums"].yData < -100)))  # the floor
 
 
-def test_thresholds_at_audiogram_frequencies(panel: SpectraPanel, model: MixModel) -> None:
+def test_mix_changes_redraw_gathered_and_not_while_hidden(
+        panel: SpectraPanel, model: MixModel, qtbot: QtBot,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    redraws: list[int] = []
+    redraw = panel.redraw
+    monkeypatch.setattr(panel, "redraw", lambda: (redraws.append(1), redraw())[1])
+    for step in range(60):  # a slider drag: a redraw each would take the GUI thread ~0.6 s
+        model.set_gain("vocals", step / 10)
+    qtbot.waitUntil(lambda: len(redraws) == 1)
+    qtbot.wait(100)
+    assert len(redraws) == 1
+    panel.hide()
+    model.set_gain("vocals", -3.0)
+    qtbot.wait(100)
+    assert len(redraws) == 1  # hidden (the Spectra dock closed): nothing drawn
+    panel.show()
+    qtbot.waitUntil(lambda: len(redraws) == 2)
+
+
+def test_thresholds_at_audiogram_frequencies(panel: SpectraPanel, model: MixModel,
+                                             qtbot: QtBot) -> None:
     listener = get_preset("N3")
     for ear, audiogram in ((0, listener.left), (1, listener.right)):
         curve = panel.threshold_curves[ear]
@@ -113,7 +134,7 @@ def test_thresholds_at_audiogram_frequencies(panel: SpectraPanel, model: MixMode
     model.set_listener(get_preset("NH"))
     assert np.all(panel.threshold_curves[0].yData == 0)
     assert np.max(np.abs(panel.gain_curves[0].yData)) < 1
-    assert "still fitted for" in panel.summary.text()
+    qtbot.waitUntil(lambda: "still fitted for" in panel.summary.text())
 
 
 def test_live_curve_follows_a_playing_player(

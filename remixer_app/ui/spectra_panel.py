@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -50,6 +51,7 @@ from remixer_app.ui.spectra_styles import EAR_STYLE, F_MAX, F_MIN, curve_style, 
 from remixer_app.ui.workers import Worker, report_error, start
 
 LIVE_MS, IDLE_MS = 40, 250       # 25 Hz while playing; a slow look for playback otherwise
+REDRAW_MS = 33                   # mix changes redraw at most ~30 times a second
 EARS = (("Both ears (mean)", None), ("Left ear", 0), ("Right ear", 1))
 
 
@@ -105,6 +107,13 @@ class SpectraPanel(QWidget):
         layout.addWidget(self.summary)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh_live)
+        # A slider drag or a burst of undos changes the mix many times a second, and a
+        # redraw takes ~10 ms: they are gathered, and wait while the panel is hidden.
+        self._stale = False
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw_if_shown)
         unsubscribe = model.subscribe(self._on_change)
         self.destroyed.connect(lambda *_: unsubscribe())  # a lambda: self is gone by then
         self._show_listener()
@@ -201,6 +210,7 @@ class SpectraPanel(QWidget):
 
     def redraw(self) -> None:
         """Recompute the stem, mixture and output curves from the cached cross-spectra."""
+        self._stale = False
         spectra, engine = self.spectra, self.engine
         if spectra is None or engine is None:
             if engine is None:
@@ -287,7 +297,19 @@ class SpectraPanel(QWidget):
         if "listener" in change.fields:
             self._show_listener()
         if change.fields & {"gains", "mute", "solo", "listener"}:
+            self._stale = True
+            if not self._redraw_timer.isActive():
+                self._redraw_timer.start()
+
+    def _redraw_if_shown(self) -> None:
+        if self._stale and self.isVisible():
             self.redraw()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        """Catch up on mix changes made while the panel was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._redraw_timer.start()
 
     def _show_listener(self) -> None:
         """Thresholds and hearing-aid gains of the model's listener (the engine's if none):
