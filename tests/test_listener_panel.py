@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,58 @@ def test_a_listener_set_elsewhere_clears_the_word_about_the_last_choice(
     assert "S2" in panel.status_label.text()
     model.set_listener(get_preset("N3"))  # e.g. booth mode's Start over, a cancelled refit
     assert panel.status_label.text() == "" and "N3" in panel.current_label.text()
+
+
+def test_a_profile_of_a_newer_version_hides_no_other(qtbot: QtBot, model: MixModel,
+                                                     tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        for lid in ("N1", "N3", "S1"):
+            store.save_listener(get_preset(lid))
+        with sqlite3.connect(store.path, isolation_level=None) as conn:
+            (text,) = conn.execute("SELECT audiogram FROM listeners WHERE id = 'N3'").fetchone()
+            conn.execute("UPDATE listeners SET audiogram = ? WHERE id = 'N3'",
+                         (json.dumps({**json.loads(text), "version": 2}),))
+        panel, rec = make_panel(qtbot, model, store)
+        assert panel.set_source(PROFILES) and combo_ids(panel) == ["N1", "S1"]
+        assert "listener N3 was saved by a newer version of remixer_app" in (
+            panel.status_label.text()) and rec.dialogs == []
+        panel.select_listener("S1")
+        model.set_listener(get_preset("N3"))  # the preset N3: its newer profile stays
+        assert not panel.save_profile() and "newer version" in rec.dialogs[-1][1]
+
+
+def test_a_profile_changed_elsewhere_is_not_replaced_unasked(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    """Two copies of the app edit the same profile: the second save asks first."""
+    path = tmp_path / "s.sqlite3"
+    ann = dataclasses.replace(get_preset("N3"), id="L0001", name="Ann")
+    with SessionStore(path) as first, SessionStore(path) as second:
+        first.save_listener(ann)
+        panels = []
+        for store in (first, second):
+            panel, rec = make_panel(qtbot, MixModel(), store)
+            assert panel.set_source(PROFILES) and panel.select_listener("L0001")
+            panels.append((panel, rec))
+        (a, a_rec), (b, b_rec) = panels
+        asked: list[bool] = []
+        answers = [False, True]
+        b.ask_replace_profile = lambda stored, new: (  # type: ignore[method-assign]
+            asked.append(b._changed_elsewhere(stored)) or answers.pop(0))
+        a.editor.table.item(0, 0).setText("70")
+        b.editor.table.item(6, 0).setText("80")
+        mine, theirs = a.model.listener, b.model.listener
+        assert a.save_profile() and first.listener("L0001") == mine
+        assert not b.save_profile() and asked == [True]  # asked, and declined
+        assert second.listener("L0001") == mine and b.has_unsaved_edits()
+        assert b.save_profile() and second.listener("L0001") == theirs  # asked, replaced
+        assert asked == [True, True] and a_rec.dialogs == b_rec.dialogs == []
+
+        # Changed again while the question was open: nothing is written.
+        def meanwhile(stored: Listener, new: Listener) -> bool:
+            first.save_listener(mine)
+            return True
+
+        a.ask_replace_profile = meanwhile  # type: ignore[method-assign]
+        a.editor.table.item(1, 0).setText("75")
+        assert not a.save_profile() and first.listener("L0001") == mine
+        assert "changed elsewhere meanwhile" in a_rec.dialogs[-1][1]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -320,3 +322,39 @@ def test_keyboard_and_accessibility(qtbot: QtBot, dialog: Recorder, store: Sessi
     dialog.answers = [True]
     qtbot.keyClick(dialog.table, Qt.Key.Key_Delete)
     assert [p.track_name for p in store.preferences()] == ["Track B.flac"]
+
+
+def test_rows_that_cannot_be_read_hide_nothing_else(qtbot: QtBot, store: SessionStore,
+                                                    model: MixModel, tmp_path: Path) -> None:
+    """A listener and a preference saved by a newer version of the app: everything else
+    is listed and exported, and the user is told what was left out, and why."""
+    newer = "saved by a newer version of remixer_app"
+    save_preference(store, model, "hash-c", "Track C.flac")  # S1's second preference
+    with sqlite3.connect(store.path, isolation_level=None) as conn:
+        (text,) = conn.execute("SELECT audiogram FROM listeners WHERE id = ?",
+                               (N3.id,)).fetchone()
+        conn.execute("UPDATE listeners SET audiogram = ? WHERE id = ?",
+                     (json.dumps({**json.loads(text), "version": 2}), N3.id))
+        conn.execute("UPDATE preferences SET settings = ? WHERE track_key = 'hash-c'",
+                     (json.dumps({"format": "remixer-mix", "version": 3}),))
+    dialog = Recorder(store, model)
+    qtbot.addWidget(dialog)
+    assert [dialog.listener_combo.itemData(i) for i in range(dialog.listener_combo.count())
+            ] == [None, S1.id]
+    assert dialog.table.rowCount() == 3 and column(dialog, 1)[2] == N3.id
+    assert f"listener {N3.id} was {newer}" in dialog.status_label.text()
+    assert "damaged" not in dialog.status_label.text()
+
+    dialog.paths = [str(tmp_path / "all.csv")]
+    assert dialog.export_csv() == tmp_path / "all.csv"
+    with (tmp_path / "all.csv").open(encoding="utf-8-sig", newline="") as f:
+        assert [r["track"] for r in csv.DictReader(f)] == ["Track B.flac", "Track A.flac"]
+    status = dialog.status_label.text()
+    assert status.startswith("Exported 2 preference(s)") and "(Track C.flac) was " + newer in status
+
+    dialog.set_listener_filter(S1.id)
+    dialog.paths = [str(tmp_path / "s1.png")]
+    assert dialog.export_report() == tmp_path / "s1.png" and is_png_report(tmp_path / "s1.png")
+    assert "Report written" in dialog.status_label.text()
+    assert "(Track C.flac) was " + newer in dialog.status_label.text()
+    assert not dialog.errors

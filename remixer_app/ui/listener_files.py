@@ -22,7 +22,7 @@ from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.listener_io import load_listeners, save_listener
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.storage import SessionStore
+from remixer_app.core.storage import SessionStore, left_out
 from remixer_app.ui.status_line import show_status
 
 PRESETS, FILE, PROFILES = "presets", "file", "profiles"
@@ -50,6 +50,9 @@ class ListenerFileActions(QWidget):
     _file_path: Path | None
     _source: str
     _saved: Listener | None  # the last listener saved, so its edits are not lost
+    # Each stored profile as this panel last picked or saved it, by id: a stored one
+    # that differs was changed elsewhere (another window or copy of the app) since.
+    _profiles_seen: dict[str, Listener]
 
     if TYPE_CHECKING:  # the panel's choosing, which loading a file ends with
         def set_source(self, source: str) -> bool: ...
@@ -94,10 +97,13 @@ class ListenerFileActions(QWidget):
         if self.store is None:
             return False
         try:
-            self._lists[PROFILES] = {li.id: li for li in self.store().listeners()}
+            listeners, unreadable = self.store().read_listeners()
         except RemixerError as exc:
             self._report_error("Cannot read saved profiles", str(exc))
             return False
+        self._lists[PROFILES] = {li.id: li for li in listeners}
+        if unreadable:  # the others are listed
+            self._report(left_out(unreadable))
         return True
 
     def save_to_file(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> bool:
@@ -124,14 +130,19 @@ class ListenerFileActions(QWidget):
             return False
         try:
             stored = self.store().listener(listener.id)
-            if (stored is not None and stored.name != listener.name
+            if (stored is not None and stored != listener
+                    and (stored.name != listener.name or self._changed_elsewhere(stored))
                     and not self.ask_replace_profile(stored, listener)):
                 return False
-            self.store().save_listener(listener)
+            if not self.store().replace_listener(listener, stored):
+                self._report_error("Cannot save profile", f"the profile {item_text(listener)} "
+                                   "was changed elsewhere meanwhile; nothing was saved. "
+                                   "Press Save profile again to decide.")
+                return False
         except RemixerError as exc:
             self._report_error("Cannot save profile", str(exc))
             return False
-        self._saved = listener
+        self._saved = self._profiles_seen[listener.id] = listener
         self.refresh_profiles()
         self.profiles_changed.emit()
         self._report(f"Saved profile {listener.display_name}")
@@ -142,14 +153,27 @@ class ListenerFileActions(QWidget):
         if self._refresh_profiles() and self._source == PROFILES:
             self._populate()
 
+    def _changed_elsewhere(self, stored: Listener) -> bool:
+        """Whether the stored profile ``stored`` differs from the one this panel last
+        picked or saved under its id."""
+        seen = self._profiles_seen.get(stored.id)
+        return seen is not None and seen != stored
+
     def ask_replace_profile(self, stored: Listener, new: Listener) -> bool:
-        """Whether the stored profile ``stored`` (another name, so maybe another person)
-        may be replaced by ``new`` of the same id. Tests replace this."""
-        answer = QMessageBox.question(
-            self, "Replace profile?",
-            f"A profile {item_text(stored)} is saved already. Replace it with "
-            f"{item_text(new)}, its name and audiogram? (Its preferences stay under "
-            f"{stored.id}.)")
+        """Whether the stored profile ``stored`` may be replaced by ``new`` of the same id.
+
+        Asked when ``stored`` has another name (so maybe another person), or was
+        changed elsewhere since this panel picked or saved it. Tests replace this.
+        """
+        if self._changed_elsewhere(stored):
+            question = (f"The profile {item_text(stored)} was changed elsewhere (in another "
+                        "window or another copy of the app) since you picked or saved it "
+                        f"here. Replace it with {item_text(new)}? That change will be lost.")
+        else:
+            question = (f"A profile {item_text(stored)} is saved already. Replace it with "
+                        f"{item_text(new)}, its name and audiogram? (Its preferences stay "
+                        f"under {stored.id}.)")
+        answer = QMessageBox.question(self, "Replace profile?", question)
         return answer == QMessageBox.StandardButton.Yes
 
     def _start_folder(self) -> str:

@@ -81,6 +81,7 @@ class ListenerPanel(ListenerFileActions):
         self._file_path: Path | None = None
         self._base: Listener | None = None  # the listener as chosen, before any edits
         self._saved: Listener | None = None  # the last one saved as a profile or to a file
+        self._profiles_seen: dict[str, Listener] = {}
         self._applying = False
         self._build()
         unsubscribe = model.subscribe(self._on_model_change)
@@ -222,6 +223,8 @@ class ListenerPanel(ListenerFileActions):
             self._populate()  # the edited listener stays chosen
             return
         self._base = listener
+        if self._source == PROFILES:  # to tell later whether it was changed elsewhere
+            self._profiles_seen[listener.id] = listener
         self.editor.set_listener(listener)
         self._apply(listener)
         self._populate()

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QWidget
 
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.storage import Preference, SessionStore, StorageError
+from remixer_app.core.storage import (
+    Preference,
+    SessionStore,
+    StorageError,
+    left_out,
+    readable_preferences,
+)
 from remixer_app.ui.session_report import REPORT_SUFFIXES, write_report
 from remixer_app.ui.sessions_table import PreferencesTable
 from remixer_app.ui.status_line import show_status
@@ -78,12 +84,14 @@ class SessionExports(QDialog):
         target = Path(path)
         if target.suffix.lower() != ".csv":  # "visit 3.2" has no suffix, only a dot
             target = target.with_name(target.name + ".csv")
+        skipped: list[str] = []
         _, written = self._attempt("Cannot export CSV", lambda: self.store.export_csv(
-            target, listener_id, overwrite=target == Path(path)))
+            target, listener_id, overwrite=target == Path(path), skipped=skipped.append))
         if written is not None:
             self._folder = written.parent
-            self._status(f"Exported {len(self.table.preferences())} preference(s) to "
-                         f"{written}.")
+            listed, _ = readable_preferences(self.table.preferences())
+            self._status(f"Exported {len(listed)} preference(s) to {written}. "
+                         f"{left_out(skipped)}".rstrip())
         return written
 
     def _report_listener(self) -> str | None:
@@ -105,17 +113,21 @@ class SessionExports(QDialog):
         if target.suffix.lower() not in REPORT_SUFFIXES:
             target = target.with_name(target.name + ".pdf")
 
+        skipped: list[str] = []
+
         def write() -> Path:
             listener = self.store.listener(listener_id)
             if listener is None:
                 raise StorageError(f"listener {listener_id} is no longer saved")
-            prefs = self.store.preferences(listener_id)
+            prefs, unreadable = self.store.read_preferences(listener_id)
+            skipped.extend(unreadable)
             # Only a name the dialog has confirmed may replace an existing file.
             return write_report(target, listener, prefs, overwrite=target == Path(path),
-                                title=f"Listening preferences: {listener.display_name}")
+                                title=f"Listening preferences: {listener.display_name}",
+                                skipped=skipped.append)
 
         _, written = self._attempt("Cannot export the report", write)
         if written is not None:
             self._folder = written.parent
-            self._status(f"Report written to {written}.")
+            self._status(f"Report written to {written}. {left_out(skipped)}".rstrip())
         return written

@@ -13,7 +13,7 @@ chart on screen. Everything here needs a ``QApplication`` and the GUI thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ExportError
 from remixer_app.core.mix_state import MixState
-from remixer_app.core.storage import Preference
+from remixer_app.core.storage import Preference, readable_preferences, tell_skipped
 from remixer_app.ui.report_layout import Page, PageLayout, report_font
 
 REPORT_SUFFIXES = (".png", ".pdf")
@@ -205,7 +205,8 @@ def _write_pdf(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
 
 def write_report(path: str | os.PathLike[str], listener: Listener,
                  preferences: Sequence[Preference], *, title: str = DEFAULT_TITLE,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False,
+                 skipped: Callable[[str], object] | None = None) -> Path:
     """Write a report of ``listener``'s preferences as PNG or PDF (by suffix), atomically.
 
     Parameters
@@ -220,6 +221,9 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
         The heading of the report and the PDF's title.
     overwrite
         Replace an existing file (a save dialog has already asked).
+    skipped
+        Called with a sentence for each preference left out of the report because
+        its settings cannot be read (damaged, or saved by a newer version of the app).
 
     Returns
     -------
@@ -243,8 +247,10 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
     if strangers:
         raise ValueError(f"the report is for {listener.id}, but preferences of "
                          f"{', '.join(strangers)} were given")
+    readable, unreadable = readable_preferences(preferences)
+    tell_skipped(skipped, unreadable)
     write = _write_png if suffix == ".png" else _write_pdf
-    return atomic_write(target, lambda tmp: write(tmp, listener, list(preferences), title),
+    return atomic_write(target, lambda tmp: write(tmp, listener, readable, title),
                         overwrite=overwrite)
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.storage import Preference, SessionStore
+from remixer_app.core.storage import Preference, SessionStore, left_out
 from remixer_app.ui.session_actions import SessionActions
 from remixer_app.ui.sessions_table import NOTE_COLUMN, PreferencesTable
 
@@ -66,6 +66,7 @@ class SessionsDialog(SessionActions):
         self.may_replace_listener = may_replace_listener
         self.track_key, self.track_name = track_key, track_name
         self._names: dict[str, str] = {}
+        self._unreadable_listeners: list[str] = []  # one sentence each, shown with the table
         self._build()
         self.refresh()
         self.resize(900, 420)
@@ -141,9 +142,8 @@ class SessionsDialog(SessionActions):
     def refresh(self) -> None:
         """Read listeners and preferences again, keeping the filter and selection."""
         listener_id, selected = self.listener_filter(), self.selected_preference()
-        ok, listeners = self._attempt("Cannot read the saved listeners", self.store.listeners)
-        if not ok or listeners is None:
-            return
+        _, read = self._attempt("Cannot read the saved listeners", self.store.read_listeners)
+        listeners, self._unreadable_listeners = read or ([], [])
         self._names = {li.id: li.display_name for li in listeners}
         self.listener_combo.blockSignals(True)
         self.listener_combo.clear()
@@ -171,9 +171,13 @@ class SessionsDialog(SessionActions):
         return self.table.preferences()
 
     def _fill_table(self, select: int | None = None) -> None:
-        _, prefs = self._attempt("Cannot read the saved preferences",
-                                 lambda: self.store.preferences(self.listener_filter()))
-        self.table.set_preferences(prefs or [], self._names)
+        ok, read = self._attempt("Cannot read the saved preferences",
+                                 lambda: self.store.read_preferences(self.listener_filter()))
+        prefs, unreadable = read or ([], [])
+        self.table.set_preferences(prefs, self._names)
+        skipped = left_out([*self._unreadable_listeners, *unreadable])
+        if ok and skipped:  # the rest is listed; say what is not, and why
+            self._status(skipped)
         if select is not None:
             self.select_preference(select)
         self._update_buttons()

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.mix_state import MixState
-
-if TYPE_CHECKING:
-    from remixer_app.core.storage.sessions import Preference
+from remixer_app.core.storage.records import Preference, read_rows, tell_skipped
 
 _BEFORE = ("created_at", "listener_id", "listener", "track_key", "track")
 _AFTER = ("muted", "soloed", "hearing_aid", "compressor", "clip", "note")
@@ -84,26 +81,28 @@ def preference_row(pref: Preference, listener_name: str,
 
 def write_preferences_csv(path: str | os.PathLike[str],
                           rows: Iterable[tuple[Preference, str]], *,
-                          overwrite: bool = False) -> Path:
+                          overwrite: bool = False,
+                          skipped: Callable[[str], object] | None = None) -> Path:
     """Write ``(preference, listener display name)`` rows as CSV, atomically.
 
     The file is UTF-8 with a byte-order mark, which spreadsheet programs need to
     show accented names correctly; lists of stems are joined with ``;``. The stem
     columns are those of :func:`stem_columns`. Text that a spreadsheet would run as a
     formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a CR) starts with ``'``.
+    A preference whose settings cannot be read (damaged, or saved by a newer version
+    of the app) is left out, and ``skipped`` is called with a sentence saying so.
 
     Raises
     ------
     ExportError
         The file exists and ``overwrite`` is false, or it cannot be written.
-    SettingsError
-        A preference's settings cannot be read.
     """
-    rows = list(rows)
-    stems = stem_columns(pref.mix_state() for pref, _ in rows)
+    kept, unreadable = read_rows(rows, lambda row: (row, row[0].mix_state()))
+    tell_skipped(skipped, unreadable)
+    stems = stem_columns(state for _, state in kept)
     # Stem names, and so the gain columns' names, may be any text too.
     header = [_text_cell(column) for column in csv_columns(stems)]
-    table = [header, *(preference_row(p, name, stems) for p, name in rows)]
+    table = [header, *(preference_row(p, name, stems) for (p, name), _ in kept)]
 
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:

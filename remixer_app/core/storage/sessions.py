@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.errors import RemixerError
-from remixer_app.core.listener_io import listener_to_dict, parse_listeners
-from remixer_app.core.mix_state import MixState
+from remixer_app.core.listener_io import listener_to_dict
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
 from remixer_app.core.paths import user_data_dir
 from remixer_app.core.storage.csv_export import write_preferences_csv
@@ -31,41 +28,20 @@ from remixer_app.core.storage.database import (
     transaction,
     translated,
 )
+from remixer_app.core.storage.records import (
+    Preference,
+    listener_from_row,
+    preference_from_row,
+    read_rows,
+    tell_skipped,
+)
 
 if TYPE_CHECKING:
     from remixer_app.core.mix_model import MixModel
 
 DEFAULT_FILE_NAME = "sessions.sqlite3"
-
-
-@dataclass(frozen=True)
-class Preference:
-    """One saved preference: a listener's settings for a track.
-
-    Attributes
-    ----------
-    id
-        Database id; never reused after a deletion.
-    listener_id, track_key, track_name, note
-        As given to :meth:`SessionStore.add_preference` (the note may have changed).
-    settings
-        The settings as :meth:`~remixer_app.core.mix_model.MixModel.to_dict` writes
-        them (a fresh dict per read).
-    created_at
-        When it was saved, timezone-aware UTC.
-    """
-
-    id: int
-    listener_id: str
-    track_key: str
-    track_name: str
-    settings: Mapping[str, Any]
-    note: str
-    created_at: datetime
-
-    def mix_state(self) -> MixState:
-        """The settings as a :class:`MixState`, e.g. for ``MixModel.restore``."""
-        return state_from_dict(self.settings, source=f"saved preference {self.id}")
+_REPLACE = ("DO UPDATE SET name = excluded.name, audiogram = excluded.audiogram, "
+            "updated_at = excluded.updated_at")
 
 
 class SessionStore:
@@ -116,8 +92,39 @@ class SessionStore:
 
     def save_listener(self, listener: Listener) -> None:
         """Add a listener, or replace the name and audiograms of one with the same id."""
-        self._insert_listener(listener, "DO UPDATE SET name = excluded.name, "
-                              "audiogram = excluded.audiogram, updated_at = excluded.updated_at")
+        self._insert_listener(listener, _REPLACE)
+
+    def replace_listener(self, listener: Listener, expected: Listener | None) -> bool:
+        """Save ``listener`` only if the stored listener of its id is still ``expected``.
+
+        Another window or instance of the app may have saved that profile since the
+        user last saw it; then nothing is written, so that change is not lost unasked.
+
+        Parameters
+        ----------
+        listener
+            The listener to save.
+        expected
+            The stored listener of that id as the caller last read it; ``None``:
+            there was none.
+
+        Returns
+        -------
+        bool
+            Whether ``listener`` was saved.
+
+        Raises
+        ------
+        StorageError
+            The stored listener cannot be read (a damaged row, or one saved by a
+            newer version, is never replaced this way), or the database cannot be
+            written.
+        """
+        with transaction(self._conn, self.path, f"save listener {listener.id}"):
+            row = self._conn.execute("SELECT audiogram FROM listeners WHERE id = ?",
+                                     (listener.id,)).fetchone()
+            current = self._listener(listener.id, row[0]) if row else None
+            return current == expected and self._write_listener(listener, _REPLACE)
 
     def add_listener(self, listener: Listener) -> bool:
         """Add a listener unless one with the same id is saved, which is kept as it is.
@@ -130,32 +137,40 @@ class SessionStore:
         return self._insert_listener(listener, "DO NOTHING")
 
     def _insert_listener(self, listener: Listener, on_conflict: str) -> bool:
-        """Insert ``listener``; ``on_conflict`` (SQL) says what an existing id gets.
-        Returns whether a row was written."""
-        now = self._now()
         with transaction(self._conn, self.path, f"save listener {listener.id}"):
-            cursor = self._conn.execute(
-                "INSERT INTO listeners (id, name, audiogram, created_at, updated_at) "
-                f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) {on_conflict}",
-                (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
+            return self._write_listener(listener, on_conflict)
+
+    def _write_listener(self, listener: Listener, on_conflict: str) -> bool:
+        """Insert ``listener`` inside a transaction; ``on_conflict`` (SQL) says what an
+        existing id gets. Returns whether a row was written."""
+        now = self._now()
+        cursor = self._conn.execute(
+            "INSERT INTO listeners (id, name, audiogram, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) {on_conflict}",
+            (listener.id, listener.name, json.dumps(listener_to_dict(listener)), now, now))
         return cursor.rowcount > 0
 
     def _listener(self, lid: str, audiogram: str) -> Listener:
-        source = f"{self.path}: listener {lid}"
         try:
-            (listener,) = parse_listeners(json.loads(audiogram), source).values()
-        except (ValueError, RemixerError) as exc:
-            raise StorageError(f"{source} is damaged: {exc}") from None
-        return listener
+            return listener_from_row(lid, audiogram)
+        except StorageError as exc:
+            raise StorageError(f"{self.path}: {exc}") from None
 
-    def listeners(self) -> list[Listener]:
-        """Every listener, by display name (case-insensitive), then id."""
+    def read_listeners(self) -> tuple[list[Listener], list[str]]:
+        """Every listener that can be read, as :meth:`listeners` orders them, and one
+        sentence per listener left out (damaged, or saved by a newer version of the
+        app); those rows stay as they are."""
         rows = self._read("SELECT id, audiogram FROM listeners ORDER BY "
                           "(CASE name WHEN '' THEN id ELSE name END) COLLATE NOCASE, id")
-        return [self._listener(lid, audiogram) for lid, audiogram in rows]
+        return read_rows(rows, lambda row: listener_from_row(*row))
+
+    def listeners(self) -> list[Listener]:
+        """Every listener that can be read (see :meth:`read_listeners`), by display name
+        (case-insensitive), then id."""
+        return self.read_listeners()[0]
 
     def listener(self, listener_id: str) -> Listener | None:
-        """The listener with that id, or ``None``."""
+        """The listener with that id, or ``None``; ``StorageError`` if it cannot be read."""
         rows = self._read("SELECT id, audiogram FROM listeners WHERE id = ?", (listener_id,))
         return self._listener(*rows[0]) if rows else None
 
@@ -221,18 +236,10 @@ class SessionStore:
                 (listener_id, track_key, track_name, text, note, self._now()))
         return int(cursor.lastrowid or 0)
 
-    def _preference(self, row: tuple[Any, ...]) -> Preference:
-        pid, lid, key, name, settings, note, created = row
-        try:
-            data = json.loads(settings)
-            when = datetime.fromisoformat(created)
-        except ValueError as exc:
-            raise StorageError(f"{self.path}: preference {pid} is damaged: {exc}") from None
-        return Preference(pid, lid, key, name, data, note, when)
-
-    def preferences(self, listener_id: str | None = None,
-                    track_key: str | None = None) -> list[Preference]:
-        """Saved preferences, newest first, optionally of one listener and/or track."""
+    def read_preferences(self, listener_id: str | None = None, track_key: str | None = None
+                         ) -> tuple[list[Preference], list[str]]:
+        """Saved preferences that can be read, newest first, optionally of one listener
+        and/or track, and one sentence per damaged row left out (it stays as it is)."""
         where, args = [], []
         for column, value in (("listener_id", listener_id), ("track_key", track_key)):
             if value is not None:
@@ -241,7 +248,13 @@ class SessionStore:
         sql = ("SELECT id, listener_id, track_key, track_name, settings, note, created_at "
                "FROM preferences" + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY created_at DESC, id DESC")
-        return [self._preference(row) for row in self._read(sql, tuple(args))]
+        return read_rows(self._read(sql, tuple(args)), preference_from_row)
+
+    def preferences(self, listener_id: str | None = None,
+                    track_key: str | None = None) -> list[Preference]:
+        """Saved preferences that can be read (see :meth:`read_preferences`), newest
+        first, optionally of one listener and/or track."""
+        return self.read_preferences(listener_id, track_key)[0]
 
     def _change_preference(self, sql: str, args: tuple[object, ...], pref_id: int,
                            action: str) -> None:
@@ -260,11 +273,14 @@ class SessionStore:
                                 "delete the preference")
 
     def export_csv(self, path: str | os.PathLike[str], listener_id: str | None = None, *,
-                   overwrite: bool = False) -> Path:
+                   overwrite: bool = False,
+                   skipped: Callable[[str], object] | None = None) -> Path:
         """Write the preferences (of one listener, or all) as CSV, newest first, atomically.
 
         See :func:`~remixer_app.core.storage.csv_export.write_preferences_csv` for
-        the columns.
+        the columns. A preference that cannot be read (damaged, or saved by a newer
+        version of the app) is left out of the table, and ``skipped`` is called with
+        a sentence naming it.
 
         Raises
         ------
@@ -272,9 +288,10 @@ class SessionStore:
             The file exists and ``overwrite`` is false, or it cannot be written.
         """
         names = {lid: name or lid for lid, name in self._read("SELECT id, name FROM listeners")}
-        rows = [(pref, names.get(pref.listener_id, pref.listener_id))
-                for pref in self.preferences(listener_id=listener_id)]
-        return write_preferences_csv(path, rows, overwrite=overwrite)
+        prefs, unreadable = self.read_preferences(listener_id=listener_id)
+        tell_skipped(skipped, unreadable)
+        rows = [(pref, names.get(pref.listener_id, pref.listener_id)) for pref in prefs]
+        return write_preferences_csv(path, rows, overwrite=overwrite, skipped=skipped)
 
 
 def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
