@@ -14,6 +14,7 @@ from full_disk import disk_full_at_write
 from remixer_app.cli import main, separate
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
+from remixer_app.core.stems_folder import load_stems_dir
 
 from tiny_models import write_tiny_ensemble
 
@@ -160,3 +161,31 @@ def test_a_stem_file_never_replaces_the_track_it_is_made_from(
     assert err.startswith(f"remixer: error: cannot write {source}: it is the input file")
     assert source.read_bytes() == before
     assert not (tmp_path / "drums.wav").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("present", ["bass.flac", "Vocals.wav", "violin.wav"])
+def test_a_folder_that_would_hold_two_files_for_a_stem_is_refused_before_any_work(
+        track: Path, tmp_path: Path, present: str, capsys: pytest.CaptureFixture) -> None:
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    out = tmp_path / "stems"
+    out.mkdir()
+    sf.write(out / present, np.zeros((4410, 2)), 44100)  # an earlier run's, or the user's
+    assert main(["separate", str(track), "--out", str(out), "--ensemble", str(ensemble),
+                 "--device", "cpu", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} already has {present}; a stems folder holds one file per stem" in err
+    assert "separating" not in err
+    assert [p.name for p in out.iterdir()] == [present]
+
+
+def test_stems_in_another_format_are_refused_and_the_folder_still_opens(
+        track: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    out = tmp_path / "twofmt"
+    args = ["separate", str(track), "--out", str(out), "--ensemble", str(ensemble),
+            "--device", "cpu"]
+    assert main(args) == 0
+    assert main([*args, "--format", "flac", "--overwrite"]) == 2
+    assert "already has bass.wav" in capsys.readouterr().err
+    assert sorted(p.suffix for p in out.iterdir()) == [".wav"] * 4
+    assert len(load_stems_dir(out)) == 4

@@ -338,6 +338,12 @@ def test_stems_are_not_exported_over_the_open_track_or_unasked(
     assert window.exports.export_stems_to(flacs, engine, track) is None
     assert "one file per stem" in window.errors[-1][1]
     assert [p.name for p in flacs.iterdir()] == ["vocals.flac"]
+    trio = tmp_path / "trio"  # an instrument beside pop stems: neither would open
+    trio.mkdir()
+    sf.write(trio / "violin.wav", np.zeros((4410, 2)), 44100)
+    assert window.exports.export_stems_to(trio, engine, track) is None
+    assert f"{trio} already has violin.wav" in window.errors[-1][1]
+    assert [p.name for p in trio.iterdir()] == ["violin.wav"]
 
 
 def test_no_export_over_the_open_tracks_own_files(qtbot: QtBot, window: MainWindow,

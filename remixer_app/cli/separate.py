@@ -24,6 +24,7 @@ from remixer_app.core.separation.cached import CachedStems, separate_cached
 from remixer_app.core.separation.device import DEVICES
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
 from remixer_app.core.separation.separator import ArraySink
+from remixer_app.core.stems_folder import check_stems_target
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,8 +77,9 @@ def _run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RemixerError(f"cannot create {out}: {exc.strerror or exc}") from exc
-    try:
-        for stem in separator.stems:  # refuse before minutes of work, not after
+    try:  # refuse before minutes of work, not after
+        check_stems_target(out, separator.stems, f".{args.format}")
+        for stem in separator.stems:
             check_not_input(check_export_target(out / f"{stem}.{args.format}", subtype,
                                                 overwrite=args.overwrite), [args.track])
         stems = _separate(separator, audio, cache=not args.no_cache, name=args.track)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from remixer_app.core.audio_io import AUDIO_SUFFIXES, STEM_NAMES, TARGET_RATE, load_audio
-from remixer_app.core.errors import AudioError, RemixerError
+from remixer_app.core.errors import AudioError, ExportError, RemixerError
 from remixer_app.core.instruments import (
     INSTRUMENTS,
     MAX_INSTRUMENTS,
@@ -195,3 +195,35 @@ def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.n
         raise AudioError(f"{what} have different lengths ({desc})")
     n = min(lengths)
     return {name: t[:n] for name, t in tracks.items()}
+
+
+def check_stems_target(folder: Path, stems: Iterable[str], suffix: str) -> list[str]:
+    """Check, before any work, that writing ``stems`` into ``folder`` as
+    ``<stem><suffix>`` files leaves a folder that opens as those stems: that no other
+    file there would be read as a stem too (``vocals.flac`` or ``Vocals.wav`` beside a
+    new ``vocals.wav``, ``violin_2.wav`` beside a new ``violin.wav``, an instrument
+    beside new pop stems).
+
+    Returns
+    -------
+    list of str
+        The names about to be written that ``folder`` already has (writing replaces them).
+
+    Raises
+    ------
+    ExportError
+        ``folder`` has an audio file a stems folder reads as a stem or an instrument and
+        that is not one of the names about to be written.
+    """
+    if not folder.is_dir():
+        return []
+    names = [f"{stem}{suffix}" for stem in stems]
+    read_as_stems = _KNOWN - {MIXTURE_NAME}
+    found = [f.name for f in audio_files(folder) if stem_name(f) in read_as_stems]
+    others = [name for name in found if name not in names]
+    if others:
+        raise ExportError(f"{folder} already has {', '.join(others)}; a stems folder holds "
+                          "one file per stem (pop stems or instruments, not both), so beside "
+                          "them the new stems would not open. Choose another folder, or "
+                          "remove those files.")
+    return [name for name in names if name in found]

@@ -19,7 +19,7 @@ from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import ExportError
 from remixer_app.core.export import EXPORT_SUFFIXES
 from remixer_app.core.exporting import export_aided, export_remix, export_stems
-from remixer_app.core.stems_folder import audio_files, stem_name
+from remixer_app.core.stems_folder import audio_files, check_stems_target
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
 
@@ -103,15 +103,11 @@ class TrackExports(QObject):
                 "Export failed", f"{folder} holds the open track's own stems; choose another "
                 "folder.", "")
             return None
-        names = [f"{stem}{STEM_SUFFIX}" for stem in track.stems]  # what the export writes
-        clashes = [f.name for f in audio_files(folder) if stem_name(f) in track.stems]
-        others = [name for name in clashes if name not in names]
-        if others:  # vocals.flac beside a new vocals.wav: the folder would open no more
-            self.window.report_problem(
-                "Export failed", f"{folder} already has {', '.join(others)}; a stems folder "
-                "holds one file per stem, so choose another folder.", "")
+        try:  # vocals.flac beside a new vocals.wav: the folder would open no more
+            existing = check_stems_target(folder, track.stems, STEM_SUFFIX)
+        except ExportError as exc:
+            self.window.report_problem("Export failed", str(exc), "")
             return None
-        existing = [name for name in names if name in clashes]
         if existing and not self.confirm_replace(folder, existing):
             return None
         return self.export("stems", folder, engine, track, overwrite=bool(existing))
