@@ -125,3 +125,22 @@ def test_own_model_outside_the_catalogue_loads_from_the_folder(server: tuple) ->
     (folder / names[0]).write_bytes((remote.parent / "site" / "tiny" / names[0]).read_bytes())
     model = load_demucs_model(names[0].split("-")[0])  # the real catalogue does not know it
     assert model.sources == ["drums", "bass", "other", "vocals"]
+
+
+def test_another_process_writing_the_bag_file_meanwhile_is_left_alone(server: tuple) -> None:
+    remote, _, names = server
+    folder = download_folder()
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_bytes((remote.parent / "site" / "tiny" / name).read_bytes())
+    # Another process loading the bag at the same moment, halfway through writing it under
+    # the temporary name a fixed scheme would pick: its file must be neither taken nor
+    # clobbered, or its rename fails ("No such file or directory").
+    theirs = folder / ".tinybag.yaml.part"
+    theirs.write_text("models: [half", encoding="utf-8")
+    bag = load_demucs_model("tinybag", catalog=DemucsCatalog(remote, "http://127.0.0.1:9/"))
+    assert len(bag.models) == 2
+    assert theirs.read_text(encoding="utf-8") == "models: [half"
+    assert (folder / "tinybag.yaml").read_text(encoding="utf-8") == (
+        remote / "tinybag.yaml").read_text(encoding="utf-8")
+    assert sorted(p.name for p in folder.glob(".*")) == [theirs.name]

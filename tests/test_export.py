@@ -193,6 +193,17 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664], ids=oct)
+def test_a_replaced_file_keeps_its_permissions(tmp_path: Path, mode: int) -> None:
+    target = tmp_path / "private.csv"
+    target.write_text("old\n")
+    os.chmod(target, mode)  # a private file must not become world-readable
+    atomic_write(target, lambda tmp: tmp.write_text("new\n"), overwrite=True)
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.EROFS])
 def test_a_folder_that_cannot_be_written_is_named(tmp_path: Path, code: int,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:

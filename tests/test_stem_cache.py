@@ -15,14 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_separators import ShareSeparator
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.paths import user_cache_dir
 from remixer_app.core.separation import cache as cache_module
 from remixer_app.core.separation import cache_writer
 from remixer_app.core.separation.cache import StemCache, cache_key
-from remixer_app.core.separation.cache_files import ORPHAN_AFTER_S
+from remixer_app.core.separation.cache_files import FORMAT_VERSION, ORPHAN_AFTER_S
 from remixer_app.core.separation.cache_writer import CacheWriteError
+from remixer_app.core.separation.cached import separate_cached
 
 FRAMES = 1000
 
@@ -169,7 +171,8 @@ CORRUPTIONS = {
     "garbage manifest": lambda p: (p.parent / "manifest.json").write_bytes(b"\x00{not json"),
     "deleted manifest": lambda p: (p.parent / "manifest.json").unlink(),
     "manifest says other frames": lambda p: edit_manifest(p, frames=FRAMES + 1),
-    "manifest of another version": lambda p: edit_manifest(p, format=99),
+    "manifest of an unknown version": lambda p: edit_manifest(p, format=0),
+    "manifest version not a number": lambda p: edit_manifest(p, format="2"),
     "manifest lists a list": lambda p: (p.parent / "manifest.json").write_text("[1, 2]"),
 }
 
@@ -206,6 +209,30 @@ def test_an_entry_that_cannot_be_read_now_is_kept(
     assert "cannot be read now" in caplog.text
     monkeypatch.setattr(cache_module, "open_verified", real_open)
     assert_same(cache.get(key), stems)  # minutes of separation not thrown away
+
+
+def test_an_entry_of_a_newer_format_is_a_miss_and_left_alone(
+        cache: StemCache, caplog: pytest.LogCaptureFixture) -> None:
+    separator, stems = ShareSeparator(), make_stems()
+    mix = sum(stems.values())
+    key = cache_key(mix, 44100, separator.identity)
+    store(cache, key, stems)  # as a newer version of the app, sharing the cache, would:
+    edit_manifest(cache.root / key / "drums.npy", format=FORMAT_VERSION + 1, extra="new")
+    manifest = (cache.root / key / "manifest.json").read_bytes()
+    with caplog.at_level(logging.INFO, logger=cache_module.__name__):
+        assert cache.get(key) is None
+    assert "newer version" in caplog.text and "unusable" not in caplog.text
+    assert leftovers(cache) == [key]
+    assert (cache.root / key / "manifest.json").read_bytes() == manifest
+    # Nor replaced: refused before any separating, so the caller separates only once.
+    with pytest.raises(CacheWriteError, match="newer version of remixer_app"):
+        cache.writer(key, FRAMES)
+    result = separate_cached(separator, mix, cache=cache)
+    assert separator.runs == 1 and not result.from_cache
+    assert "newer version" in result.warning
+    assert (cache.root / key / "manifest.json").read_bytes() == manifest
+    # Pruning evicts it by use and size, as any other entry.
+    assert cache.prune(0) > 0 and leftovers(cache) == []
 
 
 @pytest.mark.parametrize("replacement", [

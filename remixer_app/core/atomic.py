@@ -129,8 +129,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], 
         write(tmp)
         # Before the chmod: the umask may take away the write access this open needs.
         _fsync_path(tmp)
-        # mkstemp makes the file private (0600); give it the permissions of a plain new file.
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        # mkstemp makes the file private (0600): give it the permissions of the file it
+        # replaces (a private file stays private), else those of a plain new file.
+        mode = _existing_mode(target) if overwrite else None
+        os.chmod(tmp, 0o666 & ~_UMASK if mode is None else mode)
         if overwrite:
             os.replace(tmp, target)
         else:
@@ -164,6 +166,14 @@ def _publish_new(tmp: Path, target: Path) -> None:
         os.replace(tmp, target)
     else:
         tmp.unlink()
+
+
+def _existing_mode(target: Path) -> int | None:
+    """The permission bits of the file ``target``, or None when there is none yet."""
+    try:
+        return os.stat(target).st_mode & 0o777
+    except FileNotFoundError:
+        return None
 
 
 def _fsync_path(path: Path) -> None:

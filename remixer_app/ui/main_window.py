@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | os.PathLike[str]) -> None:
         """Open a file or stems folder in the background; the window stays usable."""
+        self.separation_menu.load_instruments()  # those another instance chose count too
         self.controller.open(Path(path))
 
     def _last_folder(self) -> str:
@@ -243,8 +244,11 @@ class MainWindow(QMainWindow):
         stems = ", ".join(s.capitalize() for s in track.stems)
         self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "
                                  f"stems: {track.source} ({stems})")
+        # Read again first, and written at once: other instances of the app share the list.
+        self.settings.sync()
         recent = [str(track.path)] + [p for p in self._recent() if p != str(track.path)]
         self.settings.setValue("recent/files", recent[:MAX_RECENT])
+        self.settings.sync()
         self._fill_recent()
         self._set_track_actions(True)
 

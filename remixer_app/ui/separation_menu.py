@@ -17,6 +17,7 @@ instruments are remembered per track.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
@@ -30,7 +31,7 @@ from remixer_app.core.separation import (
 )
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE, load_ensemble
 from remixer_app.ui.instruments_dialog import InstrumentsDialog, load_choices, save_choices
-from remixer_app.ui.track_controller import TrackController
+from remixer_app.ui.track_controller import TrackController, track_key
 
 ENSEMBLE_KEY = "separation/ensemble"
 CLASSICAL_KEY = "separation/classical_ensemble"
@@ -101,7 +102,7 @@ class SeparationMenu(QObject):
         remembered = str(self.settings.value(CLASSICAL_KEY, CLASSICAL_ENSEMBLE) or "")
         self.classical_chosen = remembered if remembered in instruments else CLASSICAL_ENSEMBLE
         self.controller.classical_ensemble = self.classical_chosen
-        self.controller.instruments.update(load_choices(settings))
+        self.load_instruments()
         # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
         self.instruments_action = QAction("&Instruments...", self)
         self.instruments_action.setStatusTip(
@@ -141,6 +142,29 @@ class SeparationMenu(QObject):
         group.addAction(action)
         self.menu.addAction(action)
         return action
+
+    def load_instruments(self) -> None:
+        """Hand the controller the instruments remembered for each track, including those
+        other instances of the app remembered since this one started (they share the
+        settings file; :meth:`QSettings.sync` reads it again)."""
+        self.settings.sync()
+        self.controller.instruments.update(load_choices(self.settings))
+
+    def _remember_instruments(self, path: Path) -> None:
+        """Save the choice for ``path`` alone: the other tracks' entries are read again
+        first, since another instance may have saved some since this one started."""
+        self.settings.sync()
+        remembered = load_choices(self.settings)
+        key = track_key(path)
+        remembered.pop(key, None)
+        chosen = self.controller.instruments.get(key)
+        if chosen is not None:
+            remembered[key] = chosen  # last: the newest
+        save_choices(self.settings, remembered)
+        # Written now, not at the next event loop turn, so another instance's next
+        # read-modify-write sees it rather than overwriting it.
+        self.settings.sync()
+        self.controller.instruments.update(remembered)
 
     def _enable_instruments(self) -> None:
         self.instruments_action.setEnabled(self.controller.last_file is not None)
@@ -187,7 +211,7 @@ class SeparationMenu(QObject):
         if chosen is None:
             return False
         reopening = self.controller.set_instruments(path, chosen)
-        save_choices(self.settings, self.controller.instruments)
+        self._remember_instruments(path)
         what = (f"a classical ensemble of {', '.join(chosen)}" if chosen
                 else "a pop track (vocals, drums, bass, other)")
         self.instruments_chosen.emit(f"{path.name} is {what}"

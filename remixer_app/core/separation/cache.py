@@ -12,7 +12,9 @@ CRC-32 of every file, separator identity, creation time). An entry never changes
 published: :class:`StemWriter` fills a hidden folder ``<root>/.<key>.<pid>.<random>.part``
 (the naming of :mod:`remixer_app.core.atomic`) and renames it to ``<key>`` in one step,
 so a reader sees a whole entry or none. The manifest's modification time is the entry's
-last use, which :meth:`StemCache.prune` evicts by.
+last use, which :meth:`StemCache.prune` evicts by. An entry whose manifest has a higher
+format version is a newer version of the app's, sharing the folder: to this version it
+is a miss, never deleted as corrupt (pruning evicts it by use and size as any other).
 
 Verification
 ------------
@@ -55,16 +57,18 @@ from remixer_app.core.separation.cache_files import (
     NAME,
     STALE_AFTER_S,
     CorruptEntry,
+    NewerFormat,
     abandoned,
     check_name,
     discard,
     folder_bytes,
     live_lock,
+    newer_format,
     newest_mtime,
     open_verified,
     subfolders,
 )
-from remixer_app.core.separation.cache_writer import StemWriter
+from remixer_app.core.separation.cache_writer import CacheWriteError, StemWriter
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "STALE_AFTER_S", "StemCache", "StemWriter",
            "cache_key"]
@@ -143,13 +147,18 @@ class StemCache:
             in the order they were written. None when there is no entry, and when the
             entry is corrupt: it is then logged and deleted, so the caller recomputes.
             An entry that cannot be read for another reason (an I/O error, too many open
-            files) is logged and kept.
+            files), or that a newer version of the app wrote in a newer format (versions
+            may share the cache), is logged and kept.
         """
         folder = self._entry(key)
         if not folder.is_dir():
             return None
         try:
             stems = open_verified(folder, key)
+        except NewerFormat as exc:
+            log.info("stem cache entry %s is from a newer version of remixer_app (%s); "
+                     "left to it, the stems will be recomputed", folder, exc)
+            return None
         except CORRUPTION as exc:
             log.warning("stem cache entry %s is unusable (%s); deleting it, the stems will "
                         "be recomputed", folder, exc)
@@ -183,8 +192,14 @@ class StemCache:
         Raises
         ------
         CacheWriteError
-            The cache folder cannot be written (full disk, no permission).
+            The cache folder cannot be written (full disk, no permission), or a newer
+            version of the app holds the entry for ``key``, which this one can neither
+            read nor replace.
         """
+        folder = self._entry(key)
+        if newer_format(folder):  # refused now, not after the minutes of separating
+            raise CacheWriteError(f"the stem cache entry {folder} was written by a newer "
+                                  "version of remixer_app, which this one cannot read")
         return StemWriter(self, key, frames, stems, channels, identity)
 
     def remove(self, key: str) -> None:

@@ -51,8 +51,10 @@ live_temps: set[str] = set()
 
 def open_verified(folder: Path, key: str) -> dict[str, np.ndarray]:
     """Check an entry from manifest to last byte, then map its stems."""
-    with open(folder / MANIFEST, "rb") as fh:
-        manifest: Any = json.loads(fh.read(_MAX_MANIFEST_BYTES))
+    manifest = _read_manifest(folder)
+    if _is_newer(manifest):
+        raise NewerFormat(f"format {manifest['format']}, newer than this version's "
+                          f"{FORMAT_VERSION}")
     _require(isinstance(manifest, dict) and manifest.get("format") == FORMAT_VERSION,
              "unknown manifest format")
     _require(manifest.get("key") == key, "the manifest belongs to another key")
@@ -77,6 +79,26 @@ def open_verified(folder: Path, key: str) -> dict[str, np.ndarray]:
         _require(crc == files[name]["crc32"], f"{name}.npy fails its checksum")
     return {name: np.load(path, mmap_mode="r")
             for name, path in zip(stems, paths, strict=True)}
+
+
+def newer_format(folder: Path) -> bool:
+    """Whether ``folder`` holds an entry in a newer format than this version writes:
+    another version of the app sharing the cache owns it (false when it cannot be read)."""
+    try:
+        return _is_newer(_read_manifest(folder))
+    except (OSError, ValueError):
+        return False
+
+
+def _read_manifest(folder: Path) -> Any:
+    with open(folder / MANIFEST, "rb") as fh:
+        return json.loads(fh.read(_MAX_MANIFEST_BYTES))
+
+
+def _is_newer(manifest: Any) -> bool:
+    # A later version may change everything but this: a dict with an integer "format".
+    version = manifest.get("format") if isinstance(manifest, dict) else None
+    return isinstance(version, int) and _is_count(version) and version > FORMAT_VERSION
 
 
 def _check_npy(path: Path, size: int, frames: int, channels: int) -> None:
@@ -104,6 +126,10 @@ def _crc32_file(path: Path) -> int:
 
 class CorruptEntry(Exception):
     """An entry's files contradict each other or its manifest."""
+
+
+class NewerFormat(Exception):
+    """An entry written by a newer version of the app, in a format this one cannot read."""
 
 
 def _require(condition: bool, reason: str) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from remixer_app.core.errors import SeparationError
+from remixer_app.core.atomic import atomic_write
+from remixer_app.core.errors import ExportError, SeparationError
 from remixer_app.core.paths import models_dir, user_data_dir
 
 DEFAULT_ROOT_URL = "https://dl.fbaipublicfiles.com/demucs/"
@@ -241,14 +242,11 @@ def _write_if_changed(path: Path, text: str) -> None:
     """Keep the bag definition beside the files, where demucs' local repository looks."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SeparationError(f"cannot write {path} ({exc}); copy it from the demucs "
-                              "package's remote/ folder by hand") from exc
+    try:  # a temporary name of its own: another process may be writing the same file
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=True)
+    except ExportError as exc:
+        raise SeparationError(f"{exc}; copy {path.name} from the demucs package's remote/ "
+                              "folder by hand") from exc
 
 
 def _load_from_folder(name: str, folder: Path) -> Any:
