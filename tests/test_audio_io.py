@@ -212,6 +212,11 @@ def test_too_short(tmp_path: Path) -> None:
     message = "too short: the loudness measurement needs at least 0.4 s"
     with pytest.raises(AudioError, match=message):
         load_audio(tmp_path / "s.wav")
+    # One sample short: it must not say it has the 0.40 s it needs.
+    sf.write(tmp_path / "s.wav", np.zeros((17639, 2)), TARGET_RATE)
+    with pytest.raises(AudioError, match=r"0.4 s \(17640 samples at 44100 Hz\); it has "
+                                         r"0.39 s \(17639 samples\)\. Open a longer"):
+        load_audio(tmp_path / "s.wav")
 
 
 def test_non_finite_samples(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ one clear sentence.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -128,9 +129,13 @@ def load_audio(path: str | os.PathLike[str], cancelled: CancelCheck | None = Non
             raise AudioError(f"{p} contains no audio samples")
         if not all(np.isfinite(block).all() for block in _blocks(data)):
             raise AudioError(f"{p} contains invalid (NaN or infinite) sample values")
-    if mix.shape[0] < MIN_SECONDS * source_rate:
+    needed = math.ceil(MIN_SECONDS * source_rate)
+    if mix.shape[0] < needed:
+        # Seconds rounded down: 17639 samples are "0.39 s", not "0.40 s" against 0.4 s.
+        had = math.floor(mix.shape[0] / source_rate * 100) / 100
         raise AudioError(f"{p} is too short: the loudness measurement needs at least "
-                         f"{MIN_SECONDS:g} s (it has {mix.shape[0] / source_rate:.2f} s)")
+                         f"{MIN_SECONDS:g} s ({needed} samples at {source_rate} Hz); it has "
+                         f"{had:.2f} s ({mix.shape[0]} samples). Open a longer recording.")
     if mix.shape[1] > 2:
         warnings.append(f"{p.name} has {mix.shape[1]} channels; only the first two are used")
 
