@@ -104,12 +104,18 @@ def test_corrupt_download_is_rejected_and_not_kept(server: tuple) -> None:
     assert not (download_folder() / names[0]).exists()
 
 
-def test_files_placed_by_hand_load_without_network(server: tuple) -> None:
-    remote, _, names = server
+def _place_by_hand(remote: Path, names: list[str]) -> Path:
+    """Copy the bag's weight files into the download folder, as a user offline would."""
     folder = download_folder()
     folder.mkdir(parents=True)
     for name in names:
         (folder / name).write_bytes((remote.parent / "site" / "tiny" / name).read_bytes())
+    return folder
+
+
+def test_files_placed_by_hand_load_without_network(server: tuple) -> None:
+    remote, _, names = server
+    folder = _place_by_hand(remote, names)
     bag = load_demucs_model("tinybag", catalog=DemucsCatalog(remote, "http://127.0.0.1:9/"))
     assert len(bag.models) == 2
     # A damaged file in place is reported, with what to do about it.
@@ -129,10 +135,7 @@ def test_own_model_outside_the_catalogue_loads_from_the_folder(server: tuple) ->
 
 def test_another_process_writing_the_bag_file_meanwhile_is_left_alone(server: tuple) -> None:
     remote, _, names = server
-    folder = download_folder()
-    folder.mkdir(parents=True)
-    for name in names:
-        (folder / name).write_bytes((remote.parent / "site" / "tiny" / name).read_bytes())
+    folder = _place_by_hand(remote, names)
     # Another process loading the bag at the same moment, halfway through writing it under
     # the temporary name a fixed scheme would pick: its file must be neither taken nor
     # clobbered, or its rename fails ("No such file or directory").
