@@ -268,6 +268,23 @@ def test_keyboard_editing(editor: AudiogramEditor, qtbot: QtBot) -> None:
     assert editor.chart.curves[LEFT].getData()[1][4] == 70
 
 
+def test_tab_leaves_the_table_and_arrows_move_between_cells(editor: AudiogramEditor,
+                                                           qtbot: QtBot) -> None:
+    with qtbot.waitActive(editor):
+        editor.show()
+        editor.activateWindow()
+    table = editor.table
+    table.setFocus()
+    table.setCurrentCell(2, 0)
+    qtbot.keyClick(table, Qt.Key.Key_Right)
+    assert (table.currentRow(), table.currentColumn()) == (2, 1)
+    qtbot.keyClick(table, Qt.Key.Key_Tab)  # not a trap: the buttons after it are reached
+    assert QApplication.focusWidget() is editor.copy_right_button
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is not table
+
+
 def test_squeezed_editor_keeps_headings_and_chart_readable(editor: AudiogramEditor,
                                                            qtbot: QtBot) -> None:
     editor.resize(1, 1)  # as small as its layout allows

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QAccessible  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.mix_model import MixModel  # noqa: E402
@@ -66,7 +67,7 @@ def test_another_stem_set_rebuilds_the_sliders(qtbot: QtBot) -> None:
     old = panel.sliders["vocals"]
     model.set_stems(("violin", "cello"))
     assert panel.stems == ("violin", "cello") and "vocals" not in panel.sliders
-    assert panel.sliders["cello"].accessibleName() == "cello gain"
+    assert panel.sliders["cello"].accessibleName() == "cello gain +0.0 dB"
     old.setValue(10)  # the old slider is on its way out: it moves nothing
     assert model.state.gains_db == {"violin": 0.0, "cello": 0.0}
     panel.sliders["violin"].setValue(-6)
@@ -75,3 +76,16 @@ def test_another_stem_set_rebuilds_the_sliders(qtbot: QtBot) -> None:
     assert "silent" in panel.values["violin"].text()
     model.set_stems(("vocals", "drums", "bass", "other"))
     assert panel.stems == ("vocals", "drums", "bass", "other")
+
+
+def test_a_screen_reader_hears_the_gain_in_db(qtbot: QtBot) -> None:
+    panel, model, _ = _panel(qtbot)
+    slider = panel.sliders["vocals"]
+    model.set_gain("vocals", -18.0)
+    # The slider's own value is in half-dB steps; what is read out must say dB.
+    name = QAccessible.queryAccessibleInterface(slider).text(QAccessible.Text.Name)
+    assert name == "vocals gain -18.0 dB"
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Up)
+    assert QAccessible.queryAccessibleInterface(slider).text(
+        QAccessible.Text.Name) == "vocals gain -17.5 dB"

@@ -11,8 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QKeySequence  # noqa: E402
+from PySide6.QtCore import QPointF, QRect, Qt  # noqa: E402
+from PySide6.QtGui import QAccessible, QKeySequence, QPalette  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import playback_probe  # noqa: E402
@@ -20,6 +21,7 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
 from remixer_app.core.player import Player, PlayState  # noqa: E402
 from remixer_app.ui.transport import NO_DEVICE_TEXT, TransportBar  # noqa: E402
+from remixer_app.ui.waveform import MIN_HEIGHT, PREFERRED_HEIGHT  # noqa: E402
 
 RATE = ENGINE_RATE
 BLOCK = 1024
@@ -136,7 +138,7 @@ def test_source_buttons_switch_the_source(bar: TransportBar, qtbot: QtBot) -> No
     assert player is not None
     buttons = bar.source_buttons
     assert [b.text() for b in buttons.values()] == ["Original", "Remix", "Hearing aid"]
-    assert [b.shortcut() for b in buttons.values()] == [QKeySequence(k) for k in "123"]
+    assert [k.key() for k in bar.source_shortcuts.values()] == [QKeySequence(k) for k in "123"]
     assert all(b.accessibleName() for b in buttons.values())
     assert buttons[player.source].isChecked()
     for source in ("remix", "original", "aided"):
@@ -146,6 +148,76 @@ def test_source_buttons_switch_the_source(bar: TransportBar, qtbot: QtBot) -> No
         assert sum(b.isChecked() for b in buttons.values()) == 1
     qtbot.mouseClick(buttons["remix"], Qt.MouseButton.LeftButton)
     assert bar.source_label.text() == "Listening to: Remix"  # in words, not only colour
+
+
+def test_source_keys_switch_the_source_and_leave_the_focus(bar: TransportBar,
+                                                          qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    bar.activateWindow()
+    qtbot.waitUntil(bar.isActiveWindow)
+    slider = bar.volume_slider
+    slider.setFocus()
+    for key, source in zip("132", ("original", "aided", "remix"), strict=True):
+        qtbot.keyClick(slider, key)
+        assert player.source == source and bar.source_buttons[source].isChecked()
+        # An A/B switch must not take a keyboard user away from the control they were on.
+        assert QApplication.focusWidget() is slider
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert slider.value() == 99
+    bar.set_player(None)  # the keys do nothing while there is nothing to play
+    qtbot.keyClick(slider, "1")
+    assert player.source == "remix"
+
+
+def test_the_volume_is_shown_and_said_in_percent(bar: TransportBar) -> None:
+    bar.volume_slider.setValue(40)
+    assert bar.volume_label.text() == "40 %"
+    interface = QAccessible.queryAccessibleInterface(bar.volume_slider)
+    assert "40 %" in interface.text(QAccessible.Text.Description)
+
+
+def test_keys_on_the_waveform_seek(bar: TransportBar, qtbot: QtBot) -> None:
+    player = bar.player
+    assert player is not None
+    plot = bar.plot
+    assert plot.focusPolicy() & Qt.FocusPolicy.TabFocus
+    plot.setFocus()
+    for key, seconds in ((Qt.Key.Key_Right, 5.0), (Qt.Key.Key_End, 2.5),
+                         (Qt.Key.Key_Left, 0.0), (Qt.Key.Key_PageDown, 2.5),
+                         (Qt.Key.Key_Home, 0.0)):
+        qtbot.keyClick(plot, key)
+        assert player.position / RATE == pytest.approx(min(seconds, 2.5), abs=1e-3), key
+        bar.refresh()
+    qtbot.keyClick(plot, Qt.Key.Key_Right)
+    assert player.position / RATE == pytest.approx(2.5)  # clamped to the track
+
+
+def test_the_focused_waveform_is_framed(bar: TransportBar, qtbot: QtBot) -> None:
+    plot = bar.plot
+    bar.activateWindow()
+    qtbot.waitUntil(bar.isActiveWindow)
+    bar.play_button.setFocus()
+    plain = plot.grab().toImage()
+    plot.setFocus()
+    qtbot.waitUntil(plot.hasFocus)
+    framed = plot.grab().toImage()
+    highlight = plot.palette().color(QPalette.ColorRole.Highlight)
+    assert plain.pixelColor(1, plain.height() // 2) != highlight
+    assert framed.pixelColor(1, framed.height() // 2) == highlight
+
+
+@pytest.mark.parametrize(("screen_height", "low", "high"),
+                         [(600, MIN_HEIGHT, 90), (1080, 140, PREFERRED_HEIGHT)])
+def test_the_waveform_gives_way_on_a_small_screen(bar: TransportBar,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  screen_height: int, low: int,
+                                                  high: int) -> None:
+    # At 1024x600 the panels above need all but ~90 px of the plot's 160 px to show
+    # their Solo buttons; a large screen still gets a tall plot.
+    screen = SimpleNamespace(availableGeometry=lambda: QRect(0, 0, 1920, screen_height))
+    monkeypatch.setattr(bar.plot, "screen", lambda: screen)
+    assert low <= bar.plot.sizeHint().height() <= high
 
 
 def test_device_box_and_status_without_a_device(bar: TransportBar) -> None:

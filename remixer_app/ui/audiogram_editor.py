@@ -78,6 +78,9 @@ class AudiogramTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.AnyKeyPressed
                              | QAbstractItemView.EditTrigger.DoubleClicked
                              | QAbstractItemView.EditTrigger.EditKeyPressed)
+        # Tab leaves the table (the arrow keys move between cells): Qt's default walks the
+        # cells round and round, and the rest of the window cannot be reached by Tab.
+        self.setTabKeyNavigation(False)
         self._listener: Listener | None = None
         self._freqs: list[float] = []
         self.itemChanged.connect(self._on_item_changed)

@@ -7,9 +7,10 @@ Three kinds of key need that:
 - Space presses a focused button, check box or combo box (elsewhere it plays or
   pauses): without this, keyboard users could not press a Mute button or the
   Compressor box.
-- Plain text keys start editing a cell of a focused table: the source shortcuts 1, 2
-  and 3 would otherwise switch playback while the user types "25" into the audiogram
-  table.
+- Plain text keys start editing a cell of a focused table, and search the items of a
+  focused list or combo box (type-ahead, e.g. "N1" in the Listener box): the source
+  shortcuts 1, 2 and 3 would otherwise switch playback while the user types "25" into
+  the audiogram table, and take the "1" out of "N1".
 - Undo and Redo (Ctrl+Z, Ctrl+Y, ...) inside a widget that keeps its own undo history
   (marked with :data:`OWN_UNDO`, e.g. the audiogram editor) reach that widget as key
   presses; with a widget shortcut beside the window's, Qt finds the key ambiguous and
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QWi
 
 #: Widgets that Space operates when they have the focus.
 SPACE_TAKERS = (QAbstractButton, QComboBox)
+#: Widgets that take typed text when they have the focus (editors take it themselves).
+TEXT_TAKERS = (QAbstractItemView, QComboBox)
 #: Dynamic property: a widget with it set true handles the Undo and Redo keys in itself
 #: and its children (in its ``keyPressEvent``).
 OWN_UNDO = "ownUndo"
@@ -53,7 +56,7 @@ def keeps_key(widget: QWidget, event: QKeyEvent) -> bool:
     if plain and event.key() == Qt.Key.Key_Space:
         return isinstance(widget, SPACE_TAKERS)
     if plain and event.text().isprintable() and event.text():
-        return isinstance(widget, QAbstractItemView)
+        return isinstance(widget, TEXT_TAKERS)
     if (event.matches(QKeySequence.StandardKey.Undo)
             or event.matches(QKeySequence.StandardKey.Redo)):
         node: QWidget | None = widget

@@ -145,8 +145,11 @@ class StemPanel(QWidget):
             # Words as well as the dimmed look: silence is never shown by colour alone.
             silent = "" if state.audible(stem) else " (silent)"
             self.values[stem].setText(f"{db:+.1f} dB{silent}")
+            # A screen reader hears the slider's value as its step count (-36 for -18 dB);
+            # the name, which it reads on focus and again when it changes, says the dB.
+            self.sliders[stem].setAccessibleName(f"{stem} gain {db:+.1f} dB")
             self.sliders[stem].setAccessibleDescription(
-                f"{stem}: {db:+.1f} dB{silent}; arrows change it by 0.5 dB")
+                f"{'Silent; ' if silent else ''}arrows change it by 0.5 dB")
         self._show_history()
 
     def _show_history(self) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import math
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -96,15 +96,21 @@ class TransportBar(QWidget):
         self.source_group = QButtonGroup(self)
         self.source_group.setExclusive(True)
         self.source_buttons: dict[Source, QPushButton] = {}
+        self.source_shortcuts: dict[Source, QShortcut] = {}
         for source, (text, key, what) in SOURCE_BUTTONS.items():
             button = QPushButton(text)
             button.setCheckable(True)
-            button.setShortcut(QKeySequence(key))
             button.setAccessibleName(f"Listen to {text.lower()}")
             button.setToolTip(f"Listen to {what} ({key})")
             self.source_group.addButton(button)
             self.source_buttons[source] = button
             button.clicked.connect(lambda _=False, s=source: self._choose_source(s))
+            # Not the button's own shortcut: that would move the focus to the button, and
+            # a listener switching A/B from a gain slider would lose their place. A child
+            # of the button, the key works only while the button is shown and enabled.
+            shortcut = QShortcut(QKeySequence(key), button)
+            shortcut.activated.connect(button.click)
+            self.source_shortcuts[source] = shortcut
         # Said in words too, so the choice does not rest on how a checked button looks.
         self.source_label = QLabel()
         self.source_label.setAccessibleName("Listening to")
@@ -121,6 +127,9 @@ class TransportBar(QWidget):
         self.volume_slider.setAccessibleName("Volume")
         self.volume_slider.setToolTip("Master volume")
         self.volume_slider.valueChanged.connect(self._volume_changed)
+        self.volume_label = QLabel()
+        self.volume_label.setAccessibleName("Volume value")
+        self._show_volume(self.volume_slider.value())
         self.meters = [QProgressBar() for _ in range(2)]
         for meter, side in zip(self.meters, ("Left", "Right"), strict=True):
             meter.setRange(0, 100)
@@ -146,15 +155,18 @@ class TransportBar(QWidget):
             buttons.addWidget(self.source_buttons[source])
         buttons.addWidget(self.source_label)
         output = QGridLayout()
-        output.addWidget(QLabel("Output:"), 0, 0)
-        output.addWidget(self.device_combo, 0, 1)
-        output.addWidget(QLabel("Volume:"), 0, 2)
-        output.addWidget(self.volume_slider, 0, 3)
+        for pair, (text, buddy) in enumerate((("Output:", self.device_combo),
+                                              ("Volume:", self.volume_slider))):
+            label = QLabel(text)
+            label.setBuddy(buddy)
+            output.addWidget(label, 0, 2 * pair)
+            output.addWidget(buddy, 0, 2 * pair + 1)
+        output.addWidget(self.volume_label, 0, 4)
         output.addWidget(self.status_label, 1, 0, 1, 2)
         meters = QVBoxLayout()
         for meter in self.meters:
             meters.addWidget(meter)
-        output.addLayout(meters, 1, 2, 1, 2)
+        output.addLayout(meters, 1, 2, 1, 3)
         column = QVBoxLayout(self)
         column.addWidget(self.plot)
         column.addLayout(buttons)
@@ -305,6 +317,13 @@ class TransportBar(QWidget):
             self.refresh()
 
     def _volume_changed(self, value: int) -> None:
+        self._show_volume(value)
         # Square law: equal slider steps sound roughly like equal loudness steps.
         if self.player is not None:
             self.player.set_volume((value / 100.0) ** 2)
+
+    def _show_volume(self, value: int) -> None:
+        # The slider's own value is a bare number to a screen reader: say what it means.
+        text = f"{value} %"
+        self.volume_label.setText(text)
+        self.volume_slider.setAccessibleDescription(f"Master volume {text}")
