@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTableWidget  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import MAX_LEVEL, MIN_LEVEL, Audiogram, Listener  # noqa: E402
@@ -250,13 +250,19 @@ def test_empty_editor(qtbot: QtBot) -> None:
     assert widget.table.rowCount() == 0
 
 
-def test_keyboard_editing(editor: AudiogramEditor, qtbot: QtBot) -> None:
+def _focus_cell(editor: AudiogramEditor, qtbot: QtBot, row: int, column: int) -> QTableWidget:
+    """Show the editor as the active window with the keyboard in the table's cell."""
     with qtbot.waitActive(editor):
         editor.show()
         editor.activateWindow()
     table = editor.table
     table.setFocus()
-    table.setCurrentCell(4, 1)
+    table.setCurrentCell(row, column)
+    return table
+
+
+def test_keyboard_editing(editor: AudiogramEditor, qtbot: QtBot) -> None:
+    table = _focus_cell(editor, qtbot, 4, 1)
     qtbot.keyClick(table, Qt.Key.Key_F2)  # opens the cell editor, its text selected
     cell_editor = QApplication.focusWidget()
     assert cell_editor is not table
@@ -270,12 +276,7 @@ def test_keyboard_editing(editor: AudiogramEditor, qtbot: QtBot) -> None:
 
 def test_tab_leaves_the_table_and_arrows_move_between_cells(editor: AudiogramEditor,
                                                            qtbot: QtBot) -> None:
-    with qtbot.waitActive(editor):
-        editor.show()
-        editor.activateWindow()
-    table = editor.table
-    table.setFocus()
-    table.setCurrentCell(2, 0)
+    table = _focus_cell(editor, qtbot, 2, 0)
     qtbot.keyClick(table, Qt.Key.Key_Right)
     assert (table.currentRow(), table.currentColumn()) == (2, 1)
     qtbot.keyClick(table, Qt.Key.Key_Tab)  # not a trap: the buttons after it are reached
