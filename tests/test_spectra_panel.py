@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from itertools import combinations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -14,12 +16,13 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine  # noqa: E402
+from remixer_app.core.instruments import INSTRUMENTS  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
 from remixer_app.core.player import Player  # noqa: E402
 from remixer_app.core.spectra import OUTPUT_KEY, TrackSpectra  # noqa: E402
 from remixer_app.ui.spectra_panel import SpectraPanel  # noqa: E402
-from remixer_app.ui.spectra_styles import STYLES  # noqa: E402
+from remixer_app.ui.spectra_styles import STYLES, curve_style  # noqa: E402
 
 RATE = ENGINE_RATE
 NAMES = ("vocals", "drums", "bass", "other")
@@ -70,6 +73,26 @@ def test_curves_with_legend_names_and_distinct_styles(panel: SpectraPanel) -> No
         assert x is not None and len(x) > 10 and np.all(np.isfinite(y))
         assert x.min() < 150 and x.max() > 12000
     assert "output against the mixture" in panel.summary.text()
+
+
+def look(curve: pg.PlotDataItem) -> tuple[object, ...]:
+    """What tells a curve apart but its colour: line style, dashes, width and symbol."""
+    line = curve.opts["pen"]
+    return line.style(), tuple(line.dashPattern()), line.widthF(), curve.opts["symbol"]
+
+
+def test_no_two_instruments_differ_by_colour_alone(qtbot: QtBot, model: MixModel) -> None:
+    # Bassoon and oboe (orange and vermilion) look alike to deuteranopes.
+    for a, b in combinations(INSTRUMENTS, 2):
+        style_a, style_b = curve_style(a), curve_style(b)
+        assert (style_a.line, style_a.symbol) != (style_b.line, style_b.symbol), (a, b)
+    rng = np.random.default_rng(6)
+    stems = {name: 0.05 * rng.standard_normal((RATE, 2)) for name in ("bassoon", "oboe")}
+    engine = HearingAidEngine(stems, get_preset("N3"))
+    panel = SpectraPanel(model)
+    qtbot.addWidget(panel)
+    panel.set_track(engine, stems, spectra=TrackSpectra.compute(engine, stems, nfft=1024))
+    assert look(panel.curves["bassoon"]) != look(panel.curves["oboe"])
 
 
 def test_another_tracks_stems_leave_the_plot_and_its_legend(

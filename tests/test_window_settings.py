@@ -99,8 +99,8 @@ def test_a_first_run_fits_the_screen_and_gives_the_controls_their_room(
         qtbot: QtBot, tmp_path: Path) -> None:
     window = make_window(qtbot, tmp_path / "settings.ini")
     screen = window.screen().availableGeometry()
-    assert screen.contains(window.frameGeometry().topLeft())
-    assert window.width() <= screen.width() and window.height() <= screen.height()
+    # All of it, frame and all: the screen's share is below the window's minimum width.
+    assert screen.contains(window.frameGeometry())
     # The offscreen screen (800 x 800) leaves no room for the spectra: hidden, and said.
     assert not window.workspace.dock.toggleViewAction().isChecked()
     assert "View > Spectra" in window.statusBar().currentMessage()
@@ -165,3 +165,26 @@ def test_a_missing_device_falls_back_to_the_default_with_a_notice(
     close(window)
     # Not forgotten: plugged in again, it is used again.
     assert window.settings.value(DEVICE_KEY) == "USB DAC"
+
+
+def test_a_dock_without_room_floats_on_the_screen(qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    screen = window.screen().availableGeometry()
+    spectra, haaqi = window.workspace.dock, window.workspace.haaqi_dock
+    # Below the controls the offscreen screen (800 x 800) leaves the spectra a strip.
+    spectra.toggleViewAction().trigger()  # View > Spectra, as the first run's notice says
+    assert spectra.isVisible() and spectra.isFloating()
+    assert screen.contains(spectra.frameGeometry())
+    assert spectra.widget().verticalScrollBar().maximum() == 0  # all of the plots show
+    spectra.setFloating(False)  # dragged back into the window: no more room there
+    qtbot.waitUntil(spectra.isFloating)
+    assert spectra.isVisible()
+    # Controls as wide as the screen (a large font, say): the HAAQI dock beside them
+    # would push the window past the screen.
+    haaqi.setVisible(False)
+    window.main_controls.setMinimumWidth(screen.width() - 60)
+    haaqi.toggleViewAction().trigger()
+    assert haaqi.isVisible() and haaqi.isFloating()
+    for shown in (window, haaqi):
+        frame = shown.frameGeometry()
+        assert screen.contains(frame), (shown, frame)

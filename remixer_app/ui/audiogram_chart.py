@@ -3,6 +3,8 @@
 The chart follows the clinical convention (ASHA 1990): frequency on a log axis,
 hearing level in dB HL growing *downwards*, right ear "O" in red, left ear "X" in
 blue. Symbols, line styles and the legend text carry the ear as well as colour.
+Its text follows the application font, and so does the least size it asks for. It takes
+no keyboard focus (the audiogram table is its keyboard twin), so Tab passes it by.
 It is one view of :class:`~remixer_app.ui.audiogram_editor.AudiogramEditor`, and the
 audiogram of :mod:`remixer_app.ui.session_report`.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from remixer_app.core.audiogram import MAX_LEVEL, MIN_LEVEL, Listener
@@ -27,6 +29,7 @@ from remixer_app.ui.audiogram_points import (
     snap_level,
     with_level,
 )
+from remixer_app.ui.spectra_styles import text_size
 
 EAR_LABELS = {RIGHT: "Right (O)", LEFT: "Left (X)"}
 FREQ_RANGE = (125.0, 8000.0)
@@ -34,6 +37,8 @@ MAJOR_TICKS = ((250, "250"), (500, "500"), (1000, "1k"), (2000, "2k"), (4000, "4
                (8000, "8k"))
 MINOR_TICKS = (125, 750, 1500, 3000, 6000)
 HIT_RADIUS_PX = 12.0
+#: The least width and height, in lines of text: the octave labels stay apart.
+MIN_LINES = (20, 17)
 
 
 class _DragViewBox(pg.ViewBox):
@@ -84,6 +89,7 @@ class AudiogramChart(pg.PlotWidget):
         self.setAccessibleName("Audiogram chart")
         self.setAccessibleDescription("Hearing level per frequency; drag a point to change it, "
                                       "or use the audiogram table to edit with the keyboard")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._listener: Listener | None = None
         item = self.getPlotItem()
         item.setLogMode(x=True, y=False)  # before the ranges: it re-enables auto-range
@@ -102,6 +108,7 @@ class AudiogramChart(pg.PlotWidget):
             item.getAxis(axis).setPen("k")
             item.getAxis(axis).setTextPen("k")
         self.legend = item.addLegend(offset=(10, -10), labelTextColor="k",
+                                     labelTextSize=text_size(),
                                      brush=pg.mkBrush(255, 255, 255, 220), pen="k")
         self.curves: dict[str, pg.PlotDataItem] = {}
         for ear in EARS:
@@ -113,6 +120,11 @@ class AudiogramChart(pg.PlotWidget):
                                          symbolPen=pg.mkPen(style["color"], width=2),
                                          symbolBrush="w" if ear == RIGHT else style["color"])
         self._set_ranges()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """:data:`MIN_LINES` lines of the chart's font."""
+        line = self.fontMetrics().height()
+        return QSize(MIN_LINES[0] * line, MIN_LINES[1] * line)
 
     def _set_ranges(self, freqs: np.ndarray | None = None) -> None:
         lo, hi = FREQ_RANGE

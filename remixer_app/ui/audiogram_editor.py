@@ -48,8 +48,6 @@ UNDO_LIMIT = 20
 
 HEADINGS = tuple(f"{ear.capitalize()} dB HL" for ear in EARS)  # the columns'
 CELL_PADDING = 8  # px each side of a heading's text
-CHART_MIN_WIDTH = 280
-CHART_MIN_HEIGHT = 240
 
 
 class AudiogramTable(QTableWidget):
@@ -176,7 +174,6 @@ class AudiogramEditor(QWidget):
         self._history: deque[Listener] = deque(maxlen=UNDO_LIMIT)
         self._redo: deque[Listener] = deque(maxlen=UNDO_LIMIT)
         self.chart = AudiogramChart()
-        self.chart.setMinimumSize(CHART_MIN_WIDTH, CHART_MIN_HEIGHT)  # octave labels apart
         self.table = AudiogramTable()
         self.copy_right_button = QPushButton("Copy right to left")
         self.copy_right_button.setAccessibleName("Copy right ear to left ear")

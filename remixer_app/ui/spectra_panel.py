@@ -47,7 +47,16 @@ from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
 from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra
 from remixer_app.core.spectra_summary import summary_text
-from remixer_app.ui.spectra_styles import EAR_STYLE, F_MAX, F_MIN, curve_style, make_plot, pen
+from remixer_app.ui.spectra_styles import (
+    EAR_STYLE,
+    F_MAX,
+    F_MIN,
+    SYMBOL_SIZE,
+    curve_style,
+    make_plot,
+    pen,
+    plot_min_height,
+)
 from remixer_app.ui.workers import Worker, report_error, start
 
 LIVE_MS, IDLE_MS = 40, 250       # 25 Hz while playing; a slow look for playback otherwise
@@ -97,12 +106,12 @@ class SpectraPanel(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        for plot, stretch, lowest in ((self.level_plot, 4, 150), (self.gain_plot, 2, 80),
-                                      (self.audiogram_plot, 2, 100)):
+        for plot, stretch, lines in ((self.level_plot, 4, 11), (self.gain_plot, 2, 6),
+                                     (self.audiogram_plot, 2, 7)):
             # The plots share whatever height the dock has (pyqtgraph's size hints would
             # ask for a whole screen each); below their minimum the dock scrolls.
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-            plot.setMinimumHeight(lowest)
+            plot.setMinimumHeight(plot_min_height(plot, lines))
             layout.addWidget(plot, stretch)
         layout.addWidget(self.summary)
         self.timer = QTimer(self)
@@ -146,9 +155,11 @@ class SpectraPanel(QWidget):
 
     def _curve(self, key: str) -> pg.PlotDataItem:
         if key not in self.curves:
-            colour, style, width, name = curve_style(key)
+            style = curve_style(key)
             self.curves[key] = self.level_plot.getPlotItem().plot(
-                pen=pen(colour, style, width), name=name)
+                pen=pen(style.colour, style.line, style.width), name=style.name,
+                symbol=style.symbol, symbolSize=SYMBOL_SIZE, symbolPen=style.colour,
+                symbolBrush=style.colour)
         return self.curves[key]
 
     # ------------------------------------------------------------------ public API

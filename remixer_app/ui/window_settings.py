@@ -9,6 +9,10 @@ On the first run (nothing remembered) the window takes most of the screen and th
 main controls get the room they ask for. The spectra dock takes what they leave: beside
 them, above the HAAQI estimate, on a wide screen; below them on a tall one; on a small
 screen it starts hidden, and the status bar says where to show it.
+
+A dock shown later (View menu, a restored layout, dragged back into the window) must
+not push the window past the screen, nor be squeezed into a strip: where there is no
+room for it in the window it floats in a window of its own, at a usable size.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 if TYPE_CHECKING:
     from remixer_app.ui.main_window import MainWindow
@@ -50,6 +55,30 @@ def spectra_placement(inside: QSize, controls: QSize) -> tuple[str, int]:
     return "hidden", 0
 
 
+def _lay_out(widget: QWidget) -> None:
+    """Apply ``widget``'s pending layout changes (its minimum size among them) now."""
+    layout = widget.layout()
+    if layout is not None:
+        layout.activate()
+
+
+def _onto_screen(widget: QWidget, size: QSize, screen: QRect, centre: bool = False) -> None:
+    """Give ``widget`` (a window) ``size``, or less, and move it so that it lies on
+    ``screen``, frame and all: centred with ``centre``, otherwise moved no more than
+    that needs."""
+    decoration = widget.frameGeometry().size() - widget.geometry().size()
+    widget.resize(size.boundedTo(screen.size() - decoration))
+    frame = widget.frameGeometry()
+    if centre:
+        frame.moveCenter(screen.center())
+    else:
+        frame.moveRight(min(frame.right(), screen.right()))
+        frame.moveBottom(min(frame.bottom(), screen.bottom()))
+        frame.moveLeft(max(frame.left(), screen.left()))
+        frame.moveTop(max(frame.top(), screen.top()))
+    widget.move(frame.topLeft())
+
+
 def _restored(value: object, restore: Callable[[QByteArray | bytes], bool]) -> bool:
     """Whether ``restore`` took ``value`` (a stored byte array; anything else is refused)."""
     return isinstance(value, QByteArray | bytes) and bool(restore(value))
@@ -79,6 +108,11 @@ class WindowSettings(QObject):
                 f"Output device {device!r} is not available; using the default output device.",
                 NOTICE_MS)
         window.transport.device_combo.activated.connect(self._device_chosen)
+        for dock in (window.workspace.dock, window.workspace.haaqi_dock):
+            dock.visibilityChanged.connect(lambda _shown, d=dock: self.fit_dock(d))
+            # dragged back into the window: fitted once it is laid out there
+            dock.topLevelChanged.connect(
+                lambda _floating, d=dock: QTimer.singleShot(0, self, lambda: self.fit_dock(d)))
 
     def _first_run_layout(self) -> None:
         window = self.window
@@ -107,7 +141,42 @@ class WindowSettings(QObject):
             else:
                 spectra.setVisible(False)
                 window.statusBar().showMessage("The spectra are hidden on this small screen: "
-                                               "View > Spectra shows them.", NOTICE_MS)
+                                               "View > Spectra shows them in a window of "
+                                               "their own.", NOTICE_MS)
+        # centred again, at the size its minimum allows (the share of a small screen may
+        # be less), now that the docks are placed
+        _lay_out(window)
+        _onto_screen(window, window.size(), screen, centre=True)
+
+    def fit_dock(self, dock: QDockWidget) -> None:
+        """Float ``dock`` if, docked, it pushes the window past the screen or gets less
+        room than it needs to be of use (the spectra: :data:`MIN_SPECTRA_WIDTH` beside
+        the controls, :data:`MIN_SPECTRA_HEIGHT` above or below them)."""
+        window = self.window
+        if dock.isFloating() or not dock.isVisible() or not window.isVisible():
+            return
+        screen = window.screen().availableGeometry()
+        _lay_out(window)  # the window's minimum size now counts the dock
+        needed = window.minimumSize() + window.frameGeometry().size() - window.size()
+        squeezed = False
+        if dock is window.workspace.dock:
+            beside = window.dockWidgetArea(dock) in (Qt.DockWidgetArea.LeftDockWidgetArea,
+                                                     Qt.DockWidgetArea.RightDockWidgetArea)
+            squeezed = (dock.width() < MIN_SPECTRA_WIDTH if beside
+                        else dock.height() < MIN_SPECTRA_HEIGHT)
+        if not squeezed and needed.width() <= screen.width() \
+                and needed.height() <= screen.height():
+            return
+        dock.setFloating(True)
+        _lay_out(window)  # and no longer does
+        _onto_screen(window, window.size(), screen)
+        wanted = dock.size()
+        outer = dock.widget()
+        # a scroll area asks for little: ask what it shows
+        inner = outer.widget() if isinstance(outer, QScrollArea) else outer
+        if outer is not None and inner is not None:  # with the dock's title bar and margins
+            wanted += inner.sizeHint().expandedTo(inner.minimumSizeHint()) - outer.size()
+        _onto_screen(dock, wanted, screen, centre=True)
 
     def _device_chosen(self, _row: int) -> None:
         self.window.settings.setValue(DEVICE_KEY, self.window.transport.device_name())
