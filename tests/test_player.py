@@ -565,8 +565,11 @@ def fake_sounddevice(devices: list[dict[str, Any]], busy: bool = False) -> Simpl
         streams.append(FakeStream(**kwargs))
         return streams[-1]
 
+    def check_output_settings(**kwargs: Any) -> None:
+        query_devices(kwargs["device"])
+
     return SimpleNamespace(query_devices=query_devices, OutputStream=output_stream,
-                           streams=streams)
+                           check_output_settings=check_output_settings, streams=streams)
 
 
 def use_sounddevice(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
@@ -604,9 +607,11 @@ def test_open_and_close_a_stream(player: Player, monkeypatch: pytest.MonkeyPatch
     assert player.output.available
     assert player.output.status_message == "Playback available: Speakers"
     (stream,) = sd.streams
-    assert stream.kwargs["callback"] == player.callback
     assert (stream.kwargs["samplerate"], stream.kwargs["channels"],
             stream.kwargs["dtype"]) == (RATE, 2, "float32")
+    out = np.full((BLOCK, 2), np.nan, dtype=np.float32)
+    stream.kwargs["callback"](out, BLOCK, None, None)  # the player's, through the port
+    assert np.all(out == 0.0)  # stopped: silence, every frame written
     player.output.close()
     assert stream.calls == ["start", "stop", "close"] and not player.output.available
 
@@ -616,7 +621,7 @@ def test_busy_device_is_reported(player: Player, monkeypatch: pytest.MonkeyPatch
     use_sounddevice(monkeypatch, fake_sounddevice(devices, busy=True))
     assert player.output.open(3) is False
     message = player.output.status_message
-    assert "device 3" in message and "Device unavailable" in message
+    assert '"Speakers"' in message and "Device unavailable" in message  # by name
 
 
 def test_open_stream_on_this_machine_never_raises(player: Player) -> None:

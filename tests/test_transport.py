@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,8 +17,9 @@ from PySide6.QtCore import QPointF, QRect, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible, QKeySequence, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
+from test_output_device import HEADSET, SPEAKERS, FakeSounddevice, device, install  # noqa: E402
 
-from remixer_app.core import playback_probe  # noqa: E402
+from remixer_app.core import audio_device, playback_probe  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
 from remixer_app.core.player import Player, PlayState  # noqa: E402
@@ -62,13 +65,36 @@ def bar(qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
     return widget
 
 
+@pytest.fixture
+def sound(monkeypatch: pytest.MonkeyPatch) -> FakeSounddevice:
+    """A sound card with speakers (the default) and a USB headset."""
+    # Its streams run only when a test pumps them: never taken for dead meanwhile.
+    monkeypatch.setattr(audio_device, "STALL_SECONDS", math.inf)
+    return install(monkeypatch, FakeSounddevice([SPEAKERS, HEADSET]))
+
+
+@pytest.fixture
+def sound_bar(qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
+              sound: FakeSounddevice) -> Iterator[TransportBar]:
+    engine, stems = track
+    widget = TransportBar(Player(engine, stems, settings=ChainSettings(clip="none")))
+    qtbot.addWidget(widget)
+    yield widget
+    widget.set_player(None)  # closes its stream: the next test's PortAudio starts afresh
+
+
+def listed(bar: TransportBar) -> list[str]:
+    return [bar.device_combo.itemText(row) for row in range(bar.device_combo.count())]
+
+
 def drive(player: Player, blocks: int) -> None:
     out = np.empty((BLOCK, 2), dtype=np.float32)
     for _ in range(blocks):
         player.callback(out, BLOCK, None, None)
 
 
-def test_play_pause_button(bar: TransportBar, qtbot: QtBot) -> None:
+def test_play_pause_button(sound_bar: TransportBar, qtbot: QtBot) -> None:
+    bar = sound_bar
     player = bar.player
     assert player is not None
     button = bar.play_button
@@ -85,8 +111,9 @@ def test_play_pause_button(bar: TransportBar, qtbot: QtBot) -> None:
     assert player.state is PlayState.STOPPED and player.position == 0
 
 
-def test_without_a_player_the_bar_shows_nothing_of_the_last_one(bar: TransportBar,
+def test_without_a_player_the_bar_shows_nothing_of_the_last_one(sound_bar: TransportBar,
                                                                qtbot: QtBot) -> None:
+    bar = sound_bar
     player = bar.player
     assert player is not None
     qtbot.mouseClick(bar.play_button, Qt.MouseButton.LeftButton)
@@ -223,7 +250,7 @@ def test_the_waveform_gives_way_on_a_small_screen(bar: TransportBar,
 def test_device_box_and_status_without_a_device(bar: TransportBar) -> None:
     assert bar.device_combo.count() == 1
     assert bar.device_combo.currentText() == NO_DEVICE_TEXT
-    assert not bar.device_combo.isEnabled()
+    assert bar.device_combo.isEnabled()  # opening it looks for devices again
     assert bar.player is not None and not bar.player.output.available
     assert bar.status_label.text() == bar.player.output.status_message
     assert "no output device" in bar.status_label.text()
@@ -273,3 +300,134 @@ def test_without_a_player_the_bar_is_disabled(bar: TransportBar) -> None:
     cleared = bar.plot.getPlotItem().listDataItems()[1].yData
     assert cleared is None or len(cleared) == 0
     bar.refresh()  # harmless
+
+
+# ---------------------------------------------------------------- the output device
+
+
+def test_play_without_an_output_does_not_pretend_to_play(bar: TransportBar,
+                                                         qtbot: QtBot) -> None:
+    qtbot.mouseClick(bar.play_button, Qt.MouseButton.LeftButton)
+    assert bar.player is not None and bar.player.state is PlayState.STOPPED
+    assert bar.play_button.text() == "Play"
+    assert bar.status_label.text() == "Playback unavailable: no output device"
+
+
+def test_toggle_play_is_what_the_window_s_space_calls(sound_bar: TransportBar,
+                                                      qtbot: QtBot) -> None:
+    player = sound_bar.player
+    assert player is not None
+    sound_bar.toggle_play()
+    assert player.state is PlayState.PLAYING and sound_bar.play_button.text() == "Pause"
+    sound_bar.toggle_play()
+    assert player.state is PlayState.PAUSED
+    empty = TransportBar()
+    qtbot.addWidget(empty)
+    empty.toggle_play()  # no player: nothing to do
+
+
+def test_an_unplugged_device_pauses_the_player_and_says_so(sound_bar: TransportBar,
+                                                           sound: FakeSounddevice,
+                                                           qtbot: QtBot) -> None:
+    bar, player = sound_bar, sound_bar.player
+    assert player is not None
+    assert bar.select_device("USB Headset")
+    assert bar.output_status() == "Playback available: USB Headset"
+    bar.toggle_play()
+    sound.streams[-1].pump(20)
+    bar.refresh()
+    assert player.state is PlayState.PLAYING and player.position == 20 * BLOCK
+    stopped = ('Playback stopped: the output device "USB Headset" was disconnected. '
+               "Choose another output device.")
+    with qtbot.waitSignal(bar.output_status_changed) as said:
+        sound.unplug(4)
+        bar.refresh()  # the timer's
+    assert said.args == [stopped] and bar.output_status() == stopped
+    assert player.state is PlayState.PAUSED and bar.play_button.text() == "Play"
+    assert bar.status_label.text() == stopped
+    assert listed(bar) == ["Default output device", "Speakers"]
+    assert player.position == 20 * BLOCK  # Play goes on from there, on what is left
+    bar.toggle_play()
+    assert player.state is PlayState.PLAYING
+    assert bar.output_status() == "Playback available: Speakers"
+
+
+def test_opening_the_list_shows_devices_plugged_in_since(sound_bar: TransportBar,
+                                                         sound: FakeSounddevice) -> None:
+    bar, player = sound_bar, sound_bar.player
+    assert player is not None
+    sound.plug(device(7, "Bluetooth Headphones"))
+    bar.refresh()
+    assert "Bluetooth Headphones" not in listed(bar)
+    bar.device_combo.showPopup()  # not playing: the idle stream closes for PortAudio
+    bar.device_combo.hidePopup()
+    assert listed(bar)[-1] == "Bluetooth Headphones" and sound.restarts == 1
+    first, again = sound.streams
+    assert first.calls == ["start", "stop", "close"] and again.active  # and opens again
+    assert bar.status_label.text() == "Playback available: Speakers"
+    bar.toggle_play()
+    sound.plug(device(9, "HDMI"))
+    bar.device_combo.showPopup()  # playing: the music is not cut to look for devices
+    bar.device_combo.hidePopup()
+    assert "HDMI" not in listed(bar) and sound.restarts == 1 and again.active
+    assert player.state is PlayState.PLAYING
+
+
+def test_the_choice_is_kept_by_label_when_indices_change(sound_bar: TransportBar,
+                                                         sound: FakeSounddevice) -> None:
+    assert sound_bar.select_device("USB Headset")
+    sound.connected = [SPEAKERS, device(2, "Mic"), dict(HEADSET, index=6)]
+    sound_bar.device_combo.showPopup()
+    sound_bar.device_combo.hidePopup()
+    assert sound_bar.device_combo.currentText() == "USB Headset"
+    assert sound_bar.device_combo.currentData() == 6
+    assert sound.streams[-1].info["index"] == 6 and sound.streams[-1].active
+
+
+def test_play_finds_a_device_plugged_in_after_the_start(
+        qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sound = install(monkeypatch, FakeSounddevice([], default=None))
+    engine, stems = track
+    bar = TransportBar(Player(engine, stems))
+    qtbot.addWidget(bar)
+    assert listed(bar) == [NO_DEVICE_TEXT] and bar.device_combo.isEnabled()
+    assert bar.output_status() == "Playback unavailable: no output device"
+    sound.plug(HEADSET, default=True)
+    qtbot.mouseClick(bar.play_button, Qt.MouseButton.LeftButton)
+    assert bar.player is not None and bar.player.state is PlayState.PLAYING
+    assert listed(bar) == ["Default output device", "USB Headset"]
+    assert bar.output_status() == "Playback available: USB Headset"
+    bar.set_player(None)
+
+
+def test_same_named_devices_are_each_chosen_and_remembered_apart(
+        qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "Speakers (Realtek(R) Audio)"
+    sound = install(monkeypatch, FakeSounddevice([device(3, name, hostapi=0),
+                                                  device(8, name, hostapi=1),
+                                                  device(12, name, hostapi=2)], 3))
+    engine, stems = track
+    bar = TransportBar(Player(engine, stems))
+    qtbot.addWidget(bar)
+    label = f"{name} (Windows DirectSound)"
+    assert bar.select_device(label)
+    assert bar.device_name() == label  # what the window remembers
+    assert sound.streams[-1].info["index"] == 8
+    assert bar.output_status() == f"Playback available: {label}"
+    bar.set_player(None)
+
+
+def test_a_missing_device_notice_promises_no_default_without_a_device(
+        bar: TransportBar) -> None:
+    assert not bar.select_device("USB DAC")
+    assert bar.devices.missing_notice("USB DAC") == (
+        "Output device 'USB DAC' is not available, and no other output device was found.")
+
+
+def test_a_missing_device_notice_names_the_default_used_instead(
+        sound_bar: TransportBar) -> None:
+    assert not sound_bar.select_device("USB DAC")
+    assert sound_bar.devices.missing_notice("USB DAC") == (
+        "Output device 'USB DAC' is not available; using the default output device.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -33,12 +34,13 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 from pytestqt.qtbot import QtBot  # noqa: E402
+from test_output_device import SPEAKERS, FakeSounddevice, install  # noqa: E402
 
-from remixer_app.core import playback_probe  # noqa: E402
+from remixer_app.core import audio_device, playback_probe  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
-from remixer_app.ui import main_window  # noqa: E402
+from remixer_app.ui import main_window, output_devices  # noqa: E402
 from remixer_app.ui.listener_files import PROFILES  # noqa: E402
 from remixer_app.ui.main_window import AUDIO_FILTER, NO_TRACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_exports import with_suffix  # noqa: E402
@@ -154,16 +156,18 @@ def test_status_bar_reports_playback(window: MainWindow) -> None:
     text = window.playback_label.text()
     assert text.startswith(("Playback available: ", "Playback unavailable: "))
     assert len(text.split(": ", 1)[1]) > 0
-    assert text.startswith("Playback available") == window.playback_available
+    assert text == window.transport.output_status()
 
 
 def test_status_bar_shows_the_reason(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main_window, "playback_status",
+    monkeypatch.setattr(output_devices, "playback_status",
                         lambda: (False, "Playback unavailable: no output device"))
     win = MainWindow()
     qtbot.addWidget(win)
-    assert not win.playback_available
     assert win.playback_label.text() == "Playback unavailable: no output device"
+    win.transport.output_status_changed.emit("Playback stopped: the output device was "
+                                             "disconnected")  # as the transport says it
+    assert win.playback_label.text().startswith("Playback stopped")
 
 
 # ---------------------------------------------------------------------------- opening
@@ -454,8 +458,16 @@ def test_probe_never_raises() -> None:
         assert not available and "unavailable" in message
 
 
-def test_a_track_gets_a_player_that_follows_the_sliders(qtbot: QtBot, window: MainWindow,
-                                                        tmp_path: Path) -> None:
+@pytest.fixture
+def sound_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sound card to play on (Play plays only where the output can); its stream runs
+    only when a test pumps it, so it is never taken for dead meanwhile."""
+    monkeypatch.setattr(audio_device, "STALL_SECONDS", math.inf)
+    install(monkeypatch, FakeSounddevice([SPEAKERS]))
+
+
+def test_a_track_gets_a_player_that_follows_the_sliders(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, sound_card: None) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     player = window.transport.player
     assert player is not None and window.transport.play_button.isEnabled()
@@ -467,6 +479,16 @@ def test_a_track_gets_a_player_that_follows_the_sliders(qtbot: QtBot, window: Ma
     assert player.state.name == "PAUSED"
     window.close()
     assert window.transport.player is None
+
+
+def test_play_without_an_output_says_why_and_does_not_pretend(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_stems(tmp_path / "song"))  # no sound card here
+    player = window.transport.player
+    assert player is not None
+    window.play_action.trigger()
+    assert player.state.name != "PLAYING"
+    assert window.playback_label.text().startswith("Playback unavailable")
 
 
 def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: Path,
@@ -585,8 +607,8 @@ def test_closing_asks_about_an_edited_audiogram(window: MainWindow,
     assert window.workspace.store().listener("N3") == edited  # the later edit was not
 
 
-def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot: QtBot, window: MainWindow,
-                                                              tmp_path: Path) -> None:
+def test_space_presses_the_focused_button_and_plays_elsewhere(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, sound_card: None) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "stems"))
     player = window.transport.player
     assert player is not None

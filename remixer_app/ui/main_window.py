@@ -34,7 +34,6 @@ from remixer_app import APP_NAME
 from remixer_app.core.audio_io import AUDIO_SUFFIXES
 from remixer_app.core.engine import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
-from remixer_app.core.playback_probe import playback_status
 from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.track_loader import OpenedTrack
@@ -136,9 +135,10 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the running job")
         self.cancel_button.clicked.connect(lambda: self.controller.cancel_by_user())
-        self.playback_available, message = playback_status()
-        self.playback_label = QLabel(message)
+        # The output's status as it changes (a device unplugged, another chosen).
+        self.playback_label = QLabel(self.transport.output_status())
         self.playback_label.setAccessibleName("Playback status")
+        self.transport.output_status_changed.connect(self.playback_label.setText)
         bar = self.statusBar()
         bar.setAccessibleName("Status bar")
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def _toggle_play(self) -> None:
         if self.transport.player is not None:
-            self.transport.player.toggle()
+            self.transport.toggle_play()  # plays only where the output can
         else:  # a track whose fitting was cancelled: fit it now
             self.controller.fit()
 

@@ -2,8 +2,10 @@
 
 The bar never touches the audio thread: a ~30 Hz :class:`QTimer` calls
 :meth:`Player.poll` and reads the position and levels the callback published, and
-every control calls the player's GUI-thread methods. The waveform it draws on is a
-:class:`~remixer_app.ui.waveform.WaveformPlot`.
+every control calls the player's GUI-thread methods. The same timer watches the output
+stream, so that a device unplugged mid-play pauses the player and says so. The waveform
+it draws on is a :class:`~remixer_app.ui.waveform.WaveformPlot`; the device drop-down is
+an :class:`~remixer_app.ui.output_devices.OutputChooser`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import math
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -30,13 +31,14 @@ from PySide6.QtWidgets import (
 from remixer_app.core.audio_device import output_devices
 from remixer_app.core.player import SOURCES, Player, Source
 from remixer_app.core.player_transport import PlayState
+from remixer_app.ui.output_devices import DEFAULT_DEVICE_TEXT as DEFAULT_DEVICE_TEXT
+from remixer_app.ui.output_devices import NO_DEVICE_TEXT as NO_DEVICE_TEXT
+from remixer_app.ui.output_devices import OutputChooser
 from remixer_app.ui.time_format import format_duration
 from remixer_app.ui.waveform import WaveformPlot
 
 REFRESH_MS = 33
 METER_FLOOR_DB = -60.0
-NO_DEVICE_TEXT = "No output device"
-DEFAULT_DEVICE_TEXT = "Default output device"
 DEFAULT_LOOP_SECONDS = 5.0
 #: Source -> (button text, shortcut, what it plays)
 SOURCE_BUTTONS: dict[Source, tuple[str, str, str]] = {
@@ -58,10 +60,14 @@ class TransportBar(QWidget):
 
     Notes
     -----
-    The bar owns the player's output stream: :meth:`set_player` opens it on the
-    selected device (closing the previous player's) and the device box reopens it.
-    The space bar shortcut for play/pause belongs to the main window.
+    The bar owns the player's output stream, through :attr:`devices`: :meth:`set_player`
+    opens it on the selected device (closing the previous player's). The space bar
+    shortcut for play/pause belongs to the main window, which calls :meth:`toggle_play`
+    and shows :meth:`output_status` as :attr:`output_status_changed` tells it.
     """
+
+    #: The output's status sentence (:meth:`output_status`), whenever it changes.
+    output_status_changed = Signal(str)
 
     def __init__(self, player: Player | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,7 +80,7 @@ class TransportBar(QWidget):
         self.play_button = QPushButton(self._play_icon, "Play")
         self.play_button.setAccessibleName("Play or pause")
         self.play_button.setToolTip("Play or pause (Space)")
-        self.play_button.clicked.connect(self._toggle)
+        self.play_button.clicked.connect(self.toggle_play)
         self.stop_button = QPushButton(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
         self.stop_button.setAccessibleName("Stop")
@@ -115,12 +121,11 @@ class TransportBar(QWidget):
         self.source_label = QLabel()
         self.source_label.setAccessibleName("Listening to")
 
-        self.device_combo = QComboBox()
-        self.device_combo.setAccessibleName("Output device")
-        self.device_combo.activated.connect(self._device_chosen)
-        self.status_label = QLabel()
-        self.status_label.setAccessibleName("Playback status")
-        self.status_label.setWordWrap(True)
+        # Looked up at each call: a stand-in list set on this module is used.
+        self.devices = OutputChooser(lambda: output_devices(), self._playing, self)
+        self.devices.status_changed.connect(self.output_status_changed)
+        self.device_combo = self.devices.combo
+        self.status_label = self.devices.status_label
         self.volume_slider = QSlider(Qt.Orientation.Horizontal)
         self.volume_slider.setRange(0, 100)
         self.volume_slider.setValue(100)
@@ -138,7 +143,6 @@ class TransportBar(QWidget):
             meter.setAccessibleName(f"{side} output level")
 
         self._layout()
-        self.fill_devices()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -179,9 +183,8 @@ class TransportBar(QWidget):
 
         The player takes the bar's volume and source, so they stay as the user set them.
         """
-        if self.player is not None and self.player is not player:
-            self.player.output.close()
         self.player = player
+        self.devices.set_port(None if player is None else player.output)
         widgets: tuple[QWidget, ...] = (self.play_button, self.stop_button, self.loop_button,
                                         self.plot, self.volume_slider,
                                         *self.source_buttons.values())
@@ -195,10 +198,7 @@ class TransportBar(QWidget):
             self._show_playing(False, "Stopped")
             for meter in self.meters:
                 meter.setValue(0)
-            self.status_label.setText("Nothing to play yet")
             return
-        if not player.output.available:
-            player.output.open(self.device_combo.currentData())
         self.plot.set_overview(player.overview)
         # The user's volume and source carry over to the next player (a new track or
         # fitting): a new player's full volume must not blare at a hearing-aid user.
@@ -211,36 +211,40 @@ class TransportBar(QWidget):
         self.timer.start()
         self.refresh()
 
-    def fill_devices(self) -> None:
-        """List the output devices again (``No output device`` when there is none)."""
-        self.device_combo.clear()
-        devices = output_devices()
-        if not devices:
-            self.device_combo.addItem(NO_DEVICE_TEXT, None)
-        else:
-            self.device_combo.addItem(DEFAULT_DEVICE_TEXT, None)
-            for index, name in devices:
-                self.device_combo.addItem(name, index)
-        self.device_combo.setEnabled(bool(devices))
-
     def device_name(self) -> str:
-        """The chosen output device's name; empty for the default device (or none)."""
-        return "" if self.device_combo.currentData() is None else self.device_combo.currentText()
+        """The chosen output device's label (to remember); empty for the default device."""
+        return self.devices.device_name()
 
     def select_device(self, name: str) -> bool:
-        """Play on the output device called ``name`` (empty: the default); False if absent."""
-        row = self.device_combo.findText(name) if name else 0
-        if row < 0:
-            return False
-        self.device_combo.setCurrentIndex(row)
-        self._device_chosen(row)
-        return True
+        """Play on the output device labelled ``name`` (empty: the default); False if absent."""
+        return self.devices.select(name)
+
+    def output_status(self) -> str:
+        """``"Playback available: <device>"``, or why playback is unavailable or stopped."""
+        return self.devices.status()
+
+    def toggle_play(self) -> None:
+        """Pause when playing, else play if the output can (Space, the Play button).
+
+        A closed output is opened on the chosen device first (the device list read
+        afresh); when that fails the player does not start and the status says why.
+        """
+        player = self.player
+        if player is None:
+            return
+        if player.state is PlayState.PLAYING:
+            player.pause()
+        elif self.devices.ensure_open():
+            player.play()
+        self.refresh()
 
     def refresh(self) -> None:
         """Follow the player (the timer's slot): playhead, time, button, levels, status."""
         player = self.player
         if player is None:
             return
+        if self.devices.watch():  # the device went away mid-play
+            player.pause()
         player.poll()
         seconds = player.position / player.rate
         if not self.playhead.moving:  # never fight the user's drag
@@ -252,7 +256,9 @@ class TransportBar(QWidget):
         for meter, peak in zip(self.meters, player.levels().peak, strict=True):
             db = 20.0 * math.log10(max(peak, 1e-9))
             meter.setValue(round(100 * max(0.0, 1.0 - db / METER_FLOOR_DB)))
-        self.status_label.setText(player.output.status_message)
+
+    def _playing(self) -> bool:
+        return self.player is not None and self.player.state is PlayState.PLAYING
 
     def _show_playing(self, playing: bool, state: str) -> None:
         self.play_button.setText("Pause" if playing else "Play")
@@ -261,11 +267,6 @@ class TransportBar(QWidget):
             f"{state}; press to {'pause' if playing else 'play'}")
 
     # ------------------------------------------------------------------ slots
-
-    def _toggle(self) -> None:
-        if self.player is not None:
-            self.player.toggle()
-            self.refresh()
 
     def _stop(self) -> None:
         if self.player is not None:
@@ -309,11 +310,6 @@ class TransportBar(QWidget):
     def _choose_source(self, source: Source) -> None:
         if self.player is not None:
             self.player.set_source(source)
-            self.refresh()
-
-    def _device_chosen(self, _row: int) -> None:
-        if self.player is not None:
-            self.player.output.open(self.device_combo.currentData())
             self.refresh()
 
     def _volume_changed(self, value: int) -> None:

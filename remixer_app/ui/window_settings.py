@@ -104,9 +104,8 @@ class WindowSettings(QObject):
             self._first_run_layout()
         device = str(settings.value(DEVICE_KEY, "") or "")
         if device and not window.transport.select_device(device):
-            window.statusBar().showMessage(
-                f"Output device {device!r} is not available; using the default output device.",
-                NOTICE_MS)
+            window.statusBar().showMessage(window.transport.devices.missing_notice(device),
+                                           NOTICE_MS)
         window.transport.device_combo.activated.connect(self._device_chosen)
         for dock in (window.workspace.dock, window.workspace.haaqi_dock):
             dock.visibilityChanged.connect(lambda _shown, d=dock: self.fit_dock(d))
