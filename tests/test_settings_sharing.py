@@ -75,6 +75,18 @@ def test_instruments_another_instance_remembered_meanwhile_are_kept_and_used(
     assert window.stem_panel.stems == ("cello", "flute", "violin")
 
 
+def test_a_track_another_instance_turned_back_to_pop_opens_as_pop(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    ini = tmp_path / "settings.ini"
+    trio = write_song(tmp_path / "trio.wav")
+    other_instance(ini, f"s.setValue({INSTRUMENTS_KEY!r}, json.dumps("
+                        f"{{{track_key(trio)!r}: ['cello', 'flute', 'violin']}}))")
+    window = make_window(qtbot, ini)  # starts knowing the trio as classical
+    other_instance(ini, f"s.setValue({INSTRUMENTS_KEY!r}, json.dumps({{}}))")  # pop there
+    open_and_wait(qtbot, window, trio)
+    assert window.stem_panel.stems == ("vocals", "drums", "bass", "other")
+
+
 def test_recent_files_another_instance_added_meanwhile_are_kept(qtbot: QtBot,
                                                                 tmp_path: Path) -> None:
     ini = tmp_path / "settings.ini"

@@ -146,9 +146,11 @@ class SeparationMenu(QObject):
     def load_instruments(self) -> None:
         """Hand the controller the instruments remembered for each track, including those
         other instances of the app remembered since this one started (they share the
-        settings file; :meth:`QSettings.sync` reads it again)."""
+        settings file; :meth:`QSettings.sync` reads it again). The settings are the whole
+        truth, since every choice is saved when made: a track another instance turned
+        back to pop is pop here too."""
         self.settings.sync()
-        self.controller.instruments.update(load_choices(self.settings))
+        self._take(load_choices(self.settings))
 
     def _remember_instruments(self, path: Path) -> None:
         """Save the choice for ``path`` alone: the other tracks' entries are read again
@@ -164,7 +166,11 @@ class SeparationMenu(QObject):
         # Written now, not at the next event loop turn, so another instance's next
         # read-modify-write sees it rather than overwriting it.
         self.settings.sync()
-        self.controller.instruments.update(remembered)
+        self._take(remembered)
+
+    def _take(self, choices: dict[str, tuple[str, ...]]) -> None:
+        self.controller.instruments.clear()  # the controller's own dict: others hold it
+        self.controller.instruments.update(choices)
 
     def _enable_instruments(self) -> None:
         self.instruments_action.setEnabled(self.controller.last_file is not None)
