@@ -40,7 +40,6 @@ from remixer_app.core.evaluation.classical import (
     list_scenes,
     load_scene,
     scene_gains,
-    scene_players,
     summarise_classical,
 )
 from remixer_app.core.evaluation.harness import EvaluationSetup, evaluate
@@ -49,6 +48,7 @@ from remixer_app.core.evaluation.protocol import default_listener_ids, load_gain
 from remixer_app.core.evaluation.results import gap_closed, summarise
 from remixer_app.core.evaluation.tracks import Condition, list_tracks
 from remixer_app.core.listener_io import load_listeners
+from remixer_app.core.stems_folder import stem_players
 
 Estimator = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 NFFT, HOP = 2048, 512
@@ -111,7 +111,7 @@ def classical(folder: str, limit: int | None) -> None:
         for n, (system, estimator) in enumerate(SYSTEMS.items()):
             results[system].append(evaluate_scene(name, stems, estimator(stems),
                                                   listeners[k % len(listeners)], gains,
-                                                  bounds=n == 0, players=scene_players(scene)))
+                                                  bounds=n == 0, players=stem_players(scene)))
         print(f"scene {k + 1}/{len(scenes)} {name} ({time.monotonic() - start:.0f} s)",
               flush=True)
     bounds = summarise_classical(results[next(iter(SYSTEMS))])

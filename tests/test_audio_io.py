@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 from pathlib import Path
@@ -16,7 +17,13 @@ import soundfile as sf
 from remixer_app.core import audio_io
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE, load_audio
 from remixer_app.core.errors import AudioError, Cancelled
-from remixer_app.core.stems_folder import ignored_files_note, load_stems_dir, stem_files
+from remixer_app.core.stems_folder import (
+    ignored_files_note,
+    load_stems_dir,
+    stem_files,
+    stem_players,
+)
+from remixer_app.core.track_loader import open_track
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Distinct frequencies per NI stem stream (mixture, drums, bass, other, vocals).
@@ -317,6 +324,26 @@ def test_numbered_players_of_an_instrument_are_one_stem(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match=r"several files for violin_1 \(violin_1.flac, "
                                          r"violin_1.wav\)"):
         load_stems_dir(tmp_path)
+
+
+def test_a_scenes_parts_count_its_players(tmp_path: Path) -> None:
+    # `remixer data classical` writes both bassoon parts into one file; its scene.json
+    # lists them, and the level rule counts both (as evaluate does, so the app does too).
+    write_stems(tmp_path, {"clarinet": 1.0, "bassoon": 1.0, "oboe": 1.0})
+    parts = [{"part": p, "instrument": i} for p, i in (("Soprano", "clarinet"),
+             ("Alto", "bassoon"), ("Tenor", "oboe"), ("Bass", "Bassoon"))]
+    (tmp_path / "scene.json").write_text(json.dumps({"parts": parts}))
+    assert stem_players(tmp_path) == {"bassoon": 2, "clarinet": 1, "oboe": 1}
+    assert open_track(tmp_path, None).players == stem_players(tmp_path)
+    parts.append({"part": "Extra", "instrument": "flute"})
+    (tmp_path / "scene.json").write_text(json.dumps({"parts": parts}))
+    with pytest.raises(AudioError, match="lists parts for flute, which"):
+        stem_players(tmp_path)
+    (tmp_path / "scene.json").write_text("{not json")
+    with pytest.raises(AudioError, match="cannot read the parts of"):
+        stem_players(tmp_path)
+    (tmp_path / "scene.json").unlink()
+    assert stem_players(tmp_path) == {"bassoon": 1, "clarinet": 1, "oboe": 1}
 
 
 def test_cadenza2_names_for_the_saxophone(tmp_path: Path) -> None:

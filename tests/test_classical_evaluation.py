@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from remixer_app.core.evaluation.classical import (
     list_scenes,
     load_scene,
     scene_gains,
-    scene_players,
     summarise_classical,
 )
 
@@ -42,15 +40,6 @@ def test_scene_gains_are_fixed_by_the_scene() -> None:
     assert gains == scene_gains("test/0003", ("cello", "violin"))
     assert gains != scene_gains("test/0004", ("cello", "violin"))
     assert all(g == int(g) and -10 <= g <= 10 for g in gains.values())
-
-
-def test_a_scene_counts_the_parts_each_instrument_plays(tmp_path: Path) -> None:
-    folder = tmp_path / "0000"
-    folder.mkdir()
-    parts = [{"part": p, "instrument": i} for p, i in (("Soprano", "clarinet"),
-             ("Alto", "bassoon"), ("Tenor", "oboe"), ("Bass", "bassoon"))]
-    (folder / "scene.json").write_text(json.dumps({"parts": parts}))
-    assert scene_players(folder) == {"clarinet": 1, "bassoon": 2, "oboe": 1}
 
 
 def test_true_stems_score_the_ceiling_and_the_mixture_the_floor(scenes: Path) -> None:

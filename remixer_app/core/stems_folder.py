@@ -10,8 +10,10 @@ stem, their sum, as the Cadenza 2 challenge counts them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from remixer_app.core.instruments import (
 )
 
 MIXTURE_NAME = "mixture"  # a stems folder's optional mixture file is mixture.<suffix>
+SCENE_FILE = "scene.json"  # how a scene of `remixer data classical` was made
 STEM_LENGTH_TOLERANCE_S = 0.1
 _KNOWN = {*STEM_NAMES, *INSTRUMENTS, MIXTURE_NAME}  # the file names a stems folder reads
 _NUMBERED = re.compile(r"(?P<name>.+?)[ _-]?\d+")  # violin_2: the second violin
@@ -171,10 +174,35 @@ def stem_name(file: Path) -> str:
 
 
 def stem_players(folder: str | os.PathLike[str]) -> dict[str, int]:
-    """How many players each stem of a stems folder holds: its numbered files
-    (``violin_1.wav``, ``violin_2.wav``: 2), else 1."""
-    files, _ = stem_files(Path(folder))
-    return {name: len(paths) for name, paths in files.items()}
+    """How many players each stem of a stems folder holds, for the Cadenza 2 level rule.
+
+    As the folder's ``scene.json`` lists its parts (``remixer data classical`` writes one
+    file per instrument, two parts of one instrument in it), else as its numbered files
+    say (``violin_1.wav``, ``violin_2.wav``: 2), else 1.
+
+    Raises
+    ------
+    AudioError
+        As :func:`stem_files`; or ``scene.json`` cannot be read, or lists a part for an
+        instrument the folder has no file of.
+    """
+    d = Path(folder)
+    files, _ = stem_files(d)
+    counts = {name: len(paths) for name, paths in files.items()}
+    described = d / SCENE_FILE
+    if not described.is_file():
+        return counts
+    try:
+        parts = json.loads(described.read_text(encoding="utf-8")).get("parts") or []
+        named = Counter(instrument_name(str(part["instrument"])) for part in parts)
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, KeyError,
+            TypeError) as exc:
+        raise AudioError(f"cannot read the parts of {described}: {exc}") from None
+    strangers = sorted(set(named) - set(counts))
+    if strangers:
+        raise AudioError(f"{described} lists parts for {', '.join(strangers)}, which "
+                         f"{d} has no file of")
+    return {name: named.get(name, count) for name, count in counts.items()}
 
 
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:

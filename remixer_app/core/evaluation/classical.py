@@ -53,21 +53,6 @@ def load_scene(folder: Path) -> dict[str, np.ndarray]:
     return stems
 
 
-def scene_players(folder: Path) -> dict[str, int]:
-    """How many parts each instrument plays in a scene (its ``scene.json``, which the
-    data builder writes; two parts of one instrument share its stem); else the stems
-    folder's numbered files."""
-    described = folder / "scene.json"
-    parts = (json.loads(described.read_text(encoding="utf-8")).get("parts")
-             if described.is_file() else None)
-    if not parts:
-        return stem_players(folder)
-    counts: dict[str, int] = {}
-    for part in parts:
-        counts[part["instrument"]] = counts.get(part["instrument"], 0) + 1
-    return counts
-
-
 def list_scenes(data: str | os.PathLike[str], split: str = "test", limit: int | None = None
                 ) -> list[Path]:
     """The scene folders of ``data/split`` (those with a ``scene.json``), sorted."""
@@ -176,7 +161,7 @@ def evaluate_classical(scenes: Sequence[Path], separate: ClassicalSeparate,
         estimates = separate(mixture, tuple(stems))
         result = evaluate_scene(name, stems, estimates, listeners[k % len(listeners)],
                                 scene_gains(name, tuple(stems)), bounds=bounds,
-                                players=scene_players(folder))
+                                players=stem_players(folder))
         results.append(result)
         tracker.advance(1, f"scene {k + 1}/{len(scenes)} {name}: HAAQI {result.haaqi:.4f}")
     tracker.finish()
