@@ -102,6 +102,7 @@ class SeparationMenu(QObject):
         remembered = str(self.settings.value(CLASSICAL_KEY, CLASSICAL_ENSEMBLE) or "")
         self.classical_chosen = remembered if remembered in instruments else CLASSICAL_ENSEMBLE
         self.controller.classical_ensemble = self.classical_chosen
+        self._stored: dict[str, tuple[str, ...]] = {}  # the choices as last read or saved
         self.load_instruments()
         # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
         self.instruments_action = QAction("&Instruments...", self)
@@ -146,9 +147,8 @@ class SeparationMenu(QObject):
     def load_instruments(self) -> None:
         """Hand the controller the instruments remembered for each track, including those
         other instances of the app remembered since this one started (they share the
-        settings file; :meth:`QSettings.sync` reads it again). The settings are the whole
-        truth, since every choice is saved when made: a track another instance turned
-        back to pop is pop here too."""
+        settings file; :meth:`QSettings.sync` reads it again), and without those another
+        removed (a track another instance turned back to pop is pop here too)."""
         self.settings.sync()
         self._take(load_choices(self.settings))
 
@@ -169,8 +169,12 @@ class SeparationMenu(QObject):
         self._take(remembered)
 
     def _take(self, choices: dict[str, tuple[str, ...]]) -> None:
-        self.controller.instruments.clear()  # the controller's own dict: others hold it
+        """Merge the stored ``choices`` in; an entry stored before and gone now was
+        removed by another instance (the track chosen as pop there): removed here too."""
+        for key in self._stored.keys() - choices.keys():
+            self.controller.instruments.pop(key, None)
         self.controller.instruments.update(choices)
+        self._stored = dict(choices)
 
     def _enable_instruments(self) -> None:
         self.instruments_action.setEnabled(self.controller.last_file is not None)
