@@ -212,6 +212,13 @@ def test_csv_export(dialog: Recorder, tmp_path: Path) -> None:
     assert dialog.asked[-1] == f"preferences-{N3.id}.csv"
     dialog.paths = [str(tmp_path / "visit 3.2 Mr. Smith")]  # a dot, but no .csv
     assert dialog.export_csv() == tmp_path / "visit 3.2 Mr. Smith.csv"
+    # Another copy of the app saves two more meanwhile: the count is what was written.
+    with SessionStore(dialog.store.path) as other:
+        for key in ("hash-c", "hash-d"):
+            other.add_preference(N3.id, key, f"{key}.flac", dialog.store.preferences()[0].settings)
+    dialog.paths = [str(tmp_path / "later.csv")]
+    assert dialog.export_csv() == tmp_path / "later.csv"
+    assert dialog.status_label.text().startswith("Exported 3 preference(s)")
 
 
 def is_png_report(path: Path) -> bool:

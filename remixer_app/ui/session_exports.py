@@ -24,7 +24,6 @@ from remixer_app.core.storage import (
     SessionStore,
     StorageError,
     left_out,
-    readable_preferences,
 )
 from remixer_app.ui.session_report import REPORT_SUFFIXES, write_report
 from remixer_app.ui.sessions_table import PreferencesTable
@@ -85,12 +84,13 @@ class SessionExports(QDialog):
         if target.suffix.lower() != ".csv":  # "visit 3.2" has no suffix, only a dot
             target = target.with_name(target.name + ".csv")
         skipped: list[str] = []
+        counts: list[int] = []  # what was written, not what the table showed last
         _, written = self._attempt("Cannot export CSV", lambda: self.store.export_csv(
-            target, listener_id, overwrite=target == Path(path), skipped=skipped.append))
+            target, listener_id, overwrite=target == Path(path), skipped=skipped.append,
+            counted=counts.append))
         if written is not None:
             self._folder = written.parent
-            listed, _ = readable_preferences(self.table.preferences())
-            self._status(f"Exported {len(listed)} preference(s) to {written}. "
+            self._status(f"Exported {sum(counts)} preference(s) to {written}. "
                          f"{left_out(skipped)}".rstrip())
         return written
 

@@ -82,7 +82,8 @@ def preference_row(pref: Preference, listener_name: str,
 def write_preferences_csv(path: str | os.PathLike[str],
                           rows: Iterable[tuple[Preference, str]], *,
                           overwrite: bool = False,
-                          skipped: Callable[[str], object] | None = None) -> Path:
+                          skipped: Callable[[str], object] | None = None,
+                          counted: Callable[[int], object] | None = None) -> Path:
     """Write ``(preference, listener display name)`` rows as CSV, atomically.
 
     The file is UTF-8 with a byte-order mark, which spreadsheet programs need to
@@ -90,7 +91,8 @@ def write_preferences_csv(path: str | os.PathLike[str],
     columns are those of :func:`stem_columns`. Text that a spreadsheet would run as a
     formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a CR) starts with ``'``.
     A preference whose settings cannot be read (damaged, or saved by a newer version
-    of the app) is left out, and ``skipped`` is called with a sentence saying so.
+    of the app) is left out, and ``skipped`` is called with a sentence saying so;
+    ``counted`` is called with the number of preferences written.
 
     Raises
     ------
@@ -108,4 +110,7 @@ def write_preferences_csv(path: str | os.PathLike[str],
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:
             csv.writer(f).writerows(table)
 
-    return atomic_write(path, write, overwrite=overwrite)
+    written = atomic_write(path, write, overwrite=overwrite)
+    if counted is not None:
+        counted(len(kept))
+    return written

@@ -274,13 +274,14 @@ class SessionStore:
 
     def export_csv(self, path: str | os.PathLike[str], listener_id: str | None = None, *,
                    overwrite: bool = False,
-                   skipped: Callable[[str], object] | None = None) -> Path:
+                   skipped: Callable[[str], object] | None = None,
+                   counted: Callable[[int], object] | None = None) -> Path:
         """Write the preferences (of one listener, or all) as CSV, newest first, atomically.
 
         See :func:`~remixer_app.core.storage.csv_export.write_preferences_csv` for
         the columns. A preference that cannot be read (damaged, or saved by a newer
         version of the app) is left out of the table, and ``skipped`` is called with
-        a sentence naming it.
+        a sentence naming it; ``counted`` gets the number of preferences written.
 
         Raises
         ------
@@ -291,7 +292,8 @@ class SessionStore:
         prefs, unreadable = self.read_preferences(listener_id=listener_id)
         tell_skipped(skipped, unreadable)
         rows = [(pref, names.get(pref.listener_id, pref.listener_id)) for pref in prefs]
-        return write_preferences_csv(path, rows, overwrite=overwrite, skipped=skipped)
+        return write_preferences_csv(path, rows, overwrite=overwrite, skipped=skipped,
+                                     counted=counted)
 
 
 def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
