@@ -293,6 +293,11 @@ def test_a_device_refusing_the_rate_is_named_with_what_to_do(
         "the rate of the music (it plays at 48000 Hz). Choose the default output device, "
         "which converts the rate.")
     assert sd.streams == []
+    # The default device itself refusing cannot point to the default device.
+    install(monkeypatch, FakeSounddevice([device(0, "HDA (hw:0,0)", rates=(48000.0,))]))
+    assert port.open(None) is False
+    assert port.status_message.endswith(
+        "Choose another output device, or set the system's sound output to 44100 Hz.")
 
 
 def test_windows_converts_the_rate_for_a_wasapi_device(

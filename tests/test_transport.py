@@ -419,6 +419,29 @@ def test_same_named_devices_are_each_chosen_and_remembered_apart(
     bar.set_player(None)
 
 
+def test_a_remembered_label_finds_its_device_when_labels_change(
+        qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "Headphones (USB Audio)"
+    sound = install(monkeypatch, FakeSounddevice([SPEAKERS, device(3, name, hostapi=0),
+                                                  device(8, name, hostapi=2)], 0))
+    engine, stems = track
+    bar = TransportBar(Player(engine, stems))
+    qtbot.addWidget(bar)
+    # The bare name an earlier version remembered: the device, not "not available".
+    assert bar.select_device(name)
+    assert sound.streams[-1].info["index"] == 3
+    # The label a second device of the name gave: that one gone, it keeps its device.
+    assert bar.select_device(f"{name} (Windows WASAPI)")
+    assert sound.streams[-1].info["index"] == 8
+    bar.set_player(None)
+    sound.unplug(3)
+    bar.devices.refresh()
+    assert listed(bar) == ["Default output device", "Speakers", name]
+    assert bar.device_name() == name and bar.devices.device() == 8
+    assert not bar.select_device("Headphones")  # another name: not taken for it
+
+
 def test_a_missing_device_notice_promises_no_default_without_a_device(
         bar: TransportBar) -> None:
     assert not bar.select_device("USB DAC")

@@ -489,6 +489,11 @@ def test_play_without_an_output_says_why_and_does_not_pretend(
     window.play_action.trigger()
     assert player.state.name != "PLAYING"
     assert window.playback_label.text().startswith("Playback unavailable")
+    window.workspace.booth.toggle_play()  # the booth's Play goes the same way
+    assert player.state.name != "PLAYING"
+    player.play()  # as a device chosen while playing that fails to open leaves it
+    window.transport.refresh()
+    assert player.state.name == "PAUSED"
 
 
 def test_sessions_booth_and_spectra(qtbot: QtBot, window: MainWindow, tmp_path: Path,
@@ -553,7 +558,7 @@ def test_the_sessions_dialog_follows_the_track_and_every_save(
 
 
 def test_booth_and_transport_agree_on_the_source(qtbot: QtBot, window: MainWindow,
-                                                 tmp_path: Path) -> None:
+                                                 tmp_path: Path, sound_card: None) -> None:
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     player, transport = window.transport.player, window.transport
     booth = window.workspace.booth

@@ -159,7 +159,7 @@ class OutputPort:
         try:
             sd.check_output_settings(**settings)
         except Exception as exc:
-            return self._report(None, _refusal(what, self._rate, info, exc))
+            return self._report(None, _refusal(what, self._rate, info, exc, device is None))
         feed = Feed(self._callback, channels)
         try:
             stream = sd.OutputStream(blocksize=BLOCK_SIZE, callback=feed.run,
@@ -256,14 +256,17 @@ def _wasapi_settings(sd: Any, info: Any) -> Any:
         return None
 
 
-def _refusal(what: str, rate: float, info: Any, exc: Exception) -> str:
-    """Why ``what`` cannot play, and what to do, from the error of a settings check."""
+def _refusal(what: str, rate: float, info: Any, exc: Exception, default: bool) -> str:
+    """Why ``what`` cannot play, and what to do, from the error of a settings check
+    (``default``: it is the default device, which cannot be pointed to as the way out)."""
     if _RATE_REFUSED not in str(exc):
         return f"{UNAVAILABLE_PREFIX}: cannot open {what} ({exc})"
     native = float(info["default_samplerate"])
+    remedy = ("Choose another output device, or set the system's sound output to "
+              f"{rate:g} Hz" if default else
+              "Choose the default output device, which converts the rate")
     return (f"{UNAVAILABLE_PREFIX}: {what} does not play at {rate:g} Hz, the rate of the "
-            f"music (it plays at {native:g} Hz). Choose the default output device, "
-            "which converts the rate.")
+            f"music (it plays at {native:g} Hz). {remedy}.")
 
 
 def _shut(stream: Any) -> str | None:

@@ -14,6 +14,8 @@ not shown; the main window connects :attr:`BoothPanel.exitRequested`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -71,6 +73,10 @@ class BoothPanel(QWidget):
     default_listener
         Whose hearing "Start over" goes back to; the app's default listener when
         ``None``.
+    toggle_play
+        What Play/Pause does (the window's transport, which opens the output device
+        first and never pretends to play without one); the player's own toggle when
+        ``None``.
     parent
         Optional parent widget.
 
@@ -94,9 +100,11 @@ class BoothPanel(QWidget):
 
     def __init__(self, model: MixModel, player: Player | None = None, *,
                  default_listener: Listener | None = None,
+                 toggle_play: Callable[[], None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Demo booth")
+        self._toggle_play = toggle_play
         self.model = model
         self.player: Player | None = None
         self.active = False  # booth mode is on; see set_active
@@ -228,7 +236,7 @@ class BoothPanel(QWidget):
     def toggle_play(self) -> None:
         """Pause when playing, else play."""
         if self.player is not None:
-            self.player.toggle()
+            (self._toggle_play or self.player.toggle)()
         self.refresh()
 
     def start_over(self) -> None:

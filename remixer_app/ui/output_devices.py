@@ -11,6 +11,7 @@ the transport's timer asks, and tells the status of it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -22,6 +23,22 @@ from remixer_app.core.playback_probe import playback_status
 NO_DEVICE_TEXT = "No output device"
 NO_PLAYER_TEXT = "Nothing to play yet"
 DEFAULT_DEVICE_TEXT = "Default output device"
+#: PortAudio's host APIs, as a device label may name one after the device's name.
+HOST_APIS = ("MME", "Windows DirectSound", "Windows WASAPI", "Windows WDM-KS", "ASIO",
+             "ALSA", "JACK Audio Connection Kit", "Core Audio", "OSS", "PulseAudio")
+_HOST_SUFFIX = re.compile(r"(.+) \((?:" + "|".join(map(re.escape, HOST_APIS)) + r")\)")
+_NUMBER = re.compile(r" \[\d+\]$")
+
+
+def _unnumbered(label: str) -> str:
+    """A device label (``Name (Host API) [n]``) without its number."""
+    return _NUMBER.sub("", label)
+
+
+def _device_name(label: str) -> str:
+    """The device's own name in its label, without host API and number."""
+    host = _HOST_SUFFIX.fullmatch(_unnumbered(label))
+    return host[1] if host else _unnumbered(label)
 
 
 class DeviceBox(QComboBox):
@@ -143,7 +160,7 @@ class OutputChooser(QObject):
         An absent device stays the choice: listed again once plugged in, it is used.
         """
         self._wanted = name
-        row = self.combo.findText(name) if name else 0
+        row = self._row_for(name)
         self.combo.setCurrentIndex(max(row, 0))
         self._open_choice()
         return row >= 0
@@ -161,8 +178,26 @@ class OutputChooser(QObject):
         self.combo.addItem(DEFAULT_DEVICE_TEXT if devices else NO_DEVICE_TEXT, None)
         for index, label in devices:
             self.combo.addItem(label, index)
-        self.combo.setCurrentIndex(max(0, self.combo.findText(self._wanted))
-                                   if self._wanted else 0)
+        self.combo.setCurrentIndex(max(0, self._row_for(self._wanted)))
+
+    def _row_for(self, label: str) -> int:
+        """The row of the device ``label`` names (0, the default, for ``""``; -1: none).
+
+        Labels change: a device's host API, or a number, is added while another device
+        has its name (and was not before this version), and goes when that one goes.
+        So a label not listed as it is finds the device by its name, as the label
+        ``Name (Host API) [n]`` begins.
+        """
+        if not label:
+            return 0
+        row = self.combo.findText(label)
+        if row >= 0:
+            return row
+        for key in (_unnumbered, _device_name):  # the same host API first
+            for row in range(1, self.combo.count()):
+                if key(self.combo.itemText(row)) == key(label):
+                    return row
+        return -1
 
     def _chosen(self, _row: int) -> None:
         self._wanted = self.device_name()

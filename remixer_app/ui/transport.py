@@ -243,7 +243,10 @@ class TransportBar(QWidget):
         player = self.player
         if player is None:
             return
-        if self.devices.watch():  # the device went away mid-play
+        # The device went away mid-play, or the one chosen while playing cannot open:
+        # playing on no stream would only pretend.
+        if self.devices.watch() or (player.state is PlayState.PLAYING
+                                    and not player.output.available):
             player.pause()
         player.poll()
         seconds = player.position / player.rate

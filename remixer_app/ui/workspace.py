@@ -49,7 +49,7 @@ class Workspace(QObject):
         self.haaqi_dock.setAccessibleName("HAAQI estimate panel")
         self.haaqi_dock.setWidget(self.haaqi)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.haaqi_dock)
-        self.booth = BoothPanel(window.model)
+        self.booth = BoothPanel(window.model, toggle_play=window.transport.toggle_play)
         self.booth.exitRequested.connect(lambda: self.set_booth_mode(False))
         self.booth.sourceChosen.connect(lambda _source: self._show_source_in_transport())
         self._docks_shown: list[QDockWidget] = []  # before booth mode
