@@ -74,14 +74,15 @@ classical: install
 	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
 		--out $(CLASSICAL)/scores.csv --overwrite
 
-# As models/default.yaml was made: both members at once, one thread each (tfc_tdf's
-# recipe run into first/), then tfc_tdf continued from those weights for 1000 + 200 more
+# As models/default.yaml was made: both members at once, one thread each (their recipe
+# runs into first/), then tfc_tdf continued from those weights for 1000 + 200 more
 # steps on two threads (into second/), from those for 2000 + 200 more (into third/), for
-# 1200 + 200 more (into fourth/), 2200 + 200 more (into fifth/) and 4400 + 200 more, then
-# the weights tuned. Every step resumes when run again.
+# 1200 + 200 more (into fourth/), 2200 + 200 more (into fifth/) and 4400 + 200 more,
+# hdemucs_small for 2000 + 200 more on one thread, then the weights tuned. Every step
+# resumes when run again.
 # models/default.yaml also sets `segment: 4` per member (see the model card).
 default-ensemble: install
-	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/models \
+	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/first \
 		--ensemble-name default --threads 1 & other=$$!; \
 	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/first \
 		--ensemble-name default --threads 1; status=$$?; wait $$other && exit $$status
@@ -95,6 +96,9 @@ default-ensemble: install
 		--init $(DEFAULT)/fourth/tfc_tdf.safetensors --steps 2200 --finetune-steps 200 --threads 2
 	$(REMIXER) train tfc_tdf --data $(MUSDB)/train --out $(DEFAULT)/models --ensemble-name default \
 		--init $(DEFAULT)/fifth/tfc_tdf.safetensors --steps 4400 --finetune-steps 200 --threads 2
+	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/models \
+		--ensemble-name default --init $(DEFAULT)/first/hdemucs_small.safetensors \
+		--steps 2000 --finetune-steps 200 --threads 1
 	$(REMIXER) tune-ensemble $(DEFAULT)/models/default.yaml --data $(MUSDB)/train --hrir $(HRIR) \
 		--limit 24
 	$(REMIXER) evaluate --musdb $(MUSDB) --split test --ensemble $(DEFAULT)/models/default.yaml \
