@@ -47,6 +47,7 @@ from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, nalr_fir
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
 from remixer_app.core.instruments import HEARING_AIDS, HearingAid
+from remixer_app.core.memory_check import check_fits
 from remixer_app.core.render_kernels import render_block, render_block_multiband
 
 ENGINE_RATE = 44100
@@ -147,6 +148,8 @@ class HearingAidEngine:
         if set(players or {}) - set(stems):
             raise ValueError(f"players given for stems not in the track: {players}")
         self.players = {name: int((players or {}).get(name, 1)) for name in self.stem_names}
+        # Before any copy of the stems is made: those copies are what may not fit.
+        check_fits(len(stems[self.stem_names[0]]), len(stems), ENGINE_RATE)
         checked = [_stereo(stems[name], name) for name in self.stem_names]
         lengths = {name: len(x) for name, x in zip(self.stem_names, checked, strict=True)}
         if len(set(lengths.values())) != 1:
