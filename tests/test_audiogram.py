@@ -233,7 +233,7 @@ def own_doc(**overrides: Any) -> dict[str, Any]:
         (own_doc(right={"frequencies": [250, 500]}), "right ear: missing key 'levels'"),
         (own_doc(right=[1, 2]), "right must be an object"),
         (own_doc(id=""), "missing or empty listener id"),
-        (own_doc(version=2), "unsupported remixer-listener version 2"),
+        (own_doc(version=2), "saved by a newer version of remixer_app (listener version 2"),
         (own_doc(format="other"), "unknown format 'other'"),
         (own_doc(left={"frequencies": [250, 500], "levels": [0, 121]}),
          "listener me, left ear: level 121 dB HL at 500 Hz is outside -10..120"),

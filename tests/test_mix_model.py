@@ -404,7 +404,7 @@ def edited(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("data", "message"), [
     ([1, 2], "must be a JSON object"),
-    (edited(version=3), "version 3"),
+    (edited(version=3), r"saved by a newer version of remixer_app \(mix settings version 3"),
     (edited(version=True), "version True"),
     ({k: v for k, v in good().items() if k != "version"}, "version None"),
     (edited(format="other"), "unknown format"),

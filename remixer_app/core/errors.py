@@ -5,6 +5,8 @@ subclass of :class:`RemixerError` whose message is one clear sentence; the CLI
 prints it and exits non-zero, the GUI shows it in a dialog.
 """
 
+from typing import TypeGuard
+
 
 class RemixerError(Exception):
     """Base class of all user-facing errors."""
@@ -16,6 +18,25 @@ class AudioError(RemixerError):
 
 class ListenerError(RemixerError):
     """A listener or audiogram file is missing, malformed or out of range."""
+
+
+class NewerVersionError(RemixerError):
+    """Data written by a newer version of the app: not damaged, only unreadable here."""
+
+
+class NewerListenerError(ListenerError, NewerVersionError):
+    """A listener file written by a newer version of the app."""
+
+
+def newer_version_text(what: str, kind: str, version: int, readable: int) -> str:
+    """Says that ``what`` was saved by a newer version of the app, in ``kind`` format."""
+    return (f"{what} was saved by a newer version of remixer_app ({kind} version {version}; "
+            f"this version reads up to {readable}); update remixer_app to use it")
+
+
+def is_newer_version(version: object, readable: int) -> TypeGuard[int]:
+    """Whether a stored ``"version"`` is a version number above ``readable``."""
+    return isinstance(version, int) and not isinstance(version, bool) and version > readable
 
 
 class ExportError(RemixerError):

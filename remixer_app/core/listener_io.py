@@ -20,7 +20,12 @@ import numpy as np
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audiogram import Audiogram, Listener, get_preset, presets
-from remixer_app.core.errors import ListenerError
+from remixer_app.core.errors import (
+    ListenerError,
+    NewerListenerError,
+    is_newer_version,
+    newer_version_text,
+)
 
 FORMAT_NAME = "remixer-listener"
 FORMAT_VERSION = 1
@@ -80,6 +85,9 @@ def _name(entry: dict[str, Any], where: str) -> str:
 
 
 def _parse_own(data: dict[str, Any], source: str) -> dict[str, Listener]:
+    if is_newer_version(data.get("version"), FORMAT_VERSION):
+        raise NewerListenerError(newer_version_text(source, "listener", data["version"],
+                                                    FORMAT_VERSION))
     if data.get("version") != FORMAT_VERSION:
         raise ListenerError(f"{source}: unsupported {FORMAT_NAME} version "
                             f"{data.get('version')!r}; expected {FORMAT_VERSION}")

@@ -20,7 +20,7 @@ from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.errors import RemixerError
+from remixer_app.core.errors import NewerVersionError, RemixerError
 from remixer_app.core.instruments import (
     HEARING_AIDS,
     HearingAid,
@@ -56,6 +56,10 @@ SCENARIOS: Mapping[str, Mapping[str, float]] = MappingProxyType({
 
 class SettingsError(RemixerError):
     """Saved mix settings are malformed, from another version, or out of range."""
+
+
+class NewerSettingsError(SettingsError, NewerVersionError):
+    """Mix settings written by a newer version of the app."""
 
 
 def clamp_gain(db: float) -> float:

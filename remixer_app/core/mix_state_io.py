@@ -16,10 +16,10 @@ from typing import Any
 from remixer_app.core.audio_io import STEM_NAMES, TARGET_RATE
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.errors import RemixerError
+from remixer_app.core.errors import RemixerError, is_newer_version, newer_version_text
 from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
 from remixer_app.core.listener_io import listener_to_dict, parse_listeners
-from remixer_app.core.mix_state import MixState, SettingsError
+from remixer_app.core.mix_state import MixState, NewerSettingsError, SettingsError
 
 FORMAT_NAME = "remixer-mix"
 FORMAT_VERSION = 2
@@ -136,6 +136,9 @@ def state_from_dict(data: object, *, source: str = "mix settings") -> MixState:
     if data.get("format", FORMAT_NAME) != FORMAT_NAME:
         raise SettingsError(f"{source}: unknown format {data['format']!r}")
     version = data.get("version")
+    if is_newer_version(version, max(READABLE_VERSIONS)):
+        raise NewerSettingsError(newer_version_text(source, "mix settings", version,
+                                                    max(READABLE_VERSIONS)))
     if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise SettingsError(f"{source}: unsupported mix settings version {version!r}; "
                             f"expected {' or '.join(map(str, READABLE_VERSIONS))}")

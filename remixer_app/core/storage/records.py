@@ -14,31 +14,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.errors import ListenerError, RemixerError
-from remixer_app.core.listener_io import FORMAT_VERSION as LISTENER_VERSION
+from remixer_app.core.errors import ListenerError, NewerVersionError, RemixerError
 from remixer_app.core.listener_io import parse_listeners
-from remixer_app.core.mix_state import MixState, SettingsError
-from remixer_app.core.mix_state_io import READABLE_VERSIONS, state_from_dict
+from remixer_app.core.mix_state import MixState
+from remixer_app.core.mix_state_io import state_from_dict
 from remixer_app.core.storage.database import StorageError
 
 R = TypeVar("R")
 T = TypeVar("T")
-
-MIX_VERSION = max(READABLE_VERSIONS)
-
-
-def newer_version(data: object, readable: int) -> int | None:
-    """The ``"version"`` of the JSON object ``data`` when it is above ``readable``."""
-    version = data.get("version") if isinstance(data, dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version > readable:
-        return version
-    return None
-
-
-def newer_text(what: str, kind: str, version: int, readable: int) -> str:
-    """Says that ``what`` was saved by a newer version of the app, in ``kind`` format."""
-    return (f"{what} was saved by a newer version of remixer_app ({kind} version {version}; "
-            f"this version reads up to {readable}); update remixer_app to use it")
 
 
 @dataclass(frozen=True)
@@ -74,25 +57,20 @@ class Preference:
         SettingsError
             The settings are invalid, or were saved by a newer version of the app.
         """
-        what = f"preference {self.id} ({self.track_name or self.track_key})"
-        newer = newer_version(self.settings, MIX_VERSION)
-        if newer is not None:
-            raise SettingsError(newer_text(what, "mix settings", newer, MIX_VERSION))
-        return state_from_dict(self.settings, source=what)
+        return state_from_dict(self.settings,
+                               source=f"preference {self.id} ({self.track_name or self.track_key})")
 
 
 def listener_from_row(lid: str, audiogram: str) -> Listener:
     """The listener of a ``listeners`` row; ``StorageError`` if it cannot be read."""
     what = f"listener {lid}"
     try:
-        data = json.loads(audiogram)
-        newer = newer_version(data, LISTENER_VERSION)
-        if newer is None:
-            (listener,) = parse_listeners(data, what).values()
-            return listener
+        (listener,) = parse_listeners(json.loads(audiogram), what).values()
+    except NewerVersionError as exc:  # not damaged: only newer than this version reads
+        raise StorageError(str(exc)) from None
     except (ValueError, ListenerError) as exc:
         raise StorageError(f"{what} is damaged: {exc}") from None
-    raise StorageError(newer_text(what, "listener", newer, LISTENER_VERSION))
+    return listener
 
 
 def preference_from_row(row: tuple[Any, ...]) -> Preference:
