@@ -118,8 +118,7 @@ class WindowSettings(QObject):
         screen = window.screen().availableGeometry()
         width = int(screen.width() * FIRST_RUN_SCREEN_SHARE)
         height = int(screen.height() * FIRST_RUN_SCREEN_SHARE)
-        window.resize(width, height)
-        window.move(screen.center() - window.rect().center())
+        window.resize(width, height)  # centred once the docks are placed (below)
         spectra, haaqi = window.workspace.dock, window.workspace.haaqi_dock
         chrome = window.menuBar().sizeHint().height() + window.statusBar().sizeHint().height()
         place, room = spectra_placement(QSize(width, height - chrome),
