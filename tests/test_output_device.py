@@ -147,6 +147,11 @@ class FakeSounddevice:
         return self.streams[-1]
 
 
+def listed() -> list[tuple[int, str]]:
+    """``(index, label)`` of each output device listed."""
+    return [(d.number, d.label) for d in output_devices()]
+
+
 def install(monkeypatch: pytest.MonkeyPatch, sd: FakeSounddevice) -> FakeSounddevice:
     """Make ``sd`` the sounddevice of the app (for this test)."""
     monkeypatch.setattr(playback_probe, "import_sounddevice", lambda: sd)
@@ -226,14 +231,20 @@ def test_same_named_devices_are_told_apart_by_their_host_api(
     install(monkeypatch, FakeSounddevice([device(3, name, hostapi=0), device(8, name, hostapi=1),
                                           device(12, name, hostapi=2),
                                           device(13, "Headphones", hostapi=2)]))
-    assert output_devices() == [(3, f"{name} (MME)"), (8, f"{name} (Windows DirectSound)"),
-                                (12, f"{name} (Windows WASAPI)"), (13, "Headphones")]
+    assert listed() == [(3, f"{name} (MME)"), (8, f"{name} (Windows DirectSound)"),
+                        (12, f"{name} (Windows WASAPI)"), (13, "Headphones")]
 
 
 def test_same_named_devices_of_one_host_api_are_numbered(
         monkeypatch: pytest.MonkeyPatch) -> None:
     install(monkeypatch, FakeSounddevice([device(1, "USB Audio"), device(2, "USB Audio")]))
-    assert output_devices() == [(1, "USB Audio (ALSA)"), (2, "USB Audio (ALSA) [2]")]
+    assert listed() == [(1, "USB Audio (ALSA)"), (2, "USB Audio (ALSA) [2]")]
+    first, second = output_devices()
+    # A remembered label finds its device as labels change with the devices around it.
+    assert second.answers_to("USB Audio (ALSA) [2]") == 3
+    assert first.answers_to("USB Audio (ALSA) [2]") == 2  # the other one gone: [2] no more
+    assert first.answers_to("USB Audio") == 1  # a bare name an earlier version remembered
+    assert first.answers_to("USB Audio 2") == 0
 
 
 def test_a_device_is_named_by_its_label(port: OutputPort,
@@ -246,12 +257,12 @@ def test_portaudio_reads_the_devices_again_only_with_no_stream_open(
         port: OutputPort, monkeypatch: pytest.MonkeyPatch) -> None:
     sd = install(monkeypatch, FakeSounddevice([SPEAKERS]))
     sd.plug(HEADSET)
-    assert output_devices() == [(0, "Speakers")]  # PortAudio's list, as it started
+    assert listed() == [(0, "Speakers")]  # PortAudio's list, as it started
     assert port.open()
     assert rescan_devices() is False and sd.restarts == 0
     port.close()
     assert rescan_devices() is True and sd.restarts == 1
-    assert output_devices() == [(0, "Speakers"), (4, "USB Headset")]
+    assert listed() == [(0, "Speakers"), (4, "USB Headset")]
 
 
 # ---------------------------------------------------------------- what a device accepts

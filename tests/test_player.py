@@ -602,7 +602,7 @@ def test_open_and_close_a_stream(player: Player, monkeypatch: pytest.MonkeyPatch
                {"index": 3, "name": "Speakers", "max_output_channels": 2}]
     sd = fake_sounddevice(devices)
     use_sounddevice(monkeypatch, sd)
-    assert output_devices() == [(3, "Speakers")]
+    assert [(d.number, d.label) for d in output_devices()] == [(3, "Speakers")]
     assert player.output.open() is True
     assert player.output.available
     assert player.output.status_message == "Playback available: Speakers"

@@ -12,6 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings, QSize, Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
+from remixer_app.core.audio_device import OutputDevice
 from remixer_app.ui import transport  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
 from remixer_app.ui.scroll_area import MAX_HEIGHT_SHARE, MAX_WIDTH_SHARE  # noqa: E402
@@ -55,7 +56,8 @@ def test_closing_in_booth_mode_remembers_the_normal_layout(qtbot: QtBot,
 def devices(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """The output devices the transport lists (a list the test may change)."""
     listed = list(DEVICES)
-    monkeypatch.setattr(transport, "output_devices", lambda: list(listed))
+    monkeypatch.setattr(transport, "output_devices",
+                        lambda: [OutputDevice(i, name, name, "") for i, name in listed])
     return listed
 
 

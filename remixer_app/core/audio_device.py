@@ -11,11 +11,12 @@ label :func:`output_devices` gives it.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import weakref
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,7 @@ BLOCK_SIZE = 1024          # frames per device callback
 STALL_SECONDS = 2.0        # an open stream without a callback for this long has died
 NO_STREAM_MESSAGE = f"{UNAVAILABLE_PREFIX}: no output stream open"
 STOPPED_PREFIX = "Playback stopped"
+_NUMBER = re.compile(r" \[\d+\]$")  # a label's number, as _listed writes it
 # PortAudio's text for paInvalidSampleRate, in the message of the PortAudioError.
 _RATE_REFUSED = "Invalid sample rate"
 
@@ -34,15 +36,36 @@ _RATE_REFUSED = "Invalid sample rate"
 _open_ports: weakref.WeakSet[OutputPort] = weakref.WeakSet()
 
 
-def output_devices() -> list[tuple[int, str]]:
-    """``(index, label)`` of every output device; empty when there is none. Never raises.
+class OutputDevice(NamedTuple):
+    """An output device as :func:`output_devices` lists it.
 
-    The label is the device's name, followed by its host API where several devices
-    share the name (Windows lists each device once per host API), and numbered where
+    ``label`` is its name, followed by its host API where several devices share the
+    name (Windows lists each device once per host API), and numbered (`` [2]``) where
     even that leaves two alike: labels are unique, so a remembered label finds its device.
     """
+
+    number: int  # PortAudio's device index
+    label: str
+    name: str
+    host: str
+
+    def answers_to(self, label: str) -> int:
+        """How closely a remembered ``label`` names this device: 3 it is its label; 2 its
+        name and host API, the number come or gone with a device of the same name; 1 its
+        name alone, the host API come or gone so (or a bare name an earlier version of
+        the app remembered); 0 it does not."""
+        if label == self.label:
+            return 3
+        unnumbered = _NUMBER.sub("", label)
+        if self.host and unnumbered == f"{self.name} ({self.host})":
+            return 2
+        return int(unnumbered == self.name)
+
+
+def output_devices() -> list[OutputDevice]:
+    """Every output device; empty when there is none. Never raises."""
     try:
-        return list(_labels(playback_probe.import_sounddevice()).items())
+        return _listed(playback_probe.import_sounddevice())
     except Exception:  # no PortAudio, a broken install: both mean "no devices"
         return []
 
@@ -149,7 +172,8 @@ class OutputPort:
         try:
             sd = playback_probe.import_sounddevice()
             info = sd.query_devices(device, kind="output")
-            label = _labels(sd).get(int(info["index"]), str(info["name"]))
+            label = next((d.label for d in _listed(sd) if d.number == int(info["index"])),
+                         str(info["name"]))
         except Exception as exc:  # unplugged since it was listed, or PortAudio broke
             return self._report(None, f"{UNAVAILABLE_PREFIX}: {what} is not connected ({exc})")
         what = f'{what} "{label}"'
@@ -222,20 +246,20 @@ class OutputPort:
         return self.available
 
 
-def _labels(sd: Any) -> dict[int, str]:
-    """Index -> unique label of every output device (see :func:`output_devices`)."""
+def _listed(sd: Any) -> list[OutputDevice]:
+    """Every output device, labelled (see :class:`OutputDevice`)."""
     outputs = [d for d in sd.query_devices() if int(d["max_output_channels"]) > 0]
     names = Counter(str(d["name"]) for d in outputs)
-    labels: dict[int, str] = {}
+    listed: list[OutputDevice] = []
     taken: Counter[str] = Counter()
     for device in outputs:
-        label = str(device["name"])
-        if names[label] > 1:
-            host = _host_api(sd, device)
-            label = f"{label} ({host})" if host else label
+        name, host = str(device["name"]), _host_api(sd, device)
+        label = f"{name} ({host})" if names[name] > 1 and host else name
         taken[label] += 1
-        labels[int(device["index"])] = label if taken[label] == 1 else f"{label} [{taken[label]}]"
-    return labels
+        if taken[label] > 1:
+            label = f"{label} [{taken[label]}]"
+        listed.append(OutputDevice(int(device["index"]), label, name, host))
+    return listed
 
 
 def _host_api(sd: Any, device: Any) -> str:

@@ -11,34 +11,17 @@ the transport's timer asks, and tells the status of it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from remixer_app.core.audio_device import OutputPort, rescan_devices
+from remixer_app.core.audio_device import OutputDevice, OutputPort, rescan_devices
 from remixer_app.core.playback_probe import playback_status
 
 NO_DEVICE_TEXT = "No output device"
 NO_PLAYER_TEXT = "Nothing to play yet"
 DEFAULT_DEVICE_TEXT = "Default output device"
-#: PortAudio's host APIs, as a device label may name one after the device's name.
-HOST_APIS = ("MME", "Windows DirectSound", "Windows WASAPI", "Windows WDM-KS", "ASIO",
-             "ALSA", "JACK Audio Connection Kit", "Core Audio", "OSS", "PulseAudio")
-_HOST_SUFFIX = re.compile(r"(.+) \((?:" + "|".join(map(re.escape, HOST_APIS)) + r")\)")
-_NUMBER = re.compile(r" \[\d+\]$")
-
-
-def _unnumbered(label: str) -> str:
-    """A device label (``Name (Host API) [n]``) without its number."""
-    return _NUMBER.sub("", label)
-
-
-def _device_name(label: str) -> str:
-    """The device's own name in its label, without host API and number."""
-    host = _HOST_SUFFIX.fullmatch(_unnumbered(label))
-    return host[1] if host else _unnumbered(label)
 
 
 class DeviceBox(QComboBox):
@@ -60,7 +43,7 @@ class OutputChooser(QObject):
     Parameters
     ----------
     list_devices
-        Gives ``(index, label)`` of every output device, as
+        Gives every output device, as
         :func:`~remixer_app.core.audio_device.output_devices` does.
     playing
         Whether music is playing on the port (its stream is then never closed to
@@ -72,7 +55,7 @@ class OutputChooser(QObject):
     #: The output's status sentence (:meth:`status`), whenever it changes.
     status_changed = Signal(str)
 
-    def __init__(self, list_devices: Callable[[], list[tuple[int, str]]],
+    def __init__(self, list_devices: Callable[[], list[OutputDevice]],
                  playing: Callable[[], bool], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._list_devices = list_devices
@@ -80,6 +63,7 @@ class OutputChooser(QObject):
         self._port: OutputPort | None = None
         self._status = ""
         self._wanted = ""  # the label the user chose; empty for the default device
+        self._devices: list[OutputDevice] = []  # as listed in the combo, from row 1
         self.combo = DeviceBox()
         self.combo.setAccessibleName("Output device")
         self.combo.setToolTip("Where the music plays; the list is read again when it opens")
@@ -176,28 +160,23 @@ class OutputChooser(QObject):
         devices = self._list_devices()
         self.combo.clear()
         self.combo.addItem(DEFAULT_DEVICE_TEXT if devices else NO_DEVICE_TEXT, None)
-        for index, label in devices:
-            self.combo.addItem(label, index)
+        self._devices = devices
+        for device in devices:
+            self.combo.addItem(device.label, device.number)
         self.combo.setCurrentIndex(max(0, self._row_for(self._wanted)))
 
     def _row_for(self, label: str) -> int:
         """The row of the device ``label`` names (0, the default, for ``""``; -1: none).
 
-        Labels change: a device's host API, or a number, is added while another device
-        has its name (and was not before this version), and goes when that one goes.
-        So a label not listed as it is finds the device by its name, as the label
-        ``Name (Host API) [n]`` begins.
+        Labels change as devices of the same name come and go, and an earlier version
+        remembered bare names: a label not listed as it is finds the device that
+        answers to it most closely (:meth:`~remixer_app.core.audio_device.OutputDevice.answers_to`).
         """
         if not label:
             return 0
-        row = self.combo.findText(label)
-        if row >= 0:
-            return row
-        for key in (_unnumbered, _device_name):  # the same host API first
-            for row in range(1, self.combo.count()):
-                if key(self.combo.itemText(row)) == key(label):
-                    return row
-        return -1
+        ranks = [device.answers_to(label) for device in self._devices]
+        best = max(ranks, default=0)
+        return 1 + ranks.index(best) if best else -1
 
     def _chosen(self, _row: int) -> None:
         self._wanted = self.device_name()
