@@ -30,6 +30,7 @@ from remixer_app.core.separation.members import register_architecture, save_memb
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
 from remixer_app.training import recipes
 from remixer_app.training.augment import Augmentation, sample_batch
+from remixer_app.training.batches import BatchStream
 from remixer_app.training.data import find_tracks, load_tracks
 from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.trainer import checkpoint_path, train_member
@@ -87,6 +88,32 @@ def test_batches_are_reproducible_remixes_that_sum_to_the_mixture(tmp_path: Path
     assert mix.shape == (4, 2, 8000) and targets.shape == (4, 4, 2, 8000)
     np.testing.assert_allclose(mix, targets.sum(axis=1), atol=1e-6)
     assert np.all(np.abs(targets).max(axis=(2, 3)) > 0)  # no stem lost by the speed change
+
+
+def test_worker_processes_draw_the_same_batches_in_step_order(tmp_path: Path) -> None:
+    tracks = load_tracks(find_tracks(_write_tracks(tmp_path)))
+    sources = ["drums", "bass", "other", "vocals"]
+    aug = Augmentation(speed=1.0)
+    steps = [5, 6, 7, 8, 12, 13]  # a jump, as when the at-ear stage starts
+    with BatchStream(9, tracks, 3, 6000, sources, aug) as here:
+        expected = [here.batch(step) for step in steps]
+    with BatchStream(9, tracks, 3, 6000, sources, aug, workers=2) as ahead:
+        drawn = [ahead.batch(step) for step in steps]
+    for (mix, targets), (mix_w, targets_w) in zip(expected, drawn, strict=True):
+        np.testing.assert_array_equal(mix, mix_w)
+        np.testing.assert_array_equal(targets, targets_w)
+    assert not np.array_equal(expected[0][0], expected[1][0])
+
+
+def test_training_with_batch_workers_gives_the_same_weights(tmp_path: Path) -> None:
+    data = _write_tracks(tmp_path / "data")
+    here = train_member(TINY, data, tmp_path / "a", hrir=None)
+    ahead = train_member(TINY, data, tmp_path / "b", hrir=None, workers=2)
+    a, b = load_file(str(here.weights)), load_file(str(ahead.weights))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    card = json.loads(ahead.card.read_text())
+    assert card["device"] == "cpu" and card["batch_workers"] == 2
 
 
 def test_augmentation_changes_gain_polarity_and_channels(tmp_path: Path) -> None:
@@ -403,11 +430,33 @@ def test_train_checks_everything_before_it_starts(tmp_path: Path,
                            (["--finetune-steps", "1", "--hrir", str(a_file)], "not a readable"),
                            (["--ensemble-name", "sub/x"], "must be a plain name"),
                            (["--data", str(tmp_path / "none")], "none does not exist"),
-                           (["--out", str(a_file / "sub")], "cannot write checkpoints")):
+                           (["--out", str(a_file / "sub")], "cannot write checkpoints"),
+                           (["--batch", "0"], "--batch must be at least 1"),
+                           (["--workers", "-1"], "--workers must be at least 0"),
+                           (["--device", "gpu0"], "--device must be cpu, cuda or cuda:N"),
+                           (["--device", "meta"], "--device must be cpu, cuda or cuda:N")):
         args = ["train", "tiny", "--data", str(data), "--out", str(out), *extra]
         assert main(args) == 2
         assert message in capsys.readouterr().err
         assert not out.exists()
+
+
+def test_train_names_a_missing_gpu_before_it_starts(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    data = _write_tracks(tmp_path / "data")
+    out = tmp_path / "new"
+    assert main(["train", "tiny", "--data", str(data), "--out", str(out),
+                 "--device", "cuda"]) == 2
+    assert "finds no CUDA GPU" in capsys.readouterr().err
+    assert not out.exists()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert main(["train", "tiny", "--data", str(data), "--out", str(out),
+                 "--device", "cuda:1"]) == 2
+    assert "has 1 GPU(s), numbered from 0" in capsys.readouterr().err
 
 
 def test_train_does_not_replace_weights_unasked(tmp_path: Path,

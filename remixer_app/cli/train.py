@@ -55,7 +55,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--init", metavar="WEIGHTS",
                    help="start from these member weights (e.g. models/tfc_tdf.safetensors) "
                         "to fine-tune on your own stems, instead of from random weights")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="examples per step (default: the recipe's; a GPU takes more)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    p.add_argument("--device", default="cpu", metavar="DEVICE",
+                   help="where the model learns: cpu (default), cuda, or cuda:N for one of "
+                        "several GPUs")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="processes drawing batches ahead (default 0: drawn between steps); "
+                        "with a GPU, a few keep it busy. The batches are the same either way")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace this member's weights already in --out (and the ensemble "
@@ -77,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with stop:
             result = train_member(recipe, data, out, hrir=hrir, init=init,
-                                  resume=not args.fresh, progress=_show, cancelled=stop.asked,
-                                  log=_log)
+                                  resume=not args.fresh, device=args.device,
+                                  workers=args.workers, progress=_show,
+                                  cancelled=stop.asked, log=_log)
     except Cancelled:
         end_progress()
         saved = checkpoint_path(out, recipe.name)
@@ -98,12 +107,13 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     checked before any work, so that a mistake costs seconds rather than the plain stage."""
     from remixer_app.training.trainer import checkpoint_path
 
-    for option in ("steps", "finetune_steps", "threads"):
+    for option, least in (("steps", 0), ("finetune_steps", 0), ("threads", 1),
+                          ("batch", 1), ("workers", 0)):
         value = getattr(args, option)
-        if value is not None and value < (1 if option == "threads" else 0):
-            raise ValueError(f"--{option.replace('_', '-')} must be at least "
-                             f"{1 if option == 'threads' else 0}")
-    recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps)
+        if value is not None and value < least:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least {least}")
+    _check_device(args.device)
+    recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps, args.batch)
     if recipe.steps + recipe.finetune_steps == 0:
         raise ValueError("--steps 0 and --finetune-steps 0 leave nothing to train")
     if not ENSEMBLE_NAME.fullmatch(args.ensemble_name):
@@ -137,6 +147,26 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
         raise RemixerError(f"cannot write checkpoints in {folder}: choose another --out")
     return recipe, data, hrir, out, init
 
+
+def _check_device(device: str) -> None:
+    """Refuse a device torch does not know or this machine lacks, before any work."""
+    import torch
+
+    try:
+        kind = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"--device must be cpu, cuda or cuda:N, not {device!r}") from exc
+    if kind.type == "cpu":
+        return
+    if kind.type != "cuda":
+        raise ValueError(f"--device must be cpu, cuda or cuda:N, not {device!r}")
+    if not torch.cuda.is_available():
+        raise RemixerError(f"--device {device}: torch finds no CUDA GPU on this machine "
+                           "(this torch is a CPU-only build, or there is no GPU driver); "
+                           "train with --device cpu")
+    if kind.index is not None and kind.index >= torch.cuda.device_count():
+        raise RemixerError(f"--device {device}: this machine has "
+                           f"{torch.cuda.device_count()} GPU(s), numbered from 0")
 
 
 class _Interrupts:

@@ -39,11 +39,13 @@ class Recipe:
     augmentation: Augmentation = field(default_factory=Augmentation)
     presence: bool = False        # tell the model which sources each example holds
 
-    def with_steps(self, steps: int | None, finetune_steps: int | None) -> Recipe:
-        """The recipe with its step counts replaced where given."""
+    def with_steps(self, steps: int | None, finetune_steps: int | None,
+                   batch: int | None = None) -> Recipe:
+        """The recipe with its step counts (and batch size) replaced where given."""
         return replace(self, steps=self.steps if steps is None else steps,
                        finetune_steps=(self.finetune_steps if finetune_steps is None
-                                       else finetune_steps))
+                                       else finetune_steps),
+                       batch=self.batch if batch is None else batch)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready settings, written beside the weights and into checkpoints."""

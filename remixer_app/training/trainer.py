@@ -1,11 +1,13 @@
 """Training one ensemble member: plain stems first, then at-ear stems, resumable.
 
-The loop draws augmented batches (:mod:`remixer_app.training.augment`), minimises the
+The loop takes augmented batches (:mod:`remixer_app.training.batches`), minimises the
 L1 distance between estimated and true stem waveforms (as Demucs does) with Adam and
 a cosine learning-rate decay within each stage, and saves a checkpoint every
 ``recipe.checkpoint_every`` steps. A checkpoint holds the weights, the optimiser, the
-step and both random generators, so a resumed run continues exactly where it stopped;
-it is a plain dict of tensors and numbers, loaded with ``weights_only=True``.
+step and torch's random generator, and each batch is a function of the seed and its
+step, so a resumed run continues exactly where it stopped; a checkpoint is a plain dict
+of tensors and numbers, loaded with ``weights_only=True``. The model learns on the CPU
+or on a GPU (``device``).
 
 At the end the weights are written as a safetensors member file with, beside it,
 ``NAME.json``: the recipe, the data used, the loss curve and the time taken.
@@ -35,7 +37,7 @@ from remixer_app.core.separation.members import (
     read_member_file,
     save_member,
 )
-from remixer_app.training.augment import sample_batch
+from remixer_app.training.batches import BatchStream
 from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
 from remixer_app.training.recipes import Recipe
 
@@ -59,7 +61,8 @@ def checkpoint_path(out: Path, name: str) -> Path:
 
 
 def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
-                 init: Path | None = None, resume: bool = True,
+                 init: Path | None = None, resume: bool = True, device: str = "cpu",
+                 workers: int = 0,
                  progress: ProgressCallback | None = None,
                  cancelled: CancelCheck | None = None,
                  log: Callable[[str], None] = lambda _m: None) -> TrainResult:
@@ -75,6 +78,11 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         (fine-tuning) instead of random weights; ignored when resuming.
     resume
         Continue from the checkpoint in ``out`` if there is one for this recipe.
+    device
+        Where the model learns: ``"cpu"`` or a torch GPU device such as ``"cuda"``.
+    workers
+        Processes drawing batches ahead of the optimiser (0: drawn in this one). The
+        batches are the same either way (:mod:`remixer_app.training.batches`).
 
     Raises
     ------
@@ -87,8 +95,10 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     if recipe.finetune_steps > 0 and hrir is None:
         raise RemixerError("the at-ear stage needs head-related responses (--hrir FILE)")
     torch.manual_seed(recipe.seed)
-    rng = np.random.default_rng(recipe.seed)
-    model = ARCHITECTURES[recipe.architecture](**recipe.config)
+    # Every batch has one shape: let cuDNN time its convolution algorithms once and
+    # keep the fastest (no effect on the CPU).
+    torch.backends.cudnn.benchmark = True
+    model = ARCHITECTURES[recipe.architecture](**recipe.config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     data_folder = str(Path(data).resolve())
     state: dict[str, Any] = {"step": 0, "losses": [], "seconds": 0.0, "init": None,
@@ -96,7 +106,7 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     ckpt = checkpoint_path(out, recipe.name)
     total = recipe.steps + recipe.finetune_steps
     if resume and ckpt.is_file():
-        state = _restore(ckpt, recipe, model, optimizer, rng)
+        state = _restore(ckpt, recipe, model, optimizer)
         _check_resume(ckpt, state, total, data, init)
         state.setdefault("data", data_folder)  # checkpoints made before it was recorded
         log(f"resuming {recipe.name} at step {state['step']}")
@@ -114,51 +124,65 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     tracker.check()
     plain = load_tracks(paths)
     _check_sources(paths, plain, recipe, model.sources)
-    ears: list[Track] | None = None
     frames = int(round(recipe.segment_s * TARGET_RATE))
     window: list[float] = []
     started = time.monotonic() - state["seconds"]
     model.train()
     while state["step"] < total:
-        step = state["step"]
-        finetune = step >= recipe.steps
+        finetune = state["step"] >= recipe.steps
         tracks = plain
         if finetune:
-            if ears is None:
-                assert hrir is not None
-                ears = _ear_tracks(plain, hrir, recipe.angles)
-                log(f"at-ear stage: {len(ears)} tracks at {recipe.angles} degrees")
-            tracks = ears
-        _set_lr(optimizer, recipe, step)
-        mix, targets = sample_batch(rng, tracks, recipe.batch, frames,
-                                    model.sources, recipe.augmentation)
-        target = torch.from_numpy(targets)
-        if recipe.presence:  # the sources each example holds, as a user would name them
-            estimate = model(torch.from_numpy(mix), target.flatten(2).abs().amax(2) > 0)
-        else:
-            estimate = model(torch.from_numpy(mix))
-        loss = (estimate - target).abs().mean()
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        window.append(loss.item())
-        state["step"] = step + 1
-        if state["step"] % LOSS_EVERY == 0 or state["step"] == total:
-            state["losses"].append([state["step"], float(np.mean(window))])
-            window = []
-        if state["step"] % recipe.checkpoint_every == 0 or state["step"] == total:
-            state["seconds"] = time.monotonic() - started
-            _save_checkpoint(ckpt, recipe, model, optimizer, rng, state)
-        stage = "at-ear" if finetune else "plain"
-        try:
-            tracker.advance(1, f"{recipe.name} {stage} step {state['step']}/{total} "
-                               f"loss {loss.item():.4f}")
-        except Cancelled:
-            state["seconds"] = time.monotonic() - started
-            _save_checkpoint(ckpt, recipe, model, optimizer, rng, state)
-            raise
+            assert hrir is not None
+            tracks = _ear_tracks(plain, hrir, recipe.angles)
+            log(f"at-ear stage: {len(tracks)} tracks at {recipe.angles} degrees")
+        with BatchStream(recipe.seed, tracks, recipe.batch, frames, model.sources,
+                         recipe.augmentation, workers) as batches:
+            while state["step"] < (total if finetune else recipe.steps):
+                step = state["step"]
+                _set_lr(optimizer, recipe, step)
+                loss = _learn(model, optimizer, recipe, batches.batch(step), device)
+                window.append(loss)
+                state["step"] = step + 1
+                if state["step"] % LOSS_EVERY == 0 or state["step"] == total:
+                    state["losses"].append([state["step"], float(np.mean(window))])
+                    window = []
+                if state["step"] % recipe.checkpoint_every == 0 or state["step"] == total:
+                    state["seconds"] = time.monotonic() - started
+                    _save_checkpoint(ckpt, recipe, model, optimizer, state)
+                stage = "at-ear" if finetune else "plain"
+                try:
+                    tracker.advance(1, f"{recipe.name} {stage} step {state['step']}/{total} "
+                                       f"loss {loss:.4f}")
+                except Cancelled:
+                    state["seconds"] = time.monotonic() - started
+                    _save_checkpoint(ckpt, recipe, model, optimizer, state)
+                    raise
+    state["device"] = _device_name(device)
+    state["workers"] = workers
     return _publish(recipe, model, out, data, len(paths), state)
+
+
+def _learn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, recipe: Recipe,
+           batch: tuple[np.ndarray, np.ndarray], device: str) -> float:
+    """One optimiser step on ``batch``; its L1 loss."""
+    mix = torch.from_numpy(batch[0]).to(device)
+    target = torch.from_numpy(batch[1]).to(device)
+    # The presence recipes are told the sources each example holds, as a user names them.
+    estimate = (model(mix, target.flatten(2).abs().amax(2) > 0) if recipe.presence
+                else model(mix))
+    loss = (estimate - target).abs().mean()
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    optimizer.step()
+    return float(loss.item())
+
+
+def _device_name(device: str) -> str:
+    """``device`` as the card records it: a GPU with its model name."""
+    if torch.device(device).type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
 
 
 def _check_resume(path: Path, state: dict[str, Any], total: int, data: Path,
@@ -217,21 +241,19 @@ def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None
 
 
 def _save_checkpoint(path: Path, recipe: Recipe, model: torch.nn.Module,
-                     optimizer: torch.optim.Optimizer, rng: np.random.Generator,
-                     state: dict[str, Any]) -> None:
+                     optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"recipe": json.dumps(recipe.as_dict(), sort_keys=True),
                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-               "numpy_rng": json.dumps(rng.bit_generator.state),
                "torch_rng": torch.get_rng_state(),
                "state": json.dumps(state)}
     atomic_write(path, lambda tmp: torch.save(payload, tmp), overwrite=True)
 
 
 def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
-             optimizer: torch.optim.Optimizer, rng: np.random.Generator) -> dict[str, Any]:
+             optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     try:
-        payload = torch.load(path, weights_only=True)
+        payload = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
         raise RemixerError(f"checkpoint {path} cannot be read (damaged or incomplete); "
                            "delete it or run with --fresh") from exc
@@ -240,7 +262,6 @@ def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
                            "--fresh to start over")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
-    rng.bit_generator.state = json.loads(payload["numpy_rng"])
     torch.set_rng_state(payload["torch_rng"])
     return json.loads(payload["state"])
 
@@ -256,7 +277,7 @@ def _schedule_free(recipe: str | dict[str, Any] | None) -> str:
 
 def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,
              state: dict[str, Any]) -> TrainResult:
-    model.eval()
+    model.eval().cpu()
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{recipe.name}.safetensors"
     sha = save_member(model, weights, recipe.architecture, recipe.config)
@@ -265,6 +286,7 @@ def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, trac
             "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
             "data": {"folder": data.resolve().name, "tracks": tracks},
             "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "device": state.get("device", "cpu"), "batch_workers": state.get("workers", 0),
             "initial_weights": state.get("init"),
             "training_seconds": round(state["seconds"], 1),
             "loss_curve": state["losses"]}
