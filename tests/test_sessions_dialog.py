@@ -6,6 +6,8 @@ import csv
 import json
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import shiboken6  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QPushButton  # noqa: E402
@@ -288,15 +291,24 @@ def test_long_notes_and_names_stay_on_the_page(qtbot: QtBot, store: SessionStore
     assert write_report(tmp_path / "long.pdf", S1, prefs).read_bytes().startswith(b"%PDF")
 
 
-def test_report_from_dialog(dialog: Recorder, tmp_path: Path) -> None:
+def report_done(qtbot: QtBot, dialog: SessionsDialog) -> str:
+    """Wait for the report the dialog is writing in a worker; its status line then."""
+    qtbot.waitUntil(lambda: not dialog.exporting_report(), timeout=60_000)
+    return dialog.status_label.text()
+
+
+def test_report_from_dialog(qtbot: QtBot, dialog: Recorder, tmp_path: Path) -> None:
     assert not dialog.report_button.isEnabled()  # all listeners, nothing selected
     dialog.table.selectRow(1)
     assert dialog.report_button.isEnabled()
     dialog.paths = [str(tmp_path / "n3.png"), str(tmp_path / "n3")]
     dialog.report_button.click()
+    assert report_done(qtbot, dialog) == f"Report written to {tmp_path / 'n3.png'}."
     assert dialog.asked[-1] == f"report-{N3.id}.pdf" and is_png_report(tmp_path / "n3.png")
-    assert dialog.export_report() == tmp_path / "n3.pdf"  # no suffix: PDF
+    assert dialog.export_report() is not None
+    assert report_done(qtbot, dialog).endswith("n3.pdf.")  # no suffix: PDF
     assert (tmp_path / "n3.pdf").read_bytes().startswith(b"%PDF")
+    assert dialog.report_button.isEnabled()
 
 
 def test_errors_reach_the_status_line(dialog: Recorder, store: SessionStore,
@@ -361,7 +373,91 @@ def test_rows_that_cannot_be_read_hide_nothing_else(qtbot: QtBot, store: Session
 
     dialog.set_listener_filter(S1.id)
     dialog.paths = [str(tmp_path / "s1.png")]
-    assert dialog.export_report() == tmp_path / "s1.png" and is_png_report(tmp_path / "s1.png")
-    assert "Report written" in dialog.status_label.text()
-    assert "(Track C.flac) was " + newer in dialog.status_label.text()
+    assert dialog.export_report() is not None
+    status = report_done(qtbot, dialog)
+    assert is_png_report(tmp_path / "s1.png")
+    assert "Report written" in status and "(Track C.flac) was " + newer in status
     assert not dialog.errors
+
+
+@pytest.fixture
+def held_paint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, list[bool]]]:
+    """Painting the report waits, off the GUI thread, until the test sets the event;
+    the list says, per paint, whether it ran on the GUI thread."""
+    release, on_gui_thread = threading.Event(), []
+    paint = session_report._paint
+
+    def held(*args: Any) -> float:
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        if not on_gui_thread[-1]:
+            release.wait(60)
+        return paint(*args)
+
+    monkeypatch.setattr(session_report, "_paint", held)
+    yield release, on_gui_thread
+    release.set()  # a failed test leaves no worker waiting
+
+
+def test_a_report_is_written_off_the_gui_thread(
+        qtbot: QtBot, dialog: Recorder, tmp_path: Path,
+        held_paint: tuple[threading.Event, list[bool]]) -> None:
+    release, on_gui_thread = held_paint
+    dialog.set_listener_filter(N3.id)
+    dialog.paths = [str(tmp_path / "n3.png")]
+    dialog.report_button.click()  # returns while the worker paints
+    assert not (tmp_path / "n3.png").exists()
+    assert dialog.status_label.text() == f"Writing the report to {tmp_path / 'n3.png'}..."
+    assert not dialog.report_button.isEnabled()  # a second click cannot start another
+    dialog.table.selectRow(0)
+    assert not dialog.report_button.isEnabled()
+    assert dialog.export_report() is None and not dialog.paths  # nor a call
+    release.set()
+    assert report_done(qtbot, dialog) == f"Report written to {tmp_path / 'n3.png'}."
+    assert is_png_report(tmp_path / "n3.png") and dialog.report_button.isEnabled()
+    assert on_gui_thread and not any(on_gui_thread)
+
+
+def test_a_failed_report_is_told_on_the_gui_thread(
+        qtbot: QtBot, dialog: Recorder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog.set_listener_filter(N3.id)
+    (tmp_path / "old.pdf").write_bytes(b"kept")
+    dialog.paths = [str(tmp_path / "old")]  # not the name the save dialog confirmed
+    assert dialog.export_report() is not None
+    assert "old.pdf already exists" in report_done(qtbot, dialog)
+    assert dialog.status_label.text().startswith("Error: Cannot export the report: ")
+    assert (tmp_path / "old.pdf").read_bytes() == b"kept" and not dialog.errors
+
+    def broken(*_args: object) -> float:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(session_report, "_paint", broken)
+    dialog.paths = [str(tmp_path / "new.pdf")]
+    assert dialog.export_report() is not None
+    assert report_done(qtbot, dialog) == "Error: Cannot export the report: unexpected error: boom"
+    assert dialog.errors and dialog.errors[0][0] == "Cannot export the report"
+    assert sorted(p.name for p in tmp_path.glob("*.pdf*")) == ["old.pdf"]
+    assert not list(tmp_path.glob(".*.part"))
+    assert dialog.report_button.isEnabled()
+
+
+def test_a_report_outlives_its_dialog(qtbot: QtBot, store: SessionStore, model: MixModel,
+                                      tmp_path: Path,
+                                      held_paint: tuple[threading.Event, list[bool]]) -> None:
+    """Closed and deleted while the report is painted: the file is still written whole,
+    and its report, with nobody to show it, is dropped without an error."""
+    release, _ = held_paint
+    dialog = Recorder(store, model)
+    dialog.set_listener_filter(S1.id)
+    dialog.paths = [str(tmp_path / "s1.pdf")]
+    worker = dialog.export_report()
+    assert worker is not None
+    dialog.close()
+    dialog.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog))
+    release.set()
+    assert worker.done.wait(60)
+    qtbot.wait(50)  # its signals are delivered, to nobody
+    data = (tmp_path / "s1.pdf").read_bytes()
+    assert data.startswith(b"%PDF") and b"%%EOF" in data[-64:]
+    assert not list(tmp_path.glob(".*.part"))

@@ -3,20 +3,22 @@
 :class:`PageLayout` places text, the audiogram chart and tables, starting a new page
 (and repeating a table's header) when the device is paged, as a PDF is; on an
 unbounded device (a PNG) it only measures and draws. Run with no painter it only
-measures, which is how a PNG's height is found before drawing.
+measures, which is how a PNG's height is found before drawing. It paints on any thread:
+the audiogram charts, widgets that only the GUI thread may make, come to it recorded
+beforehand by :func:`chart_picture`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPaintDevice, QPainter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPaintDevice, QPainter, QPicture
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
-from remixer_app.core.audiogram import Listener
+from remixer_app.core.audiogram import Audiogram, Listener
 from remixer_app.ui.audiogram_chart import AudiogramChart
 
 MARGIN_MM = 15.0
@@ -27,6 +29,43 @@ PIECE_CHARS = 1500  # of a long text placed piece by piece: far less than a page
 # spaces after _ - . / and every 20 characters of a longer run), or it is cut off.
 _BREAK_AFTER_MARK = re.compile(r"([_\-./\\])(?=\S)")
 _BREAK_IN_RUN = re.compile("([^\\s\u200b]{20})(?=[^\\s\u200b])")
+
+
+#: What a chart shows: a listener's (left, right) audiograms.
+ChartKey = tuple[Audiogram, Audiogram]
+
+
+def chart_key(listener: Listener) -> ChartKey:
+    """The key of ``listener``'s chart among those given to :class:`PageLayout`."""
+    return listener.left, listener.right
+
+
+def chart_picture(listener: Listener) -> QPicture:
+    """The app's audiogram chart of ``listener``, recorded as paint commands.
+
+    Only the GUI thread may call this (the chart is a widget); any thread may replay the
+    picture, and replayed through a PDF's painter it stays vector graphics.
+    """
+    chart = AudiogramChart()
+    try:
+        chart.resize(*CHART_SIZE)
+        chart.set_listener(listener)
+        # Recorded without the pixmaps pyqtgraph caches its background and symbols in,
+        # which only the GUI thread may use: its exporters' way, symbols as paths.
+        chart.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        for item in chart.scene().items():
+            if hasattr(item, "setExportMode"):
+                item.setExportMode(True, {"antialias": True})
+        picture = QPicture()
+        painter = QPainter(picture)
+        try:
+            # QWidget's render, not the view's: it lays the unshown chart out first.
+            QWidget.render(chart, painter, QPoint(0, 0))
+        finally:
+            painter.end()
+    finally:
+        chart.deleteLater()
+    return picture
 
 
 @dataclass
@@ -49,11 +88,17 @@ def report_font(points: float, bold: bool = False) -> QFont:
 
 
 class PageLayout:
-    """Lays the report out top to bottom on one device, starting new pages as needed."""
+    """Lays the report out top to bottom on one device, starting new pages as needed.
+
+    ``charts`` holds the recorded chart of every listener :meth:`chart` is to draw (only
+    measuring needs none).
+    """
 
     def __init__(self, device: QPaintDevice, page: Page,
-                 new_page: Callable[[], object] | None) -> None:
+                 new_page: Callable[[], object] | None,
+                 charts: Mapping[ChartKey, QPicture] | None = None) -> None:
         self.device, self.page, self._new_page = device, page, new_page
+        self.charts: Mapping[ChartKey, QPicture] = charts or {}
         self.painter: QPainter | None = None
         self.left = page.mm(MARGIN_MM)
         self.width = page.width - 2 * self.left
@@ -99,17 +144,15 @@ class PageLayout:
         height = self.width * h / w
         self.ensure(height)
         if self.painter is not None:
-            chart = AudiogramChart()
-            chart.resize(w, h)
-            chart.set_listener(listener)
+            picture, device = self.charts[chart_key(listener)], self.device
             self.painter.save()
             self.painter.translate(self.left, self.y)
-            self.painter.scale(self.width / w, height / h)
-            # QWidget's render, not the view's: it lays the unshown chart out first, and
-            # through the painter the PDF gets vector graphics rather than a bitmap.
-            QWidget.render(chart, self.painter, QPoint(0, 0))
+            # Replaying scales a picture from its resolution to the device's: undone, as
+            # the chart is scaled to the page's width here.
+            self.painter.scale(self.width / w * picture.logicalDpiX() / device.logicalDpiX(),
+                               height / h * picture.logicalDpiY() / device.logicalDpiY())
+            self.painter.drawPicture(0, 0, picture)
             self.painter.restore()
-            chart.deleteLater()
         self.y += height + self.page.mm(4)
 
     def table(self, columns: Sequence[tuple[str, int]], rows: Sequence[Sequence[str]]) -> None:

@@ -5,15 +5,18 @@ stems, an ensemble's instruments) get a table each. The page is painted once by
 :func:`_paint`, whatever the target: a ``QImage`` for
 PNG (its height grows with the table, so a long history is never cut off) or a
 ``QPdfWriter`` for PDF (A4 pages, the table header repeated on each). The audiogram
-is the app's own :class:`~remixer_app.ui.audiogram_chart.AudiogramChart`, rendered
-through the painter, so in a PDF it stays vector graphics and looks exactly like the
-chart on screen. Everything here needs a ``QApplication`` and the GUI thread.
+is the app's own :class:`~remixer_app.ui.audiogram_chart.AudiogramChart`, recorded
+and replayed through the painter, so in a PDF it stays vector graphics and looks like
+the chart on screen. Everything here needs a ``QApplication``. :func:`prepare_report`
+does on the GUI thread what only it may (recording the charts, which are widgets) and
+returns the rest, the painting and encoding, to run on a worker thread;
+:func:`write_report` does both at once.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from PySide6.QtGui import (
     QPageSize,
     QPainter,
     QPdfWriter,
+    QPicture,
 )
 
 from remixer_app.core.atomic import atomic_write
@@ -32,7 +36,14 @@ from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ExportError
 from remixer_app.core.mix_state import MixState
 from remixer_app.core.storage import Preference, readable_preferences, tell_skipped
-from remixer_app.ui.report_layout import Page, PageLayout, report_font
+from remixer_app.ui.report_layout import (
+    ChartKey,
+    Page,
+    PageLayout,
+    chart_key,
+    chart_picture,
+    report_font,
+)
 
 REPORT_SUFFIXES = (".png", ".pdf")
 DEFAULT_TITLE = "Listening preferences"
@@ -157,7 +168,8 @@ def _paint(layout: PageLayout, listener: Listener, prefs: Sequence[Preference],
     return layout.y + layout.left
 
 
-def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title: str) -> None:
+def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title: str,
+               charts: Mapping[ChartKey, QPicture]) -> None:
     probe = QImage(8, 8, QImage.Format.Format_RGB32)
     dots_per_m = round(PNG_DPI / 0.0254)
     probe.setDotsPerMeterX(dots_per_m)
@@ -169,7 +181,7 @@ def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
     image.setDotsPerMeterX(dots_per_m)
     image.setDotsPerMeterY(dots_per_m)
     image.fill(QColor("white"))
-    layout = PageLayout(image, page, None)
+    layout = PageLayout(image, page, None, charts)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -184,7 +196,8 @@ def _write_png(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
         raise ExportError(f"cannot encode the report as PNG ({tmp.parent})")
 
 
-def _write_pdf(tmp: Path, listener: Listener, prefs: Sequence[Preference], title: str) -> None:
+def _write_pdf(tmp: Path, listener: Listener, prefs: Sequence[Preference], title: str,
+               charts: Mapping[ChartKey, QPicture]) -> None:
     writer = QPdfWriter(str(tmp))
     writer.setTitle(title)
     writer.setCreator("remixer_app")
@@ -196,7 +209,7 @@ def _write_pdf(tmp: Path, listener: Listener, prefs: Sequence[Preference], title
     if not painter.begin(writer):
         raise ExportError(f"cannot write a PDF in {tmp.parent}")
     try:
-        layout = PageLayout(writer, page, lambda: writer.newPage())
+        layout = PageLayout(writer, page, lambda: writer.newPage(), charts)
         layout.painter = painter
         _paint(layout, listener, prefs, title)
     finally:
@@ -208,6 +221,9 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
                  overwrite: bool = False,
                  skipped: Callable[[str], object] | None = None) -> Path:
     """Write a report of ``listener``'s preferences as PNG or PDF (by suffix), atomically.
+
+    On the GUI thread, and all at once: the sessions dialog runs
+    :func:`prepare_report` and the writing it returns on a worker instead.
 
     Parameters
     ----------
@@ -238,6 +254,27 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
     ValueError
         A preference belongs to another listener.
     """
+    return prepare_report(path, listener, preferences, title=title, overwrite=overwrite,
+                          skipped=skipped)()
+
+
+def prepare_report(path: str | os.PathLike[str], listener: Listener,
+                   preferences: Sequence[Preference], *, title: str = DEFAULT_TITLE,
+                   overwrite: bool = False,
+                   skipped: Callable[[str], object] | None = None) -> Callable[[], Path]:
+    """Check a report's request and record its charts, for writing it on another thread.
+
+    Only the GUI thread may call this (the charts are drawn by a widget). It takes
+    :func:`write_report`'s parameters and raises its errors about them, and has told
+    ``skipped`` of every preference left out when it returns.
+
+    Returns
+    -------
+    Callable[[], Path]
+        Paints, encodes and writes the report atomically, on any thread, returning the
+        written file; raises :class:`~remixer_app.core.errors.ExportError` when the file
+        exists and ``overwrite`` is false, or cannot be written.
+    """
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
@@ -249,10 +286,14 @@ def write_report(path: str | os.PathLike[str], listener: Listener,
                          f"{', '.join(strangers)} were given")
     readable, unreadable = readable_preferences(preferences)
     tell_skipped(skipped, unreadable)
+    _, others = other_audiograms(listener, readable)
+    charts = {chart_key(shown): chart_picture(shown)
+              for shown in (listener, *(saved for _, saved in others))}
     write = _write_png if suffix == ".png" else _write_pdf
-    return atomic_write(target, lambda tmp: write(tmp, listener, readable, title),
-                        overwrite=overwrite)
+    return lambda: atomic_write(target, lambda tmp: write(tmp, listener, readable, title,
+                                                          charts), overwrite=overwrite)
 
 
 __all__ = ["DEFAULT_TITLE", "REPORT_SUFFIXES", "compressor_text", "format_gain", "local_time",
-           "preference_cells", "report_columns", "stem_groups", "write_report"]
+           "prepare_report", "preference_cells", "report_columns", "stem_groups",
+           "write_report"]

@@ -195,7 +195,8 @@ class SessionsDialog(SessionActions):
         for button in (self.apply_button, self.note_button, self.delete_button):
             button.setEnabled(chosen)
         self.save_button.setEnabled(bool(self.track_key))
-        self.report_button.setEnabled(self._report_listener() is not None)
+        self.report_button.setEnabled(self._report_listener() is not None
+                                      and not self.exporting_report())
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         """Re-read the store: profiles may have been saved while the dialog was hidden."""
