@@ -433,8 +433,8 @@ def test_train_checks_everything_before_it_starts(tmp_path: Path,
                            (["--out", str(a_file / "sub")], "cannot write checkpoints"),
                            (["--batch", "0"], "--batch must be at least 1"),
                            (["--workers", "-1"], "--workers must be at least 0"),
-                           (["--device", "gpu0"], "--device must be cpu, cuda or cuda:N"),
-                           (["--device", "meta"], "--device must be cpu, cuda or cuda:N")):
+                           (["--device", "gpu0"], "unknown device 'gpu0'"),
+                           (["--device", "meta"], "unknown device 'meta'")):
         args = ["train", "tiny", "--data", str(data), "--out", str(out), *extra]
         assert main(args) == 2
         assert message in capsys.readouterr().err
@@ -450,13 +450,17 @@ def test_train_names_a_missing_gpu_before_it_starts(tmp_path: Path,
     out = tmp_path / "new"
     assert main(["train", "tiny", "--data", str(data), "--out", str(out),
                  "--device", "cuda"]) == 2
-    assert "finds no CUDA GPU" in capsys.readouterr().err
+    assert "--device cuda is not available on this machine" in capsys.readouterr().err
     assert not out.exists()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert main(["train", "tiny", "--data", str(data), "--out", str(out),
                  "--device", "cuda:1"]) == 2
     assert "has 1 GPU(s), numbered from 0" in capsys.readouterr().err
+    assert main(["train", "tiny", "--data", str(data), "--out", str(out),
+                 "--device", "cuda:one"]) == 2
+    assert "the GPU number must be a whole number" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_train_does_not_replace_weights_unasked(tmp_path: Path,

@@ -17,6 +17,7 @@ from remixer_app.core.atomic import can_write_in
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import ProgressReport
+from remixer_app.core.separation.device import DEVICES, resolve_device
 from remixer_app.core.separation.ensemble import ensemble_folders
 from remixer_app.training.recipes import RECIPES, Recipe
 
@@ -58,9 +59,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--batch", type=int, metavar="N",
                    help="examples per step (default: the recipe's; a GPU takes more)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
-    p.add_argument("--device", default="cpu", metavar="DEVICE",
-                   help="where the model learns: cpu (default), cuda, or cuda:N for one of "
-                        "several GPUs")
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="where the model learns: auto (default: a GPU if there is one), "
+                        f"{', '.join(DEVICES[1:])}, or cuda:N for one of several GPUs")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes drawing batches ahead (default 0: drawn between steps); "
                         "with a GPU, a few keep it busy. The batches are the same either way")
@@ -112,7 +113,7 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
         value = getattr(args, option)
         if value is not None and value < least:
             raise ValueError(f"--{option.replace('_', '-')} must be at least {least}")
-    _check_device(args.device)
+    args.device = _training_device(args.device)
     recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps, args.batch)
     if recipe.steps + recipe.finetune_steps == 0:
         raise ValueError("--steps 0 and --finetune-steps 0 leave nothing to train")
@@ -148,25 +149,23 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     return recipe, data, hrir, out, init
 
 
-def _check_device(device: str) -> None:
-    """Refuse a device torch does not know or this machine lacks, before any work."""
+def _training_device(requested: str) -> str:
+    """The torch device to train on. ``auto`` takes a GPU if there is one; a GPU asked
+    for by name that this machine lacks is refused before any work, not replaced by
+    the CPU as a separation's is (training there would take hours instead of minutes)."""
     import torch
 
-    try:
-        kind = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"--device must be cpu, cuda or cuda:N, not {device!r}") from exc
-    if kind.type == "cpu":
-        return
-    if kind.type != "cuda":
-        raise ValueError(f"--device must be cpu, cuda or cuda:N, not {device!r}")
-    if not torch.cuda.is_available():
-        raise RemixerError(f"--device {device}: torch finds no CUDA GPU on this machine "
-                           "(this torch is a CPU-only build, or there is no GPU driver); "
-                           "train with --device cpu")
-    if kind.index is not None and kind.index >= torch.cuda.device_count():
-        raise RemixerError(f"--device {device}: this machine has "
+    device, missing = resolve_device(requested)
+    if missing is not None:
+        raise RemixerError(f"--device {requested} is not available on this machine (no GPU "
+                           "that this torch can use); train with --device cpu")
+    index = device.partition(":")[2]
+    if index and not index.isdigit():
+        raise ValueError(f"--device {requested}: the GPU number must be a whole number")
+    if index and int(index) >= torch.cuda.device_count():
+        raise RemixerError(f"--device {requested}: this machine has "
                            f"{torch.cuda.device_count()} GPU(s), numbered from 0")
+    return device
 
 
 class _Interrupts:
