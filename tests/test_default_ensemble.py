@@ -35,13 +35,14 @@ def test_the_default_is_our_trained_members_within_25_mb() -> None:
 
 
 def _assert_made_by_its_recipe(member_id: str, card_path: Path, sha256: str) -> None:
-    """The shipped recipe made it; a member continued from its own weights for more
-    steps (`--init`, see the Makefile) differs in the step counts only."""
+    """The shipped recipe made it; a member continued from its own weights (`--init`,
+    see the Makefile) differs only where `remixer train` overrides a recipe: the step
+    counts and the batch size (`--batch`, the GPU stage's)."""
     card = json.loads(card_path.read_text())
     assert card["sha256"] == sha256
     recipe = RECIPES[member_id].as_dict()
     changed = {key for key, value in recipe.items() if card["recipe"][key] != value}
-    assert changed <= {"steps", "finetune_steps"}
+    assert changed <= {"steps", "finetune_steps", "batch"}
     assert bool(changed) == (card.get("initial_weights") is not None)
 
 
