@@ -8,8 +8,11 @@ import numpy as np
 import pyloudnorm as pyln
 import pytest
 
+from remixer_app.core import engine as engine_module
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.dsp import nalr
 from remixer_app.core.dsp.compressor import CompressorParams
+from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, apply_fir_into, nalr_fir
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.errors import AudioError
 
@@ -276,3 +279,26 @@ def test_fits_names_the_listener_object_and_hearing_aid(stems: dict[str, np.ndar
     assert engine.fits(listener, "nalr")
     assert not engine.fits(replace(listener), "nalr")  # an equal audiogram, another choice
     assert not engine.fits(listener, "multiband") and not engine.fits(None, "nalr")
+
+
+# ---------------------------------------------------------------------------- lean memory
+
+
+def test_nalr_in_chunks_equals_one_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    signal = np.random.default_rng(7).standard_normal(5 * 1000 + 17)
+    fir = nalr_fir(get_preset("N4").left, RATE)
+    whole = apply_fir(fir, signal)
+    monkeypatch.setattr(nalr, "FIR_CHUNK", 1000)
+    for dtype, tolerance in ((np.float64, 1e-12), (np.float32, 1e-6)):
+        out = np.empty(len(signal) + NALR_TAPS, dtype)
+        apply_fir_into(fir, signal, out)
+        np.testing.assert_allclose(out, whole, rtol=0, atol=tolerance * np.abs(whole).max())
+
+
+def test_render_in_blocks_equals_one_span(engine: HearingAidEngine,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ChainSettings(gains_db={"vocals": 6.0}, compressor=CompressorParams())
+    whole = engine.render(settings)
+    monkeypatch.setattr(engine_module, "RENDER_BLOCK", 1000)
+    np.testing.assert_array_equal(engine.render(settings), whole)
+

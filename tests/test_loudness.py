@@ -6,6 +6,7 @@ import numpy as np
 import pyloudnorm as pyln
 import pytest
 
+from remixer_app.core.dsp import loudness
 from remixer_app.core.dsp.loudness import (
     SILENCE_LUFS,
     RemixLoudness,
@@ -176,3 +177,20 @@ def test_finite_loudness() -> None:
     assert finite_loudness(-23.5) == -23.5
     assert finite_loudness(-95.0) == -95.0  # only -inf is replaced, as in the recipe
     assert finite_loudness(3.0) == 3.0
+
+
+def test_k_weighting_a_chunk_at_a_time_changes_no_sample(stems: np.ndarray,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks shorter than a gating block (one piece each) give what whole ones give: the
+    filter state carries over, and float32 stems are widened a chunk at a time."""
+    whole = RemixLoudness(stems, RATE).block_power(np.array([1.0, 2.0, 0.5, 1.0]))
+    lufs = integrated_loudness(stems[0], RATE)
+    monkeypatch.setattr(loudness, "CHUNK_FRAMES", 1000)
+    chunked = RemixLoudness(list(stems), RATE).block_power(np.array([1.0, 2.0, 0.5, 1.0]))
+    np.testing.assert_array_equal(chunked, whole)
+    assert integrated_loudness(stems[0], RATE) == lufs
+    narrow = stems.astype(np.float32)
+    weights = np.array([1.0, -0.5, 3.0, 0.25])
+    np.testing.assert_array_equal(
+        RemixLoudness(narrow, RATE).block_power(weights),
+        RemixLoudness(narrow.astype(np.float64), RATE).block_power(weights))

@@ -25,7 +25,6 @@ like the single-band one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from remixer_app.core.dsp.loudness import (
 )
 from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
 from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
-from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, nalr_fir
+from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir_into, nalr_fir
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
 from remixer_app.core.instruments import HEARING_AIDS, HearingAid
@@ -52,6 +51,7 @@ from remixer_app.core.render_kernels import render_block, render_block_multiband
 
 ENGINE_RATE = 44100
 EXCERPT_S = 30.0  #: seconds from the middle of a track :meth:`HearingAidEngine.excerpt` takes
+RENDER_BLOCK = 1 << 16  #: frames :meth:`HearingAidEngine.render` mixes at a time
 CLIP_CODES = {mode: code for code, mode in enumerate(CLIP_MODES)}  # hard 0, soft 1, none 2
 #: A renderer's running state: the single-band compressor's or the multiband one's.
 EngineState = CompressorState | MultibandState
@@ -129,7 +129,7 @@ class HearingAidEngine:
         both modes, used by the multiband one.
     aided
         (stems, ears, frames): the NAL-R-filtered stems, or the stems themselves for
-        the multiband aid, whose weighted sum is the input of the compressor.
+        the multiband aid, whose weighted sum is the input of the compressor; float64.
     delay
         Frames by which the output lags the input: NAL-R's linear-phase group delay
         (110), or 0 for the multiband aid.
@@ -174,22 +174,24 @@ class HearingAidEngine:
         self._multiband_left = coefficients[0]  # sizes every state (designing takes ms)
         self._program, self._taps = coefficients[0].program, coefficients[0].taps
         self._band_compressors = np.stack([c.compressor for c in coefficients])
-        self._render_scratch: np.ndarray | None = None
-        self._render_lock = threading.Lock()
         if hearing_aid == "multiband":
             self.firs = (np.ones(1), np.ones(1))  # no NAL-R: a unit impulse per ear
             self.output_frames = self.input_frames
             self.delay = 0
+            # float64 as for NAL-R: the render kernels are compiled for float64 (while the
+            # excerpt is scored), never for a new type at the first block of playback
             self.aided = np.empty((len(self.stem_names), 2, frames))
             for k, stem in enumerate(checked):
                 self.aided[k] = stem.T
             return
-        stack = np.stack(checked)
-        del checked
-        mixture_loudness = integrated_loudness(stack.sum(axis=0) if mix is None else mix,
-                                               ENGINE_RATE)
-        self._target_lufs = finite_loudness(mixture_loudness)
-        self._remix_loudness = RemixLoudness(stack, ENGINE_RATE)
+        # Stem by stem, never a stacked copy: a long track's stems would not fit twice.
+        if mix is None:
+            mix = checked[0].astype(np.float64)
+            for stem in checked[1:]:
+                mix += stem
+        self._target_lufs = finite_loudness(integrated_loudness(mix, ENGINE_RATE))
+        del mix
+        self._remix_loudness = RemixLoudness(checked, ENGINE_RATE)
         eye = np.eye(len(self.stem_names))
         self._stem_lufs = np.array([finite_loudness(self._remix_loudness.loudness(row))
                                     for row in eye])
@@ -197,10 +199,11 @@ class HearingAidEngine:
         self.output_frames = self.input_frames + NALR_TAPS
         self.delay = NALR_TAPS // 2
         # (stems, ears, frames), each row contiguous for the render kernel
+        # float64: float32 would round the filtered stems beyond the recipe's tolerance
         self.aided = np.empty((len(self.stem_names), 2, self.output_frames))
-        for k in range(len(self.stem_names)):
+        for k, stem in enumerate(checked):
             for ear in range(2):
-                self.aided[k, ear] = apply_fir(self.firs[ear], stack[k, :, ear])
+                apply_fir_into(self.firs[ear], stem[:, ear], self.aided[k, ear])
 
     def fits(self, listener: Listener | None, hearing_aid: str) -> bool:
         """Whether this engine was fitted for ``listener`` (that very object, as a model
@@ -294,15 +297,17 @@ class HearingAidEngine:
 
         def one_ear(ear: int) -> None:
             # The ears are independent and the kernel releases the GIL: one thread each.
-            self.render_span(plan, plan.weights, 0, self.output_frames, state, scratch[ear], out,
-                             clip=False, track_state=False, ears=slice(ear, ear + 1))
+            # Block by block (the same samples as one span): a block's scratch stays in
+            # cache, where a whole track's would cost 8 more bytes a frame and ear.
+            scratch = np.empty(RENDER_BLOCK)
+            for start in range(0, self.output_frames, RENDER_BLOCK):
+                count = min(RENDER_BLOCK, self.output_frames - start)
+                self.render_span(plan, plan.weights, start, count, state, scratch,
+                                 out[start:start + count], clip=False, track_state=False,
+                                 ears=slice(ear, ear + 1))
 
-        with self._render_lock:
-            if self._render_scratch is None:  # kept: fresh pages cost as much as the mixing
-                self._render_scratch = np.empty((2, self.output_frames))
-            scratch = self._render_scratch
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                list(pool.map(one_ear, range(2)))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(one_ear, range(2)))
         return out
 
     def excerpt(self, settings: ChainSettings, seconds: float = EXCERPT_S
@@ -338,8 +343,10 @@ class HearingAidEngine:
 
 
 def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
-    """(frames, 2) float64 copy of ``audio``; mono is duplicated to both channels."""
-    x = np.asarray(audio, dtype=np.float64)
+    """(frames, 2) floating-point ``audio``, copied only to make it so; mono is duplicated
+    to both channels."""
+    x = np.asarray(audio)
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
     if x.ndim == 1:
         x = np.stack([x, x], axis=1)
     if x.ndim != 2 or x.shape[1] != 2:

@@ -1,13 +1,23 @@
 """Will a track fit in memory? Asked before the hearing aid is fitted to it.
 
-The hearing-aid engine keeps every stem at full length, NAL-R filtered, in float64, and
-fitting it passes through copies of them: at its peak it holds about
-:data:`BYTES_PER_FRAME_STEM` bytes per frame and stem plus :data:`BYTES_PER_FRAME`
-(measured with tracemalloc on 60 s of 2, 4 and 5 stems: 80, 179 and 176 bytes a
-frame for the engine, 104, 184 and 224 with the player's loudness model; a 10-minute
-track rendered by ``remixer render`` peaked at 4.6 GB). An hour of four stems needs
-about 38 GB. Without this check a track too long for the machine ends in the
-operating system's out-of-memory kill instead of a message.
+The hearing-aid engine keeps every stem at full length in float64: NAL-R filtered
+(float32 would round it beyond the recipe's tolerance), or for the multiband aid the
+stems themselves (the render kernels are compiled for float64). It filters and measures the
+stems one at a time and a chunk at a time, so fitting it holds little beyond them; the
+player adds its own float32 copy of the stems and mixture, ``remixer render`` the
+float64 output. At the peak that is about :data:`BYTES_PER_FRAME_STEM` bytes per frame
+and stem plus :data:`BYTES_PER_FRAME`. Measured with tracemalloc on 60 s of 2, 4 and 5
+random float32 stems, in bytes a frame (before the engine stopped stacking float64
+copies of the stems, in brackets):
+
+* NAL-R engine: 33, 65, 81 (99, 163, 195); with the player: 72, 120, 144 (104, 184, 224)
+* multiband engine: 32, 64, 80 (64, 128, 160); with the player: 88, 152, 184 (104, 184,
+  224; its 30 s excerpt weighs more on a minute than on a long track)
+* all of ``remixer render``, the loaded stems included: 77, 125, 149 (115, 195, 235)
+
+The constants keep a margin of about a quarter over the largest of these. An hour of four
+stems needs about 30 GB. Without this check a track too long for the
+machine ends in the operating system's out-of-memory kill instead of a message.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import os
 
 from remixer_app.core.errors import AudioError
 
-BYTES_PER_FRAME_STEM = 48
+BYTES_PER_FRAME_STEM = 36
 BYTES_PER_FRAME = 48
 _GB = 1e9
 

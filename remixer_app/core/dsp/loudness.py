@@ -13,6 +13,8 @@ of a remix with new gains then costs microseconds instead of a pass over the aud
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import scipy.signal
@@ -22,6 +24,9 @@ OVERLAP = 0.75
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 SILENCE_LUFS = -80.0  # the recipe's stand-in for a loudness of -inf
+CHUNK_FRAMES = 1 << 17  #: samples of each signal K-weighted at once
+#: (samples, channels) signals: a sequence of them, or a (signals, samples, channels) array
+Signals: TypeAlias = Sequence[np.ndarray] | np.ndarray
 
 
 def _rbj_section(kind: str, gain_db: float, q: float, fc: float, rate: float
@@ -59,12 +64,44 @@ def k_weighting(rate: float) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
-def k_weight(signal: np.ndarray, rate: float) -> np.ndarray:
-    """K-weight a (samples,) or (samples, channels) signal along time, in float64."""
-    out = np.asarray(signal, dtype=np.float64)
-    for b, a in k_weighting(rate):
-        out = scipy.signal.lfilter(b, a, out, axis=0)
-    return out
+def _time_chunks(edges: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Split the block edges into runs ``edges[i:j + 1]`` about :data:`CHUNK_FRAMES` long
+    (at least one piece each), so a piece never straddles two chunks."""
+    i = 0
+    while i < len(edges) - 1:
+        j = max(i + 1, int(np.searchsorted(edges, edges[i] + CHUNK_FRAMES, "right")) - 1)
+        yield i, j
+        i = j
+
+
+def _piece_cross_sums(signals: Signals, rate: float,
+                      edges: np.ndarray) -> np.ndarray:
+    """(pieces, channels, n, n): the sum over each ``[edges[i], edges[i + 1])`` of
+    ``K(s_k)[:, c] * K(s_m)[:, c]`` for the n (samples, channels) ``signals``.
+
+    K-weighting runs a chunk of time at a time, its filter state carried over (the same
+    samples as one pass), so only a chunk of each K-weighted signal is held, never a
+    full-length float64 copy: a long track's stems would not fit twice.
+    """
+    stages = k_weighting(rate)
+    count, channels = len(signals), signals[0].shape[1]
+    states = [[np.zeros((2, channels)) for _ in stages] for _ in range(count)]
+    pieces = np.empty((len(edges) - 1, channels, count, count))
+    for i, j in _time_chunks(edges):
+        weighted = []
+        for k in range(count):
+            out = np.asarray(signals[k][edges[i]:edges[j]], dtype=np.float64)
+            for stage, (b, a) in enumerate(stages):
+                out, states[k][stage] = scipy.signal.lfilter(b, a, out, axis=0,
+                                                             zi=states[k][stage])
+            weighted.append(out)
+        local = edges[i:j] - edges[i]
+        for k in range(count):
+            for m in range(k, count):
+                power = np.add.reduceat(weighted[k] * weighted[m], local, axis=0)
+                pieces[i:j, :, k, m] = power
+                pieces[i:j, :, m, k] = power
+    return pieces
 
 
 def block_bounds(num_samples: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -85,18 +122,19 @@ def block_bounds(num_samples: int, rate: float) -> tuple[np.ndarray, np.ndarray]
     return lower, np.minimum(upper, num_samples)
 
 
-def _segment_sums(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (time first) over each [lower, upper) block.
+def _block_cross_sums(signals: Signals, rate: float) -> np.ndarray:
+    """(blocks, channels, n, n) sum over each gating block of ``K(s_k) * K(s_m)``.
 
     Blocks overlap, so the time axis is cut at every block edge, each piece is summed
-    once, and each block adds up its few pieces.
+    once (:func:`_piece_cross_sums`), and each block adds up its few pieces.
     """
+    lower, upper = block_bounds(signals[0].shape[0], rate)
+    # Samples after the last block belong to no block: the last edge ends the pieces.
     edges = np.unique(np.concatenate([lower, upper]))
-    # Samples after the last block belong to no block: cut them off before summing.
-    pieces = np.add.reduceat(values[: edges[-1]], edges[:-1], axis=0)
+    pieces = _piece_cross_sums(signals, rate, edges)
     first = np.searchsorted(edges, lower)
     last = np.searchsorted(edges, upper)
-    out = np.zeros((len(lower),) + values.shape[1:], dtype=np.float64)
+    out = np.zeros((len(lower),) + pieces.shape[1:], dtype=np.float64)
     for offset in range(int((last - first).max())):
         take = first + offset < last
         out[take] += pieces[first[take] + offset]
@@ -134,11 +172,8 @@ def gated_loudness(block_power: np.ndarray) -> float:
 
 def integrated_loudness(signal: np.ndarray, rate: float) -> float:
     """Integrated loudness of a (samples,) or (samples, channels) signal in LUFS."""
-    weighted = k_weight(signal, rate)
-    if weighted.ndim == 1:
-        weighted = weighted[:, None]
-    lower, upper = block_bounds(weighted.shape[0], rate)
-    sums = _segment_sums(weighted**2, lower, upper)
+    x = np.asarray(signal)
+    sums = _block_cross_sums([x[:, None] if x.ndim == 1 else x], rate)[:, :, 0, 0]
     return gated_loudness(sums / (BLOCK_SECONDS * rate))
 
 
@@ -153,23 +188,15 @@ class RemixLoudness:
     Parameters
     ----------
     stems
-        (stems, samples, channels) array of the stems to be mixed.
+        The stems to be mixed, each (samples, channels) (a (stems, samples, channels)
+        array will do).
     rate
         Sample rate in Hz.
     """
 
-    def __init__(self, stems: np.ndarray, rate: float) -> None:
-        num_stems, num_samples, _ = stems.shape
-        lower, upper = block_bounds(num_samples, rate)
-        weighted = [k_weight(stem, rate) for stem in stems]
-        # cross[j, c, k, m]: mean over block j of K(s_k)[:, c] * K(s_m)[:, c]
-        self._cross = np.empty((len(lower), stems.shape[2], num_stems, num_stems))
-        scale = 1.0 / (BLOCK_SECONDS * rate)
-        for k in range(num_stems):
-            for m in range(k, num_stems):
-                power = _segment_sums(weighted[k] * weighted[m], lower, upper) * scale
-                self._cross[:, :, k, m] = power
-                self._cross[:, :, m, k] = power
+    def __init__(self, stems: Signals, rate: float) -> None:
+        # _cross[j, c, k, m]: mean over block j of K(s_k)[:, c] * K(s_m)[:, c]
+        self._cross = _block_cross_sums(stems, rate) * (1.0 / (BLOCK_SECONDS * rate))
 
     def block_power(self, weights: np.ndarray) -> np.ndarray:
         """(blocks, channels) mean square of the K-weighted remix with these weights."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from remixer_app.core.audiogram import Audiogram
 
 NALR_TAPS = 220  # the recipe's nfir: the FIR has NALR_TAPS + 1 coefficients
+FIR_CHUNK = 1 << 16  #: input samples :func:`apply_fir_into` convolves at a time
 
 
 def nalr_fir(audiogram: Audiogram, rate: float, taps: int = NALR_TAPS) -> np.ndarray:
@@ -39,3 +40,21 @@ def apply_fir(fir: np.ndarray, signal: np.ndarray) -> np.ndarray:
     x = np.asarray(signal, dtype=np.float64)
     kernel = fir if x.ndim == 1 else fir[:, None]
     return scipy.signal.oaconvolve(x, kernel, mode="full", axes=0)
+
+
+def apply_fir_into(fir: np.ndarray, signal: np.ndarray, out: np.ndarray) -> None:
+    """:func:`apply_fir` of a (samples,) ``signal`` into ``out`` (samples + taps,), of
+    any float dtype.
+
+    A chunk at a time, the overlaps added in float64 before ``out`` gets them: a whole
+    track in one convolution holds about 40 bytes of temporaries per sample.
+    """
+    taps = len(fir) - 1
+    tail = np.zeros(taps)
+    for start in range(0, len(signal), FIR_CHUNK):
+        piece = apply_fir(fir, signal[start:start + FIR_CHUNK])
+        piece[:taps] += tail
+        count = len(piece) - taps
+        out[start:start + count] = piece[:count]
+        tail = piece[count:]
+    out[len(signal):] = tail
