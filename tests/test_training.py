@@ -6,6 +6,9 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,64 @@ def test_worker_processes_draw_the_same_batches_in_step_order(tmp_path: Path) ->
         np.testing.assert_array_equal(mix, mix_w)
         np.testing.assert_array_equal(targets, targets_w)
     assert not np.array_equal(expected[0][0], expected[1][0])
+
+
+def _interrupt_handlers() -> tuple[Any, Any]:
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+def test_batch_workers_leave_interrupts_to_the_trainer_and_report_a_death(
+        tmp_path: Path) -> None:
+    tracks = load_tracks(find_tracks(_write_tracks(tmp_path)))
+    sources = ["drums", "bass", "other", "vocals"]
+    # As `remixer train` does: Ctrl-C asks the trainer to stop after this step.
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        with BatchStream(1, tracks, 1, 1000, sources, Augmentation(), workers=1) as stream:
+            stream.batch(0)
+            pool = stream._pool
+            assert pool is not None
+            assert pool.submit(_interrupt_handlers).result() == (signal.SIG_IGN,
+                                                                 signal.SIG_DFL)
+            for process in list(pool._processes.values()):  # killed, as by the OOM killer
+                os.kill(process.pid, signal.SIGKILL)
+            with pytest.raises(RemixerError, match="a batch-drawing process stopped"):
+                for step in range(1, 20):
+                    stream.batch(step)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_batch_workers_end_with_the_trainer(tmp_path: Path) -> None:
+    _write_tracks(tmp_path / "data")
+    script = (
+        "import os, sys\n"
+        "from remixer_app.training.augment import Augmentation\n"
+        "from remixer_app.training.batches import BatchStream\n"
+        "from remixer_app.training.data import find_tracks, load_tracks\n"
+        f"tracks = load_tracks(find_tracks({str(tmp_path / 'data')!r}))\n"
+        "stream = BatchStream(1, tracks, 1, 1000, ['drums', 'bass', 'other', 'vocals'],\n"
+        "                     Augmentation(), workers=1)\n"
+        "stream.batch(0)\n"
+        "print(*[p.pid for p in stream._pool._processes.values()], flush=True)\n"
+        "os._exit(0)  # gone without shutting the pool down, as if killed\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    (worker,) = (int(pid) for pid in done.stdout.split())
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_training_with_batch_workers_gives_the_same_weights(tmp_path: Path) -> None:

@@ -370,6 +370,24 @@ def test_main_smoke_test_exits_zero(qapp: QWidget, capsys: pytest.CaptureFixture
     assert "smoke test passed" in capsys.readouterr().out
 
 
+def test_main_returns_only_when_background_jobs_have_ended(
+        qapp: QWidget, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from remixer_app.ui.workers import Worker, start
+
+    written: list[bool] = []
+
+    def quit_while_writing(_app: object) -> int:
+        # A report still being painted when the event loop ends, as when the user quits.
+        start(Worker(lambda _progress, _cancelled: (time.sleep(0.3), written.append(True))))
+        return 0
+
+    monkeypatch.setattr(app_module, "_smoke_test", quit_while_writing)
+    assert app_module.main(["--smoke-test"]) == 0
+    assert written == [True]
+
+
 # pytest-qt would otherwise swallow the exception itself and fail the test.
 @pytest.mark.qt_no_exception_capture
 def test_main_smoke_test_fails_on_uncaught_exception(

@@ -37,7 +37,7 @@ from remixer_app.core.separation.members import (
     read_member_file,
     save_member,
 )
-from remixer_app.training.batches import BatchStream
+from remixer_app.training.batches import BatchStream, BatchWorkerError
 from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
 from remixer_app.training.recipes import Recipe
 
@@ -127,6 +127,11 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     frames = int(round(recipe.segment_s * TARGET_RATE))
     window: list[float] = []
     started = time.monotonic() - state["seconds"]
+
+    def checkpoint() -> None:
+        state["seconds"] = time.monotonic() - started
+        _save_checkpoint(ckpt, recipe, model, optimizer, state)
+
     model.train()
     while state["step"] < total:
         finetune = state["step"] >= recipe.steps
@@ -140,22 +145,25 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
             while state["step"] < (total if finetune else recipe.steps):
                 step = state["step"]
                 _set_lr(optimizer, recipe, step)
-                loss = _learn(model, optimizer, recipe, batches.batch(step), device)
+                try:
+                    batch = batches.batch(step)
+                except BatchWorkerError:
+                    checkpoint()  # the steps done since the last one are kept for the rerun
+                    raise
+                loss = _learn(model, optimizer, recipe, batch, device)
                 window.append(loss)
                 state["step"] = step + 1
                 if state["step"] % LOSS_EVERY == 0 or state["step"] == total:
                     state["losses"].append([state["step"], float(np.mean(window))])
                     window = []
                 if state["step"] % recipe.checkpoint_every == 0 or state["step"] == total:
-                    state["seconds"] = time.monotonic() - started
-                    _save_checkpoint(ckpt, recipe, model, optimizer, state)
+                    checkpoint()
                 stage = "at-ear" if finetune else "plain"
                 try:
                     tracker.advance(1, f"{recipe.name} {stage} step {state['step']}/{total} "
                                        f"loss {loss:.4f}")
                 except Cancelled:
-                    state["seconds"] = time.monotonic() - started
-                    _save_checkpoint(ckpt, recipe, model, optimizer, state)
+                    checkpoint()
                     raise
     state["device"] = _device_name(device)
     state["workers"] = workers

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtCore import QRect, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
@@ -119,6 +119,17 @@ def _smoke_test(app: QApplication) -> int:
     return 0
 
 
+def _after_jobs(status: int) -> int:
+    """``status``, once the background jobs still running have ended.
+
+    Closing the window cancels separations, but a report or an export being written
+    finishes: quitting mid-way would tear Qt and Python down under a worker still
+    painting into the file (a crash, and the file lost).
+    """
+    QThreadPool.globalInstance().waitForDone()
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop application.
 
@@ -138,13 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = _application(qt_args)
         if args.smoke_test:
-            return _smoke_test(app)
+            return _after_jobs(_smoke_test(app))
         _window = _open_window()  # kept referenced while the event loop runs
         from remixer_app.ui import heap
 
         heap.settle()
         heap.warm_up()
-        return app.exec()
+        return _after_jobs(app.exec())
     except Exception:
         # A GUI launched from a menu has nowhere else to report a start-up failure.
         traceback.print_exc()
