@@ -631,3 +631,27 @@ def test_open_stream_on_this_machine_never_raises(player: Player) -> None:
         assert player.output.status_message.startswith("Playback ")
     finally:
         player.output.close()
+
+
+def test_the_player_inputs_take_no_full_length_float64_copy() -> None:
+    """The mixture is the stems' float64 sum, rounded once, but summed a chunk at a time:
+    the inputs peak near what they keep (4 float32 stems + the mixture: 40 bytes a frame),
+    where a whole-track float64 sum and float64 stem copies once added 16 more."""
+    import tracemalloc
+
+    from remixer_app.core import player_inputs
+
+    rng = np.random.default_rng(3)
+    frames = 400_003
+    stems = {name: (0.1 * rng.standard_normal((frames, 2))).astype(np.float32)
+             for name in ("vocals", "drums", "bass", "other")}
+    tracemalloc.start()
+    try:
+        kept, mix = player_inputs.mixer_inputs(list(stems), frames, stems, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / frames < 48
+    expected = np.stack(list(stems.values())).sum(axis=0, dtype=np.float64)
+    np.testing.assert_array_equal(mix, expected.astype(np.float32))
+    np.testing.assert_array_equal(kept[1], stems["drums"])

@@ -2,22 +2,22 @@
 
 The hearing-aid engine keeps every stem at full length in float64: NAL-R filtered
 (float32 would round it beyond the recipe's tolerance), or for the multiband aid the
-stems themselves (the render kernels are compiled for float64). It filters and measures the
-stems one at a time and a chunk at a time, so fitting it holds little beyond them; the
-player adds its own float32 copy of the stems and mixture, ``remixer render`` the
+stems themselves (the render kernels are compiled for float64). It filters and measures
+the stems one at a time and a chunk at a time, so fitting it holds little beyond them;
+the player adds its own float32 copy of the stems and mixture, ``remixer render`` the
 float64 output. At the peak that is about :data:`BYTES_PER_FRAME_STEM` bytes per frame
 and stem plus :data:`BYTES_PER_FRAME`. Measured with tracemalloc on 60 s of 2, 4 and 5
-random float32 stems, in bytes a frame (before the engine stopped stacking float64
-copies of the stems, in brackets):
+random float32 stems, in bytes a frame (before the engine and the player stopped making
+full-length float64 copies, in brackets):
 
-* NAL-R engine: 33, 65, 81 (99, 163, 195); with the player: 72, 120, 144 (104, 184, 224)
+* NAL-R engine: 33, 65, 81 (99, 163, 195); with the player: 58, 108, 133 (104, 184, 224)
 * multiband engine: 32, 64, 80 (64, 128, 160); with the player: 88, 152, 184 (104, 184,
   224; its 30 s excerpt weighs more on a minute than on a long track)
 * all of ``remixer render``, the loaded stems included: 77, 125, 149 (115, 195, 235)
 
-The constants keep a margin of about a quarter over the largest of these. An hour of four
-stems needs about 30 GB. Without this check a track too long for the
-machine ends in the operating system's out-of-memory kill instead of a message.
+The constants keep a margin of about a quarter over the largest of these. An hour of
+four stems needs about 30 GB. Without this check a track too long for the machine ends
+in the operating system's out-of-memory kill instead of a message.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+SUM_CHUNK = 1 << 16  #: frames of the stems summed at a time into the mixture
+
 
 def mixer_inputs(names: Sequence[str], frames: int, stems: Mapping[str, np.ndarray],
                  mixture: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -32,14 +34,22 @@ def mixer_inputs(names: Sequence[str], frames: int, stems: Mapping[str, np.ndarr
     stems32 = np.empty((len(names), frames, 2), dtype=np.float32)
     for k, name in enumerate(names):
         stems32[k] = _frames(stems[name], frames, name)
-    mix = (stems32.sum(axis=0, dtype=np.float64) if mixture is None
-           else _frames(mixture, frames, "mixture"))
-    return stems32, np.ascontiguousarray(mix, dtype=np.float32)
+    if mixture is not None:
+        return stems32, np.ascontiguousarray(_frames(mixture, frames, "mixture"),
+                                             dtype=np.float32)
+    # Summed in float64 a chunk at a time: a whole track's float64 sum would cost more
+    # than the float32 mixture kept.
+    mix = np.empty((frames, 2), dtype=np.float32)
+    for start in range(0, frames, SUM_CHUNK):
+        mix[start:start + SUM_CHUNK] = stems32[:, start:start + SUM_CHUNK].sum(
+            axis=0, dtype=np.float64)
+    return stems32, mix
 
 
 def _frames(audio: np.ndarray, frames: int, name: str) -> np.ndarray:
-    """``audio`` as (frames, 2) float64; mono is duplicated to both channels."""
-    x = np.asarray(audio, dtype=np.float64)
+    """``audio`` as (frames, 2), in its own precision; mono is duplicated to both
+    channels."""
+    x = np.asarray(audio)
     if x.ndim == 1:
         x = np.stack([x, x], axis=1)
     if x.shape != (frames, 2):
