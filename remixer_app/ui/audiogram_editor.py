@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
+    QBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -196,18 +197,46 @@ class AudiogramEditor(QWidget):
         # the mix.
         self.setProperty(OWN_UNDO, True)
 
-        buttons = QHBoxLayout()
-        for button in (self.copy_right_button, self.copy_left_button, self.undo_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        views = QHBoxLayout()
-        views.addWidget(self.chart, 3)
-        views.addWidget(self.table, 2)
-        layout = QVBoxLayout(self)
-        layout.addLayout(views, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status_label)
+        # Two rows and, where the editor is narrow, the chart above the table: it opens
+        # in the listener panel, which a 1024 px screen shares with the stems.
+        self._buttons = QGridLayout()
+        for index, button in enumerate((self.copy_right_button, self.copy_left_button,
+                                        self.undo_button)):
+            self._buttons.addWidget(button, index // 2, index % 2)
+        self._buttons.setColumnStretch(2, 1)
+        self._views = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._views.addWidget(self.chart, 3)
+        self._views.addWidget(self.table, 2)
+        self._layout = QVBoxLayout(self)
+        self._layout.addLayout(self._views, 1)
+        self._layout.addLayout(self._buttons)
+        self._layout.addWidget(self.status_label)
         self._update_controls()
+
+    def _width_for(self, widths: list[int]) -> int:
+        margins = self._layout.contentsMargins()
+        return max(widths) + margins.left() + margins.right()
+
+    def _view_widths(self) -> list[int]:
+        return [max(view.minimumWidth(), view.minimumSizeHint().width())
+                for view in (self.chart, self.table)]
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As narrow as the chart above the table allows, even while side by side."""
+        hint = super().minimumSizeHint()
+        hint.setWidth(self._width_for([*self._view_widths(),
+                                       self._buttons.minimumSize().width()]))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """The chart beside the table where both fit, above it otherwise."""
+        side_by_side = self._width_for([sum(self._view_widths()) + self._views.spacing()])
+        direction = (QBoxLayout.Direction.LeftToRight
+                     if event.size().width() >= side_by_side
+                     else QBoxLayout.Direction.TopToBottom)
+        if self._views.direction() != direction:
+            self._views.setDirection(direction)
+        super().resizeEvent(event)
 
     def listener(self) -> Listener | None:
         """The listener as edited so far."""

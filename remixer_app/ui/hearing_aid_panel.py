@@ -12,10 +12,10 @@ from dataclasses import fields, replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +25,7 @@ from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.instruments import HEARING_AIDS
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange, MixState
+from remixer_app.ui.eliding_combo import ElidingComboBox
 
 # (label, minimum, maximum, step, decimals, unit) per CompressorParams field.
 PARAMETERS = {
@@ -39,6 +40,8 @@ CLIP_LABELS = {"hard": "Hard clip (the challenge's)", "soft": "Soft clip (tanh)"
                "none": "No clipping"}
 HEARING_AID_LABELS = {"nalr": "NAL-R + compressor (Cadenza 1)",
                       "multiband": "Multiband compressor (Cadenza 2)"}
+HEARING_AID_TIP = ("NAL-R fitting with an optional compressor (the Cadenza 1 recipe), or the "
+                   "Cadenza 2 multiband compressor, the default for classical ensembles")
 
 
 class HearingAidPanel(QGroupBox):
@@ -48,14 +51,12 @@ class HearingAidPanel(QGroupBox):
         super().__init__("Hearing aid", parent)
         self.setAccessibleName("Hearing aid options")
         self.model = model
-        self.kind = QComboBox()
+        self.kind = ElidingComboBox()
+        # As wide as its longest item where there is room, down to 14 characters where not.
         self.kind.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            ElidingComboBox.SizeAdjustPolicy.AdjustToContents)
         self.kind.setMinimumContentsLength(14)
         self.kind.setAccessibleName("Hearing aid")
-        self.kind.setToolTip("NAL-R fitting with an optional compressor (the Cadenza 1 "
-                             "recipe), or the Cadenza 2 multiband compressor, the default "
-                             "for classical ensembles")
         for kind in HEARING_AIDS:
             self.kind.addItem(HEARING_AID_LABELS[kind], kind)
         self.kind.currentIndexChanged.connect(
@@ -65,6 +66,8 @@ class HearingAidPanel(QGroupBox):
         self.enabled.setToolTip("The recipe's compressor after NAL-R (off in the baseline)")
         self.enabled.toggled.connect(model.set_compressor_enabled)
         form = QFormLayout()
+        # A field goes below its caption rather than widen the window past a small screen.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.spins: dict[str, QDoubleSpinBox] = {}
         for name, (label, low, high, step, decimals, unit) in PARAMETERS.items():
             spin = QDoubleSpinBox()
@@ -79,16 +82,20 @@ class HearingAidPanel(QGroupBox):
             spin.valueChanged.connect(lambda value, n=name: self._set_parameter(n, value))
             form.addRow(label, spin)
             self.spins[name] = spin
-        self.clip = QComboBox()
+        self.clip = ElidingComboBox()
         self.clip.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            ElidingComboBox.SizeAdjustPolicy.AdjustToContents)
         self.clip.setMinimumContentsLength(14)
         self.clip.setAccessibleName("Clip mode")
         for mode in CLIP_MODES:
             self.clip.addItem(CLIP_LABELS[mode], mode)
         self.clip.currentIndexChanged.connect(
             lambda index: model.set_clip(self.clip.itemData(index)))
-        form.addRow("Output", self.clip)
+        # Below its caption: beside it the longest mode would not fit a small screen.
+        output = QLabel("Output")
+        output.setBuddy(self.clip)
+        form.addRow(output)
+        form.addRow(self.clip)
         layout = QVBoxLayout(self)
         layout.addWidget(self.kind)
         layout.addWidget(self.enabled)
@@ -120,5 +127,8 @@ class HearingAidPanel(QGroupBox):
             self.spins[field.name].setValue(getattr(state.compressor, field.name))
             self.spins[field.name].setEnabled(state.single_band_compressor)
         self.clip.setCurrentIndex(self.clip.findData(state.clip))
+        # In full: a narrow box shows it shortened.
+        self.kind.setToolTip(f"{self.kind.currentText()}: {HEARING_AID_TIP}")
+        self.clip.setToolTip(self.clip.currentText())
         for widget in widgets:
             widget.blockSignals(False)

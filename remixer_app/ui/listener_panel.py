@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,6 +35,7 @@ from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.storage import SessionStore
 from remixer_app.ui.audiogram_editor import AudiogramEditor
+from remixer_app.ui.eliding_combo import ElidingComboBox
 from remixer_app.ui.listener_files import FILE, PRESETS, PROFILES, ListenerFileActions, item_text
 
 SOURCE_LABELS = {PRESETS: "Built-in presets", FILE: "Listener file...",
@@ -100,15 +101,16 @@ class ListenerPanel(ListenerFileActions):
         self.filter_edit.setAccessibleName("Filter listeners")
         self.filter_edit.setPlaceholderText("Type part of an id or name; Enter picks the first")
         self.filter_edit.setClearButtonEnabled(True)
-        self.listener_combo = QComboBox()
+        self.listener_combo = ElidingComboBox()
         self.listener_combo.setAccessibleName("Listener")
         self.listener_combo.setMaxVisibleItems(20)
         # Long listener names widen the popup, not the panel.
         self.listener_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            ElidingComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.listener_combo.setMinimumContentsLength(22)
         self.current_label = QLabel()
         self.current_label.setAccessibleName("Current listener")
+        self.current_label.setWordWrap(True)  # an edited name is long
         self.status_label = QLabel()
         self.status_label.setAccessibleName("Listener panel status")
         self.status_label.setWordWrap(True)
@@ -137,17 +139,20 @@ class ListenerPanel(ListenerFileActions):
         self.editor.listenerEdited.connect(self._on_edited)
 
         form = QFormLayout()
+        # A field goes below its caption rather than widen the window past a small screen.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for caption, widget in (("&Source:", self.source_combo), ("&Find:", self.filter_edit),
                                 ("&Listener:", self.listener_combo),
                                 ("Current:", self.current_label)):
             label = QLabel(caption)
             label.setBuddy(widget)
             form.addRow(label, widget)
-        buttons = QHBoxLayout()
-        for button in (self.load_button, self.save_button, self.profile_button,
-                       self.edit_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # Two by two: four in a row would not fit beside the stems on a 1024 px screen.
+        buttons = QGridLayout()
+        for index, button in enumerate((self.load_button, self.save_button,
+                                        self.profile_button, self.edit_button)):
+            buttons.addWidget(button, index // 2, index % 2)
+        buttons.setColumnStretch(2, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
@@ -196,6 +201,8 @@ class ListenerPanel(ListenerFileActions):
                                      else "No listeners here yet")
         else:
             combo.setPlaceholderText(f"Choose one of {len(shown)} listeners")
+        # In full: a narrow box shows it shortened.
+        combo.setToolTip(combo.currentText() or combo.placeholderText())
         self.current_label.setText(current.display_name if current else "None chosen")
         self.save_button.setEnabled(current is not None)
         self.profile_button.setEnabled(current is not None)

@@ -96,9 +96,10 @@ class MainWindow(QMainWindow):
         panels = QWidget()
         columns = QHBoxLayout(panels)
         columns.setContentsMargins(0, 0, 0, 0)
+        # Equal shares: on a 1024 px screen the hearing aid's boxes then show their text.
         columns.addWidget(self.listener_panel, 2)
         columns.addWidget(self.stem_panel, 2)
-        columns.addWidget(self.hearing_aid_panel, 1)
+        columns.addWidget(self.hearing_aid_panel, 2)
         self.transport = TransportBar()
         self.main_controls = QWidget()  # the central widget (but in booth mode)
         layout = QVBoxLayout(self.main_controls)

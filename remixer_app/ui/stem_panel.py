@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,21 @@ from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import GAIN_MAX_DB, GAIN_MIN_DB, MixChange, MixState
 
 STEPS_PER_DB = 2  # half-dB resolution on the slider
+# On its own line, so a silent stem's value is no wider than an audible one's.
+SILENT_NOTE = "\n(silent)"
+
+
+def fit_to_text(button: QPushButton) -> None:
+    """Let ``button`` shrink to its text and padding when room is short.
+
+    Styles widen every short button to about 80 px; five instruments' Mute and Solo
+    columns at that width do not fit a 1024 px screen beside the other panels.
+    """
+    style = button.style()
+    padding = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_ButtonMargin, None, button)
+                   + style.pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, button))
+    button.setMinimumWidth(button.fontMetrics().horizontalAdvance(f" {button.text()} ")
+                           + padding)
 
 
 class StemPanel(QWidget):
@@ -110,11 +126,14 @@ class StemPanel(QWidget):
         value = QLabel()
         value.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         value.setAccessibleName(f"{stem} gain value")
+        # Room for the silent note, so showing it never moves the buttons under the mouse.
+        value.setMinimumHeight(value.fontMetrics().lineSpacing() * 2)
         mute = QPushButton("Mute")
         solo = QPushButton("Solo")
         for button, word in ((mute, "Mute"), (solo, "Solo")):
             button.setCheckable(True)
             button.setAccessibleName(f"{word} {stem}")
+            fit_to_text(button)
         mute.toggled.connect(lambda on, s=stem: self.model.set_muted(s, on))
         solo.toggled.connect(lambda on, s=stem: self.model.set_soloed(s, on))
         for row, widget in enumerate((title, slider, value, mute, solo)):
@@ -143,7 +162,7 @@ class StemPanel(QWidget):
                     widget.setChecked(bool(value))
                 widget.blockSignals(False)
             # Words as well as the dimmed look: silence is never shown by colour alone.
-            silent = "" if state.audible(stem) else " (silent)"
+            silent = "" if state.audible(stem) else SILENT_NOTE
             self.values[stem].setText(f"{db:+.1f} dB{silent}")
             # A screen reader hears the slider's value as its step count (-36 for -18 dB);
             # the name, which it reads on focus and again when it changes, says the dB.
