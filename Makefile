@@ -7,7 +7,8 @@
 #                    instrument members, tune the ensemble, score it
 #                    (see models/CLASSICAL_MODEL_CARD.md)
 #   make default-ensemble - retrain the embedded default ensemble as it was made, tune
-#                    and score it (see models/MODEL_CARD.md); needs ../shared/data
+#                    and score it (see models/MODEL_CARD.md); needs ../shared/data and,
+#                    for its last stage, a GPU (TRAIN_DEVICE=cpu runs it on the CPU)
 
 PYTHON ?= python3
 VENV := .venv
