@@ -7,7 +7,10 @@ then say so) and while the audiogram editor is open.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,52 @@ def test_the_controls_fit_a_1024_px_screen(qtbot: QtBot, tmp_path: Path,
     aid = window.hearing_aid_panel
     assert aid.kind.currentText() in aid.kind.toolTip()
     assert aid.clip.toolTip() == aid.clip.currentText()
+
+
+WIDE_SCREEN_SCRIPT = """
+import json, sys
+from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from fake_separators import FakeLoader
+from remixer_app.core.mix_model import MixModel
+from remixer_app.ui.main_window import MainWindow
+from remixer_app.ui.track_controller import TrackController
+settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
+window = MainWindow(controller=TrackController(MixModel(), separator_loader=FakeLoader()),
+                    settings=settings)
+window.resize(1920, 1080)
+window.show()
+window.listener_panel.edit_button.setChecked(True)
+for _ in range(30):
+    app.processEvents()
+editor, aid = window.listener_panel.editor, window.hearing_aid_panel.kind
+print(json.dumps({"spectra": window.workspace.dock.isVisible(),
+                  "side_by_side": editor.chart.geometry().right()
+                  < editor.table.geometry().left(),
+                  "aid_text_shown": aid.width() >= aid.sizeHint().width()}))
+window.close()
+QThreadPool.globalInstance().waitForDone()
+"""
+
+
+def test_a_wide_screen_keeps_the_audiogram_beside_its_table(tmp_path: Path) -> None:
+    """On a 1920 px screen (the spectra beside the controls, as a first run has them)
+    the listener's column takes the most: the editor's chart stays beside its table
+    (with equal shares it went above it, its rows cut off), and the hearing aid's box
+    shows its whole text."""
+    screen = tmp_path / "screen.json"
+    screen.write_text(json.dumps({"screens": [{
+        "name": "wide", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96,
+        "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screen}",
+           "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", WIDE_SCREEN_SCRIPT,
+                          str(tmp_path / "settings.ini")],
+                         env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+        "spectra": True, "side_by_side": True, "aid_text_shown": True}, run.stderr
+

@@ -710,3 +710,20 @@ def test_the_open_dialog_lists_every_format_the_decoder_reads() -> None:
     listed = AUDIO_FILTER.split(";;")[0]
     for suffix in (".aiff", ".opus", ".flac", ".mp4", ".wav"):  # AIFF once hid under "All"
         assert f"*{suffix} " in listed or f"*{suffix})" in listed
+
+
+def test_closing_the_window_stops_the_estimate_and_the_spectra(qtbot: QtBot,
+                                                                tmp_path: Path) -> None:
+    """Quitting waits for running jobs (a report being written must end whole), so the
+    window stops the work nobody will see: the HAAQI estimate and the spectra."""
+    from test_classical_mode import make_window, open_and_wait, write_instruments
+
+    window = make_window(qtbot, tmp_path)
+    window.show()
+    open_and_wait(qtbot, window, write_instruments(tmp_path / "Track", STEM_NAMES))
+    estimate = window.workspace.haaqi.compute()
+    assert estimate is not None
+    spectra = window.workspace.spectra
+    window.close()
+    assert estimate.is_cancelled
+    assert spectra.engine is None

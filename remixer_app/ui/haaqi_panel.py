@@ -99,7 +99,7 @@ class HaaqiPanel(QGroupBox):
 
     def forget_track(self) -> None:
         """Another track is opening: drop this one's engine, scores and running estimate."""
-        self._drop_pending()
+        self.drop_pending()
         self.engine = self.track = None
         self._true_engine = None
         self._true_fit = None
@@ -112,8 +112,9 @@ class HaaqiPanel(QGroupBox):
         self.explanation.setText("")
         self._show_status(status)
 
-    def _drop_pending(self) -> None:
-        """Stop the debounce and the running estimate; a result on its way is dropped."""
+    def drop_pending(self) -> None:
+        """Stop the debounce and the running estimate (also when the window closes, which
+        waits for running jobs); a result on its way is dropped."""
         self.timer.stop()
         if self._worker is not None:
             self._worker.cancel()
@@ -121,7 +122,7 @@ class HaaqiPanel(QGroupBox):
 
     def _settings_changed(self) -> None:
         """The scores shown are the old settings': say so, and estimate once they settle."""
-        self._drop_pending()
+        self.drop_pending()
         if self.result is not None:
             self._show_status(STALE_TEXT)
         self.timer.start()
@@ -136,7 +137,7 @@ class HaaqiPanel(QGroupBox):
             if engine.fits(self.model.listener, self.model.state.hearing_aid):
                 self._settings_changed()  # back to what is fitted: no new engine comes
             else:  # a refit is on its way (set_engine); the scores shown are the old fit's
-                self._drop_pending()
+                self.drop_pending()
                 self._show_status(WAITING_TEXT)
         elif engine is not None:
             self._settings_changed()

@@ -96,10 +96,11 @@ class MainWindow(QMainWindow):
         panels = QWidget()
         columns = QHBoxLayout(panels)
         columns.setContentsMargins(0, 0, 0, 0)
-        # Equal shares: on a 1024 px screen the hearing aid's boxes then show their text.
+        # The listener's column takes the most: its audiogram editor puts the chart beside
+        # the table when it has ~550 px (on a small screen the boxes elide instead).
         columns.addWidget(self.listener_panel, 2)
-        columns.addWidget(self.stem_panel, 2)
-        columns.addWidget(self.hearing_aid_panel, 2)
+        columns.addWidget(self.stem_panel, 1)
+        columns.addWidget(self.hearing_aid_panel, 0)
         self.transport = TransportBar()
         self.main_controls = QWidget()  # the central widget (but in booth mode)
         layout = QVBoxLayout(self.main_controls)

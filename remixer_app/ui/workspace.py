@@ -203,7 +203,9 @@ class Workspace(QObject):
             transport.source_buttons[transport.player.source].setChecked(True)
 
     def close(self) -> None:
-        """Release the database."""
+        """Stop the estimate and the spectra being computed, release the database."""
+        self.haaqi.drop_pending()
+        self.spectra.set_track(None)
         if self._store is not None:
             self._store.close()
             self._store = None
