@@ -189,3 +189,33 @@ def test_stems_in_another_format_are_refused_and_the_folder_still_opens(
     assert "already has bass.wav" in capsys.readouterr().err
     assert sorted(p.suffix for p in out.iterdir()) == [".wav"] * 4
     assert len(load_stems_dir(out)) == 4
+
+
+def test_no_cache_stages_the_stems_on_disk_not_in_memory(tmp_path: Path) -> None:
+    """``--no-cache`` streams the stems through a throwaway cache folder in --out (gone
+    afterwards) instead of holding them all in memory: each further minute of track
+    costs the track itself and little more, where the stems in memory cost 46 bytes a
+    frame."""
+    import tracemalloc
+
+    ensemble = write_tiny_ensemble(tmp_path / "ens")
+    rng = np.random.default_rng(5)
+
+    def peak(seconds: int) -> float:
+        track = tmp_path / f"t{seconds}.wav"
+        sf.write(track, (0.1 * rng.standard_normal((seconds * 44100, 2))).astype(np.float32),
+                 44100, subtype="FLOAT")
+        out = tmp_path / f"out{seconds}"
+        tracemalloc.start()
+        try:
+            assert main(["separate", str(track), "--out", str(out), "--ensemble",
+                         str(ensemble), "--device", "cpu", "--no-cache"]) == 0
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert sorted(p.name for p in out.iterdir()) == [
+                "bass.wav", "drums.wav", "other.wav", "vocals.wav"]
+
+    peak(5)  # imports and compiled kernels are not per frame
+    per_frame = (peak(180) - peak(60)) / (120 * 44100)  # windows of tens of seconds
+    assert per_frame < 30, per_frame

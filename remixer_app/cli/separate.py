@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,10 @@ from remixer_app.core.exporting import export_stems
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, Separator, load_separator
-from remixer_app.core.separation.cached import CachedStems, separate_cached
+from remixer_app.core.separation.cache import StemCache
+from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.device import DEVICES
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
-from remixer_app.core.separation.separator import ArraySink
 from remixer_app.core.stems_folder import check_stems_target
 
 
@@ -52,7 +53,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--subtype", default=None, choices=SUBTYPES,
                    help="sample format (default: FLOAT for wav, PCM_24 for flac)")
     p.add_argument("--no-cache", action="store_true",
-                   help="neither read nor write the stem cache")
+                   help="neither read nor write the stem cache (the stems are staged in "
+                        "a hidden folder in --out, removed when done)")
     p.add_argument("--offline", action="store_true",
                    help="never download model weights")
     p.add_argument("--overwrite", action="store_true", help="replace existing stem files")
@@ -82,9 +84,16 @@ def _run(args: argparse.Namespace) -> int:
         for stem in separator.stems:
             check_not_input(check_export_target(out / f"{stem}.{args.format}", subtype,
                                                 overwrite=args.overwrite), [args.track])
-        stems = _separate(separator, audio, cache=not args.no_cache, name=args.track)
-        for target in export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
-                                   overwrite=args.overwrite):
+        with contextlib.ExitStack() as staging:
+            scratch = None if not args.no_cache else Path(staging.enter_context(
+                tempfile.TemporaryDirectory(prefix=".remixer-separating-", dir=out,
+                                            ignore_cleanup_errors=True)))
+            stems = _separate(separator, audio, cache=StemCache(scratch) if scratch else None,
+                              name=args.track)
+            written = export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
+                                   overwrite=args.overwrite)
+            del stems  # memory-mapped from the staging folder: closed before it goes
+        for target in written:
             print(target)
     except BaseException:
         with contextlib.suppress(OSError):  # an interrupted or failed run leaves no
@@ -94,16 +103,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _separate(separator: Separator, audio: LoadedAudio, *, cache: bool, name: str
-              ) -> dict[str, np.ndarray]:
+def _separate(separator: Separator, audio: LoadedAudio, *, cache: StemCache | None,
+              name: str) -> dict[str, np.ndarray]:
+    """The track's stems: from the user's stem cache (``cache`` None), or streamed to disk
+    through ``cache`` (a throwaway one: a long track's stems never whole in memory)."""
     print(f"separating {name} ({audio.duration:.1f} s) with {separator.identity} "
           f"on {separator.device}", file=sys.stderr)
-    if cache:
-        result = separate_cached(separator, audio.samples, progress=_show)
-    else:
-        sink = ArraySink(len(audio.samples), separator.stems)
-        separator.separate_into(audio.samples, sink, progress=_show)
-        result = CachedStems(sink.stems, False)
+    result = separate_cached(separator, audio.samples, cache=cache, progress=_show)
     end_progress()
     if result.warning:
         warn(result.warning)
