@@ -430,6 +430,20 @@ def test_a_stream_that_changes_rate_or_channels_midway_is_converted(
         assert np.sqrt(np.mean(part ** 2)) > 0.2
 
 
+def test_mp3_clips_joined_end_to_end_are_read_whole(tmp_path: Path) -> None:
+    # libsndfile stopped at the first clip's end: 3 s of a 6 s file, nothing said.
+    first, second = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    sf.write(first, sine(440, 3.0, TARGET_RATE), TARGET_RATE, format="MP3")
+    sf.write(second, sine(660, 3.0, TARGET_RATE), TARGET_RATE, format="MP3")
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    loaded = load_audio(joined)
+    assert loaded.duration == pytest.approx(6.0, abs=0.15)  # MP3 priming and padding
+    n = loaded.samples.shape[0]
+    assert peak_freq(loaded.samples[n // 10:n // 3], TARGET_RATE) == pytest.approx(440, abs=5)
+    assert peak_freq(loaded.samples[-n // 3:-n // 10], TARGET_RATE) == pytest.approx(660, abs=5)
+
+
 def test_a_silent_file_is_warned(tmp_path: Path) -> None:
     sf.write(tmp_path / "quiet.wav", np.zeros((TARGET_RATE, 2), np.float32), TARGET_RATE)
     assert load_audio(tmp_path / "quiet.wav").warnings == ("quiet.wav is silent: every sample "

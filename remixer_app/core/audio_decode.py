@@ -17,8 +17,9 @@ import soundfile as sf
 from remixer_app.core.errors import AudioError, Cancelled
 from remixer_app.core.progress import CancelCheck, check_cancelled
 
-# Suffixes that go straight to PyAV: libsndfile cannot read AAC in MP4 containers.
-PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac"})
+# Suffixes that go straight to PyAV: libsndfile cannot read AAC in MP4 containers, and
+# stops an MP3 of clips joined end to end (`cat a.mp3 b.mp3`) at the first clip's end.
+PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac", ".mp3"})
 NI_STREAM_COUNT = 5  #: streams of a Native Instruments stem file: the mixture and 4 stems
 
 # Full scale of integer sample formats PyAV may hand out (planar suffix "p" stripped).
@@ -35,7 +36,8 @@ class OpenFailed(Exception):
 def decode(p: Path, cancelled: CancelCheck | None, max_seconds: float) -> list[Track]:
     """Decode ``p``: its first audio stream, or all five streams of a stem file.
 
-    libsndfile reads what it can, except where FFmpeg reads the file better: Ogg
+    FFmpeg (PyAV) reads the :data:`PYAV_SUFFIXES`; libsndfile reads the rest where it
+    can, except where FFmpeg reads the file better: Ogg
     Vorbis/Opus surround (libsndfile keeps the codec's channel order FL, FC, FR, ...,
     FFmpeg gives FL, FR first as WAV does) and files whose header gives no length.
 
