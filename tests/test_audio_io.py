@@ -269,6 +269,17 @@ def test_stems_dir_missing(tmp_path: Path) -> None:
         load_stems_dir(tmp_path)
 
 
+def test_stems_dir_given_a_file_says_it_needs_a_folder(tmp_path: Path) -> None:
+    track = tmp_path / "song.stem.mp4"  # a user may expect a stem file to do
+    track.write_bytes(b"x")
+    with pytest.raises(AudioError, match=r"song\.stem\.mp4 is a file; stems are read from a "
+                                         r"folder of stem files \(make one with `remixer "
+                                         r"separate TRACK --out DIR`\)"):
+        load_stems_dir(track)
+    with pytest.raises(AudioError, match="does not exist or is not a folder"):
+        load_stems_dir(tmp_path / "none")
+
+
 def test_stems_dir_ambiguous(tmp_path: Path) -> None:
     write_stems(tmp_path, dict.fromkeys(STEM_NAMES, 1.0))
     sf.write(tmp_path / "drums.flac", sine(100, 1.0, TARGET_RATE), TARGET_RATE)

@@ -28,7 +28,7 @@ from remixer_app.core.evaluation.sdr import sdr
 from remixer_app.core.progress import ProgressReport, ProgressTracker
 from remixer_app.core.separation import load_separator
 from remixer_app.core.separation.conv_tasnet import ConvTasNet
-from remixer_app.core.separation.ensemble import load_ensemble
+from remixer_app.core.separation.ensemble import available_ensembles, load_ensemble
 from remixer_app.core.separation.members import register_architecture, save_member
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
 from remixer_app.training import recipes
@@ -316,6 +316,13 @@ def test_remixer_train_writes_a_usable_ensemble(tmp_path: Path, monkeypatch: pyt
     np.testing.assert_allclose(sum(stems.values()), mix, atol=1e-4)  # residual "other"
     assert main(["train", "tiny", "--data", str(data), "--steps", "-1"]) == 2
     assert main(["train", "tiny", "--data", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert "note:" not in capsys.readouterr().err
+    # A name the app ships keeps meaning the shipped file: the user is told the path.
+    assert main(["train", "tiny", "--data", str(data), "--out", str(tmp_path / "mine"),
+                 "--ensemble-name", "classical", "--threads", "1"]) == 0
+    assert (f"note: --ensemble classical means {available_ensembles()['classical']}; use "
+            f"this one as --ensemble {tmp_path / 'mine' / 'classical.yaml'}"
+            in capsys.readouterr().err)
 
 
 def test_simplex_grid_covers_the_weights_that_sum_to_one() -> None:

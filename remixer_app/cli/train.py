@@ -18,7 +18,7 @@ from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation.device import DEVICES, resolve_device
-from remixer_app.core.separation.ensemble import ensemble_folders
+from remixer_app.core.separation.ensemble import available_ensembles, ensemble_folders
 from remixer_app.training.recipes import RECIPES, Recipe
 
 EXIT_INTERRUPTED = 130
@@ -100,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB, sha256 "
           f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, final loss "
           f"{result.final_loss:.4f}; ensemble file {ensemble}")
+    shipped = available_ensembles().get(args.ensemble_name)
+    if shipped is not None and shipped.resolve() != ensemble.resolve():
+        # Names are looked up in the bundled models first: NAME means the shipped file.
+        print(f"remixer: note: --ensemble {args.ensemble_name} means {shipped}; use this "
+              f"one as --ensemble {ensemble}", file=sys.stderr)
     return 0
 
 

@@ -109,6 +109,9 @@ def stem_files(folder: str | os.PathLike[str]
         As :func:`load_stems_dir`, for everything but loading the files.
     """
     d = Path(folder)
+    if d.is_file():
+        raise AudioError(f"{d} is a file; stems are read from a folder of stem files (make "
+                         "one with `remixer separate TRACK --out DIR`)")
     if not d.is_dir():
         raise AudioError(f"stem folder {d} does not exist or is not a folder")
     candidates: dict[str, list[Path]] = {}
