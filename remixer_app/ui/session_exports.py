@@ -30,12 +30,10 @@ from remixer_app.core.storage import (
 from remixer_app.ui.session_report import REPORT_SUFFIXES, prepare_report
 from remixer_app.ui.sessions_table import PreferencesTable
 from remixer_app.ui.status_line import show_status
-from remixer_app.ui.workers import Worker, report_error, start
+from remixer_app.ui.workers import UNEXPECTED, Worker, report_error, start
 
 T = TypeVar("T")
 REPORT_FAILED = "Cannot export the report"
-#: How a bug's message starts, here as in a :class:`~remixer_app.ui.workers.Worker`'s.
-UNEXPECTED = "unexpected error: "
 
 
 class SessionExports(QDialog):

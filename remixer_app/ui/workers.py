@@ -27,6 +27,8 @@ from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressRep
 log = logging.getLogger(__name__)
 
 Job = Callable[[ProgressCallback, CancelCheck], Any]
+#: How a failure that is a bug (not a :class:`RemixerError`) starts its message.
+UNEXPECTED = "unexpected error: "
 
 
 class WorkerSignals(QObject):
@@ -79,7 +81,7 @@ class Worker(QRunnable):
         except RemixerError as exc:
             self._emit(self.signals.failed, rid, str(exc), traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - any bug must reach the one error path
-            self._emit(self.signals.failed, rid, f"unexpected error: {exc}",
+            self._emit(self.signals.failed, rid, f"{UNEXPECTED}{exc}",
                        traceback.format_exc())
         else:
             self._emit(self.signals.finished, rid, result)
