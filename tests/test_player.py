@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from remixer_app.core import playback_probe
+from remixer_app.core.aid_effect import measure_aid_effect
 from remixer_app.core.audio_device import output_devices
 from remixer_app.core.audiogram import get_preset, presets
+from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.loudness import integrated_loudness
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.mix_model import MixModel
@@ -484,6 +486,43 @@ def test_level_matching_takes_in_the_multiband_aids_gain() -> None:
     assert abs(aided - original) < 1.0, (original, aided)  # was 5 dB louder here
     player.set_level_match(False)
     assert loudness("aided") - original > 4.0  # the make-up gains the match takes away
+
+
+def heard_loudness(player: Player, source: str) -> float:
+    player.stop()
+    player.set_source(source)  # type: ignore[arg-type]
+    player.play()
+    return integrated_loudness(run(player, player.duration // BLOCK).astype(np.float64), RATE)
+
+
+def test_level_matching_takes_in_the_clipper_and_the_compressor() -> None:
+    loud = {name: 3.0 * x for name, x in make_stems().items()}  # NAL-R drives it to clip
+    engine = HearingAidEngine(loud, get_preset("N3"))
+    for settings in (ChainSettings({"vocals": 6.0}),
+                     ChainSettings({"vocals": 6.0}, CompressorParams(), "soft")):
+        player = Player(engine, loud, settings=settings)
+        original, aided = heard_loudness(player, "original"), heard_loudness(player, "aided")
+        assert abs(aided - original) < 1.0, (original, aided)  # was 5-8 dB quieter
+    # Louder settings clip more: once measured there, the match follows.
+    player = Player(engine, loud, settings=ChainSettings())
+    louder = ChainSettings({"drums": 12.0, "other": 12.0})
+    player.apply_settings(louder)
+    player.set_aid_effect(measure_aid_effect(engine, louder))
+    original, aided = heard_loudness(player, "original"), heard_loudness(player, "aided")
+    assert abs(aided - original) < 1.0, (original, aided)
+
+
+def test_the_multiband_remix_is_level_matched_too() -> None:
+    t = np.arange(3 * RATE) / RATE
+    instruments = {"violin": np.stack([0.05 * np.sin(2 * np.pi * 660 * t)] * 2, axis=1),
+                   "cello": np.stack([0.08 * np.sin(2 * np.pi * 130 * t)] * 2, axis=1)}
+    engine = HearingAidEngine(instruments, get_preset("N3"), hearing_aid="multiband")
+    player = Player(engine, instruments, settings=ChainSettings({"cello": -12.0,
+                                                                 "violin": 12.0}))
+    original, remix = heard_loudness(player, "original"), heard_loudness(player, "remix")
+    assert abs(remix - original) < 0.1, (original, remix)
+    player.set_level_match(False)  # the challenge's level rule: 1.9 LU apart here
+    assert abs(heard_loudness(player, "remix") - original) > 1.0
 
 
 def test_callback_does_not_allocate(player: Player) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from remixer_app.core.aid_effect import measure_aid_effect
 from remixer_app.core.audiogram import Audiogram, get_preset
 from remixer_app.core.band_levels import (
     FULL_SCALE_SINE_POWER,
@@ -13,10 +14,11 @@ from remixer_app.core.band_levels import (
     nalr_gain_db,
     third_octave,
 )
+from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.errors import Cancelled
 from remixer_app.core.progress import ProgressReport
-from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra, stem_spectra
+from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra
 
 RATE = ENGINE_RATE
 NAMES = ("vocals", "drums", "bass", "other")
@@ -98,26 +100,51 @@ def test_quadratic_form_equals_direct_spectrum(
     np.testing.assert_allclose(power(levels[NAMES[k]][1]), power(direct), rtol=1e-9)
 
 
-def test_the_multiband_aids_output_is_what_it_renders() -> None:
+def loud_instruments(amplitude: float) -> dict[str, np.ndarray]:
     t = np.arange(3 * RATE) / RATE
     rng = np.random.default_rng(4)
-    instruments = {"violin": np.stack([0.05 * np.sin(2 * np.pi * 660 * t)] * 2, axis=1)
-                   + 0.01 * rng.standard_normal((t.size, 2)),
-                   "cello": np.stack([0.08 * np.sin(2 * np.pi * 130 * t)] * 2, axis=1)
-                   + 0.01 * rng.standard_normal((t.size, 2))}
-    engine = HearingAidEngine(instruments, get_preset("N3"), hearing_aid="multiband")
+    return {"violin": np.stack([amplitude * np.sin(2 * np.pi * 660 * t)] * 2, axis=1)
+            + 0.2 * amplitude * rng.standard_normal((t.size, 2)),
+            "cello": np.stack([1.6 * amplitude * np.sin(2 * np.pi * 130 * t)] * 2, axis=1)
+            + 0.2 * amplitude * rng.standard_normal((t.size, 2))}
+
+
+@pytest.mark.parametrize(("aid", "amplitude", "settings"), [
+    ("multiband", 0.05, ChainSettings()),
+    ("multiband", 0.05, ChainSettings({"violin": 6.0})),
+    ("nalr", 0.3, ChainSettings()),  # NAL-R drives it far beyond full scale: clipped
+    ("nalr", 0.1, ChainSettings(compressor=CompressorParams(), clip="none")),
+])
+def test_the_output_curve_is_what_the_aid_renders(aid: str, amplitude: float,
+                                                  settings: ChainSettings) -> None:
+    instruments = loud_instruments(amplitude)
+    engine = HearingAidEngine(instruments, get_preset("N3"),
+                              hearing_aid=aid)  # type: ignore[arg-type]
     spectra = TrackSpectra.compute(engine, instruments, nfft=1024)
-    rendered = engine.render(ChainSettings())  # every gain 0 dB, as the response was measured
-    weights = engine.stem_weights({})
+    effect = measure_aid_effect(engine, settings, nfft=1024)
+    rendered = engine.render(settings)
+    if settings.clip == "hard":
+        rendered = np.clip(rendered, -1.0, 1.0)
+    weights = engine.stem_weights(settings.gains_db)
+    worst = []
     for ear in range(2):
         freqs, direct = long_term_spectrum(rendered[:, ear], RATE, nfft=1024)
-        _, shown = third_octave(freqs, spectra.levels(weights, ear=ear)[OUTPUT_KEY][1])
         centres, actual = third_octave(freqs, direct)
         band = (centres > 100) & (centres < 10000)
-        assert np.abs(shown - actual)[band].max() < 0.5  # was the plain remix: 5-16 dB off
-    nalr = TrackSpectra.compute(HearingAidEngine(instruments, get_preset("N3")), instruments,
-                                nfft=1024)
-    assert nalr.aid_gain is None and not nalr.aid_gain_db(freqs).any()
+        _, shown = third_octave(freqs, spectra.levels(weights, ear, effect)[OUTPUT_KEY][1])
+        _, linear = third_octave(freqs, spectra.levels(weights, ear)[OUTPUT_KEY][1])
+        assert np.abs(shown - actual)[band].max() < 0.5
+        worst.append(np.abs(linear - actual)[band].max())
+    assert max(worst) > 3.0  # the linear part alone is far off: the check has teeth
+
+
+def test_a_linear_chain_has_no_effect() -> None:
+    instruments = loud_instruments(0.01)
+    engine = HearingAidEngine(instruments, get_preset("N3"))
+    for settings in (ChainSettings(), ChainSettings(clip="none")):
+        effect = measure_aid_effect(engine, settings)
+        assert effect.gain_db == 0.0 and effect.power_gain is None
+        assert not effect.gain_db_at(np.array([100.0, 1000.0])).any()
 
 
 def test_levels_keys_mixture_and_ears(spectra: TrackSpectra,
@@ -131,16 +158,6 @@ def test_levels_keys_mixture_and_ears(spectra: TrackSpectra,
     # a stem that is muted reads the floor, not -inf, so plots can autoscale
     muted = spectra.levels(np.array([0.0, 1.0, 1.0, 1.0]))
     assert np.all(np.isfinite(muted[NAMES[0]][1]))
-
-
-def test_stem_spectra_one_shot(track: tuple[HearingAidEngine, dict[str, np.ndarray]],
-                               spectra: TrackSpectra) -> None:
-    engine, stems = track
-    got = stem_spectra(engine, stems, {"drums": -6.0})
-    assert set(got) == {*NAMES, MIXTURE_KEY, OUTPUT_KEY}
-    freqs, db = got["bass"]
-    assert freqs.shape == db.shape and db.shape == (4096 // 2 + 1,)
-    assert abs(freqs[np.argmax(db)] - 100.0) <= freqs[1]  # the bass sine
 
 
 def test_compute_reports_progress_and_cancels(

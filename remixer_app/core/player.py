@@ -40,12 +40,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from remixer_app.core.aid_effect import AidEffect, measure_aid_effect
 from remixer_app.core.audio_device import OutputPort
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.overview import overview
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_inputs import mixer_inputs
-from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher, multiband_gain_db
+from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.stream import StreamRenderer
@@ -108,7 +109,8 @@ class Player:
         self._max_block = max_block
         start = self._fit(settings or ChainSettings())
         self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate,
-                                     multiband_gain_db(engine, start))
+                                     match_remix=engine.hearing_aid == "multiband")
+        self._aid_effect = measure_aid_effect(engine, start)
 
         self._transport = Transport(lambda: self._head().ended)
         self._source = 2
@@ -169,6 +171,11 @@ class Player:
     def settings(self) -> ChainSettings:
         """The chain settings being played."""
         return self._settings
+
+    @property
+    def aid_effect(self) -> AidEffect:
+        """What the aid adds to its linear part, as last measured (:meth:`set_aid_effect`)."""
+        return self._aid_effect
 
     @property
     def level_gains(self) -> dict[Source, float]:
@@ -268,6 +275,15 @@ class Player:
                 cursor.renderer.apply_plan(plan)
         self._publish()
 
+    def set_aid_effect(self, effect: AidEffect) -> None:
+        """Level-match the aided source with ``effect``, measured
+        (:func:`~remixer_app.core.aid_effect.measure_aid_effect`, off the GUI thread) at
+        settings played since: the compressor and the clipper take level away as the
+        gains rise, which the match follows only once told."""
+        self._aid_effect = effect
+        self._match = self._match_gains(self._weights)
+        self._publish()
+
     def attach(self, model: MixModel) -> None:
         """Follow ``model``'s settings (replaces any model attached before).
 
@@ -345,7 +361,9 @@ class Player:
                                self._loop)
 
     def _match_gains(self, weights: np.ndarray) -> tuple[float, float, float]:
-        return self._matcher.gains(weights) if self._level_match else UNITY_GAINS
+        if not self._level_match:
+            return UNITY_GAINS
+        return self._matcher.gains(weights, self._aid_effect.gain_db)
 
     def _fit(self, settings: ChainSettings) -> ChainSettings:
         """``settings`` without gains of stems this track lacks (the model names all four)."""

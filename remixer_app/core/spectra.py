@@ -29,6 +29,7 @@ from remixer_app.core.band_levels import (
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 
 if TYPE_CHECKING:
+    from remixer_app.core.aid_effect import AidEffect
     from remixer_app.core.engine import HearingAidEngine
 
 MIXTURE_KEY, OUTPUT_KEY = "mixture", "output"
@@ -69,16 +70,12 @@ class TrackSpectra:
         (channels, bins, stems, stems) cross-powers of the stems as they enter the
         hearing aid (per stereo channel).
     aided
-        (ears, bins, stems, stems) cross-powers of the NAL-R-filtered stems
-        (``engine.aided``), whose weighted sum is the output before the compressor.
+        (ears, bins, stems, stems) cross-powers of the stems through the aid's linear
+        part (``engine.aided``: NAL-R-filtered, or plain for the multiband aid); what the
+        rest of the aid does is an :class:`~remixer_app.core.aid_effect.AidEffect`.
     mixture
         (channels, bins) power of the mixture given to :meth:`compute`, or ``None``
         when the mixture is the plain sum of the stems (then it is ``w = 1``).
-    aid_gain
-        (ears, bins) power gain of the multiband (Cadenza 2) aid, whose compressor is
-        the aid: its output against its input on 30 s of the track with every gain at
-        0 dB (a compressor's gain depends on level, so the curve drifts a little as the
-        gains move from there); ``None`` for NAL-R, which ``aided`` holds.
     """
 
     freqs: np.ndarray
@@ -86,7 +83,6 @@ class TrackSpectra:
     inputs: np.ndarray
     aided: np.ndarray
     mixture: np.ndarray | None = None
-    aid_gain: np.ndarray | None = None
 
     @classmethod
     def compute(cls, engine: HearingAidEngine, stems: Mapping[str, np.ndarray], *,
@@ -118,16 +114,8 @@ class TrackSpectra:
         aided = _cross_powers(lambda a, b: engine.aided[:, :, a:b], len(names),
                               engine.output_frames, nfft, tick)
         mix = None if mixture is None else welch_power(stereo_rows(mixture).T, nfft)[0]
-        gain = None
-        if engine.hearing_aid == "multiband":
-            from remixer_app.core.engine import ChainSettings
-
-            before, after = engine.excerpt(ChainSettings())
-            gain = welch_power(after, nfft)[0] / np.maximum(welch_power(before, nfft)[0],
-                                                             1e-30)
         tracker.finish("Spectra measured")
-        return cls(np.fft.rfftfreq(nfft, 1.0 / engine.rate), tuple(names), inputs, aided, mix,
-                   gain)
+        return cls(np.fft.rfftfreq(nfft, 1.0 / engine.rate), tuple(names), inputs, aided, mix)
 
     @staticmethod
     def _form(cross: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -139,18 +127,12 @@ class TrackSpectra:
         """(channels, bins) power of ``sum_k weights[k] * stem_k`` (no hearing aid)."""
         return self._form(self.inputs, weights)
 
-    def output_power(self, weights: np.ndarray) -> np.ndarray:
-        """(ears, bins) power of the hearing-aid output (NAL-R: before the compressor)."""
+    def output_power(self, weights: np.ndarray, effect: AidEffect | None = None
+                     ) -> np.ndarray:
+        """(ears, bins) power of the hearing-aid output: its linear part's, times what
+        ``effect`` measured the rest does (``None``: the linear part alone)."""
         power = self._form(self.aided, weights)
-        return power if self.aid_gain is None else power * self.aid_gain
-
-    def aid_gain_db(self, freqs: np.ndarray, ear: int | None = None) -> np.ndarray:
-        """The multiband aid's gain at ``freqs`` in dB (one ear's, or both ears' mean
-        power gain); 0 for NAL-R, whose gain ``aided`` already holds."""
-        if self.aid_gain is None:
-            return np.zeros(len(freqs))
-        gain = self.aid_gain.mean(axis=0) if ear is None else self.aid_gain[ear]
-        return np.asarray(10.0 * np.log10(np.interp(freqs, self.freqs, gain)))
+        return power if effect is None else power * effect.power_gain_at(self.freqs)
 
     def stem_power(self, weights: np.ndarray) -> np.ndarray:
         """(stems, channels, bins) power of each weighted stem."""
@@ -163,11 +145,12 @@ class TrackSpectra:
             return self.mixture
         return self.remix_power(np.ones(len(self.stem_names)))
 
-    def levels(self, weights: np.ndarray, ear: int | None = None
-               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def levels(self, weights: np.ndarray, ear: int | None = None,
+               effect: AidEffect | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Name -> (freqs, dB FS) of each weighted stem, the mixture and the output.
 
         ``ear`` picks a channel (0 left, 1 right); ``None`` averages the two powers.
+        ``effect`` is what the aid's compressor and clipper do (see :meth:`output_power`).
         Keys: the stem names, :data:`MIXTURE_KEY` and :data:`OUTPUT_KEY`.
         """
         def pick(power: np.ndarray) -> np.ndarray:
@@ -176,19 +159,6 @@ class TrackSpectra:
         out = {name: (self.freqs, pick(p))
                for name, p in zip(self.stem_names, self.stem_power(weights), strict=True)}
         out[MIXTURE_KEY] = (self.freqs, pick(self.mixture_power()))
-        out[OUTPUT_KEY] = (self.freqs, pick(self.output_power(weights)))
+        out[OUTPUT_KEY] = (self.freqs, pick(self.output_power(weights, effect)))
         return out
 
-
-def stem_spectra(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
-                 gains_db: Mapping[str, float], *, ear: int | None = None
-                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Long-term spectrum of each stem with its gain, the mixture and the output.
-
-    The stems carry the engine's loudness-matched weights (:meth:`stem_weights`); the
-    output is the weighted sum of the NAL-R-filtered stems. This measures the whole
-    track; to follow gain changes, keep a :class:`TrackSpectra` and call its
-    :meth:`~TrackSpectra.levels`, which is instant.
-    """
-    spectra = TrackSpectra.compute(engine, stems)
-    return spectra.levels(engine.stem_weights(gains_db), ear)

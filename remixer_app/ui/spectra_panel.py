@@ -11,11 +11,15 @@ aided stems), so :meth:`SpectraPanel.set_track` takes them ready-made from whoev
 builds the engine (already off the GUI thread) or computes them in a
 :class:`~remixer_app.ui.workers.Worker`, dropping results of a replaced track by
 request id. After that every mix change is a 4x4 quadratic form per bin: instant.
+The output curve adds what the aid's compressor and clipper do, as the player last
+measured it (:mod:`remixer_app.ui.aid_effect_watch` measures it again once the
+settings settle, and the panel redraws).
 
 The live curve is read on the GUI thread from the track data around
 ``player.position`` for the source being heard, never from the audio thread. It is
-the signal before the player's level match, volume and the compressor, so it lies on
-the same scale as the long-term curves.
+the signal before the player's level match and volume, with the aided source's
+compressor and clipper added as for the output curve, so it lies on the same scale as
+the long-term curves.
 """
 
 from __future__ import annotations
@@ -214,6 +218,8 @@ class SpectraPanel(QWidget):
         """Follow ``player`` for the live spectrum (``None``: no live curve)."""
         self.player = player
         self.live_curve.setData([], [])
+        if self.spectra is not None:
+            self.redraw()  # the output curve takes in the player's measure of the aid
         if player is None:
             self.timer.stop()
         else:
@@ -227,7 +233,9 @@ class SpectraPanel(QWidget):
             if engine is None:
                 self.summary.setText("No track loaded")
             return
-        levels = spectra.levels(self._weights(engine), self.ear)
+        player = self.player
+        effect = player.aid_effect if player is not None and player.engine is engine else None
+        levels = spectra.levels(self._weights(engine), self.ear, effect)
         for key, (freqs, db) in levels.items():
             centres, bands = third_octave(freqs, db)
             shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
@@ -257,10 +265,8 @@ class SpectraPanel(QWidget):
         block = self._live_block(player)
         ear = self.ear
         freqs, db = live_spectrum(block if ear is None else block[:, ear], player.rate, LIVE_NFFT)
-        spectra = self.spectra
-        if (player.source == "aided" and spectra is not None and spectra.aid_gain is not None
-                and player.engine is self.engine):  # the multiband aid's compressor (not NAL-R)
-            db = db + spectra.aid_gain_db(freqs, ear)
+        if player.source == "aided":  # the block is the aid's linear part: add the rest
+            db = db + player.aid_effect.gain_db_at(freqs, ear)
         centres, bands = third_octave(freqs, db)
         shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
         self.live_curve.setData(centres[shown], bands[shown])
@@ -304,13 +310,20 @@ class SpectraPanel(QWidget):
             self.summary.setText(f"Spectra unavailable: {message}")
             report_error(self, "Spectra", message, details)
 
+    def aid_effect_changed(self) -> None:
+        """The player's measure of the aid's compressor and clipper changed: redraw."""
+        self._mark_stale()
+
     def _on_change(self, change: MixChange) -> None:
         if "listener" in change.fields:
             self._show_listener()
         if change.fields & {"gains", "mute", "solo", "listener"}:
-            self._stale = True
-            if not self._redraw_timer.isActive():
-                self._redraw_timer.start()
+            self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def _redraw_if_shown(self) -> None:
         if self._stale and self.isVisible():

@@ -19,6 +19,7 @@ from remixer_app.core.errors import RemixerError
 from remixer_app.core.player import Player
 from remixer_app.core.storage import SessionStore, save_preference
 from remixer_app.core.track_loader import OpenedTrack
+from remixer_app.ui.aid_effect_watch import AidEffectWatch
 from remixer_app.ui.booth import BoothPanel
 from remixer_app.ui.haaqi_panel import HaaqiPanel
 from remixer_app.ui.scroll_area import ScrollArea
@@ -38,6 +39,8 @@ class Workspace(QObject):
         self._store: SessionStore | None = None
         self.sessions_dialog: SessionsDialog | None = None
         self.spectra = SpectraPanel(window.model)
+        self.aid_watch = AidEffectWatch(window.model, self)
+        self.aid_watch.measured.connect(lambda _player: self.spectra.aid_effect_changed())
         self.dock = QDockWidget("Spectra", window)
         self.dock.setObjectName("spectra_dock")
         self.dock.setAccessibleName("Spectra panel")
@@ -112,6 +115,7 @@ class Workspace(QObject):
 
     def _player_ready(self, player: Player | None) -> None:
         self.haaqi.position = (lambda: 0) if player is None else (lambda: player.position)
+        self.aid_watch.set_player(player)
         self.spectra.set_player(player)
         self.booth.set_player(player)
 
@@ -205,6 +209,7 @@ class Workspace(QObject):
     def close(self) -> None:
         """Stop the estimate and the spectra being computed, release the database."""
         self.haaqi.drop_pending()
+        self.aid_watch.drop_pending()
         self.spectra.set_track(None)
         if self._store is not None:
             self._store.close()
