@@ -232,7 +232,8 @@ def test_set_listener_resets_history(editor: AudiogramEditor) -> None:
 
 def test_controls_have_accessible_names(editor: AudiogramEditor) -> None:
     for widget in (editor.chart, editor.table, editor.copy_right_button,
-                   editor.copy_left_button, editor.undo_button, editor.status_label):
+                   editor.copy_left_button, editor.undo_button, editor.redo_button,
+                   editor.status_label):
         assert widget.accessibleName()
 
 
@@ -294,3 +295,26 @@ def test_squeezed_editor_keeps_headings_and_chart_readable(editor: AudiogramEdit
     least = editor.chart.minimumSizeHint()  # lines of its font: octave labels stay apart
     assert editor.chart.width() >= least.width() and editor.chart.height() >= least.height()
     assert least.width() >= 200 and least.height() >= 170
+
+
+def test_rewinding_to_an_earlier_audiogram_keeps_the_edits_redoable(
+        editor: AudiogramEditor, qtbot: QtBot) -> None:
+    original = make_listener()
+    editor.table.item(0, 0).setText("30")
+    first = editor.listener()
+    editor.table.item(1, 0).setText("35")
+    second = editor.listener()
+    editor.table.item(2, 0).setText("45")
+    assert editor.undo() and editor.redo_button.isEnabled()
+    with qtbot.assertNotEmitted(editor.listenerEdited):  # put back from outside
+        assert editor.rewind_to(first, "Put back")
+    assert editor.listener() == first and editor.status_label.text() == "Put back"
+    assert editor.table.item(0, 0).text() == "30" and editor.redo_button.isEnabled()
+    assert editor.redo() and editor.listener() == second
+    qtbot.mouseClick(editor.redo_button, Qt.MouseButton.LeftButton)  # the one undone before
+    assert editor.listener().right.levels[2] == 45 and not editor.redo_button.isEnabled()
+    assert editor.undo() and editor.undo() and editor.undo() and editor.listener() == original
+    # Not in the history: the whole of it becomes redoable.
+    elsewhere = make_listener(right=[0, 0, 0, 0, 0, 0])
+    assert not editor.rewind_to(elsewhere, "Put back") and not editor.undo()
+    assert editor.redo() and editor.listener() == original

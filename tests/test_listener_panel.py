@@ -404,3 +404,25 @@ def test_a_profile_changed_elsewhere_is_not_replaced_unasked(
         a.editor.table.item(1, 0).setText("75")
         assert not a.save_profile() and first.listener("L0001") == mine
         assert "changed elsewhere meanwhile" in a_rec.dialogs[-1][1]
+
+
+def test_thresholds_put_back_elsewhere_leave_the_edits_a_redo_away(
+        qtbot: QtBot, model: MixModel) -> None:
+    panel, _ = make_panel(qtbot, model)
+    panel.select_listener("N3")
+    panel.editor.table.item(0, 0).setText("50")
+    fitted = model.listener  # say the refit for this edit finished
+    panel.editor.table.item(1, 0).setText("60")
+    panel.editor.table.item(2, 0).setText("70")
+    model.set_listener(fitted)  # a cancelled refit puts back the fitted thresholds
+    assert panel.editor.listener() == fitted and panel.has_unsaved_edits()
+    assert "Redo brings it back" in panel.editor.status_label.text()
+    assert panel.editor.redo() and panel.editor.redo()
+    assert model.listener.right.levels[2] == 70 and model.listener.name == fitted.name
+    assert panel.editor.undo() and panel.editor.undo() and panel.editor.undo()
+    assert model.listener == get_preset("N3") and not panel.has_unsaved_edits()
+    # The first edit undone too: the measured thresholds are then the listener as chosen.
+    panel.editor.table.item(0, 0).setText("50")
+    model.set_listener(get_preset("N3"))
+    assert not panel.has_unsaved_edits() and panel.editor.redo()
+    assert model.listener.right.levels[0] == 50 and panel.has_unsaved_edits()

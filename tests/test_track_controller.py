@@ -18,6 +18,7 @@ from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
 from remixer_app.ui import track_controller  # noqa: E402
+from remixer_app.ui.listener_panel import ListenerPanel  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
@@ -135,6 +136,27 @@ def test_after_a_cancelled_refit_undo_is_the_users_last_change(qtbot: QtBot,
     model.redo()
     assert model.state.gains_db["vocals"] == 3.0  # the cancel kept the redo step
     assert controller.wait(60) and controller.engine is fitted
+
+
+def test_a_cancelled_refit_after_an_audiogram_edit_leaves_it_a_redo_away(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    model, controller, fitted = _fitted(qtbot, tmp_path)
+    panel = ListenerPanel(model)
+    qtbot.addWidget(panel)
+    notices: list[str] = []
+    controller.notice.connect(notices.append)
+    panel.editor.table.item(2, 0).setText("70")
+    edited = model.listener
+    assert controller.jobs.running() == {"engine"}
+    controller.cancel_by_user()
+    assert model.listener is fitted.listener  # what plays is what the screen shows
+    assert notices[-1] == ("Fitting cancelled: the hearing aid stays fitted for N3, so your "
+                           "audiogram edit was undone; Redo in the audiogram editor brings "
+                           "it back and fits the aid to it.")
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        assert panel.editor.redo()
+    assert model.listener == edited and controller.engine is not None
+    assert controller.engine.listener == edited
 
 
 def test_going_back_to_the_fitted_listener_stops_the_refit(qtbot: QtBot, tmp_path: Path) -> None:

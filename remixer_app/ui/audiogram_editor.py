@@ -183,6 +183,9 @@ class AudiogramEditor(QWidget):
         self.undo_button = QPushButton("Undo")
         self.undo_button.setAccessibleName("Undo last audiogram edit")
         self.undo_button.setToolTip("Undo the last audiogram edit (Ctrl+Z)")
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setAccessibleName("Redo undone audiogram edit")
+        self.redo_button.setToolTip("Redo the last undone audiogram edit (Ctrl+Shift+Z)")
         self.status_label = QLabel()
         self.status_label.setAccessibleName("Audiogram editor status")
         self.status_label.setWordWrap(True)
@@ -193,6 +196,7 @@ class AudiogramEditor(QWidget):
         self.copy_right_button.clicked.connect(lambda: self.copy_ear(RIGHT))
         self.copy_left_button.clicked.connect(lambda: self.copy_ear(LEFT))
         self.undo_button.clicked.connect(self.undo)
+        self.redo_button.clicked.connect(self.redo)
         # Undo and Redo in the editor act on the audiogram (keyPressEvent), elsewhere on
         # the mix.
         self.setProperty(OWN_UNDO, True)
@@ -201,7 +205,7 @@ class AudiogramEditor(QWidget):
         # in the listener panel, which a 1024 px screen shares with the stems.
         self._buttons = QGridLayout()
         for index, button in enumerate((self.copy_right_button, self.copy_left_button,
-                                        self.undo_button)):
+                                        self.undo_button, self.redo_button)):
             self._buttons.addWidget(button, index // 2, index % 2)
         self._buttons.setColumnStretch(2, 1)
         self._views = QBoxLayout(QBoxLayout.Direction.LeftToRight)
@@ -260,6 +264,38 @@ class AudiogramEditor(QWidget):
             self.status_label.clear()
         self._show(listener)
 
+    def rewind_to(self, listener: Listener, message: str) -> bool:
+        """Show ``listener`` as if the edits made since it were undone, without emitting
+        :attr:`listenerEdited`; Redo brings them back one by one.
+
+        For an audiogram put back from outside (a cancelled fitting goes back to the one
+        fitted): the user's edits must stay a Redo away, not be forgotten.
+
+        Parameters
+        ----------
+        listener
+            An earlier audiogram: the newest equal one in the undo history and the
+            edits after it go to the redo stack (all of the history when none is equal).
+        message
+            What the status line says happened.
+
+        Returns
+        -------
+        bool
+            Whether ``listener`` was in the undo history.
+        """
+        found = listener in self._history
+        if self._listener is not None:
+            self._redo.append(self._listener)
+        while self._history:
+            earlier = self._history.pop()
+            if found and earlier == listener:
+                break
+            self._redo.append(earlier)
+        self._show(listener)
+        self.status_label.setText(message)
+        return found
+
     def _show(self, listener: Listener | None) -> None:
         self._listener = listener
         self.chart.set_listener(listener)
@@ -271,6 +307,7 @@ class AudiogramEditor(QWidget):
         self.copy_right_button.setEnabled(present)
         self.copy_left_button.setEnabled(present)
         self.undo_button.setEnabled(bool(self._history))
+        self.redo_button.setEnabled(bool(self._redo))
 
     def _commit(self, listener: Listener, message: str) -> None:
         if self._listener is not None:

@@ -210,11 +210,24 @@ class ListenerPanel(ListenerFileActions):
     def _on_model_change(self, change: MixChange) -> None:
         if "listener" not in change.fields:
             return
-        if not self._applying:  # changed elsewhere: start afresh from it
-            self._base = change.state.listener
-            self.editor.set_listener(change.state.listener)
+        if not self._applying:
+            self._take_outside_change(change.state.listener)
             self.status_label.clear()  # it spoke of the listener chosen here before
         self._populate()
+
+    def _take_outside_change(self, listener: Listener | None) -> None:
+        """Start afresh from a listener set elsewhere, except that the same person with
+        other thresholds (a cancelled refit puts back the ones fitted) leaves the edits
+        a Redo away: nothing the user typed may vanish."""
+        shown = self.editor.listener()
+        if (listener is not None and shown is not None and listener.id == shown.id
+                and not _same_audiograms(listener, shown)):
+            if not self.editor.rewind_to(listener, "Your edit was undone from outside the "
+                                                   "editor; Redo brings it back"):
+                self._base = listener  # not an earlier audiogram of these edits
+            return
+        self._base = listener
+        self.editor.set_listener(listener)
 
     # ------------------------------------------------------------------ choosing
 

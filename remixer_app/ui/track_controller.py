@@ -202,7 +202,8 @@ class TrackController(QObject):
 
         A cancelled refit leaves the engine fitted for the listener and hearing aid it
         was built for, so the model goes back to those: the screen must never show one
-        listener while another's fitting plays and exports.
+        listener while another's fitting plays and exports. An audiogram edit taken back
+        so stays a Redo away in the listener panel's editor, and the notice says so.
         """
         running = self.jobs.running()
         self.cancel()
@@ -215,13 +216,20 @@ class TrackController(QObject):
             self.notice.emit("Fitting cancelled: press Play (Space) or choose a listener to "
                              "fit the hearing aid.")
             return
-        if self.model.listener is not engine.listener:
-            self.model.set_listener(engine.listener)
+        fitted, listener = engine.listener, self.model.listener
+        if listener is not fitted:
+            self.model.set_listener(fitted)
         if self.model.state.hearing_aid != engine.hearing_aid:
             # Not a step of its own: the next undo is the user's last real change.
             self.model.set_hearing_aid(engine.hearing_aid, record=False)
-        self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
-                         f"{engine.listener.id}.")
+        if (listener is not None and listener.id == fitted.id
+                and (listener.left, listener.right) != (fitted.left, fitted.right)):
+            self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
+                             f"{fitted.id}, so your audiogram edit was undone; Redo in the "
+                             "audiogram editor brings it back and fits the aid to it.")
+        else:
+            self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
+                             f"{fitted.id}.")
 
     def _separator_factory(self, instruments: tuple[str, ...] | None
                            ) -> Callable[[], Separator]:
