@@ -208,6 +208,7 @@ def test_missing_file(tmp_path: Path) -> None:
         (clarity_entry(audiogram_cfs=[250, 500, 1000, 2000, 3000, 3000, 6000, 8000]),
          "frequencies must be ascending and unique"),
         (clarity_entry(name=7), "name must be text"),
+        (clarity_entry(name="Ann \ud800"), "L9999: the name 'Ann \\ud800' is not valid text"),
         (clarity_entry(audiogram_levels_l=[10**400] * 8),
          "L9999: audiogram_levels_l holds a number too large for any audiogram"),
     ],
@@ -218,6 +219,54 @@ def test_clarity_entry_errors(tmp_path: Path, entry: object, message: str) -> No
         load_listeners(path)
     text = str(exc.value)
     assert message in text and str(path) in text and "L9999" in text
+    left_out: dict[str, str] = {}  # asked for: the others are read, and why it is not said
+    assert list(load_listeners(path, left_out)) == ["L0001"]
+    assert list(left_out) == ["L9999"] and message in left_out["L9999"]
+    assert left_out["L9999"].startswith("listener L9999")
+
+
+@pytest.mark.parametrize(
+    ("lid", "message"),
+    [
+        ("", "missing or empty listener id"),
+        ("  ", "missing or empty listener id '  '"),
+        ("L\\ud800", "the listener id 'L\\ud800' is not valid text"),  # half a UTF-16 pair
+    ],
+)
+def test_ids_no_file_or_database_can_hold_are_refused(tmp_path: Path, lid: str,
+                                                      message: str) -> None:
+    # Written by hand: json.dumps would not write a lone surrogate's escape as given.
+    entry = json.dumps(clarity_entry())
+    path = tmp_path / "ids.json"
+    path.write_text(f'{{"L0001": {entry}, "{lid}": {entry}}}', encoding="utf-8")
+    left_out: dict[str, str] = {}
+    assert list(load_listeners(path, left_out)) == ["L0001"]
+    assert len(left_out) == 1 and message in next(iter(left_out.values()))
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps(own_doc(id=None))[:-1] + f', "id": "{lid}"}}', encoding="utf-8")
+    with pytest.raises(ListenerError) as exc:
+        load_listeners(own)
+    assert message in str(exc.value) and str(own) in str(exc.value)
+
+
+def test_a_file_of_no_usable_listener_gives_every_reason(tmp_path: Path) -> None:
+    path = write_json(tmp_path, {"L1": clarity_entry(audiogram_cfs=None),
+                                 "L2": clarity_entry(name=7)})
+    with pytest.raises(ListenerError) as exc:
+        load_listeners(path, {})
+    assert str(exc.value) == (f"{path} holds no listener that can be used: listener L1: "
+                              "missing key 'audiogram_cfs'; listener L2: name must be text, "
+                              "not int")
+
+
+def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "movie.json"
+    with path.open("wb") as file:
+        file.truncate(40_000_000)  # sparse: no disk space taken
+    with pytest.raises(ListenerError) as exc:
+        load_listeners(path)
+    assert str(exc.value) == (f"{path} is not a listener file: it holds 40 MB, and a "
+                              "listener file is at most 16 MB (83 listeners take about 30 kB)")
 
 
 def own_doc(**overrides: Any) -> dict[str, Any]:
@@ -295,6 +344,16 @@ def test_resolve_listener(tmp_path: Path) -> None:
     assert "(8 in all)" in str(exc.value)
     with pytest.raises(ListenerError, match="holds 8 listeners; choose one by id"):
         resolve_listener(str(many), None)
+
+    entries = {"L1": clarity_entry(), "L2": clarity_entry(audiogram_levels_r=[130] * 8)}
+    partly = write_json(tmp_path, entries, "partly.json")
+    assert resolve_listener(str(partly), "L1").id == "L1"
+    with pytest.raises(ListenerError) as exc:
+        resolve_listener(str(partly), "L2")
+    assert str(exc.value) == (f"listener 'L2' of {partly} cannot be used: listener L2, "
+                              "right ear: level 130 dB HL at 250 Hz is outside -10..120")
+    with pytest.raises(ListenerError, match="holds 2 listeners; choose one by id, e.g. L1$"):
+        resolve_listener(str(partly), None)  # L1 may not be the one meant
 
     single = save_listener(make_listener(), tmp_path / "me.json")
     assert resolve_listener(str(single), None) == make_listener()

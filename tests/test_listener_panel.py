@@ -283,9 +283,11 @@ def test_saving_over_another_persons_profile_asks(qtbot: QtBot, model: MixModel,
         assert asked == [("Alice Martin", "L0001")]
         answer[0] = True
         assert panel.save_profile() and store.listener("L0001") == other
-        edited = dataclasses.replace(other, left=get_preset("S3").left)
-        model.set_listener(edited)  # the same person's new audiogram: no question
-        assert panel.save_profile() and len(asked) == 2
+        # Another L0001 from elsewhere, of the same name as Clarity names them: asked too
+        elsewhere = dataclasses.replace(other, left=get_preset("S3").left)
+        model.set_listener(elsewhere)
+        assert panel.save_profile() and asked[2:] == [("L0001", "L0001")]
+        assert store.listener("L0001") == elsewhere
 
 
 def test_no_store_hides_profiles(qtbot: QtBot, model: MixModel) -> None:

@@ -30,7 +30,7 @@ from remixer_app.core.evaluation.protocol import (
 from remixer_app.core.evaluation.results import Summary, summarise, write_results
 from remixer_app.core.evaluation.systems import MIXTURE_ONLY, ORACLE, SeparatorSystem, System
 from remixer_app.core.evaluation.tracks import MIN_EXCERPT_SECONDS, list_tracks
-from remixer_app.core.listener_io import load_listeners, resolve_listener
+from remixer_app.core.listener_io import left_out_text, load_listeners, resolve_listener
 from remixer_app.core.progress import ProgressReport
 
 # Defaults beside the MUSDB18 folder, as ../shared/data lays them out.
@@ -129,7 +129,10 @@ def _listeners(args: argparse.Namespace, data_root: Path) -> list[Listener]:
     if args.listeners:
         ids = [i.strip() for i in args.listeners.split(",") if i.strip()]
     elif args.listener_file:
-        ids = list(load_listeners(file))
+        left_out: dict[str, str] = {}
+        ids = list(load_listeners(file, left_out))
+        if left_out:
+            warn(left_out_text(str(file), left_out))
     else:
         ids = default_listener_ids()
     if not ids:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from remixer_app.cli.messages import warn
 from remixer_app.core.audiogram import Listener, presets
-from remixer_app.core.listener_io import load_listeners
+from remixer_app.core.listener_io import left_out_text, load_listeners
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,10 +32,13 @@ def _describe(listener: Listener) -> str:
 
 
 def _list_file(args: argparse.Namespace) -> int:
-    found = load_listeners(args.file)
+    left_out: dict[str, str] = {}
+    found = load_listeners(args.file, left_out)
     print(f"{len(found)} listener(s) in {args.file} (levels in dB HL)")
     for listener in found.values():
         print(_describe(listener))
+    if left_out:
+        warn(left_out_text(args.file, left_out))
     return 0
 
 

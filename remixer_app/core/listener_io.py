@@ -5,7 +5,8 @@ listener id to ``audiogram_cfs`` and per-ear ``audiogram_levels_l/_r``) and our 
 single-listener format (``"format": "remixer-listener"``), which is also the one
 written. Every problem a user can cause is a
 :class:`~remixer_app.core.errors.ListenerError` whose message names the file and the
-listener.
+listener. A Clarity file is read listener by listener: one that cannot be used is left
+out, with the reason, rather than making the whole file unusable.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from remixer_app.core.errors import (
 
 FORMAT_NAME = "remixer-listener"
 FORMAT_VERSION = 1
+# A real 83-listener Clarity file is about 30 kB; far larger is the wrong file, and
+# reading it whole would hold the app up and fill its memory before JSON could say so.
+MAX_FILE_BYTES = 16_000_000
 _CLARITY_EARS = (("left", "audiogram_levels_l"), ("right", "audiogram_levels_r"))
+_HALF_PAIR = "is not valid text: it holds half of a UTF-16 surrogate pair"
 
 
 # ---------------------------------------------------------------------------- reading
@@ -77,11 +82,34 @@ def _ear(freqs: object, levels: object, ear: str, keys: tuple[str, str], where: 
         raise ListenerError(f"{where}, {ear} ear: {exc}") from None
 
 
+def _encodable(text: str) -> bool:
+    # False for a lone surrogate ("\ud800" in the JSON): no file or database can store
+    # it, and printing it fails.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _name(entry: dict[str, Any], where: str) -> str:
     name = entry.get("name", "")
     if not isinstance(name, str):
         raise ListenerError(f"{where}: name must be text, not {type(name).__name__}")
+    if not _encodable(name):
+        raise ListenerError(f"{where}: the name {name!r} {_HALF_PAIR}")
     return name
+
+
+def _checked_id(lid: object, prefix: str = "") -> str:
+    """``lid`` when it can be a listener's id, else a ``ListenerError`` saying why,
+    starting with ``prefix``."""
+    if not isinstance(lid, str) or not lid.strip():
+        raise ListenerError(f"{prefix}missing or empty listener id"
+                            + (f" {lid!r}" if lid else ""))
+    if not _encodable(lid):
+        raise ListenerError(f"{prefix}the listener id {lid!r} {_HALF_PAIR}")
+    return lid
 
 
 def _parse_own(data: dict[str, Any], source: str) -> dict[str, Listener]:
@@ -91,9 +119,7 @@ def _parse_own(data: dict[str, Any], source: str) -> dict[str, Listener]:
     if data.get("version") != FORMAT_VERSION:
         raise ListenerError(f"{source}: unsupported {FORMAT_NAME} version "
                             f"{data.get('version')!r}; expected {FORMAT_VERSION}")
-    lid = data.get("id")
-    if not isinstance(lid, str) or not lid:
-        raise ListenerError(f"{source}: missing or empty listener id")
+    lid = _checked_id(data.get("id"), f"{source}: ")
     where = f"{source}: listener {lid}"
     ears: list[Audiogram] = []
     for ear in ("left", "right"):
@@ -110,23 +136,39 @@ def _parse_own(data: dict[str, Any], source: str) -> dict[str, Listener]:
     return {lid: Listener(id=lid, left=ears[0], right=ears[1], name=_name(data, where))}
 
 
-def _parse_clarity(data: dict[str, Any], source: str) -> dict[str, Listener]:
+def _clarity_listener(lid: str, entry: object) -> Listener:
+    """One listener of a Clarity file; the error does not name the file."""
+    where = f"listener {_checked_id(lid)}"
+    if not isinstance(entry, dict):
+        raise ListenerError(f"{where}: expected an object, not {type(entry).__name__}")
+    if "audiogram_cfs" not in entry:
+        raise ListenerError(f"{where}: missing key 'audiogram_cfs'")
+    left, right = (_ear(entry["audiogram_cfs"], entry.get(key), ear,
+                        ("audiogram_cfs", key), where) for ear, key in _CLARITY_EARS)
+    return Listener(id=lid, left=left, right=right, name=_name(entry, where))
+
+
+def _parse_clarity(data: dict[str, Any], source: str,
+                   left_out: dict[str, str] | None) -> dict[str, Listener]:
     listeners: dict[str, Listener] = {}
+    bad: dict[str, str] = {}
     for lid, entry in data.items():
-        where = f"{source}: listener {lid}"
-        if not lid:
-            raise ListenerError(f"{source}: a listener has an empty id")
-        if not isinstance(entry, dict):
-            raise ListenerError(f"{where}: expected an object, not {type(entry).__name__}")
-        if "audiogram_cfs" not in entry:
-            raise ListenerError(f"{where}: missing key 'audiogram_cfs'")
-        left, right = (_ear(entry["audiogram_cfs"], entry.get(key), ear,
-                            ("audiogram_cfs", key), where) for ear, key in _CLARITY_EARS)
-        listeners[lid] = Listener(id=lid, left=left, right=right, name=_name(entry, where))
+        try:
+            listeners[lid] = _clarity_listener(lid, entry)
+        except ListenerError as exc:
+            if left_out is None:
+                raise ListenerError(f"{source}: {exc}") from None
+            bad[lid] = str(exc)
+    if not listeners:
+        raise ListenerError(f"{source} holds no listener that can be used: "
+                            + "; ".join(bad.values()))
+    if left_out is not None:
+        left_out.update(bad)
     return listeners
 
 
-def parse_listeners(data: object, source: str = "<data>") -> dict[str, Listener]:
+def parse_listeners(data: object, source: str = "<data>",
+                    left_out: dict[str, str] | None = None) -> dict[str, Listener]:
     """Listeners from already-decoded JSON (Clarity format or our own), in file order.
 
     Parameters
@@ -135,11 +177,16 @@ def parse_listeners(data: object, source: str = "<data>") -> dict[str, Listener]
         The decoded JSON document.
     source
         Named in error messages, usually the file name.
+    left_out
+        Where to add, by id, why each listener that cannot be used was left out (a
+        sentence that does not name ``source``); ``None``: such a listener makes the
+        whole document fail.
 
     Raises
     ------
     ListenerError
-        The document is malformed, holds no listeners or an audiogram is invalid.
+        The document is malformed, holds no listener that can be used (each reason
+        is given), or, without ``left_out``, an audiogram is invalid.
     """
     if not isinstance(data, dict):
         raise ListenerError(f"{source} must contain a JSON object, not {type(data).__name__}")
@@ -149,19 +196,35 @@ def parse_listeners(data: object, source: str = "<data>") -> dict[str, Listener]
         return _parse_own(data, source)
     if not data:
         raise ListenerError(f"{source} contains no listeners")
-    return _parse_clarity(data, source)
+    return _parse_clarity(data, source, left_out)
 
 
-def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
-    """Read a listener file; see :func:`parse_listeners`.
+def left_out_text(source: str, left_out: dict[str, str]) -> str:
+    """A sentence for the user naming the listeners of ``source`` that
+    :func:`parse_listeners` left out; ``""`` if none."""
+    if not left_out:
+        return ""
+    return (f"Left out {len(left_out)} listener(s) of {source} that cannot be used: "
+            + "; ".join(left_out.values()) + ".")
+
+
+def load_listeners(path: str | os.PathLike[str],
+                   left_out: dict[str, str] | None = None) -> dict[str, Listener]:
+    """Read a listener file; see :func:`parse_listeners`, which ``left_out`` goes to.
 
     Raises
     ------
     ListenerError
-        The file is missing, unreadable, empty, not JSON or has invalid content.
+        The file is missing, unreadable, too large, empty, not JSON or has invalid
+        content.
     """
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ListenerError(f"{p} is not a listener file: it holds {size / 1e6:,.0f} MB, "
+                                f"and a listener file is at most {MAX_FILE_BYTES / 1e6:.0f} "
+                                "MB (83 listeners take about 30 kB)")
         text = p.read_text(encoding="utf-8-sig")  # Windows editors may add a BOM
     except FileNotFoundError:
         raise ListenerError(f"listener file {p} does not exist") from None
@@ -185,7 +248,7 @@ def load_listeners(path: str | os.PathLike[str]) -> dict[str, Listener]:
     except RecursionError:  # lists or objects nested thousands deep: no listener file
         raise ListenerError(f"listener file {p} is not a listener file: its JSON is nested "
                             "too deeply") from None
-    return parse_listeners(data, str(p))
+    return parse_listeners(data, str(p), left_out)
 
 
 # ---------------------------------------------------------------------------- writing
@@ -244,21 +307,26 @@ def resolve_listener(file: str | os.PathLike[str] | None, listener_id: str | Non
     Raises
     ------
     ListenerError
-        Neither is given, the id is unknown (a few valid ids are listed), or the file
-        holds several listeners and no id was given.
+        Neither is given, the id is unknown (a few valid ids are listed) or names a
+        listener of the file that cannot be used (why is said), or the file holds
+        several listeners and no id was given.
     """
     if file is None:
         if not listener_id:
             raise ListenerError("no listener given; name a preset "
                                 f"({', '.join(presets())}) or a listener file")
         return get_preset(listener_id)
-    listeners = load_listeners(file)
+    left_out: dict[str, str] = {}
+    listeners = load_listeners(file, left_out)
     if not listener_id:
-        if len(listeners) == 1:
+        if len(listeners) == 1 and not left_out:
             return next(iter(listeners.values()))
-        raise ListenerError(f"{file} holds {len(listeners)} listeners; choose one by id, "
-                            f"e.g. {_some_ids(list(listeners))}")
+        raise ListenerError(f"{file} holds {len(listeners) + len(left_out)} listeners; "
+                            f"choose one by id, e.g. {_some_ids(list(listeners))}")
     if listener_id in listeners:
         return listeners[listener_id]
+    if listener_id in left_out:
+        raise ListenerError(f"listener {listener_id!r} of {file} cannot be used: "
+                            f"{left_out[listener_id]}")
     raise ListenerError(f"listener {listener_id!r} is not in {file}; available: "
                         f"{_some_ids(list(listeners))}")

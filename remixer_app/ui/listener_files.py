@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QMessageBox, QWidg
 
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import RemixerError
-from remixer_app.core.listener_io import load_listeners, save_listener
+from remixer_app.core.listener_io import left_out_text, load_listeners, save_listener
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.storage import SessionStore, left_out
 from remixer_app.ui.status_line import show_status
@@ -49,6 +49,7 @@ class ListenerFileActions(QWidget):
     _lists: dict[str, dict[str, Listener]]
     _file_path: Path | None
     _source: str
+    _base: Listener | None  # the listener as chosen or last saved: an edit starts from it
     _saved: Listener | None  # the last listener saved, so its edits are not lost
     # Each stored profile as this panel last picked or saved it, by id: a stored one
     # that differs was changed elsewhere (another window or copy of the app) since.
@@ -67,6 +68,7 @@ class ListenerFileActions(QWidget):
         """Read a listener file (Clarity or ours) and list its listeners.
 
         A file with one listener also chooses it; with several, the user picks one.
+        Listeners that cannot be used are left out, and the status line says why.
 
         Returns
         -------
@@ -74,8 +76,9 @@ class ListenerFileActions(QWidget):
             ``False`` when the file cannot be used; an error is shown and the
             current listener and list are kept.
         """
+        left_out: dict[str, str] = {}
         try:
-            listeners = load_listeners(path)
+            listeners = load_listeners(path, left_out)
         except RemixerError as exc:
             self._report_error("Cannot load listener file", str(exc))
             return False
@@ -85,12 +88,14 @@ class ListenerFileActions(QWidget):
         self.filter_edit.blockSignals(False)
         self.set_source(FILE)
         name = self._file_path.name
-        if len(listeners) == 1:
+        if len(listeners) == 1 and not left_out:
             only = next(iter(listeners.values()))
             self._choose(only)
             self._report(f"Loaded listener {item_text(only)} from {name}")
-        else:
-            self._report(f"Loaded {len(listeners)} listeners from {name}; choose one")
+        else:  # the one meant may be among those left out: the user picks
+            note = left_out_text(name, left_out)
+            self._report(f"Loaded {len(listeners)} listener(s) from {name}; choose one"
+                         + (f". {note}" if note else ""))
         return True
 
     def _refresh_profiles(self) -> bool:
@@ -117,7 +122,7 @@ class ListenerFileActions(QWidget):
         except RemixerError as exc:
             self._report_error("Cannot save listener", str(exc))
             return False
-        self._saved = listener
+        self._saved = self._base = listener  # an edit or undo now departs from it
         self._report(f"Saved {listener.display_name} to {written}")
         return True
 
@@ -130,8 +135,11 @@ class ListenerFileActions(QWidget):
             return False
         try:
             stored = self.store().listener(listener.id)
+            # Unasked only over the profile the listener was picked from or last saved
+            # as: a Clarity file names each listener by its id, so another file's L0001
+            # has the stored L0001's name too.
             if (stored is not None and stored != listener
-                    and (stored.name != listener.name or self._changed_elsewhere(stored))
+                    and (stored.name != listener.name or stored != self._base)
                     and not self.ask_replace_profile(stored, listener)):
                 return False
             if not self.store().replace_listener(listener, stored):
@@ -142,7 +150,8 @@ class ListenerFileActions(QWidget):
         except RemixerError as exc:
             self._report_error("Cannot save profile", str(exc))
             return False
-        self._saved = self._profiles_seen[listener.id] = listener
+        # An edit or undo now departs from it.
+        self._saved = self._base = self._profiles_seen[listener.id] = listener
         self.refresh_profiles()
         self.profiles_changed.emit()
         self._report(f"Saved profile {listener.display_name}")
@@ -162,8 +171,10 @@ class ListenerFileActions(QWidget):
     def ask_replace_profile(self, stored: Listener, new: Listener) -> bool:
         """Whether the stored profile ``stored`` may be replaced by ``new`` of the same id.
 
-        Asked when ``stored`` has another name (so maybe another person), or was
-        changed elsewhere since this panel picked or saved it. Tests replace this.
+        Asked when ``stored`` has another name (so maybe another person), or ``new`` was
+        not picked from ``stored`` nor edited from it as last saved here: it comes
+        from elsewhere (another file's listener of that id), or ``stored`` was changed
+        elsewhere (another window or copy of the app) since. Tests replace this.
         """
         if self._changed_elsewhere(stored):
             question = (f"The profile {item_text(stored)} was changed elsewhere (in another "
