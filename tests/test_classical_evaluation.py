@@ -62,7 +62,7 @@ def test_the_haaqi_reference_is_the_recipes_unclipped_44k_compressor_output(
     # CAD2's evaluate.py: the true stems through the compressor, not through the 32 kHz
     # clipped 16-bit file the system's output becomes.
     stems = {k: 8 * v for k, v in load_scene(list_scenes(scenes)[0]).items()}
-    listener, gains = get_preset("N4"), {"cello": -8.0, "violin": 6.0}
+    listener, gains = get_preset("N7"), {"cello": -8.0, "violin": 6.0}
     references, make_task = [], classical.make_task
 
     def capture(*args: Any, **kwargs: Any) -> Any:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
+import pyloudnorm as pyln
 import pytest
 from clarity.enhancer.multiband_compressor.crossover import Crossover
 from numba.core.runtime import _nrt_python, rtsys
@@ -20,6 +21,7 @@ from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES, crossover_filt
 from remixer_app.core.dsp.multiband import multiband_block, multiband_compress, process_block
 from remixer_app.core.dsp.multiband_fitting import (
     ATTACK_MS,
+    INPUT_LUFS,
     RELEASE_MS,
     level_adjustment_db,
     makeup_gain_db,
@@ -275,7 +277,13 @@ def test_engine_mode_basics(engine: HearingAidEngine, stems: dict[str, np.ndarra
     assert HEARING_AIDS == ("nalr", "multiband") and engine.hearing_aid == "multiband"
     assert engine.output_frames == engine.input_frames == len(stems["bass"])
     assert engine.delay == 0 and HearingAidEngine(stems, get_preset("S3")).delay == 110
-    assert np.array_equal(engine.aided[2], stems["bass"].T)  # the stems, not NAL-R filtered
+    # the stems, not NAL-R filtered, brought to the level the fitting assumes
+    mixture = sum(np.broadcast_to(np.reshape(x, (len(x), -1)), (len(x), 2))
+                  for x in stems.values())
+    lufs = pyln.Meter(RATE).integrated_loudness(mixture)
+    assert lufs > INPUT_LUFS + 20.0  # a loud track: the gain matters
+    assert engine.input_gain == pytest.approx(10 ** ((INPUT_LUFS - lufs) / 20), rel=1e-9)
+    assert np.array_equal(engine.aided[2], stems["bass"].T * engine.input_gain)
     listener = get_preset("S3")
     assert engine.multiband == (multiband_params(listener.left, RATE),
                                 multiband_params(listener.right, RATE))
@@ -297,7 +305,7 @@ def test_engine_matches_the_reference_chain(engine: HearingAidEngine,
     settings = ChainSettings(GAINS, None, "hard")
     ours = engine.render(settings)
     reference = reference_classical_chain(stems, get_preset("S3"), GAINS, clip="none")
-    assert np.abs(reference).max() > 2.0  # make-up gains of up to 24 dB: clipping matters
+    assert np.abs(reference).max() > 1.0  # make-up gains of up to 24 dB: clipping matters
     assert np.abs(ours - reference).max() < 1e-6
     final, over = HearingAidEngine.finalize(ours, settings, RATE)
     clipped = reference_classical_chain(stems, get_preset("S3"), GAINS, clip="hard")
@@ -305,6 +313,17 @@ def test_engine_matches_the_reference_chain(engine: HearingAidEngine,
     # the single-band compressor setting plays no part in this mode
     with_comp = engine.render(ChainSettings(GAINS, CompressorParams(), "hard"))
     assert np.array_equal(with_comp, ours)
+
+
+def test_the_aid_hears_any_track_at_the_level_its_fitting_assumes(
+        stems: dict[str, np.ndarray]) -> None:
+    # A master at its own level would drive the make-up gains into clipping (a third of
+    # the samples for N5); the recipe's music sits near -40 LUFS, and so does the input.
+    loud, quiet = ({k: g * np.asarray(v) for k, v in stems.items()} for g in (1.0, 0.05))
+    outputs = [HearingAidEngine(x, get_preset("N5"), hearing_aid="multiband").render(
+        ChainSettings(GAINS)) for x in (loud, quiet)]
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)  # rounding, as above
+    assert np.mean(np.abs(outputs[0]) > 1.0) < 0.001
 
 
 def test_all_muted_is_near_silence(engine: HearingAidEngine) -> None:

@@ -40,7 +40,11 @@ from remixer_app.core.dsp.loudness import (
     finite_loudness,
     integrated_loudness,
 )
-from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
+from remixer_app.core.dsp.multiband_fitting import (
+    input_gain,
+    level_adjustment_db,
+    multiband_params,
+)
 from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir_into, nalr_fir
 from remixer_app.core.dsp.resample import resample
@@ -111,9 +115,8 @@ class HearingAidEngine:
     listener
         The listener whose audiograms fit the hearing aid to each ear.
     mixture
-        The input mixture whose loudness the remix is matched to; the sum of the
-        stems when ``None``. The multiband aid has no loudness match and ignores it
-        (beyond checking its shape).
+        The input mixture whose loudness the remix is matched to (NAL-R) or brought to
+        the aid's input level (multiband); the sum of the stems when ``None``.
     hearing_aid
         ``"nalr"``: NAL-R and the optional single-band compressor (Cadenza ICASSP 2024);
         ``"multiband"``: the Cadenza 2 aid (level rule, six-band compressor per ear).
@@ -128,8 +131,13 @@ class HearingAidEngine:
         :func:`~remixer_app.core.dsp.multiband_fitting.multiband_params`; kept in
         both modes, used by the multiband one.
     aided
-        (stems, ears, frames): the NAL-R-filtered stems, or the stems themselves for
-        the multiband aid, whose weighted sum is the input of the compressor; float64.
+        (stems, ears, frames): the NAL-R-filtered stems, or for the multiband aid the
+        stems times :attr:`input_gain`, whose weighted sum is the input of the
+        compressor; float64.
+    input_gain
+        What the aid multiplies the remix by before anything else: 1 for NAL-R; for
+        the multiband aid the gain that brings the mixture to the level its fitting
+        assumes (:func:`~remixer_app.core.dsp.multiband_fitting.input_gain`).
     delay
         Frames by which the output lags the input: NAL-R's linear-phase group delay
         (110), or 0 for the multiband aid.
@@ -183,7 +191,12 @@ class HearingAidEngine:
             self.aided = np.empty((len(self.stem_names), 2, frames))
             for k, stem in enumerate(checked):
                 self.aided[k] = stem.T
+            if mix is None:  # (2, frames) float64: summed from the rows just written
+                mix = self.aided.sum(axis=0).T
+            self.input_gain = input_gain(integrated_loudness(mix, ENGINE_RATE))
+            self.aided *= self.input_gain
             return
+        self.input_gain = 1.0
         # Stem by stem, never a stacked copy: a long track's stems would not fit twice.
         if mix is None:
             mix = checked[0].astype(np.float64)

@@ -112,7 +112,8 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
                                              OUTPUT_RATE)
     plain = replace(settings, compressor=None, clip="none")
     reference = reference_engine.render(plain)[start:end]
-    weights = reference_engine.stem_weights(settings.gains_db)
+    # The aid's input: its input level too (the multiband aid's), as the recipe's remix
+    weights = reference_engine.input_gain * reference_engine.stem_weights(settings.gains_db)
     remix = np.sum([w * np.asarray(reference_stems[name][start:end], np.float64)
                     for w, name in zip(weights, reference_engine.stem_names, strict=True)],
                    axis=0)

@@ -109,7 +109,8 @@ class Player:
         self._max_block = max_block
         start = self._fit(settings or ChainSettings())
         self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate,
-                                     match_remix=engine.hearing_aid == "multiband")
+                                     match_remix=engine.hearing_aid == "multiband",
+                                     input_gain=engine.input_gain)
         self._aid_effect = measure_aid_effect(engine, start)
 
         self._transport = Transport(lambda: self._head().ended)

@@ -42,21 +42,25 @@ class LevelMatcher:
         Sample rate in Hz.
     match_remix
         Whether the remix needs a gain: its weights are not loudness-matched (the
-        multiband aid), and ``aided`` holds the plain stems.
+        multiband aid), and ``aided`` holds the stems times ``input_gain``.
+    input_gain
+        What ``aided`` holds beyond the stems' linear filter: the multiband aid's
+        input level (:attr:`~remixer_app.core.engine.HearingAidEngine.input_gain`).
     """
 
     def __init__(self, mixture: np.ndarray, aided: np.ndarray, rate: float, *,
-                 match_remix: bool = False) -> None:
+                 match_remix: bool = False, input_gain: float = 1.0) -> None:
         self._mixture_lufs = integrated_loudness(mixture, rate)
         self._aided_loudness = RemixLoudness(np.transpose(aided, (0, 2, 1)), rate)
         self._match_remix = match_remix
+        self._input_db = 20.0 * math.log10(input_gain)
 
     def gains(self, weights: np.ndarray, aid_gain_db: float = 0.0
               ) -> tuple[float, float, float]:
         """The linear gain of each source while the remix plays with ``weights`` and
         the aid adds ``aid_gain_db`` to the loudness of its linear part."""
         linear = self._aided_loudness.loudness(weights)
-        remix = self._gain(linear) if self._match_remix else 1.0
+        remix = self._gain(linear - self._input_db) if self._match_remix else 1.0
         return (1.0, remix, self._gain(linear + aid_gain_db))
 
     def _gain(self, lufs: float) -> float:

@@ -19,7 +19,11 @@ import numpy as np
 from remixer_app.core.audiogram import Audiogram, Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.dsp.multiband_fitting import level_adjustment_db, multiband_params
+from remixer_app.core.dsp.multiband_fitting import (
+    input_gain,
+    level_adjustment_db,
+    multiband_params,
+)
 from remixer_app.core.dsp.multiband_params import MultibandParams
 
 RATE = 44100
@@ -100,7 +104,9 @@ def reference_classical_chain(stems: Mapping[str, np.ndarray], listener: Listene
                               players: Mapping[str, int] | None = None) -> np.ndarray:
     """The Cadenza 2 hearing aid's output: (frames, 2), clipped as ``clip`` says.
 
-    Each stem (mono ones on both ears) is weighted by ``10 ** (g / 20)`` times the level
+    The stems' sum is brought to the level the aid's fitting assumes (pyloudnorm, then
+    :func:`~remixer_app.core.dsp.multiband_fitting.input_gain`); each stem (mono ones
+    on both ears) is weighted by that gain times ``10 ** (g / 20)`` times the level
     rule's gain (:func:`~remixer_app.core.dsp.multiband_fitting.level_adjustment_db`,
     counting each stem's ``players``, 1 where not given),
     the stems are summed in order, and each ear goes through pyclarity's multiband
@@ -112,14 +118,18 @@ def reference_classical_chain(stems: Mapping[str, np.ndarray], listener: Listene
     input into up to 1e-7 at their output, so a remix that is equal but rounded
     differently would swamp the comparison.
     """
+    import pyloudnorm as pyln
+
     gains = np.array([float(gains_db.get(name, 0.0)) for name in stems])
     counts = [(players or {}).get(name, 1) for name in stems]
     level = np.power(10.0, level_adjustment_db(gains, counts) / 20.0)
-    weights = np.power(10.0, gains / 20.0) * level
-    remix = np.zeros((len(next(iter(stems.values()))), 2))
-    for weight, stem in zip(weights, stems.values(), strict=True):
-        x = np.asarray(stem, dtype=np.float64)
-        remix = remix + (x[:, None] if x.ndim == 1 else x) * weight
+    channels = [np.asarray(x, np.float64).reshape(len(x), -1) for x in stems.values()]
+    mixture = np.sum([np.broadcast_to(x, (len(x), 2)) for x in channels], axis=0)
+    into = input_gain(pyln.Meter(RATE).integrated_loudness(mixture))
+    weights = into * (np.power(10.0, gains / 20.0) * level)
+    remix = np.zeros((len(mixture), 2))
+    for weight, x in zip(weights, channels, strict=True):
+        remix = remix + x * weight
     out = np.stack([
         reference_multiband(remix[:, 0], multiband_params(listener.left, RATE)),
         reference_multiband(remix[:, 1], multiband_params(listener.right, RATE)),

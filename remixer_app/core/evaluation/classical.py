@@ -122,7 +122,8 @@ def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mappin
     settings = ChainSettings(gains_db=dict(gains_db), clip=clip)
     truth = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid="multiband",
                              players=players)
-    weights = truth.stem_weights(settings.gains_db)
+    # The aid's input, as the recipe's remix: at the level the fitting assumes
+    weights = truth.input_gain * truth.stem_weights(settings.gains_db)
     remix = np.sum([w * np.asarray(stems[i], np.float64) for w, i in zip(weights, instruments,
                                                                            strict=True)], axis=0)
     # The recipe's reference: the compressor's output at 44.1 kHz, unclipped and never
