@@ -20,16 +20,22 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import engine as engine_module  # noqa: E402
 from remixer_app.core.audio_io import STEM_NAMES  # noqa: E402
+from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.errors import SeparationError  # noqa: E402
+from remixer_app.core.export import DEFAULT_EXPORT_RATE  # noqa: E402
+from remixer_app.core.exporting import Exported  # noqa: E402
 from remixer_app.core.instruments import HEARING_AIDS  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE  # noqa: E402
+from remixer_app.core.stems_folder import stem_players  # noqa: E402
 from remixer_app.core.storage import SessionStore  # noqa: E402
 from remixer_app.ui.instruments_dialog import InstrumentsDialog  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
 from remixer_app.ui.session_report import write_report  # noqa: E402
 from remixer_app.ui.sessions_table import gains_summary  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
+from remixer_app.ui.workers import Worker  # noqa: E402
 
 RATE = 44100
 TRIO = ("cello", "flute", "violin")
@@ -335,3 +341,74 @@ def test_the_dialog_accepts_none_or_two_to_five(qtbot: QtBot) -> None:
         check.setChecked(False)
     assert ok.isEnabled() and "pop track" in dialog.hint.text()
     assert all(c.accessibleName() for c in dialog.checks.values())
+
+
+def finished(qtbot: QtBot, worker: Worker | None) -> str:
+    """What an export worker says it wrote, once it is done; or why it failed."""
+    assert worker is not None
+    said: list[str] = []
+    worker.signals.finished.connect(lambda _request, written: said.append(str(written)))
+    worker.signals.failed.connect(lambda _request, message, _details: said.append(
+        f"failed: {message}"))
+    qtbot.waitUntil(lambda: bool(said), timeout=60000)
+    return said[0]
+
+
+def test_exported_stems_keep_how_many_players_each_holds(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    open_and_wait(qtbot, window, write_instruments(tmp_path / "Duo",
+                                                   ("violin_1", "violin_2", "cello")))
+    assert window.track is not None and window.track.players == {"cello": 1, "violin": 2}
+    engine, track = window.controller.engine, window.track
+    out = tmp_path / "exported"
+    out.mkdir()
+    assert finished(qtbot, window.exports.export_stems_to(out, engine, track)) == (
+        "cello.wav, violin.wav, scene.json")
+    assert stem_players(out) == {"cello": 1, "violin": 2}
+    asked: list[list[str]] = []
+    window.exports.confirm_replace = (  # type: ignore[method-assign]
+        lambda _folder, names: asked.append(names) is None)
+    finished(qtbot, window.exports.export_stems_to(out, engine, track))  # again, replacing
+    assert asked == [["cello.wav", "violin.wav", "scene.json"]]
+    open_and_wait(qtbot, window, out)
+    assert window.track is not None and window.track.players == {"cello": 1, "violin": 2}
+    assert window.controller.engine is not None
+    assert window.controller.engine.players == engine.players
+    one_each = tmp_path / "one each"  # nothing to record: no scene.json
+    one_each.mkdir()
+    open_and_wait(qtbot, window, write_instruments(tmp_path / "Trio"))
+    finished(qtbot, window.exports.export_stems_to(one_each, window.controller.engine,
+                                                   window.track))
+    assert sorted(p.name for p in one_each.iterdir()) == ["cello.wav", "flute.wav", "violin.wav"]
+
+
+def test_an_export_says_how_many_samples_exceeded_full_scale(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    folder = tmp_path / "Clicks"  # clicks: quiet on average, so their peaks clip
+    folder.mkdir()
+    for i, name in enumerate(("violin", "cello")):
+        clicks = 0.01 * np.random.default_rng(i).standard_normal(RATE)
+        clicks[::2205] = 0.9
+        sf.write(folder / f"{name}.wav", np.stack([clicks, clicks], axis=1), RATE,
+                 subtype="FLOAT")
+    open_and_wait(qtbot, window, folder)
+    with qtbot.waitSignal(window.controller.engine_ready, timeout=60000):
+        window.model.set_listener(get_preset("N7"))
+    window.model.set_gains({"violin": 12.0, "cello": 12.0})
+    engine, track = window.controller.engine, window.track
+    assert engine is not None and track is not None
+    for mode, treated in (("hard", "hard clip applied"), ("soft", "soft clip applied"),
+                          ("none", "clipped by the file format")):
+        window.model.set_clip(mode)  # type: ignore[arg-type]
+        settings = window.model.chain_settings()
+        _, over = HearingAidEngine.finalize(engine.render(settings), settings,
+                                            DEFAULT_EXPORT_RATE)
+        assert over > 0
+        target = tmp_path / f"aided-{mode}.flac"
+        said = f"{target}; {over:,} samples exceeded full scale ({treated})"
+        assert finished(qtbot, window.exports.export("aided", target, engine, track)) == said
+        assert window.statusBar().currentMessage() == f"Exported {said}"
+    remix = finished(qtbot, window.exports.export("remix", tmp_path / "remix.flac", engine,
+                                                  track))
+    assert remix.endswith("samples exceeded full scale (hard clip applied)")  # always hard
+    assert Exported(target, 1.0, 0).clip_note("hard") == ""

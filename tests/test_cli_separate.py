@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from full_disk import disk_full_at_write
+from test_classical_separation import _classical_ensemble, _scene
 
 from remixer_app.cli import main, separate
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
-from remixer_app.core.stems_folder import load_stems_dir
+from remixer_app.core.stems_folder import load_stems_dir, stem_players
 
 from tiny_models import write_tiny_ensemble
 
@@ -219,3 +220,27 @@ def test_no_cache_stages_the_stems_on_disk_not_in_memory(tmp_path: Path) -> None
     peak(5)  # imports and compiled kernels are not per frame
     per_frame = (peak(180) - peak(60)) / (120 * 44100)  # windows of tens of seconds
     assert per_frame < 30, per_frame
+
+
+def test_an_instrument_named_twice_is_one_stem_of_two_players(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ensemble = _classical_ensemble(tmp_path)
+    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    stems = load_stems_dir(tmp_path / "scene")
+    sf.write(tmp_path / "duo.wav", stems["violin"] + stems["cello"], 44100, subtype="FLOAT")
+    out = tmp_path / "out"
+    args = ["separate", str(tmp_path / "duo.wav"), "--ensemble", str(ensemble),
+            "--out", str(out), "--no-cache", "--instruments", "violin,cello,Violin"]
+    assert main(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["cello.wav", "scene.json", "violin.wav"]
+    assert str(out / "scene.json") in capsys.readouterr().out.splitlines()
+    assert stem_players(out) == {"cello": 1, "violin": 2}
+    before = (out / "scene.json").read_bytes()
+    (out / "cello.wav").unlink()
+    (out / "violin.wav").unlink()
+    assert main(args) == 2  # scene.json is not replaced unasked, and before any work
+    err = capsys.readouterr().err
+    assert "scene.json" in err and "separating" not in err
+    assert (out / "scene.json").read_bytes() == before
+    assert main([*args[:-1], "violin,cello", "--overwrite"]) == 0  # one each, now
+    assert stem_players(out) == {"cello": 1, "violin": 1}

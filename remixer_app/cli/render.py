@@ -174,10 +174,7 @@ def run(args: argparse.Namespace) -> int:
     done = export_aided(engine, settings, out, rate=args.sample_rate, subtype=args.subtype,
                         overwrite=args.overwrite)
     if done.clipped:
-        treated = ("kept as they are" if args.clip == "none" and args.subtype == "FLOAT" else
-                   "clipped by the file format" if args.clip == "none" else
-                   f"{args.clip} clip applied")
-        print(f"note: {done.clipped} samples exceeded full scale ({treated})", file=sys.stderr)
+        print(f"note: {done.clip_note(args.clip, args.subtype)}", file=sys.stderr)
     print(f"wrote {out} ({done.seconds:.2f} s, {args.sample_rate} Hz, "
           f"{args.subtype}) for listener {listener.id}, {hearing_aid} hearing aid")
     if remix_out is not None:

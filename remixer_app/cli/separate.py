@@ -1,5 +1,10 @@
 """``remixer separate TRACK --out DIR``: write a track's vocals, drums, bass and other, or
-(``--instruments``) the instruments of a classical ensemble."""
+(``--instruments``) the instruments of a classical ensemble.
+
+An instrument named twice (``violin,violin,cello``: two violins) is one stem, as the
+Cadenza 2 challenge counts players; how many players it holds is written beside the
+stems (``scene.json``), where the app and ``remixer render`` read it for the level rule.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,26 @@ import argparse
 import contextlib
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from remixer_app.cli.arguments import output_folder
 from remixer_app.cli.messages import end_progress, load_audio_warning, show_progress, warn
-from remixer_app.core.atomic import check_not_input
+from remixer_app.core.atomic import check_not_input, check_target
 from remixer_app.core.audio_io import LoadedAudio
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.export import SUBTYPES, check_export_target
 from remixer_app.core.exporting import export_stems
-from remixer_app.core.instruments import INSTRUMENTS
+from remixer_app.core.instruments import INSTRUMENTS, instrument_name
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import DEFAULT_ENSEMBLE, Separator, load_separator
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
 from remixer_app.core.separation.device import DEVICES
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
-from remixer_app.core.stems_folder import check_stems_target
+from remixer_app.core.stems_folder import check_stems_target, players_file, write_players
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +51,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "--instruments)")
     p.add_argument("--instruments", metavar="NAME,...",
                    help="a classical ensemble: the 2-5 instruments playing "
-                        f"({', '.join(INSTRUMENTS)}); their stems are written")
+                        f"({', '.join(INSTRUMENTS)}); their stems are written. Name an "
+                        "instrument once per player (violin,violin,cello): its players "
+                        "share one stem, their count goes to scene.json")
     p.add_argument("--device", default="auto", choices=DEVICES,
                    help="where to run the models (default: auto = CUDA, MPS, else CPU)")
     p.add_argument("--format", default="wav", choices=("wav", "flac"),
@@ -67,9 +75,11 @@ def _run(args: argparse.Namespace) -> int:
     instruments = None
     if args.instruments is not None:
         instruments = [i for i in args.instruments.split(",") if i.strip()]
+    named = Counter(instrument_name(i) for i in instruments or ())
     ensemble = args.ensemble or (DEFAULT_ENSEMBLE if instruments is None else CLASSICAL_ENSEMBLE)
     separator = load_separator(ensemble, device=args.device, instruments=instruments,
                                allow_download=False if args.offline else None)
+    players = {stem: named.get(stem, 1) for stem in separator.stems}
     audio = load_audio_warning(args.track)
     for warning in separator.warnings:
         warn(warning)
@@ -84,6 +94,9 @@ def _run(args: argparse.Namespace) -> int:
         for stem in separator.stems:
             check_not_input(check_export_target(out / f"{stem}.{args.format}", subtype,
                                                 overwrite=args.overwrite), [args.track])
+        described = players_file(out, players)
+        if described is not None:
+            check_target(described, overwrite=args.overwrite)
         with contextlib.ExitStack() as staging:
             scratch = None if not args.no_cache else Path(staging.enter_context(
                 tempfile.TemporaryDirectory(prefix=".remixer-separating-", dir=out,
@@ -93,7 +106,8 @@ def _run(args: argparse.Namespace) -> int:
             written = export_stems(stems, out, suffix=f".{args.format}", subtype=subtype,
                                    overwrite=args.overwrite)
             del stems  # memory-mapped from the staging folder: closed before it goes
-        for target in written:
+        described = write_players(out, players, overwrite=args.overwrite)
+        for target in written if described is None else [*written, described]:
             print(target)
     except BaseException:
         with contextlib.suppress(OSError):  # an interrupted or failed run leaves no

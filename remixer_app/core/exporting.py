@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from remixer_app.core.audio_io import TARGET_RATE
+from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.engine import ChainSettings, HearingAidEngine
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
@@ -41,6 +42,15 @@ class Exported:
     path: Path
     seconds: float
     clipped: int
+
+    def clip_note(self, mode: ClipMode, subtype: str = DEFAULT_SUBTYPE) -> str:
+        """What to tell about the samples beyond full scale, which ``mode`` clipped
+        before the file's ``subtype`` took them; "" when there were none."""
+        if not self.clipped:
+            return ""
+        treated = ("kept as they are" if mode == "none" and subtype == "FLOAT" else
+                   "clipped by the file format" if mode == "none" else f"{mode} clip applied")
+        return f"{self.clipped:,} samples exceeded full scale ({treated})"
 
 
 def remix_signal(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],

@@ -5,7 +5,9 @@ instruments of :data:`~remixer_app.core.instruments.INSTRUMENTS`, each as one au
 file named after it (any suffix :func:`~remixer_app.core.audio_io.load_audio` reads),
 plus optionally the mixture as ``mixture.*``. Two players of one instrument may come as
 numbered files (``violin_1.wav``, ``violin 2.wav``, ``violin3.flac``): they are one
-stem, their sum, as the Cadenza 2 challenge counts them.
+stem, their sum, as the Cadenza 2 challenge counts them; a folder whose files are
+those sums says how many players each holds in its ``scene.json`` (see
+:func:`write_players`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import AUDIO_SUFFIXES, STEM_NAMES, TARGET_RATE, load_audio
 from remixer_app.core.errors import AudioError, ExportError, RemixerError
 from remixer_app.core.instruments import (
@@ -208,6 +211,42 @@ def stem_players(folder: str | os.PathLike[str]) -> dict[str, int]:
     return {name: named.get(name, count) for name, count in counts.items()}
 
 
+def players_file(folder: Path, players: Mapping[str, int]) -> Path | None:
+    """The ``scene.json`` that :func:`write_players` writes into ``folder`` for stems of
+    ``players`` (stem -> players it holds), or ``None`` when it writes nothing.
+
+    It is written when a stem holds several players (one file per stem loses their
+    count), and when ``folder`` has one already: that one describes other stems.
+    """
+    target = folder / SCENE_FILE
+    return target if any(n > 1 for n in players.values()) or target.is_file() else None
+
+
+def write_players(folder: Path, players: Mapping[str, int], *, overwrite: bool = False
+                  ) -> Path | None:
+    """Record beside stems written into ``folder`` how many players each holds, atomically,
+    as :func:`stem_players` reads them back: ``scene.json`` listing one part per player.
+
+    Returns
+    -------
+    Path or None
+        The file written, or ``None`` when there is nothing to record (see
+        :func:`players_file`).
+
+    Raises
+    ------
+    ExportError
+        The file exists (and ``overwrite`` is false) or cannot be written.
+    """
+    target = players_file(folder, players)
+    if target is None:
+        return None
+    parts = [{"instrument": name} for name, count in players.items() for _ in range(count)]
+    text = json.dumps({"parts": parts}, indent=1)
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                        overwrite=overwrite)
+
+
 def align_lengths(tracks: Mapping[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
     """Trim tracks that should be equally long to their common length.
 
@@ -238,7 +277,8 @@ def check_stems_target(folder: Path, stems: Iterable[str], suffix: str) -> list[
     Returns
     -------
     list of str
-        The names about to be written that ``folder`` already has (writing replaces them).
+        The names about to be written that ``folder`` already has (writing replaces them),
+        its ``scene.json`` among them (see :func:`players_file`).
 
     Raises
     ------
@@ -257,4 +297,5 @@ def check_stems_target(folder: Path, stems: Iterable[str], suffix: str) -> list[
                           "one file per stem (pop stems or instruments, not both), so beside "
                           "them the new stems would not open. Choose another folder, or "
                           "remove those files.")
-    return [name for name in names if name in found]
+    replaced = [name for name in names if name in found]
+    return [*replaced, SCENE_FILE] if (folder / SCENE_FILE).is_file() else replaced

@@ -7,21 +7,62 @@ and builds the buttons). It saves through
 changes the store and the settings model for the preference the dialog has selected,
 and fails through :meth:`~remixer_app.ui.session_exports.SessionExports._attempt`. It
 asks the user through :meth:`SessionActions.ask_note` and
-:meth:`SessionActions.confirm`, which tests and embedders replace.
+:meth:`SessionActions.confirm`, which tests and embedders replace. A note that cannot
+be saved (a full disk, a busy database) is kept in :class:`UnsavedNotes` and offered
+again by the next note dialog, here and in the main window's "Save preference".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
+from remixer_app.core.errors import RemixerError
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.storage import Preference, save_preference
 from remixer_app.ui.session_exports import SessionExports
 from remixer_app.ui.session_report import local_time
+
+T = TypeVar("T")
+NOTE_KEPT = "your note is kept and offered again when you retry"
+
+
+class UnsavedNotes:
+    """Notes the user typed whose saving failed, to offer again rather than lose.
+
+    Each is kept under the preference's id (an edited note) or the track's key (the
+    note of a new preference) until it is saved.
+    """
+
+    def __init__(self) -> None:
+        self._notes: dict[int | str, str] = {}
+
+    def offer(self, key: int | str, default: str = "") -> str:
+        """The note to pre-fill the note dialog for ``key`` with."""
+        return self._notes.get(key, default)
+
+    def forget(self, key: int | str) -> None:
+        """Drop the note kept for ``key`` (it was saved, or is no longer wanted)."""
+        self._notes.pop(key, None)
+
+    def save(self, key: int | str, note: str, action: Callable[[], T]) -> T:
+        """Run ``action``, which saves ``note``; if it fails, keep the note and say so.
+
+        Raises
+        ------
+        RemixerError
+            The failure of ``action``, its message telling that the note is kept.
+        """
+        self._notes[key] = note  # kept whatever the failure, a bug's too
+        try:
+            result = action()
+        except RemixerError as exc:
+            raise RemixerError(f"{exc}; {NOTE_KEPT}") from exc
+        self.forget(key)
+        return result
 
 
 class SessionActions(SessionExports):
@@ -48,6 +89,10 @@ class SessionActions(SessionExports):
         def refresh(self) -> None: ...
 
         def select_preference(self, pref_id: int) -> bool: ...
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.unsaved_notes = UnsavedNotes()
 
     # ------------------------------------------------------------------ questions (overridable)
 
@@ -76,12 +121,12 @@ class SessionActions(SessionExports):
         if not self.track_key:
             self._status("Open a track before saving a preference.", error=True)
             return None
-        note = self.ask_note("Save current settings", "")
+        key, name = self.track_key, self.track_name
+        note = self.ask_note("Save current settings", self.unsaved_notes.offer(key))
         if note is None:
             return None
-        key, name = self.track_key, self.track_name
-        _, pref_id = self._attempt("Cannot save the preference", lambda: save_preference(
-            self.store, self.model, key, name, note))
+        _, pref_id = self._attempt("Cannot save the preference", lambda: self.unsaved_notes.save(
+            key, note, lambda: save_preference(self.store, self.model, key, name, note)))
         if pref_id is not None:
             self.refresh()
             self.select_preference(pref_id)
@@ -134,11 +179,14 @@ class SessionActions(SessionExports):
         pref = self._selected_or_say()
         if pref is None:
             return False
-        note = self.ask_note("Edit note", pref.note)
-        if note is None or note == pref.note:
+        note = self.ask_note("Edit note", self.unsaved_notes.offer(pref.id, pref.note))
+        if note is None:
             return False
-        ok, _ = self._attempt("Cannot save the note",
-                              lambda: self.store.update_note(pref.id, note))
+        if note == pref.note:  # nothing to save, nor to keep
+            self.unsaved_notes.forget(pref.id)
+            return False
+        ok, _ = self._attempt("Cannot save the note", lambda: self.unsaved_notes.save(
+            pref.id, note, lambda: self.store.update_note(pref.id, note)))
         if not ok:
             return False
         self.refresh()
@@ -159,6 +207,7 @@ class SessionActions(SessionExports):
                               lambda: self.store.delete_preference(pref.id))
         if not ok:
             return False
+        self.unsaved_notes.forget(pref.id)
         self.refresh()
         self._status(f"Deleted {what}.")
         self.preferencesChanged.emit()

@@ -19,7 +19,7 @@ from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import ExportError
 from remixer_app.core.export import EXPORT_SUFFIXES
 from remixer_app.core.exporting import export_aided, export_remix, export_stems
-from remixer_app.core.stems_folder import audio_files, check_stems_target
+from remixer_app.core.stems_folder import audio_files, check_stems_target, write_players
 from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.workers import Worker, start
 
@@ -38,6 +38,21 @@ def with_suffix(path: Path, selected_filter: str) -> Path:
     start = selected_filter.find("*.")
     suffix = selected_filter[start + 1:].rstrip(")") if start >= 0 else ".flac"
     return path.with_name(path.name + suffix)
+
+
+def export_track_stems(track: OpenedTrack, folder: Path, *, overwrite: bool) -> list[Path]:
+    """Write ``track``'s stems into ``folder``, and how many players each holds where one
+    holds several (:func:`~remixer_app.core.stems_folder.write_players`), so the folder
+    opens again as the same ensemble: its level rule counts players."""
+    written = export_stems(track.stems, folder, overwrite=overwrite)
+    players = {name: track.players.get(name, 1) for name in track.stems}
+    try:
+        described = write_players(folder, players, overwrite=overwrite)
+    except ExportError as exc:
+        raise ExportError(f"the stems were written, but not how many players they hold "
+                          f"(the folder would open as one player per instrument): {exc}"
+                          ) from exc
+    return written if described is None else [*written, described]
 
 
 def input_files(track: OpenedTrack) -> list[Path]:
@@ -138,8 +153,9 @@ class TrackExports(QObject):
         Returns
         -------
         Worker or None
-            The started worker, its ``finished`` signal carrying what was written; None
-            when ``target`` is one of the open track's own files (reported).
+            The started worker, its ``finished`` signal carrying what was written (and
+            how many samples clipped); None when ``target`` is one of the open track's
+            own files (reported).
         """
         settings = self.window.model.chain_settings()
         if what != "stems":
@@ -151,12 +167,14 @@ class TrackExports(QObject):
 
         def job(progress: Any, cancelled: Any) -> str:
             if what == "aided":
-                return str(export_aided(engine, settings, target, overwrite=overwrite).path)
-            if what == "remix":
-                return str(export_remix(engine, track.stems, settings, target,
-                                        overwrite=overwrite).path)
-            return ", ".join(p.name for p in export_stems(track.stems, target,
-                                                           overwrite=overwrite))
+                done = export_aided(engine, settings, target, overwrite=overwrite)
+                return _with_note(done.path, done.clip_note(settings.clip))
+            if what == "remix":  # always hard-clipped, as the player's remix is heard
+                done = export_remix(engine, track.stems, settings, target,
+                                    overwrite=overwrite)
+                return _with_note(done.path, done.clip_note("hard"))
+            return ", ".join(p.name for p in export_track_stems(track, target,
+                                                                 overwrite=overwrite))
 
         worker = Worker(job)
         worker.signals.finished.connect(
@@ -165,3 +183,7 @@ class TrackExports(QObject):
             "Export failed", message, details))
         self.worker = worker
         return start(worker)
+
+
+def _with_note(path: Path, note: str) -> str:
+    return f"{path}; {note}" if note else str(path)

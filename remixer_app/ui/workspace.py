@@ -23,6 +23,7 @@ from remixer_app.ui.aid_effect_watch import AidEffectWatch
 from remixer_app.ui.booth import BoothPanel
 from remixer_app.ui.haaqi_panel import HaaqiPanel
 from remixer_app.ui.scroll_area import ScrollArea
+from remixer_app.ui.session_actions import UnsavedNotes
 from remixer_app.ui.sessions_dialog import SessionsDialog
 from remixer_app.ui.spectra_panel import SpectraPanel
 
@@ -38,6 +39,7 @@ class Workspace(QObject):
         self.window = window
         self._store: SessionStore | None = None
         self.sessions_dialog: SessionsDialog | None = None
+        self.unsaved_notes = UnsavedNotes()  # notes whose save failed, here or in the dialog
         self.spectra = SpectraPanel(window.model)
         self.aid_watch = AidEffectWatch(window.model, self)
         self.aid_watch.measured.connect(lambda _player: self.spectra.aid_effect_changed())
@@ -120,8 +122,14 @@ class Workspace(QObject):
         self.booth.set_player(player)
 
     def ask_note(self) -> tuple[str, bool]:
-        """The note for a saved preference (replaced in tests)."""
-        return QInputDialog.getText(self.window, "Save preference", "Note (optional):")
+        """The note for a saved preference (replaced in tests).
+
+        It starts from the note of a save that failed for the open track, if any.
+        """
+        track = self.window.controller.track
+        kept = "" if track is None else self.unsaved_notes.offer(str(track.path))
+        return QInputDialog.getText(self.window, "Save preference", "Note (optional):",
+                                    text=kept)
 
     def save_current(self) -> int | None:
         """Save the current settings as a preference of the listener for the open track."""
@@ -132,9 +140,10 @@ class Workspace(QObject):
         note, accepted = self.ask_note()
         if not accepted:
             return None
+        key = str(track.path)
         try:
-            pref = save_preference(self.store(), self.window.model, str(track.path),
-                                   track.path.name, note)
+            pref = self.unsaved_notes.save(key, note, lambda: save_preference(
+                self.store(), self.window.model, key, track.path.name, note))
         except RemixerError as exc:
             self.window.report_problem("Cannot save the preference", str(exc))
             return None
@@ -158,6 +167,8 @@ class Workspace(QObject):
             self.sessions_dialog = SessionsDialog(store, self.window.model, parent=self.window,
                                                   may_replace_listener=panel.may_close)
             self.sessions_dialog.preferencesChanged.connect(panel.refresh_profiles)
+            # one keeper of unsaved notes: a note kept after Ctrl+S is offered here too
+            self.sessions_dialog.unsaved_notes = self.unsaved_notes
         track = self.window.controller.track
         if track is not None:
             self.sessions_dialog.set_track(str(track.path), track.path.name)

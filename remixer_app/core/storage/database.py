@@ -14,6 +14,7 @@ anything is written to it, so the user's data is never overwritten.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -132,6 +133,17 @@ def _check_header(path: Path) -> None:
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
+    # One read transaction: another copy of the app creating the tables between two
+    # separate reads would show a version 0 with tables in it, "not ours".
+    conn.execute("BEGIN")
+    try:
+        _read_identity(conn, path)
+    finally:
+        with suppress(sqlite3.Error):  # it only read; the first error is the one to report
+            conn.execute("ROLLBACK")
+
+
+def _read_identity(conn: sqlite3.Connection, path: Path) -> None:
     app_id = _pragma(conn, "application_id")
     version = _pragma(conn, "user_version")
     if app_id not in (0, APPLICATION_ID):
@@ -147,6 +159,25 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
     if problems != ["ok"]:
         first = problems[0].replace("*** in database main ***", "").strip().splitlines()[0]
         raise StorageError(f"the session database is damaged ({first}); {_untouched(path)}")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL mode, waiting up to :data:`BUSY_TIMEOUT_S` for other connections.
+
+    While another connection writes (another copy of the app creating the tables of a
+    new file at the same moment), SQLite answers "busy" here at once, without waiting
+    its busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+            if code not in (_BUSY, _LOCKED) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
@@ -193,7 +224,7 @@ def open_database(path: Path) -> sqlite3.Connection:
             # Read-only checks first: nothing is written to a file that is not ours.
             _check_identity(conn, path)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
         migrate(conn, path)
     except BaseException:
