@@ -77,3 +77,18 @@ def test_a_replaced_player_gets_no_stale_measure(
     watch.set_player(None)  # e.g. a new track opens before the change settles
     qtbot.wait(2 * watch.timer.interval())
     assert first.aid_effect is before and watch.measure() is None
+
+
+def test_a_player_whose_settings_moved_on_while_built_is_measured_again(
+        qtbot: QtBot, track: tuple[HearingAidEngine, dict[str, np.ndarray], TrackSpectra]
+) -> None:
+    engine, stems, _ = track
+    model = MixModel(MixState(listener=get_preset("N3")))
+    player = Player(engine, stems, settings=model.chain_settings())  # built at 0 dB...
+    model.set_gains({"drums": 12.0, "vocals": -12.0})  # ...moved before it was handed over
+    watch = AidEffectWatch(model)
+    with qtbot.waitSignal(watch.measured, timeout=20_000):
+        watch.set_player(player)
+        player.attach(model)  # as the window does, after the watch has it
+    assert player.aid_effect.settings == player.settings
+    assert watch.measure() is None  # measured at these settings: nothing to do

@@ -297,7 +297,7 @@ def test_squeezed_editor_keeps_headings_and_chart_readable(editor: AudiogramEdit
     assert least.width() >= 200 and least.height() >= 170
 
 
-def test_rewinding_to_an_earlier_audiogram_keeps_the_edits_redoable(
+def test_returning_to_an_audiogram_put_back_keeps_the_edits_a_step_away(
         editor: AudiogramEditor, qtbot: QtBot) -> None:
     original = make_listener()
     editor.table.item(0, 0).setText("30")
@@ -307,7 +307,7 @@ def test_rewinding_to_an_earlier_audiogram_keeps_the_edits_redoable(
     editor.table.item(2, 0).setText("45")
     assert editor.undo() and editor.redo_button.isEnabled()
     with qtbot.assertNotEmitted(editor.listenerEdited):  # put back from outside
-        assert editor.rewind_to(first, "Put back")
+        assert editor.return_to(first, "Put back")
     assert editor.listener() == first and editor.status_label.text() == "Put back"
     assert editor.table.item(0, 0).text() == "30" and editor.redo_button.isEnabled()
     assert editor.redo() and editor.listener() == second
@@ -316,5 +316,11 @@ def test_rewinding_to_an_earlier_audiogram_keeps_the_edits_redoable(
     assert editor.undo() and editor.undo() and editor.undo() and editor.listener() == original
     # Not in the history: the whole of it becomes redoable.
     elsewhere = make_listener(right=[0, 0, 0, 0, 0, 0])
-    assert not editor.rewind_to(elsewhere, "Put back") and not editor.undo()
+    assert not editor.return_to(elsewhere, "Put back") and not editor.undo()
     assert editor.redo() and editor.listener() == original
+    # Put back a newer audiogram than the one shown (an undo whose refit was
+    # cancelled): forward, with the way back kept.
+    assert editor.redo() and editor.redo() and editor.undo() and editor.undo()
+    assert editor.return_to(second, "Put back") and editor.listener() == second
+    assert editor.undo() and editor.listener() == first
+    assert editor.undo() and editor.listener() == original

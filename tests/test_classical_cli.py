@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm as pyln
 import pytest
 import soundfile as sf
 from test_classical_separation import _classical_ensemble, _scene
 
 from remixer_app.cli import main
 from remixer_app.core.audiogram import get_preset
-from remixer_app.core.dsp.multiband_fitting import level_adjustment_db
+from remixer_app.core.dsp.multiband_fitting import input_gain, level_adjustment_db
 from remixer_app.core.dsp.reference import reference_classical_chain
 from remixer_app.core.stems_folder import load_stems_dir
 
@@ -57,7 +58,10 @@ def test_render_writes_the_remix_haaqi_takes_its_level_from(
     assert main([*base, "--out", str(aided), "--remix-out", str(aided)]) == 2
     assert main([*base, "--out", str(aided), "--remix-out", str(remix)]) == 0
     level = 10 ** (level_adjustment_db([4.0, -2.0]) / 20)
-    expected = level * (10 ** (4 / 20) * stems["violin"] + 10 ** (-2 / 20) * stems["cello"])
+    # as the aid takes it in: the stems' sum brought to -40 LUFS, then gains and level rule
+    into = input_gain(pyln.Meter(44100).integrated_loudness(stems["violin"] + stems["cello"]))
+    expected = into * level * (10 ** (4 / 20) * stems["violin"]
+                               + 10 ** (-2 / 20) * stems["cello"])
     np.testing.assert_allclose(sf.read(remix)[0], expected, atol=1e-6)
     capsys.readouterr()
     scored = ["haaqi", "--processed", str(aided), "--reference", str(aided),

@@ -418,7 +418,7 @@ def test_thresholds_put_back_elsewhere_leave_the_edits_a_redo_away(
     panel.editor.table.item(2, 0).setText("70")
     model.set_listener(fitted)  # a cancelled refit puts back the fitted thresholds
     assert panel.editor.listener() == fitted and panel.has_unsaved_edits()
-    assert "Redo brings it back" in panel.editor.status_label.text()
+    assert "Undo or Redo brings your change back" in panel.editor.status_label.text()
     assert panel.editor.redo() and panel.editor.redo()
     assert model.listener.right.levels[2] == 70 and model.listener.name == fitted.name
     assert panel.editor.undo() and panel.editor.undo() and panel.editor.undo()
@@ -428,3 +428,11 @@ def test_thresholds_put_back_elsewhere_leave_the_edits_a_redo_away(
     model.set_listener(get_preset("N3"))
     assert not panel.has_unsaved_edits() and panel.editor.redo()
     assert model.listener.right.levels[0] == 50 and panel.has_unsaved_edits()
+    # An undo whose refit is cancelled puts the newer audiogram back: still unsaved,
+    # and Undo goes back to the one undone to.
+    panel.editor.table.item(1, 0).setText("60")
+    newer = model.listener
+    assert panel.editor.undo()
+    model.set_listener(newer)
+    assert panel.editor.listener() == newer and panel.has_unsaved_edits()
+    assert panel.editor.undo() and model.listener.right.levels[1] != 60

@@ -324,6 +324,14 @@ def test_the_aid_hears_any_track_at_the_level_its_fitting_assumes(
         ChainSettings(GAINS)) for x in (loud, quiet)]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)  # rounding, as above
     assert np.mean(np.abs(outputs[0]) > 1.0) < 0.001
+    # The stems' sum sets the level, not a mixture given beside them (`render` has only
+    # the stems; a silent mixture file once gave a 40 dB boost)
+    mixture = sum(np.broadcast_to(np.reshape(x, (len(x), -1)), (len(x), 2))
+                  for x in loud.values())
+    for given in (0.5 * mixture, np.zeros_like(mixture)):
+        engine = HearingAidEngine(loud, get_preset("N5"), mixture=given,
+                                  hearing_aid="multiband")
+        assert np.array_equal(engine.render(ChainSettings(GAINS)), outputs[0])
 
 
 def test_all_muted_is_near_silence(engine: HearingAidEngine) -> None:

@@ -138,6 +138,16 @@ def test_the_output_curve_is_what_the_aid_renders(aid: str, amplitude: float,
     assert max(worst) > 3.0  # the linear part alone is far off: the check has teeth
 
 
+def test_soft_clipping_below_full_scale_is_measured() -> None:
+    # tanh changes every sample, not only those beyond full scale
+    instruments = loud_instruments(0.03)
+    engine = HearingAidEngine(instruments, get_preset("N3"))
+    settings = ChainSettings(clip="soft")
+    _, out = engine.excerpt(settings)
+    assert 0.5 < np.abs(out).max() < 1.0
+    assert measure_aid_effect(engine, settings).gain_db < -0.1
+
+
 def test_a_linear_chain_has_no_effect() -> None:
     instruments = loud_instruments(0.01)
     engine = HearingAidEngine(instruments, get_preset("N3"))

@@ -150,9 +150,9 @@ def test_a_cancelled_refit_after_an_audiogram_edit_leaves_it_a_redo_away(
     assert controller.jobs.running() == {"engine"}
     controller.cancel_by_user()
     assert model.listener is fitted.listener  # what plays is what the screen shows
-    assert notices[-1] == ("Fitting cancelled: the hearing aid stays fitted for N3, so your "
-                           "audiogram edit was undone; Redo in the audiogram editor brings "
-                           "it back and fits the aid to it.")
+    assert notices[-1] == ("Fitting cancelled: the hearing aid stays fitted for N3, whose "
+                           "audiogram is back in the editor; Undo or Redo there brings your "
+                           "change back and fits the aid to it.")
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         assert panel.editor.redo()
     assert model.listener == edited and controller.engine is not None

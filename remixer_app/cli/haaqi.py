@@ -45,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="dB SPL of an RMS of 1 (default: 65 - 20 log10(RMS of the "
                             "--level-from file's ear, else of the reference's))")
     level.add_argument("--level-from", metavar="FILE",
-                       help="the remix before the hearing aid (`remixer render --remix-out`): "
+                       help="the remix the hearing aid takes in (`remixer render "
+                            "--remix-out`): "
                             "the Cadenza recipes put its RMS at 65 dB SPL (the reference, "
                             "through the aid, is louder)")
     p.add_argument("--equalisation", type=int, choices=(1, 2), default=2,

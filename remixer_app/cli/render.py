@@ -111,8 +111,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--out", required=True, metavar="FILE", help="output .flac or .wav")
     p.add_argument("--remix-out", metavar="FILE",
-                   help="also write the remix before the hearing aid (hard-clipped, at "
-                        "--sample-rate): `remixer haaqi --level-from` takes its level")
+                   help="also write the remix as the hearing aid takes it in (hard-clipped, "
+                        "at --sample-rate; the multiband aid's at -40 LUFS): `remixer haaqi "
+                        "--level-from` takes its level")
     p.set_defaults(func=run)
 
 
@@ -179,6 +180,6 @@ def run(args: argparse.Namespace) -> int:
           f"{args.subtype}) for listener {listener.id}, {hearing_aid} hearing aid")
     if remix_out is not None:
         export_remix(engine, stems, settings, remix_out, rate=args.sample_rate,
-                     subtype=args.subtype, overwrite=args.overwrite)
-        print(f"wrote {remix_out}, the remix before the hearing aid")
+                     subtype=args.subtype, overwrite=args.overwrite, aid_input=True)
+        print(f"wrote {remix_out}, the remix as the hearing aid takes it in")
     return 0

@@ -71,15 +71,15 @@ def measure_aid_effect(engine: HearingAidEngine, settings: ChainSettings,
                        nfft: int = LONG_TERM_NFFT) -> AidEffect:
     """Run the aid on ``engine``'s excerpt at ``settings`` and measure :class:`AidEffect`.
 
-    A NAL-R chain without a compressor whose output stays within full scale (or is not
-    clipped) is linear: its effect is nothing, and no spectrum is taken.
+    A NAL-R chain without a compressor whose output is not clipped, or hard-clipped but
+    stays within full scale, is linear: its effect is nothing, and no spectrum is taken.
     """
     linear = engine.hearing_aid != "multiband" and settings.compressor is None
     if linear and settings.clip == "none":
         return AidEffect(settings)
     before, after = engine.excerpt(settings)
-    if linear and not np.any(np.abs(after) > 1.0):
-        return AidEffect(settings)
+    if linear and settings.clip == "hard" and not np.any(np.abs(after) > 1.0):
+        return AidEffect(settings)  # (tanh changes every sample: soft clip is measured)
     clip_signal(after, settings.clip, out=after)
     gain = integrated_loudness(after, engine.rate) - integrated_loudness(before, engine.rate)
     into = welch_power(before, nfft)[0]

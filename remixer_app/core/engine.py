@@ -115,8 +115,9 @@ class HearingAidEngine:
     listener
         The listener whose audiograms fit the hearing aid to each ear.
     mixture
-        The input mixture whose loudness the remix is matched to (NAL-R) or brought to
-        the aid's input level (multiband); the sum of the stems when ``None``.
+        The input mixture whose loudness the remix is matched to; the sum of the
+        stems when ``None``. The multiband aid has no loudness match and ignores it
+        (beyond checking its shape): it brings the stems' sum to its input level.
     hearing_aid
         ``"nalr"``: NAL-R and the optional single-band compressor (Cadenza ICASSP 2024);
         ``"multiband"``: the Cadenza 2 aid (level rule, six-band compressor per ear).
@@ -191,9 +192,10 @@ class HearingAidEngine:
             self.aided = np.empty((len(self.stem_names), 2, frames))
             for k, stem in enumerate(checked):
                 self.aided[k] = stem.T
-            if mix is None:  # (2, frames) float64: summed from the rows just written
-                mix = self.aided.sum(axis=0).T
-            self.input_gain = input_gain(integrated_loudness(mix, ENGINE_RATE))
+            # From the stems' sum, not a given mixture: `remixer render` and the reference
+            # chain have only the stems, and a silent or stray mixture file must not set it.
+            self.input_gain = input_gain(integrated_loudness(self.aided.sum(axis=0).T,
+                                                             ENGINE_RATE))
             self.aided *= self.input_gain
             return
         self.input_gain = 1.0

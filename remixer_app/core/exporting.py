@@ -79,12 +79,20 @@ def export_aided(engine: HearingAidEngine, settings: ChainSettings, path: str | 
 
 def export_remix(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
                  settings: ChainSettings, path: str | Path, *, rate: int = DEFAULT_EXPORT_RATE,
-                 subtype: str = DEFAULT_SUBTYPE, overwrite: bool = False) -> Exported:
+                 subtype: str = DEFAULT_SUBTYPE, overwrite: bool = False,
+                 aid_input: bool = False) -> Exported:
     """Write the remix without the hearing aid, resampled, then hard-clipped as the
-    player's remix is heard (the clip mode is the hearing aid's)."""
+    player's remix is heard (the clip mode is the hearing aid's).
+
+    ``aid_input`` writes it as the aid takes it in, times
+    :attr:`~remixer_app.core.engine.HearingAidEngine.input_gain` (the multiband aid's
+    -40 LUFS; NAL-R's is 1): the recipes' remix, which HAAQI's level comes from.
+    """
     check_export_target(path, subtype, overwrite=overwrite)
-    final, over = HearingAidEngine.finalize(remix_signal(engine, stems, settings),
-                                            replace(settings, clip="hard"), rate)
+    remix = remix_signal(engine, stems, settings)
+    if aid_input:
+        remix *= engine.input_gain
+    final, over = HearingAidEngine.finalize(remix, replace(settings, clip="hard"), rate)
     written = write_audio(path, final, rate, subtype=subtype, overwrite=overwrite)
     return Exported(written, final.shape[0] / rate, over)
 

@@ -43,9 +43,13 @@ class AidEffectWatch(QObject):
         self.destroyed.connect(lambda *_: unsubscribe())
 
     def set_player(self, player: Player | None) -> None:
-        """Follow ``player`` (built with the effect at its settings; ``None``: none)."""
+        """Follow ``player`` (``None``: none). Its settings may have moved on from those
+        it was built and measured with, even after this (the window attaches it to the
+        mix after): once they settle, :meth:`measure` sees to it."""
         self.drop_pending()
         self.player = player
+        if player is not None:
+            self.timer.start()
 
     def drop_pending(self) -> None:
         """Stop the debounce and the running measurement; a result on its way is dropped."""
@@ -56,9 +60,10 @@ class AidEffectWatch(QObject):
         self._request += 1
 
     def measure(self) -> Worker | None:
-        """Measure the effect at the player's settings now (the timer's slot)."""
+        """Measure the effect at the player's settings now, unless it was measured at
+        them already (the timer's slot)."""
         player = self.player
-        if player is None:
+        if player is None or player.aid_effect.settings == player.settings:
             return None
         self.drop_pending()
         engine, settings = player.engine, player.settings

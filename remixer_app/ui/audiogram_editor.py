@@ -264,37 +264,45 @@ class AudiogramEditor(QWidget):
             self.status_label.clear()
         self._show(listener)
 
-    def rewind_to(self, listener: Listener, message: str) -> bool:
-        """Show ``listener`` as if the edits made since it were undone, without emitting
-        :attr:`listenerEdited`; Redo brings them back one by one.
+    def return_to(self, listener: Listener, message: str) -> bool:
+        """Show ``listener``, put back from outside, as if the user had undone or redone
+        their way to it, without emitting :attr:`listenerEdited`.
 
-        For an audiogram put back from outside (a cancelled fitting goes back to the one
-        fitted): the user's edits must stay a Redo away, not be forgotten.
+        For an audiogram put back by a cancelled fitting (the one fitted): the user's
+        edits since must stay an Undo or Redo away, not be forgotten.
 
         Parameters
         ----------
         listener
-            An earlier audiogram: the newest equal one in the undo history and the
-            edits after it go to the redo stack (all of the history when none is equal).
+            An audiogram of the undo history (the newest equal one: undone to) or of
+            the redo stack (redone to); when it is in neither, all of the history goes
+            to the redo stack, so that Redo brings the edits back one by one.
         message
             What the status line says happened.
 
         Returns
         -------
         bool
-            Whether ``listener`` was in the undo history.
+            Whether ``listener`` was in the undo history or the redo stack.
         """
-        found = listener in self._history
-        if self._listener is not None:
-            self._redo.append(self._listener)
-        while self._history:
-            earlier = self._history.pop()
-            if found and earlier == listener:
+        for source, target in ((self._history, self._redo), (self._redo, self._history)):
+            if listener in source:
+                while self._listener != listener:
+                    assert self._listener is not None
+                    target.append(self._listener)
+                    self._listener = source.pop()
                 break
-            self._redo.append(earlier)
+        else:
+            if self._listener is not None:
+                self._redo.append(self._listener)
+            while self._history:
+                self._redo.append(self._history.pop())
+            self._show(listener)
+            self.status_label.setText(message)
+            return False
         self._show(listener)
         self.status_label.setText(message)
-        return found
+        return True
 
     def _show(self, listener: Listener | None) -> None:
         self._listener = listener

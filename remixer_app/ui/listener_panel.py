@@ -218,13 +218,14 @@ class ListenerPanel(ListenerFileActions):
     def _take_outside_change(self, listener: Listener | None) -> None:
         """Start afresh from a listener set elsewhere, except that the same person with
         other thresholds (a cancelled refit puts back the ones fitted) leaves the edits
-        a Redo away: nothing the user typed may vanish."""
+        an Undo or Redo away: nothing the user typed may vanish. The listener as chosen
+        stays the base then, so an edit put back still counts as unsaved."""
         shown = self.editor.listener()
         if (listener is not None and shown is not None and listener.id == shown.id
                 and not _same_audiograms(listener, shown)):
-            if not self.editor.rewind_to(listener, "Your edit was undone from outside the "
-                                                   "editor; Redo brings it back"):
-                self._base = listener  # not an earlier audiogram of these edits
+            if not self.editor.return_to(listener, "The fitted audiogram was put back; "
+                                                   "Undo or Redo brings your change back"):
+                self._base = listener  # none of these edits': a listener chosen afresh
             return
         self._base = listener
         self.editor.set_listener(listener)

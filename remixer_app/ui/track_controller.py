@@ -202,8 +202,9 @@ class TrackController(QObject):
 
         A cancelled refit leaves the engine fitted for the listener and hearing aid it
         was built for, so the model goes back to those: the screen must never show one
-        listener while another's fitting plays and exports. An audiogram edit taken back
-        so stays a Redo away in the listener panel's editor, and the notice says so.
+        listener while another's fitting plays and exports. An audiogram change taken
+        back so stays an Undo or Redo away in the listener panel's editor, and the
+        notice says so.
         """
         running = self.jobs.running()
         self.cancel()
@@ -225,8 +226,8 @@ class TrackController(QObject):
         if (listener is not None and listener.id == fitted.id
                 and (listener.left, listener.right) != (fitted.left, fitted.right)):
             self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
-                             f"{fitted.id}, so your audiogram edit was undone; Redo in the "
-                             "audiogram editor brings it back and fits the aid to it.")
+                             f"{fitted.id}, whose audiogram is back in the editor; Undo or "
+                             "Redo there brings your change back and fits the aid to it.")
         else:
             self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
                              f"{fitted.id}.")
