@@ -84,7 +84,7 @@ classical: install
 # continued at once on a GPU, 2400 + 800 steps of 16 examples, and the weights tuned.
 # Every step resumes when run again. Without a GPU, TRAIN_DEVICE=cpu runs the last
 # stage on the CPU (hours).
-# models/default.yaml also sets `segment: 4` per member (see the model card).
+# `remixer train` writes each member's `segment: 4` (its inference window; see the model card).
 default-ensemble: install
 	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/first \
 		--ensemble-name default --threads 1 & other=$$!; \

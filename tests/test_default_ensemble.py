@@ -96,3 +96,11 @@ def test_the_classical_ensemble_is_our_trained_instrument_members() -> None:
     for member in spec.members:
         assert member.file is not None and file_sha256(member.file) == member.sha256
         _assert_made_by_its_recipe(member.id, member.file.with_suffix(".json"), member.sha256)
+
+
+def test_the_recipes_separate_with_the_shipped_windows() -> None:
+    # `remixer train` writes a recipe's window into the ensembles it makes, so that they
+    # run as fast as the shipped ones (models/MODEL_CARD.md, Speed).
+    for name in ("default", "classical"):
+        for member in load_ensemble(name).members:
+            assert RECIPES[member.id].inference_segment == member.segment, member.id

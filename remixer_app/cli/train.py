@@ -25,6 +25,9 @@ EXIT_INTERRUPTED = 130
 
 DEFAULT_HRIR = Path("hrir") / "VP_N6-BTE_fr.mat"
 ENSEMBLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: The default --ensemble-name, by kind: an ensemble is of one kind, so a classical
+#: member trained beside pop ones must not take their file.
+DEFAULT_NAMES = {False: "custom", True: "custom_classical"}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +50,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         f"DATA/../../{DEFAULT_HRIR})")
     p.add_argument("--out", type=output_folder, metavar="DIR", default=None,
                    help=f"where the weights go (default: {ensemble_folders()[-1]})")
-    p.add_argument("--ensemble-name", default="custom", metavar="NAME",
-                   help="ensemble file written in --out (default: custom)")
+    p.add_argument("--ensemble-name", metavar="NAME",
+                   help=f"ensemble file written in --out (default: {DEFAULT_NAMES[False]}, "
+                        f"{DEFAULT_NAMES[True]} for the classical_* recipes); other "
+                        "ensemble files there that list this member get its new checksum")
     p.add_argument("--steps", type=int, metavar="N", help="steps on plain stems "
                    "(default: the recipe's)")
     p.add_argument("--finetune-steps", type=int, metavar="N",
@@ -67,8 +72,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "with a GPU, a few keep it busy. The batches are the same either way")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace this member's weights already in --out (and the ensemble "
-                        "file there) when there is no checkpoint to resume")
+                   help="replace this member's weights already in --out when there is no "
+                        "checkpoint to resume, and the ensemble file NAME.yaml there where "
+                        "rewriting it drops members it lists (of the other kind, say)")
     p.set_defaults(func=run)
 
 
@@ -76,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
     """Train, write weights, card and ensemble file; returns the exit code."""
     import torch
 
-    from remixer_app.training.ensemble_file import write_ensemble
-    from remixer_app.training.trainer import checkpoint_path, train_member
+    from remixer_app.training.checkpoint import checkpoint_path
+    from remixer_app.training.ensemble_file import update_checksums, write_ensemble
+    from remixer_app.training.trainer import train_member
 
     recipe, data, hrir, out, init = _checked(args)
     if args.threads:
@@ -97,9 +104,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     end_progress()
     ensemble = write_ensemble(out, args.ensemble_name, trained=recipe.name)
+    loss = ("no training step ran" if result.final_loss is None
+            else f"final loss {result.final_loss:.4f}")
     print(f"{result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB, sha256 "
-          f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, final loss "
-          f"{result.final_loss:.4f}; ensemble file {ensemble}")
+          f"{result.sha256[:12]}...) after {result.seconds / 60:.1f} min, {loss}; "
+          f"ensemble file {ensemble}")
+    for other in update_checksums(out, recipe.name, result.sha256):
+        print(f"{other}: updated {recipe.name}'s checksum to the new weights (its member "
+              "weights were tuned for the old ones: run `remixer tune-ensemble` on it again)")
     shipped = available_ensembles().get(args.ensemble_name)
     if shipped is not None and shipped.resolve() != ensemble.resolve():
         # Names are looked up in the bundled models first: NAME means the shipped file.
@@ -111,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path, Path | None]:
     """The run's recipe, data, HRIR file, output folder and starting weights, every one
     checked before any work, so that a mistake costs seconds rather than the plain stage."""
-    from remixer_app.training.trainer import checkpoint_path
+    from remixer_app.training.checkpoint import checkpoint_path
+    from remixer_app.training.ensemble_file import check_nothing_dropped
 
     for option, least in (("steps", 0), ("finetune_steps", 0), ("threads", 1),
                           ("batch", 1), ("workers", 0)):
@@ -122,6 +135,8 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
     recipe = RECIPES[args.member].with_steps(args.steps, args.finetune_steps, args.batch)
     if recipe.steps + recipe.finetune_steps == 0:
         raise ValueError("--steps 0 and --finetune-steps 0 leave nothing to train")
+    if args.ensemble_name is None:
+        args.ensemble_name = DEFAULT_NAMES[recipe.presence]
     if not ENSEMBLE_NAME.fullmatch(args.ensemble_name):
         raise ValueError(f"--ensemble-name must be a plain name (letters, digits, . _ -), "
                          f"not {args.ensemble_name!r}")
@@ -145,6 +160,8 @@ def _checked(args: argparse.Namespace) -> tuple[Recipe, Path, Path | None, Path,
         raise RemixerError(f"{weights} already exists (and there is no checkpoint to resume): "
                            "pass --overwrite to replace it and the ensemble file there, or "
                            "choose another --out")
+    if not args.overwrite:
+        check_nothing_dropped(out, args.ensemble_name, recipe.name)
     init = Path(args.init) if args.init else None
     if init is not None and not init.is_file():
         raise RemixerError(f"starting weights {init} do not exist")

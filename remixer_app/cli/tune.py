@@ -15,9 +15,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "tune-ensemble", help="choose an ensemble's per-stem member weights on training tracks",
         description="Separate the first N training tracks with every member of an ensemble "
                     "(plain and, with --hrir, at-ear mixtures), pick for each stem the member "
-                    "weights with the best mean SDR on a grid, and write them into the "
-                    "ensemble file (with NAME.tuning.json beside it). Tune on training data "
-                    "only, never on the tracks you report scores on.")
+                    "weights with the best mean SDR on a grid over the tracks where it "
+                    "plays (not silent), and write them into the ensemble file (with "
+                    "NAME.tuning.json beside it). Tune on training data only, never on the "
+                    "tracks you report scores on.")
     p.add_argument("ensemble", help="ensemble name in models/ or path to an ensemble file")
     p.add_argument("--data", required=True, metavar="DIR", help="folder of training tracks")
     p.add_argument("--hrir", metavar="FILE", help="also tune on at-ear mixtures (+-30 degrees)")
@@ -40,5 +41,7 @@ def run(args: argparse.Namespace) -> int:
     report = tune_ensemble(args.ensemble, Path(args.data), limit=args.limit, hrir=hrir,
                            steps=args.steps, log=lambda m: print(m, file=sys.stderr))
     for stem, result in report["stems"].items():
-        print(f"{stem}: {result['weights']} -> {result['ensemble_sdr']:.2f} dB")
+        # Stems are scored only where they play: say how many tracks that was.
+        print(f"{stem}: {result['weights']} -> {result['ensemble_sdr']:.2f} dB on "
+              f"{result['tracks']} of {report['tracks']} tracks")
     return 0

@@ -4,13 +4,15 @@ The loop takes augmented batches (:mod:`remixer_app.training.batches`), minimise
 L1 distance between estimated and true stem waveforms (as Demucs does) with Adam and
 a cosine learning-rate decay within each stage, and saves a checkpoint every
 ``recipe.checkpoint_every`` steps. A checkpoint holds the weights, the optimiser, the
-step and torch's random generator, and each batch is a function of the seed and its
-step, so a resumed run continues exactly where it stopped; a checkpoint is a plain dict
-of tensors and numbers, loaded with ``weights_only=True``. The model learns on the CPU
-or on a GPU (``device``).
+step (and how many of the steps were plain), the losses not yet in the curve and
+torch's random generator, and each batch is a function of the seed and its step, so a
+resumed run continues exactly where it stopped; a checkpoint is a plain dict of tensors
+and numbers, loaded with ``weights_only=True``. The model learns on the CPU or on a GPU
+(``device``).
 
 At the end the weights are written as a safetensors member file with, beside it,
-``NAME.json``: the recipe, the data used, the loss curve and the time taken.
+``NAME.json``: the recipe, the steps done in each stage, the data and head-related
+responses used, the loss curve and the time taken.
 """
 
 from __future__ import annotations
@@ -33,11 +35,17 @@ from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.separation.members import (
     ARCHITECTURES,
-    file_sha256,
     read_member_file,
     save_member,
 )
 from remixer_app.training.batches import BatchStream, BatchWorkerError
+from remixer_app.training.checkpoint import (
+    check_resume,
+    checkpoint_path,
+    file_record,
+    restore,
+    save_checkpoint,
+)
 from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
 from remixer_app.training.recipes import Recipe
 
@@ -52,12 +60,7 @@ class TrainResult:
     sha256: str
     card: Path
     seconds: float
-    final_loss: float
-
-
-def checkpoint_path(out: Path, name: str) -> Path:
-    """The resumable checkpoint of member ``name`` trained into ``out``."""
-    return out / ".checkpoints" / f"{name}.pt"
+    final_loss: float | None  # the loss curve's last point; None when no step ran
 
 
 def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
@@ -72,12 +75,15 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     ----------
     hrir
         Head-related responses for the at-ear stage (a MATLAB file as in
-        ``../shared/data/hrir``); required when ``recipe.finetune_steps > 0``.
+        ``../shared/data/hrir``); required when ``recipe.finetune_steps > 0``. Once
+        the at-ear stage has begun, a resumed run must use the same file.
     init
         A member file of the same architecture and configuration to start from
         (fine-tuning) instead of random weights; ignored when resuming.
     resume
-        Continue from the checkpoint in ``out`` if there is one for this recipe.
+        Continue from the checkpoint in ``out`` if there is one for this recipe. The
+        step counts may grow or shrink as long as the steps done in each stage fit
+        them, but not change the plain stage once the at-ear stage has begun.
     device
         Where the model learns: ``"cpu"`` or a torch GPU device such as ``"cuda"``.
     workers
@@ -90,7 +96,11 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         ``cancelled()`` became true; the finished steps are checkpointed first, so
         running again resumes there.
     RemixerError
-        No usable data, or a checkpoint from a different recipe.
+        No usable data, or a checkpoint that this run cannot continue (a different
+        recipe, data, starting weights or head-related responses, or step counts
+        that the steps done in each stage do not fit).
+    ExportError
+        A checkpoint or the member cannot be written (e.g. the disk is full).
     """
     if recipe.finetune_steps > 0 and hrir is None:
         raise RemixerError("the at-ear stage needs head-related responses (--hrir FILE)")
@@ -101,18 +111,22 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     model = ARCHITECTURES[recipe.architecture](**recipe.config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     data_folder = str(Path(data).resolve())
-    state: dict[str, Any] = {"step": 0, "losses": [], "seconds": 0.0, "init": None,
-                             "data": data_folder}
+    # "window": the losses of the steps since the loss curve's last point.
+    state: dict[str, Any] = {"step": 0, "plain_steps": 0, "losses": [], "window": [],
+                             "seconds": 0.0, "init": None, "data": data_folder, "hrir": None}
     ckpt = checkpoint_path(out, recipe.name)
     total = recipe.steps + recipe.finetune_steps
+    responses = None if hrir is None else file_record(hrir)
     if resume and ckpt.is_file():
-        state = _restore(ckpt, recipe, model, optimizer)
-        _check_resume(ckpt, state, total, data, init)
+        state, asked = restore(ckpt, recipe, model, optimizer)
+        check_resume(ckpt, state, recipe, asked, data, init, hrir, responses)
         state.setdefault("data", data_folder)  # checkpoints made before it was recorded
         log(f"resuming {recipe.name} at step {state['step']}")
     elif init is not None:
         state["init"] = _initialise(model, recipe, init)
         log(f"starting from {init}")
+    if responses is not None:  # the same file if the at-ear stage has begun (checked)
+        state["hrir"] = responses
 
     paths = find_tracks(data)
     log(f"{len(paths)} training tracks in {data}")
@@ -125,16 +139,15 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     plain = load_tracks(paths)
     _check_sources(paths, plain, recipe, model.sources)
     frames = int(round(recipe.segment_s * TARGET_RATE))
-    window: list[float] = []
     started = time.monotonic() - state["seconds"]
 
     def checkpoint() -> None:
         state["seconds"] = time.monotonic() - started
-        _save_checkpoint(ckpt, recipe, model, optimizer, state)
+        save_checkpoint(ckpt, recipe, model, optimizer, state)
 
     model.train()
     while state["step"] < total:
-        finetune = state["step"] >= recipe.steps
+        finetune = state["plain_steps"] >= recipe.steps
         tracks = plain
         if finetune:
             assert hrir is not None
@@ -151,11 +164,12 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
                     checkpoint()  # the steps done since the last one are kept for the rerun
                     raise
                 loss = _learn(model, optimizer, recipe, batch, device)
-                window.append(loss)
+                state["window"].append(loss)
                 state["step"] = step + 1
+                if not finetune:
+                    state["plain_steps"] += 1
                 if state["step"] % LOSS_EVERY == 0 or state["step"] == total:
-                    state["losses"].append([state["step"], float(np.mean(window))])
-                    window = []
+                    _close_window(state)
                 if state["step"] % recipe.checkpoint_every == 0 or state["step"] == total:
                     checkpoint()
                 stage = "at-ear" if finetune else "plain"
@@ -165,6 +179,9 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
                 except Cancelled:
                     checkpoint()
                     raise
+    if state["window"]:  # the end was reached by an earlier session that asked for more
+        _close_window(state)
+        checkpoint()
     state["device"] = _device_name(device)
     state["workers"] = workers
     return _publish(recipe, model, out, data, len(paths), state)
@@ -186,27 +203,17 @@ def _learn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, recipe: Rec
     return float(loss.item())
 
 
+def _close_window(state: dict[str, Any]) -> None:
+    """End the loss curve's current point: the mean loss of the steps since the last."""
+    state["losses"].append([state["step"], float(np.mean(state["window"]))])
+    state["window"] = []
+
+
 def _device_name(device: str) -> str:
     """``device`` as the card records it: a GPU with its model name."""
     if torch.device(device).type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return device
-
-
-def _check_resume(path: Path, state: dict[str, Any], total: int, data: Path,
-                  init: Path | None) -> None:
-    """Refuse to resume a run into other data, other starting weights or fewer steps than
-    it has done: the weights and their card would describe a run that never happened."""
-    trained_on = state.get("data")
-    if trained_on is not None and trained_on != str(Path(data).resolve()):
-        raise RemixerError(f"checkpoint {path} is of a run on {trained_on}, not {data}: run "
-                           "with --fresh to start over, or choose another --out")
-    if init is not None and (state.get("init") or {}).get("sha256") != file_sha256(init):
-        raise RemixerError(f"checkpoint {path} is of a run that did not start from {init}: "
-                           "run with --fresh to start from it, or choose another --out")
-    if state["step"] > total:
-        raise RemixerError(f"checkpoint {path} is at step {state['step']}, past the {total} "
-                           "steps asked: ask for more steps, or run with --fresh")
 
 
 def _check_sources(paths: list[Path], tracks: list[Track], recipe: Recipe,
@@ -235,7 +242,7 @@ def _initialise(model: torch.nn.Module, recipe: Recipe, init: Path) -> dict[str,
         raise RemixerError(f"{init} is not a {recipe.name} member (architecture "
                            f"{metadata.get('architecture')!r}); start from that recipe's weights")
     model.load_state_dict(state)
-    return {"file": init.name, "sha256": file_sha256(init)}
+    return file_record(init)
 
 
 def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None:
@@ -248,41 +255,6 @@ def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None
         group["lr"] = lr
 
 
-def _save_checkpoint(path: Path, recipe: Recipe, model: torch.nn.Module,
-                     optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"recipe": json.dumps(recipe.as_dict(), sort_keys=True),
-               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-               "torch_rng": torch.get_rng_state(),
-               "state": json.dumps(state)}
-    atomic_write(path, lambda tmp: torch.save(payload, tmp), overwrite=True)
-
-
-def _restore(path: Path, recipe: Recipe, model: torch.nn.Module,
-             optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    try:
-        payload = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # noqa: BLE001 - any unreadable file means the same to the user
-        raise RemixerError(f"checkpoint {path} cannot be read (damaged or incomplete); "
-                           "delete it or run with --fresh") from exc
-    if _schedule_free(payload.get("recipe")) != _schedule_free(recipe.as_dict()):
-        raise RemixerError(f"checkpoint {path} was made with different settings; run with "
-                           "--fresh to start over")
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    torch.set_rng_state(payload["torch_rng"])
-    return json.loads(payload["state"])
-
-
-def _schedule_free(recipe: str | dict[str, Any] | None) -> str:
-    """A recipe without its step counts: a run may be resumed with more or fewer steps
-    (the learning-rate schedule then follows the new counts from where it stands)."""
-    data = json.loads(recipe) if isinstance(recipe, str) else dict(recipe or {})
-    data.pop("steps", None)
-    data.pop("finetune_steps", None)
-    return json.dumps(data, sort_keys=True)
-
-
 def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,
              state: dict[str, Any]) -> TrainResult:
     model.eval().cpu()
@@ -290,9 +262,12 @@ def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, trac
     weights = out / f"{recipe.name}.safetensors"
     sha = save_member(model, weights, recipe.architecture, recipe.config)
     params = sum(p.numel() for p in model.parameters())
+    at_ear = state["step"] - state["plain_steps"]
     card = {"member": recipe.name, "architecture": recipe.architecture,
             "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
+            "steps_done": {"plain": state["plain_steps"], "at_ear": at_ear},
             "data": {"folder": data.resolve().name, "tracks": tracks},
+            "hrir": state.get("hrir") if at_ear else None,
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "device": state.get("device", "cpu"), "batch_workers": state.get("workers", 0),
             "initial_weights": state.get("init"),
@@ -301,5 +276,5 @@ def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, trac
     card_path = out / f"{recipe.name}.json"
     atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=1) + "\n"),
                  overwrite=True)
-    final = state["losses"][-1][1] if state["losses"] else float("nan")
+    final = state["losses"][-1][1] if state["losses"] else None
     return TrainResult(weights, sha, card_path, state["seconds"], final)

@@ -10,8 +10,11 @@ of each stem's mean SDR over the mixtures. With a remask every stem's estimate d
 on every stem's weights, so the weights are found by rounds of coordinate ascent: from
 the best member alone, each stem in turn takes the best weights of a grid on the
 simplex, until a round changes nothing. With a residual "other", only vocals, drums and
-bass are tuned; a classical ensemble is tuned per instrument, on the tracks where it
-plays. The weights are written into the ensemble file, and into ``NAME.tuning.json``
+bass are tuned. Each stem is tuned on the tracks where it plays: a classical
+ensemble's instruments on the tracks that name them, a pop stem where it has at least
+1e-5 of its mixture's energy (-50 dB). A silent stem's SDR measures only what leaks
+into it, tens of dB below any other, so one instrumental track would decide the vocals
+weights. The weights are written into the ensemble file, and into ``NAME.tuning.json``
 beside it the scores of every member alone and of the ensemble with the written
 weights: what it scores on those mixtures.
 """
@@ -37,9 +40,12 @@ from remixer_app.core.separation import Separator, load_separator
 from remixer_app.core.separation.ensemble import EnsembleSpec, find_ensemble, load_ensemble
 from remixer_app.core.separation.postprocess import postprocess_track
 from remixer_app.training.data import find_tracks, load_track
+from remixer_app.training.ensemble_file import save_ensemble_data
 
 Mixture = tuple[np.ndarray, dict[str, np.ndarray]]  # mixture, true stems
 MAX_ROUNDS = 4  # of tuning every stem in turn
+#: A stem with less energy than this share of its mixture's (-50 dB) does not play.
+AUDIBLE = 1e-5
 Weights = Mapping[str, Sequence[float]]  # stem -> one weight per member
 
 
@@ -72,9 +78,19 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
     ids = [m.id for m in spec.members]
     stems = [s for s in spec.sources if s != "other" or not spec.residual_other]
     mixtures = tuning_mixtures(data, limit, hrir)
-    if not any(stem in truth for _, truth in mixtures for stem in stems):
+    per_track = 1 if hrir is None else 2  # a track's plain mixture, then its at-ear one
+    # Decided on the plain mixture, so that a track counts for both or neither.
+    plays = [[stem for stem in stems if _plays(*mixtures[i - i % per_track], stem)]
+             for i in range(len(mixtures))]
+    playing = {stem: [i for i, found in enumerate(plays) if stem in found] for stem in stems}
+    tuned = [stem for stem in stems if playing[stem]]  # the others keep the file's weights
+    if not tuned:
         raise RemixerError(f"the tracks in {data} hold none of the stems ensemble "
-                           f"{spec.name!r} separates ({', '.join(stems)}): nothing to tune")
+                           f"{spec.name!r} separates ({', '.join(stems)}), or only silent ones: "
+                           "nothing to tune")
+    for stem in stems:
+        if not playing[stem]:
+            log(f"{stem}: silent in every track; its weights stay as they are")
     log(f"tuning {len(ids)} members on {len(mixtures)} mixtures from {data}")
     estimates = []  # per member, per mixture: {stem: estimate before post-processing}
     for member in ids:
@@ -82,9 +98,6 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
                           .without_postprocessing().separate(mix, TARGET_RATE)
                           for mix, truth in mixtures])
         log(f"separated with {member}")
-    playing = {stem: [i for i, (_, truth) in enumerate(mixtures) if stem in truth]
-               for stem in stems}
-    tuned = [stem for stem in stems if playing[stem]]  # the others keep the file's weights
     # A stem's weights change the remask of every mixture the ensemble separates it from.
     affected = {stem: [i for i, out in enumerate(estimates[0]) if stem in out] for stem in tuned}
 
@@ -94,8 +107,7 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
         for i in indices:
             out = ensemble_stems(spec, mixtures[i][0], [member[i] for member in estimates],
                                  weights)
-            found[i] = {s: sdr(truth, out[s]) for s, truth in mixtures[i][1].items()
-                        if s in tuned}
+            found[i] = {s: sdr(mixtures[i][1][s], out[s]) for s in plays[i]}
         return found
 
     def mean_sdrs(weights: Weights) -> dict[str, float]:
@@ -127,12 +139,13 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
         if not changed:
             break
     final = mean_sdrs(chosen)
-    report: dict[str, Any] = {"tracks": len(mixtures) // (1 if hrir is None else 2),
+    report: dict[str, Any] = {"tracks": len(mixtures) // per_track,
                               "mixtures": len(mixtures), "stems": {}}
     for stem in tuned:
         members = {member: alone[m][stem] for m, member in enumerate(ids)}
         shares = dict(zip(ids, chosen[stem], strict=True))
-        report["stems"][stem] = {"members_alone_sdr": members, "weights": shares,
+        report["stems"][stem] = {"tracks": len(playing[stem]) // per_track,
+                                 "members_alone_sdr": members, "weights": shares,
                                  "ensemble_sdr": final[stem]}
         log(f"{stem}: weights {shares} SDR {final[stem]:.2f} dB "
             f"(alone: {', '.join(f'{k} {v:.2f}' for k, v in members.items())})")
@@ -175,6 +188,14 @@ def _shares(weights: Sequence[float]) -> tuple[float, ...]:
     return tuple(w / total for w in weights)
 
 
+def _plays(mix: np.ndarray, truth: Mapping[str, np.ndarray], stem: str) -> bool:
+    """Whether ``stem`` is in the track and audible in its mixture ``mix``."""
+    if stem not in truth:
+        return False
+    energy = float(np.sum(np.square(truth[stem], dtype=np.float64)))
+    return energy > AUDIBLE * float(np.sum(np.square(mix, dtype=np.float64)))
+
+
 def _separator(path: Path, member: str, instruments: tuple[str, ...] | None) -> Separator:
     return load_separator(str(path), device="cpu", member=member, instruments=instruments)
 
@@ -188,8 +209,4 @@ def _write_weights(path: Path, ids: list[str], chosen: dict[str, tuple[float, ..
         old = member.get("weights", {})
         member["weights"] = {stem: round(chosen[stem][m], 4) if stem in chosen
                              else old.get(stem, 1.0) for stem in sources}
-    if path.suffix.lower() == ".json":  # an ensemble file keeps its format
-        text = json.dumps(data, indent=1) + "\n"
-    else:
-        text = yaml.safe_dump(data, sort_keys=False, width=88)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=True)
+    save_ensemble_data(path, data)  # in the format it had
