@@ -14,7 +14,8 @@ from remixer_app.core.dsp import nalr
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, apply_fir_into, nalr_fir
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
-from remixer_app.core.errors import AudioError
+from remixer_app.core.errors import AudioError, Cancelled
+from remixer_app.core.progress import ProgressReport
 
 RATE = ENGINE_RATE
 NEG_INF = float("-inf")
@@ -302,3 +303,27 @@ def test_render_in_blocks_equals_one_span(engine: HearingAidEngine,
     monkeypatch.setattr(engine_module, "RENDER_BLOCK", 1000)
     np.testing.assert_array_equal(engine.render(settings), whole)
 
+
+
+@pytest.mark.parametrize("aid", ["nalr", "multiband"])
+def test_fitting_reports_its_stages_and_stops_when_cancelled(
+        stems: dict[str, np.ndarray], aid: str) -> None:
+    reports: list[ProgressReport] = []
+    HearingAidEngine(stems, get_preset("N3"), hearing_aid=aid,  # type: ignore[arg-type]
+                     progress=reports.append)
+    fractions = [r.fraction for r in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # Cancelled once the loudness is measured: no filtering of a replaced fitting's stems
+    seen: list[ProgressReport] = []
+    with pytest.raises(Cancelled):
+        HearingAidEngine(stems, get_preset("N3"), hearing_aid=aid,  # type: ignore[arg-type]
+                         progress=seen.append, cancelled=lambda: bool(seen))
+    assert len(seen) == 1 and seen[0].fraction < 1.0
+
+
+def test_building_a_player_stops_when_cancelled(engine: HearingAidEngine,
+                                                stems: dict[str, np.ndarray]) -> None:
+    from remixer_app.core.player import Player
+
+    with pytest.raises(Cancelled):
+        Player(engine, stems, cancelled=lambda: True)

@@ -10,16 +10,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
+from fake_separators import FakeLoader, ShareSeparator  # noqa: E402
 from PySide6.QtCore import QThread  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
+from remixer_app.core import memory_check  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
+from remixer_app.core.progress import ProgressReport  # noqa: E402
 from remixer_app.ui import track_controller  # noqa: E402
 from remixer_app.ui.listener_panel import ListenerPanel  # noqa: E402
-from remixer_app.ui.track_controller import TrackController  # noqa: E402
+from remixer_app.ui.track_controller import FITTING_SHARE, TrackController  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
 
@@ -238,3 +241,57 @@ def test_a_track_whose_first_fitting_was_cancelled_can_be_fitted(qtbot: QtBot,
     controller.busy.connect(busy.append)
     controller.fit()  # fitted: nothing to do
     assert busy == []
+
+
+def _song(path: Path) -> Path:
+    sf.write(path, 0.05 * np.random.default_rng(1).standard_normal((RATE, 2)), RATE)
+    return path
+
+
+def test_a_track_too_long_for_memory_is_refused_before_separation_and_the_old_stays(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    separator = ShareSeparator()
+    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(_stems_folder(tmp_path / "stems"))
+    track, player = controller.track, controller.player
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: 1000)
+    with qtbot.waitSignal(controller.failed, timeout=60000) as blocker:
+        controller.open(_song(tmp_path / "long.wav"))
+    title, message, _ = blocker.args
+    assert title == "Opening long.wav failed" and "needs about" in message
+    assert separator.runs == 0  # before any separation
+    assert controller.track is track and controller.player is player is not None
+
+
+def test_opening_the_track_being_opened_again_goes_on(qtbot: QtBot, tmp_path: Path) -> None:
+    loader = FakeLoader()
+    controller = TrackController(MixModel(), ensemble="a", separator_loader=loader)  # type: ignore
+    busy: list[str] = []
+    notices: list[str] = []
+    controller.busy.connect(busy.append)
+    controller.notice.connect(notices.append)
+    song = _song(tmp_path / "song.wav")
+    with qtbot.waitSignal(controller.track_opened, timeout=60000):
+        controller.open(song)
+        controller.open(str(song))  # a second drop, or the recent entry clicked again
+    assert busy.count("Opening song.wav") == 1  # not started over
+    assert notices == ["Already opening song.wav."]
+    assert loader.calls == [("a", None)]
+    controller.open(song)
+    controller.set_ensemble("b")
+    with qtbot.waitSignal(controller.track_opened, timeout=60000):
+        controller.open(song)  # another ensemble asked: that is a new open
+    assert controller.track is not None and controller.track.source == "b (separated)"
+    assert controller.wait(60)
+
+
+def test_a_fitting_reports_its_stages(qtbot: QtBot, tmp_path: Path) -> None:
+    model, controller, _ = _fitted(qtbot, tmp_path)
+    reports: list[ProgressReport] = []
+    controller.progress.connect(reports.append)
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        model.set_listener(get_preset("S1"))
+    fitting = [r for r in reports if 0.0 < r.fraction < FITTING_SHARE]
+    assert any("filtering the stems for each ear" in r.message for r in fitting)
+    assert [r.fraction for r in reports] == sorted(r.fraction for r in reports)

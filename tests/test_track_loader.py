@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 from fake_separators import ShareSeparator
 
-from remixer_app.core.errors import Cancelled, SeparationError
+from remixer_app.core import memory_check
+from remixer_app.core.errors import AudioError, Cancelled, SeparationError
 from remixer_app.core.separation import load_separator
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.track_loader import open_track
@@ -158,3 +159,14 @@ def test_a_cancelled_open_stops_before_loading_the_models(tmp_path: Path) -> Non
         open_track(tmp_path / "song.wav", separator, cache=cache,
                    cancelled=lambda: bool(loaded))
     assert [s.runs for s in loaded] == [0] and not cache.root.exists()
+
+
+def test_a_track_too_long_for_memory_is_refused_before_it_is_separated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path / "song.wav")
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: 1000)
+    separator = ShareSeparator()
+    cache = StemCache(tmp_path / "cache")
+    with pytest.raises(AudioError, match="track of 4 stems needs about"):
+        open_track(tmp_path / "song.wav", lambda: separator, cache=cache)  # type: ignore
+    assert separator.runs == 0 and not cache.root.exists()  # refused before, not after

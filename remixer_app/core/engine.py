@@ -51,6 +51,7 @@ from remixer_app.core.dsp.resample import resample
 from remixer_app.core.errors import AudioError
 from remixer_app.core.instruments import HEARING_AIDS, HearingAid
 from remixer_app.core.memory_check import check_fits
+from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.render_kernels import render_block, render_block_multiband
 
 ENGINE_RATE = 44100
@@ -124,6 +125,10 @@ class HearingAidEngine:
     players
         How many players a stem holds where more than one (two violins in one stem):
         the Cadenza 2 level rule counts players.
+    progress, cancelled
+        Report how far fitting has gone; raise
+        :class:`~remixer_app.core.errors.Cancelled` between its stages once
+        ``cancelled()`` turns true.
 
     Attributes
     ----------
@@ -146,7 +151,9 @@ class HearingAidEngine:
 
     def __init__(self, stems: Mapping[str, np.ndarray], listener: Listener, *,
                  mixture: np.ndarray | None = None, hearing_aid: HearingAid = "nalr",
-                 players: Mapping[str, int] | None = None) -> None:
+                 players: Mapping[str, int] | None = None,
+                 progress: ProgressCallback | None = None,
+                 cancelled: CancelCheck | None = None) -> None:
         if hearing_aid not in HEARING_AIDS:
             raise ValueError(f"hearing_aid must be one of {', '.join(HEARING_AIDS)}, "
                              f"not {hearing_aid!r}")
@@ -173,6 +180,10 @@ class HearingAidEngine:
             if mix.shape != checked[0].shape:
                 raise AudioError(
                     f"the mixture has {mix.shape[0]} frames but the stems have {frames}")
+        # Seconds for a long track: each stage reports and honours a cancel (a replaced
+        # fitting must not hold up the next one).
+        tracker = ProgressTracker(3 + len(checked), progress, cancelled)
+        tracker.check()
         self.listener = listener
         self.rate = ENGINE_RATE
         self.input_frames = frames
@@ -192,11 +203,13 @@ class HearingAidEngine:
             self.aided = np.empty((len(self.stem_names), 2, frames))
             for k, stem in enumerate(checked):
                 self.aided[k] = stem.T
+            tracker.advance(len(checked), "measuring the loudness of the stems")
             # From the stems' sum, not a given mixture: `remixer render` and the reference
             # chain have only the stems, and a silent or stray mixture file must not set it.
             self.input_gain = input_gain(integrated_loudness(self.aided.sum(axis=0).T,
                                                              ENGINE_RATE))
             self.aided *= self.input_gain
+            tracker.finish("fitted")
             return
         self.input_gain = 1.0
         # Stem by stem, never a stacked copy: a long track's stems would not fit twice.
@@ -206,7 +219,9 @@ class HearingAidEngine:
                 mix += stem
         self._target_lufs = finite_loudness(integrated_loudness(mix, ENGINE_RATE))
         del mix
+        tracker.advance(1.0, "measuring the loudness of the stems")
         self._remix_loudness = RemixLoudness(checked, ENGINE_RATE)
+        tracker.advance(2.0, "filtering the stems for each ear")
         eye = np.eye(len(self.stem_names))
         self._stem_lufs = np.array([finite_loudness(self._remix_loudness.loudness(row))
                                     for row in eye])
@@ -219,6 +234,8 @@ class HearingAidEngine:
         for k, stem in enumerate(checked):
             for ear in range(2):
                 apply_fir_into(self.firs[ear], stem[:, ear], self.aided[k, ear])
+            tracker.advance(1.0, "filtering the stems for each ear")
+        tracker.finish("fitted")
 
     def fits(self, listener: Listener | None, hearing_aid: str) -> bool:
         """Whether this engine was fitted for ``listener`` (that very object, as a model

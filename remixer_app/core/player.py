@@ -49,6 +49,7 @@ from remixer_app.core.player_inputs import mixer_inputs
 from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
 from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params
 from remixer_app.core.player_transport import PlayState, Transport
+from remixer_app.core.progress import CancelCheck, check_cancelled
 from remixer_app.core.stream import StreamRenderer
 
 if TYPE_CHECKING:
@@ -83,6 +84,9 @@ class Player:
         Initial chain settings.
     max_block
         Largest number of frames mixed in one go (longer buffers are split).
+    cancelled
+        Polled between the steps of building; when it turns true,
+        :class:`~remixer_app.core.errors.Cancelled` is raised.
 
     Notes
     -----
@@ -100,18 +104,21 @@ class Player:
 
     def __init__(self, engine: HearingAidEngine, stems: Mapping[str, np.ndarray], *,
                  mixture: np.ndarray | None = None, settings: ChainSettings | None = None,
-                 max_block: int = 4096) -> None:
+                 max_block: int = 4096, cancelled: CancelCheck | None = None) -> None:
         self.engine = engine
         self.rate = ENGINE_RATE
         self.duration = engine.input_frames
         stems32, self._mixture = mixer_inputs(engine.stem_names, self.duration, stems, mixture)
+        check_cancelled(cancelled)  # between the steps, each up to a second for a song
         self.overview = overview(self._mixture, self.rate)  # for the waveform
         self._max_block = max_block
         start = self._fit(settings or ChainSettings())
         self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate,
                                      match_remix=engine.hearing_aid == "multiband",
                                      input_gain=engine.input_gain)
+        check_cancelled(cancelled)
         self._aid_effect = measure_aid_effect(engine, start)
+        check_cancelled(cancelled)
 
         self._transport = Transport(lambda: self._head().ended)
         self._source = 2

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from remixer_app.core.audio_io import load_audio, mixture_of
+from remixer_app.core.audio_io import TARGET_RATE, load_audio, mixture_of
 from remixer_app.core.errors import SeparationError
 from remixer_app.core.instruments import instrument_list
+from remixer_app.core.memory_check import check_fits
 from remixer_app.core.mix_state import track_stems
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport, check_cancelled
 from remixer_app.core.separation.cache import StemCache
@@ -128,7 +129,9 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     Raises
     ------
     AudioError
-        The file or folder cannot be read.
+        The file or folder cannot be read, or a file to separate is too long for the
+        hearing aid to fit in memory (refused before it is separated: see
+        :func:`~remixer_app.core.memory_check.check_fits`).
     SeparationError
         The track needs separating and no separator can be loaded (the message says
         which models are needed), or the separator's stems are not ``instruments``.
@@ -171,6 +174,8 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         raise SeparationError(f"the {chosen.spec.name} separator gives "
                               f"{', '.join(chosen.stems)}, not the instruments chosen for "
                               f"this track ({', '.join(wanted)})")
+    # The engine would refuse it only after minutes of separation: refuse it now.
+    check_fits(len(audio.samples), len(chosen.stems), TARGET_RATE)
     warnings.extend(chosen.warnings)
     result = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
                              cancelled=cancelled)

@@ -56,6 +56,8 @@ NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems 
 AUDIO_FILTER = ("Audio (" + " ".join(f"*{suffix}" for suffix in sorted(AUDIO_SUFFIXES))
                 + ");;All files (*)")
 MAX_RECENT = 8
+PREPARING_PLAYBACK_TEXT = ("Preparing playback... (it starts when the hearing aid is fitted; "
+                           "press Play again not to play)")
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +83,8 @@ class MainWindow(QMainWindow):
         self.model = controller.model if controller else MixModel()
         self.controller = controller or TrackController(self.model)
         self.track: OpenedTrack | None = None
+        # Play pressed while the hearing aid was being fitted: play once it is ready.
+        self.play_when_ready = False
         self.exports = TrackExports(self)
         self.show_error: Callable[[QWidget | None, str, str], Any] | None = None  # tests
 
@@ -125,6 +129,10 @@ class MainWindow(QMainWindow):
         self.controller.track_opened.connect(self._track_opened)
         self.controller.player_ready.connect(self._player_ready)
         self.controller.failed.connect(self.report_problem)
+        # Queued: a fitting replaced by a newer one is idle for a moment in between.
+        for ended in (self.controller.busy, self.controller.failed):
+            ended.connect(self._drop_play_request_unless_fitting,
+                          Qt.ConnectionType.QueuedConnection)
         self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
     # --- building ----------------------------------------------------------------------
@@ -223,6 +231,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | os.PathLike[str]) -> None:
         """Open a file or stems folder in the background; the window stays usable."""
         self.separation_menu.load_instruments()  # those another instance chose count too
+        self.play_when_ready = False  # it was for the track open now
         self.controller.open(Path(path))
 
     def _last_folder(self) -> str:
@@ -242,6 +251,7 @@ class MainWindow(QMainWindow):
 
     def _track_opened(self, track: OpenedTrack) -> None:
         self.track = track
+        self.play_when_ready = False  # asked for the track this one replaces
         name = track.path.name or str(track.path)
         stems = ", ".join(s.capitalize() for s in track.stems)
         self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "
@@ -270,12 +280,34 @@ class MainWindow(QMainWindow):
         if player is not None:
             player.attach(self.model)
         self.transport.set_player(player)
+        if player is not None and self.play_when_ready:
+            self.play_when_ready = False
+            self._clear_preparing_text()
+            self.transport.toggle_play()  # a new player: this plays
 
     def _toggle_play(self) -> None:
         if self.transport.player is not None:
             self.transport.toggle_play()  # plays only where the output can
-        else:  # a track whose fitting was cancelled: fit it now
+        elif self.play_when_ready:  # Play again while waiting: the user changed their mind
+            self.play_when_ready = False
+            self.statusBar().showMessage("Playback will not start when the fitting ends.",
+                                         10000)
+        else:  # being fitted, or a track whose fitting was cancelled: fit it now
             self.controller.fit()
+            if "engine" in self.controller.jobs.running():
+                self.play_when_ready = True
+                self.statusBar().showMessage(PREPARING_PLAYBACK_TEXT)
+
+    def _drop_play_request_unless_fitting(self, *_: object) -> None:
+        """A fitting that failed or was cancelled leaves nothing to play: forget Play
+        (the failure or the cancel says why); one replaced by a newer fitting plays."""
+        if self.play_when_ready and "engine" not in self.controller.jobs.running():
+            self.play_when_ready = False
+            self._clear_preparing_text()
+
+    def _clear_preparing_text(self) -> None:
+        if self.statusBar().currentMessage() == PREPARING_PLAYBACK_TEXT:
+            self.statusBar().clearMessage()
 
     # --- feedback ----------------------------------------------------------------------
     def _show_busy(self, label: str) -> None:

@@ -35,6 +35,7 @@ from remixer_app.core.track_loader import OpenedTrack, open_track
 from remixer_app.ui.jobs import Jobs
 
 DEFAULT_LISTENER = "N3"  # a moderate sloping loss until the user picks someone
+FITTING_SHARE = 0.7  # of a fitting job's progress: the engine; the player takes the rest
 
 #: Loads a separator as :func:`~remixer_app.core.separation.load_separator` does:
 #: ``loader(ensemble)``, or ``loader(ensemble, instruments=(...))`` for an ensemble's
@@ -104,7 +105,8 @@ class TrackController(QObject):
         self.jobs.progress.connect(self.progress)
         self.jobs.busy.connect(self.busy)
         self.jobs.failed.connect(self.failed)
-        self._opening: tuple[Path, tuple[str, ...] | None] | None = None  # the last open asked
+        # The last open asked: path, instruments, and the ensemble separating it.
+        self._opening: tuple[Path, tuple[str, ...] | None, str] | None = None
         if model.listener is None:
             model.set_listener(get_preset(DEFAULT_LISTENER))
         model.subscribe(self._on_change)
@@ -113,11 +115,19 @@ class TrackController(QObject):
     def open(self, path: str | Path) -> None:
         """Open a file or stems folder in the background (replacing any open in progress).
 
-        A file is separated into the instruments remembered for it, if any.
+        A file is separated into the instruments remembered for it, if any. The same
+        open asked again while it runs (a second drop, the recent entry clicked twice)
+        goes on rather than starting over.
         """
-        self.cancel("open")
         instruments = self.instruments_for(path)
-        self._opening = (Path(path), instruments)
+        asked = (Path(path), instruments, self._separation(instruments)[0])
+        running = self._opening
+        if ("open" in self.jobs.running() and running is not None
+                and track_key(running[0]) == track_key(path) and running[1:] == asked[1:]):
+            self.notice.emit(f"Already opening {asked[0].name}.")
+            return
+        self.cancel("open")
+        self._opening = asked
         factory = self._separator_factory(instruments)
         self.jobs.run("open", lambda progress, cancelled: open_track(
             path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
@@ -238,9 +248,7 @@ class TrackController(QObject):
         loading model weights takes seconds the GUI thread must not wait for."""
         if self._factory is not None:
             return self._factory
-        # Fixed now: the user may choose another ensemble meanwhile.
-        wanted = (self.ensemble if instruments is None else self.classical_ensemble,
-                  instruments)
+        wanted = self._separation(instruments)  # now: another ensemble may be chosen meanwhile
         loader = self._loader or load_separator
 
         def load() -> Separator:
@@ -253,6 +261,13 @@ class TrackController(QObject):
             return loaded[1]
 
         return load
+
+    def _separation(self, instruments: tuple[str, ...] | None
+                    ) -> tuple[str, tuple[str, ...] | None]:
+        """The ensemble that separates a file into ``instruments`` (``None``: pop), and
+        those instruments."""
+        return (self.ensemble if instruments is None else self.classical_ensemble,
+                instruments)
 
     def _opened(self, track: OpenedTrack) -> None:
         # No track while the model takes the new stems, so the hearing-aid change that
@@ -296,14 +311,22 @@ class TrackController(QObject):
 
         def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
             check_cancelled(cancelled)  # replaced while it waited for the pool
-            progress(ProgressReport(0.0, None, f"fitting the hearing aid for {listener.id}"))
+            fitting = f"fitting the hearing aid for {listener.id}"
+
+            def fitted(report: ProgressReport) -> None:  # the engine is the first 70 %
+                progress(ProgressReport(FITTING_SHARE * report.fraction, None,
+                                        f"{fitting}: {report.message}"))
+
+            progress(ProgressReport(0.0, None, fitting))
+            # Both stop between their stages when cancelled: the engine pool has one
+            # thread, so a replaced fitting would hold up the next one to its end.
             engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
-                                      hearing_aid=hearing_aid, players=track.players)
-            progress(ProgressReport(0.7, None, "preparing playback"))
-            check_cancelled(cancelled)
+                                      hearing_aid=hearing_aid, players=track.players,
+                                      progress=fitted, cancelled=cancelled)
+            progress(ProgressReport(FITTING_SHARE, None, "preparing playback"))
             # The player's loudness model is a third of the engine's cost: build it here too.
             return engine, Player(engine, track.stems, mixture=track.mixture,
-                                  settings=settings)
+                                  settings=settings, cancelled=cancelled)
 
         self.jobs.run("engine", build, self._engine_built, f"Fitting for {listener.id}",
                   self._engine_pool)
