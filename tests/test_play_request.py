@@ -9,27 +9,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
+from test_track_controller import _stems_folder  # noqa: E402
 
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.player import Player  # noqa: E402
 from remixer_app.ui import track_controller  # noqa: E402
 from remixer_app.ui.main_window import PREPARING_PLAYBACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
-
-RATE = 44100
-
-
-def _stems_folder(folder: Path) -> Path:
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for stem in ("vocals", "drums", "bass", "other"):
-        sf.write(folder / f"{stem}.wav", 0.05 * rng.standard_normal((RATE, 2)), RATE)
-    return folder
 
 
 def _window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
