@@ -113,3 +113,44 @@ def test_the_app_opens_the_track_and_says_why_it_is_not_cached(tmp_path: Path) -
                        cache=StemCache(blocked / "stems"))
     assert track.source == "fake (separated)"
     assert any("kept in memory only" in warning for warning in track.warnings)
+
+
+def test_the_first_frames_are_handed_over_once_while_the_rest_separates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache, audio = StemCache(tmp_path / "stems"), mix(frames=3 * RATE)
+    handed: list[dict[str, np.ndarray]] = []
+    order: list[str] = []
+
+    class Watched(HalvesSeparator):
+        def separate_into(self, mix: np.ndarray, sink: Any, **kwargs: Any) -> None:
+            order.append("separating")
+            super().separate_into(mix, sink, **kwargs)
+            order.append("separated")
+
+    def ready(stems: dict[str, np.ndarray]) -> None:
+        order.append("handed")
+        handed.append(stems)
+
+    result = separate_cached(Watched(), audio, cache=cache, preview=(RATE, ready))
+    assert order == ["separating", "handed", "separated"]  # before the second half
+    (first,) = handed
+    for stem, data in first.items():
+        assert data.shape == (RATE, 2) and np.array_equal(data, result.stems[stem][:RATE])
+    # From the cache: the whole is there at once, nothing to hand over early.
+    separate_cached(Watched(), audio, cache=cache, preview=(RATE, ready))
+    assert len(handed) == 1
+    # A cache failing on the way separates again: still handed over once.
+    real_write_all = cache_writer.write_all
+    writes: list[int] = []
+
+    def fill_up(fh: Any, data: Any) -> None:
+        writes.append(1)
+        if len(writes) > 6:  # the headers and the first half pass
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_all(fh, data)
+
+    monkeypatch.setattr(cache_writer, "write_all", fill_up)
+    handed.clear()
+    separate_cached(Watched(), mix(seed=1, frames=3 * RATE), cache=cache,
+                    preview=(RATE, ready))
+    assert len(handed) == 1

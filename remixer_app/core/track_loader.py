@@ -29,6 +29,7 @@ from remixer_app.core.mix_state import track_stems
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressReport, check_cancelled
 from remixer_app.core.separation.cache import StemCache
 from remixer_app.core.separation.cached import separate_cached
+from remixer_app.core.separation.preview import PREVIEW_SECONDS
 from remixer_app.core.separation.separator import Separator
 from remixer_app.core.stems_folder import (
     MIXTURE_NAME,
@@ -61,6 +62,9 @@ class OpenedTrack:
     players
         How many players a stem holds where a stems folder says so (its numbered
         files); 1 for every other stem.
+    complete
+        False for the first seconds of a track handed over while the rest is being
+        separated (``open_track``'s ``preview``): playable, not to be exported.
     """
 
     path: Path
@@ -70,6 +74,7 @@ class OpenedTrack:
     source: str
     warnings: tuple[str, ...]
     players: Mapping[str, int] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def frames(self) -> int:
@@ -110,7 +115,8 @@ def load_stems_folder(folder: Path, warnings: list[str] | None = None
 def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
                instruments: Sequence[str] | None = None, cache: StemCache | None = None,
                progress: ProgressCallback | None = None,
-               cancelled: CancelCheck | None = None) -> OpenedTrack:
+               cancelled: CancelCheck | None = None,
+               preview: Callable[[OpenedTrack], None] | None = None) -> OpenedTrack:
     """Open ``path`` (audio file or stems folder) and get its stems.
 
     Parameters
@@ -125,6 +131,11 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         ``separator`` must separate it into (it is the :data:`CLASSICAL_ENSEMBLE`
         loaded for them); ``None`` for a pop track. A stems folder's files decide
         its stems, so it ignores this.
+    preview
+        For a file being separated afresh and longer than twice
+        :data:`~remixer_app.core.separation.preview.PREVIEW_SECONDS`: called, on the
+        separating thread, with its first seconds as an incomplete track as soon as
+        they are separated.
 
     Raises
     ------
@@ -177,8 +188,19 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     # The engine would refuse it only after minutes of separation: refuse it now.
     check_fits(len(audio.samples), len(chosen.stems), TARGET_RATE)
     warnings.extend(chosen.warnings)
+    head = int(PREVIEW_SECONDS * TARGET_RATE)
+    early = None
+    if preview is not None and len(audio.samples) >= 2 * head:
+        told = tuple(warnings)
+
+        def ready(stems: dict[str, np.ndarray]) -> None:
+            preview(OpenedTrack(p, audio.samples[:head], stems, None,
+                                f"{chosen.spec.name} (the first {PREVIEW_SECONDS:g} s; "
+                                "separating the rest)", told, complete=False))
+
+        early = (head, ready)
     result = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
-                             cancelled=cancelled)
+                             cancelled=cancelled, preview=early)
     if result.warning:
         warnings.append(result.warning)
     source = f"{chosen.spec.name} ({'from the cache' if result.from_cache else 'separated'})"

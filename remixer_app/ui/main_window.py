@@ -262,12 +262,14 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent/files", recent[:MAX_RECENT])
         self.settings.sync()
         self._fill_recent()
-        self._set_track_actions(True)
+        self._set_track_actions(True, exports=track.complete)
 
-    def _set_track_actions(self, enabled: bool) -> None:
+    def _set_track_actions(self, enabled: bool, *, exports: bool = True) -> None:
+        """Enable Play and the exports (these only for a track open whole)."""
         for action in (self.export_aided_action, self.export_remix_action,
-                       self.export_stems_action, self.play_action):
-            action.setEnabled(enabled)
+                       self.export_stems_action):
+            action.setEnabled(enabled and exports)
+        self.play_action.setEnabled(enabled)
 
     def _update_undo_actions(self) -> None:
         """Undo and Redo are enabled only when they would change the mix."""

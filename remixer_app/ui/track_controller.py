@@ -13,6 +13,7 @@ its instruments). A plain file the user has said holds a classical ensemble
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class TrackController(QObject):
     player_ready = Signal(object)      # Player of that engine (emitted just before)
     failed = Signal(str, str, str)     # title, message, details
     notice = Signal(str)               # a non-error message for the status bar
+    _preview = Signal(int, object)     # open request, its first seconds (OpenedTrack)
 
     def __init__(self, model: MixModel, *, ensemble: str = DEFAULT_ENSEMBLE,
                  pool: QThreadPool | None = None,
@@ -107,6 +109,8 @@ class TrackController(QObject):
         self.jobs.failed.connect(self.failed)
         # The last open asked: path, instruments, and the ensemble separating it.
         self._opening: tuple[Path, tuple[str, ...] | None, str] | None = None
+        self._open_request = 0  # which open a preview belongs to
+        self._preview.connect(self._on_preview)
         if model.listener is None:
             model.set_listener(get_preset(DEFAULT_LISTENER))
         model.subscribe(self._on_change)
@@ -129,9 +133,22 @@ class TrackController(QObject):
         self.cancel("open")
         self._opening = asked
         factory = self._separator_factory(instruments)
+        self._open_request += 1
+        request = self._open_request
+
+        def early(track: OpenedTrack) -> None:  # on the worker's thread: queued to ours
+            with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+                self._preview.emit(request, track)
+
         self.jobs.run("open", lambda progress, cancelled: open_track(
-            path, factory, instruments=instruments, progress=progress, cancelled=cancelled),
-            self._opened, f"Opening {Path(path).name}")
+            path, factory, instruments=instruments, progress=progress, cancelled=cancelled,
+            preview=early), self._opened, f"Opening {Path(path).name}")
+
+    def _on_preview(self, request: int, track: OpenedTrack) -> None:
+        """The first seconds of the track being separated: open them to play and remix
+        while the rest separates (unless that open was replaced or cancelled)."""
+        if request == self._open_request and "open" in self.jobs.running():
+            self._opened(track)
 
     def instruments_for(self, path: str | Path) -> tuple[str, ...] | None:
         """The instruments remembered for the file ``path``; ``None``: a pop track (and
@@ -219,7 +236,11 @@ class TrackController(QObject):
         running = self.jobs.running()
         self.cancel()
         if "open" in running:
-            self.notice.emit("Opening cancelled.")
+            track = self.track
+            self.notice.emit("Opening cancelled." if track is None or track.complete else
+                             f"Separation cancelled: only the first seconds of "
+                             f"{track.path.name} are open (to play, not to export); open "
+                             "it again to separate the rest.")
         if "engine" not in running:
             return
         engine = self.engine
@@ -270,14 +291,20 @@ class TrackController(QObject):
                 instruments)
 
     def _opened(self, track: OpenedTrack) -> None:
+        previewed = self.track
+        # The whole of the track whose first seconds play: its player plays on until the
+        # engine of the whole is fitted, then hands over where it is (_engine_built).
+        whole = (previewed is not None and not previewed.complete and track.complete
+                 and previewed.path == track.path
+                 and previewed.stem_names == track.stem_names)
         # No track while the model takes the new stems, so the hearing-aid change that
         # may come with them does not build an engine for the old track.
         self.track = None
         self.model.set_stems(track.stem_names)
         self.track = track
         self.engine = None
-        if self.player is not None:  # the old track must not play under the new one's name
-            self.player = None
+        if self.player is not None and not whole:  # the old track must not play under
+            self.player = None                     # the new one's name
             self.player_ready.emit(None)
         for warning in track.warnings:
             self.notice.emit(warning)
@@ -347,10 +374,12 @@ class TrackController(QObject):
 def _continue_playback(previous: Player, player: Player) -> None:
     """Let ``player`` (a new fitting of the same track) go on where ``previous`` was:
     the same loop and position, playing if it played (the transport brings volume and
-    source, its controls' values, to every player)."""
+    source, its controls' values, to every player). A player of a track's first seconds
+    that played to their end, before the whole was separated, plays on into the whole."""
     if previous.loop is not None:
         player.set_loop(previous.loop)
     player.seek(previous.position)
-    if previous.state is PlayState.PLAYING:
+    ran_off = previous.duration < player.duration and previous.position >= previous.duration
+    if previous.state is PlayState.PLAYING or ran_off:
         previous.pause()
         player.play()

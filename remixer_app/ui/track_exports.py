@@ -158,6 +158,11 @@ class TrackExports(QObject):
             own files (reported).
         """
         settings = self.window.model.chain_settings()
+        if not track.complete:  # the first seconds, opened while the rest separates
+            self.window.report_problem("Export failed", f"{track.path.name} is still being "
+                                       "separated: only its first seconds are open. Export "
+                                       "once it is open whole.", "")
+            return None
         if what != "stems":
             try:  # the remix of a stems folder written over one of its stems, say
                 check_not_input(target, input_files(track))

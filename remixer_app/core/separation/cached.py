@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,13 @@ from remixer_app.core.progress import (
 )
 from remixer_app.core.separation.cache import StemCache, cache_key
 from remixer_app.core.separation.cache_writer import CacheWriteError
-from remixer_app.core.separation.separator import ArraySink, Separator
+from remixer_app.core.separation.preview import PrefixSink, Stems
+from remixer_app.core.separation.separator import ArraySink, Separator, StemSink
 
 log = logging.getLogger(__name__)
 
 SPARE_BYTES = 256 * 2**20  #: disk space left free for everything else when caching
+Preview = tuple[int, Callable[[Stems], None]]  #: frames wanted, who gets them
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class CachedStems:
 
 def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache | None = None,
                     progress: ProgressCallback | None = None,
-                    cancelled: CancelCheck | None = None) -> CachedStems:
+                    cancelled: CancelCheck | None = None,
+                    preview: Preview | None = None) -> CachedStems:
     """The stems of a 44.1 kHz stereo float32 ``mix``, from the cache or freshly separated.
 
     Fresh stems stream into the cache window by window (so a long track is never whole
@@ -58,6 +62,10 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
     fills meanwhile) never stops the separation: the stems are then kept in memory
     (separated again from the start when the cache failed on the way) and
     :attr:`CachedStems.warning` says why.
+
+    ``preview`` is ``(frames, ready)``: a fresh separation hands a copy of the stems'
+    first ``frames`` frames to ``ready`` once they are separated (once, even if the
+    cache fails and the separation starts over; not at all from the cache).
 
     Raises
     ------
@@ -74,6 +82,7 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
             progress(ProgressReport(1.0, 0.0, "opened from the cache"))
         return CachedStems(stems, True)
     check_cancelled(cancelled)
+    sink = _previewing(preview)
     needed = mix.shape[0] * 2 * 4 * len(separator.stems)
     if _free_bytes(cache.root) < needed + SPARE_BYTES:
         reason = (f"not enough disk space to save the separated stems in the cache folder "
@@ -83,7 +92,7 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
         try:
             with cache.writer(key, len(mix), separator.stems,
                               identity=separator.identity) as writer:
-                separator.separate_into(mix, writer, progress=done, cancelled=cancelled)
+                separator.separate_into(mix, sink(writer), progress=done, cancelled=cancelled)
                 stems = writer.commit()
         except CacheWriteError as exc:
             reason = str(exc)
@@ -92,11 +101,25 @@ def separate_cached(separator: Separator, mix: np.ndarray, *, cache: StemCache |
             _prune(cache, key)
             return CachedStems(stems, False)
     log.info("%s; separating without the cache", reason)  # the caller warns the user
-    sink = ArraySink(len(mix), separator.stems)
-    separator.separate_into(mix, sink, progress=progress, cancelled=cancelled)
-    return CachedStems(sink.stems, False,
+    memory = ArraySink(len(mix), separator.stems)
+    separator.separate_into(mix, sink(memory), progress=progress, cancelled=cancelled)
+    return CachedStems(memory.stems, False,
                        f"{reason}: the stems are kept in memory only and will be separated "
                        "again next time")
+
+
+def _previewing(preview: Preview | None) -> Callable[[StemSink], StemSink]:
+    """Wraps a sink to hand ``preview``'s prefix over, once across every sink wrapped."""
+    if preview is None:
+        return lambda sink: sink
+    frames, ready = preview
+    pending = [ready]
+
+    def once(stems: Stems) -> None:
+        if pending:
+            pending.pop()(stems)
+
+    return lambda sink: PrefixSink(sink, frames, once)
 
 
 class _Progress:
