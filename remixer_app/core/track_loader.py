@@ -194,9 +194,10 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         told = tuple(warnings)
 
         def ready(stems: dict[str, np.ndarray]) -> None:
+            # (true also once the rest is cancelled or fails: the progress bar says more)
             preview(OpenedTrack(p, audio.samples[:head], stems, None,
-                                f"{chosen.spec.name} (the first {PREVIEW_SECONDS:g} s; "
-                                "separating the rest)", told, complete=False))
+                                f"{chosen.spec.name} (its first {PREVIEW_SECONDS:g} s "
+                                "only)", told, complete=False))
 
         early = (head, ready)
     result = separate_cached(chosen, audio.samples, cache=cache, progress=progress,
