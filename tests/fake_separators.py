@@ -28,6 +28,10 @@ class ShareSeparator:
         self.warnings: list[str] = []
         self.runs = 0
 
+    def windows(self, frames: int) -> list[tuple[int, int]]:
+        """One window: the whole mix (no first seconds ahead of the rest)."""
+        return [(0, frames)]
+
     def separate_into(self, mix: np.ndarray, sink: Any, *, progress: Any = None,
                       cancelled: Any = None) -> None:
         self.runs += 1

@@ -31,6 +31,9 @@ class WindowedSeparator(ShareSeparator):
         super().__init__()
         self.go = threading.Event()
 
+    def windows(self, frames: int) -> list[tuple[int, int]]:
+        return [(0, RATE), (RATE, frames)] if frames > 2 * RATE else [(0, frames)]
+
     def separate_into(self, mix: np.ndarray, sink: Any, *, progress: Any = None,
                       cancelled: Any = None) -> None:
         share = (np.asarray(mix, np.float32) / len(self.stems)).astype(np.float32)
@@ -110,15 +113,15 @@ def test_a_cancelled_separation_leaves_the_first_seconds_and_says_so(
     controller.cancel_by_user()
     assert controller.track is not None and not controller.track.complete
     assert "only the first seconds of song.wav are open" in notices[-1]
+    assert notices.count(notices[-1]) == 1
     assert "open" not in controller.jobs.running()
 
 
-def test_a_short_track_or_the_cache_opens_whole_at_once(qtbot: QtBot, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch
-                                                        ) -> None:
-    monkeypatch.setattr(track_loader, "PREVIEW_SECONDS", 3.0)  # more than half the track
-    path = tmp_path / "short.wav"
-    sf.write(path, 0.1 * np.random.default_rng(4).standard_normal((4 * RATE, 2)), RATE)
+def test_a_track_separated_in_one_window_opens_whole_at_once(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(track_loader, "PREVIEW_SECONDS", 1.0)
+    path = tmp_path / "short.wav"  # 2 s: one window, its first second comes with the rest
+    sf.write(path, 0.1 * np.random.default_rng(4).standard_normal((2 * RATE, 2)), RATE)
     separator = WindowedSeparator()
     separator.go.set()
     controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
@@ -127,6 +130,46 @@ def test_a_short_track_or_the_cache_opens_whole_at_once(qtbot: QtBot, tmp_path: 
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         controller.open(path)
     assert [t.complete for t in opened] == [True]
+
+
+def test_a_stopped_fitting_or_separation_leaves_nothing_pretending_to_be_whole(
+        qtbot: QtBot, song: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    separator = WindowedSeparator()
+    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
+    notices: list[str] = []
+    controller.notice.connect(notices.append)
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(song)
+    with qtbot.waitSignal(controller.track_opened, timeout=60000):
+        separator.go.set()
+    controller.cancel_by_user()  # the whole's fitting: its first seconds' player goes
+    assert controller.track is not None and controller.track.complete
+    assert controller.player is None and controller.engine is None
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.fit()  # as Play does
+    assert controller.player is not None and controller.player.duration == 4 * RATE
+    # A separation that fails after the first seconds: they stay, and it is said.
+    failing = WindowedSeparator()
+
+    def fail_after_first(mix: np.ndarray, sink: Any, **_: Any) -> None:
+        share = (np.asarray(mix, np.float32) / 4).astype(np.float32)
+        sink.write(0, {stem: share[:RATE] for stem in failing.stems})
+        while not failing.go.wait(0.05):
+            pass
+        raise RuntimeError("the model broke")
+
+    monkeypatch.setattr(failing, "separate_into", fail_after_first)
+    other = song.with_name("other.wav")
+    sf.write(other, 0.1 * np.random.default_rng(5).standard_normal((4 * RATE, 2)), RATE)
+    controller2 = TrackController(MixModel(), separator_factory=lambda: failing)  # type: ignore
+    notices2: list[str] = []
+    controller2.notice.connect(notices2.append)
+    with qtbot.waitSignal(controller2.engine_ready, timeout=60000):
+        controller2.open(other)
+    with qtbot.waitSignal(controller2.failed, timeout=60000):
+        failing.go.set()
+    assert controller2.track is not None and not controller2.track.complete
+    assert "only the first seconds of other.wav are open" in notices2[-1]
 
 
 def test_the_window_plays_the_first_seconds_but_exports_only_the_whole(
@@ -157,3 +200,27 @@ def test_the_window_plays_the_first_seconds_but_exports_only_the_whole(
         separator.go.set()
     assert all(a.isEnabled() for a in exports)
     assert "first 1 s" not in window.track_label.text()
+
+
+def test_play_asked_while_the_first_seconds_are_fitted_goes_on_to_the_whole(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from remixer_app.ui.main_window import MainWindow
+
+    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"),
+                                           QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    stems = {s: np.zeros((RATE, 2), np.float32) for s in ("vocals", "drums", "bass", "other")}
+
+    def track(path: str, frames: int, complete: bool) -> OpenedTrack:
+        return OpenedTrack(tmp_path / path, np.zeros((frames, 2), np.float32),
+                           {s: np.zeros((frames, 2), np.float32) for s in stems}, None,
+                           "fake", (), complete=complete)
+
+    window._track_opened(track("a.wav", RATE, False))
+    window.play_when_ready = True  # Play pressed while its first second is fitted
+    window._track_opened(track("a.wav", 4 * RATE, True))  # the whole came first
+    assert window.play_when_ready
+    window._track_opened(track("b.wav", 4 * RATE, True))  # another track: forgotten
+    assert not window.play_when_ready

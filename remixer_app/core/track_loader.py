@@ -132,10 +132,10 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
         loaded for them); ``None`` for a pop track. A stems folder's files decide
         its stems, so it ignores this.
     preview
-        For a file being separated afresh and longer than twice
-        :data:`~remixer_app.core.separation.preview.PREVIEW_SECONDS`: called, on the
-        separating thread, with its first seconds as an incomplete track as soon as
-        they are separated.
+        For a file being separated afresh in more than one window (about 40 s and
+        longer): called, on the separating thread, with its first
+        :data:`~remixer_app.core.separation.preview.PREVIEW_SECONDS` as an incomplete
+        track as soon as they are separated.
 
     Raises
     ------
@@ -190,7 +190,9 @@ def open_track(path: str | Path, separator: Callable[[], Separator] | None, *,
     warnings.extend(chosen.warnings)
     head = int(PREVIEW_SECONDS * TARGET_RATE)
     early = None
-    if preview is not None and len(audio.samples) >= 2 * head:
+    # Only where the separator writes a first window before the rest (about 40 s and
+    # longer): in one window, the first seconds would come with the whole.
+    if preview is not None and len(chosen.windows(len(audio.samples))) > 1:
         told = tuple(warnings)
 
         def ready(stems: dict[str, np.ndarray]) -> None:

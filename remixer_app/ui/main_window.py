@@ -250,8 +250,12 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def _track_opened(self, track: OpenedTrack) -> None:
-        self.track = track
-        self.play_when_ready = False  # asked for the track this one replaces
+        previous, self.track = self.track, track
+        # Play asked while a track's first seconds were fitted goes on to their whole.
+        if not (previous is not None and not previous.complete and track.complete
+                and previous.path == track.path):
+            self.play_when_ready = False  # asked for the track this one replaces
+            self._clear_preparing_text()
         name = track.path.name or str(track.path)
         stems = ", ".join(s.capitalize() for s in track.stems)
         self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "

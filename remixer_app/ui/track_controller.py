@@ -107,6 +107,7 @@ class TrackController(QObject):
         self.jobs.progress.connect(self.progress)
         self.jobs.busy.connect(self.busy)
         self.jobs.failed.connect(self.failed)
+        self.jobs.failed.connect(lambda *_: self._after_stop())
         # The last open asked: path, instruments, and the ensemble separating it.
         self._opening: tuple[Path, tuple[str, ...] | None, str] | None = None
         self._open_request = 0  # which open a preview belongs to
@@ -143,6 +144,24 @@ class TrackController(QObject):
         self.jobs.run("open", lambda progress, cancelled: open_track(
             path, factory, instruments=instruments, progress=progress, cancelled=cancelled,
             preview=early), self._opened, f"Opening {Path(path).name}")
+
+    def _after_stop(self) -> None:
+        """A job was cancelled or failed: what is open must stay what plays and says.
+
+        The player of a track's first seconds plays on only until the whole is fitted;
+        with that fitting stopped it must go, so that Play fits the whole. A failed
+        separation after the first seconds leaves only those open: say so.
+        """
+        running, track, player = self.jobs.running(), self.track, self.player
+        if track is None:
+            return
+        if "engine" not in running and player is not None and player.duration < track.frames:
+            self.player = None
+            self.player_ready.emit(None)
+        if "open" not in running and not track.complete:
+            self.notice.emit(f"Separation stopped: only the first seconds of "
+                             f"{track.path.name} are open (to play, not to export); open it "
+                             "again to separate the rest.")
 
     def _on_preview(self, request: int, track: OpenedTrack) -> None:
         """The first seconds of the track being separated: open them to play and remix
@@ -235,12 +254,9 @@ class TrackController(QObject):
         """
         running = self.jobs.running()
         self.cancel()
-        if "open" in running:
-            track = self.track
-            self.notice.emit("Opening cancelled." if track is None or track.complete else
-                             f"Separation cancelled: only the first seconds of "
-                             f"{track.path.name} are open (to play, not to export); open "
-                             "it again to separate the rest.")
+        if "open" in running and (self.track is None or self.track.complete):
+            self.notice.emit("Opening cancelled.")
+        self._after_stop()  # (says what is open of a track whose first seconds are)
         if "engine" not in running:
             return
         engine = self.engine
