@@ -55,6 +55,18 @@ def song(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def _previewing(qtbot: QtBot, separator: ShareSeparator, path: Path
+                ) -> tuple[TrackController, list[str]]:
+    """A controller that has opened ``path``'s first seconds, their hearing aid fitted,
+    and the notices it gave."""
+    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
+    notices: list[str] = []
+    controller.notice.connect(notices.append)
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(path)
+    return controller, notices
+
+
 def test_the_first_seconds_play_and_hand_over_to_the_whole(qtbot: QtBot, song: Path) -> None:
     separator = WindowedSeparator()
     controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
@@ -84,9 +96,7 @@ def test_the_first_seconds_play_and_hand_over_to_the_whole(qtbot: QtBot, song: P
 def test_the_first_seconds_played_to_their_end_play_on_into_the_whole(
         qtbot: QtBot, song: Path) -> None:
     separator = WindowedSeparator()
-    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
-    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
-        controller.open(song)
+    controller, _ = _previewing(qtbot, separator, song)
     preview = controller.player
     assert preview is not None
     preview.play()
@@ -105,11 +115,7 @@ def test_the_first_seconds_played_to_their_end_play_on_into_the_whole(
 def test_a_cancelled_separation_leaves_the_first_seconds_and_says_so(
         qtbot: QtBot, song: Path) -> None:
     separator = WindowedSeparator()
-    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
-    notices: list[str] = []
-    controller.notice.connect(notices.append)
-    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
-        controller.open(song)
+    controller, notices = _previewing(qtbot, separator, song)
     controller.cancel_by_user()
     assert controller.track is not None and not controller.track.complete
     assert "only the first seconds of song.wav are open" in notices[-1]
@@ -135,11 +141,7 @@ def test_a_track_separated_in_one_window_opens_whole_at_once(
 def test_a_stopped_fitting_or_separation_leaves_nothing_pretending_to_be_whole(
         qtbot: QtBot, song: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     separator = WindowedSeparator()
-    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
-    notices: list[str] = []
-    controller.notice.connect(notices.append)
-    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
-        controller.open(song)
+    controller, notices = _previewing(qtbot, separator, song)
     with qtbot.waitSignal(controller.track_opened, timeout=60000):
         separator.go.set()
     controller.cancel_by_user()  # the whole's fitting: its first seconds' player goes
@@ -161,11 +163,7 @@ def test_a_stopped_fitting_or_separation_leaves_nothing_pretending_to_be_whole(
     monkeypatch.setattr(failing, "separate_into", fail_after_first)
     other = song.with_name("other.wav")
     sf.write(other, 0.1 * np.random.default_rng(5).standard_normal((4 * RATE, 2)), RATE)
-    controller2 = TrackController(MixModel(), separator_factory=lambda: failing)  # type: ignore
-    notices2: list[str] = []
-    controller2.notice.connect(notices2.append)
-    with qtbot.waitSignal(controller2.engine_ready, timeout=60000):
-        controller2.open(other)
+    controller2, notices2 = _previewing(qtbot, failing, other)
     with qtbot.waitSignal(controller2.failed, timeout=60000):
         failing.go.set()
     assert controller2.track is not None and not controller2.track.complete
