@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 from remixer_app.core import track_loader  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.player_transport import PlayState  # noqa: E402
+from remixer_app.core.progress import ProgressReport  # noqa: E402
 from remixer_app.core.track_loader import OpenedTrack  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
@@ -91,6 +92,20 @@ def test_the_first_seconds_play_and_hand_over_to_the_whole(qtbot: QtBot, song: P
     assert player.state is PlayState.PLAYING and player.position == RATE // 2
     assert preview.state is not PlayState.PLAYING
     assert player.settings.gains_db["vocals"] == 6.0
+
+
+def test_the_progress_bar_follows_the_separation_while_the_first_seconds_are_fitted(
+        qtbot: QtBot, song: Path) -> None:
+    separator = WindowedSeparator()
+    controller = TrackController(MixModel(), separator_factory=lambda: separator)  # type: ignore
+    reports: list[ProgressReport] = []
+    controller.progress.connect(reports.append)
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        controller.open(song)
+    assert not any("fitting" in r.message for r in reports)  # the separation's only
+    with qtbot.waitSignal(controller.engine_ready, timeout=60000):
+        separator.go.set()
+    assert any("fitting" in r.message for r in reports)  # the whole's fitting shows
 
 
 def test_the_first_seconds_played_to_their_end_play_on_into_the_whole(

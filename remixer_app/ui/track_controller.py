@@ -351,8 +351,12 @@ class TrackController(QObject):
 
         settings = self.model.chain_settings()
         hearing_aid = self.model.state.hearing_aid
+        # A track's first seconds are fitted while the rest separates: the one progress
+        # bar keeps showing the separation, which is what the user waits for.
+        quiet = not track.complete
 
-        def build(progress: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
+        def build(told: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
+            progress = (lambda _report: None) if quiet else told
             check_cancelled(cancelled)  # replaced while it waited for the pool
             fitting = f"fitting the hearing aid for {listener.id}"
 
