@@ -54,12 +54,17 @@ class Exported:
 
 
 def remix_signal(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
-                 settings: ChainSettings) -> np.ndarray:
+                 settings: ChainSettings, *, aid_input: bool = False) -> np.ndarray:
     """The loudness-matched remix without the hearing aid, (frames, 2) float64 at 44.1 kHz.
 
-    Uses the engine's stem weights, so it is exactly the remix the hearing aid hears.
+    Uses the engine's stem weights, so it is exactly the remix the hearing aid hears;
+    ``aid_input`` takes the aid's input level in too
+    (:attr:`~remixer_app.core.engine.HearingAidEngine.input_gain`: the multiband aid's
+    -40 LUFS; NAL-R's is 1), as the recipes' remix that HAAQI's level comes from.
     """
     weights = engine.stem_weights(settings.gains_db)
+    if aid_input:
+        weights = weights * engine.input_gain
     out = np.zeros(np.shape(stems[engine.stem_names[0]]), np.float64)
     for weight, name in zip(weights, engine.stem_names, strict=True):
         if weight != 0.0:
@@ -84,14 +89,10 @@ def export_remix(engine: HearingAidEngine, stems: Mapping[str, np.ndarray],
     """Write the remix without the hearing aid, resampled, then hard-clipped as the
     player's remix is heard (the clip mode is the hearing aid's).
 
-    ``aid_input`` writes it as the aid takes it in, times
-    :attr:`~remixer_app.core.engine.HearingAidEngine.input_gain` (the multiband aid's
-    -40 LUFS; NAL-R's is 1): the recipes' remix, which HAAQI's level comes from.
+    ``aid_input`` writes it as the aid takes it in (see :func:`remix_signal`).
     """
     check_export_target(path, subtype, overwrite=overwrite)
-    remix = remix_signal(engine, stems, settings)
-    if aid_input:
-        remix *= engine.input_gain
+    remix = remix_signal(engine, stems, settings, aid_input=aid_input)
     final, over = HearingAidEngine.finalize(remix, replace(settings, clip="hard"), rate)
     written = write_audio(path, final, rate, subtype=subtype, overwrite=overwrite)
     return Exported(written, final.shape[0] / rate, over)

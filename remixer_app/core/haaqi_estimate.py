@@ -30,6 +30,7 @@ import numpy as np
 from remixer_app.core.dsp.resample import resample
 from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
 from remixer_app.core.export import DEFAULT_EXPORT_RATE as OUTPUT_RATE
+from remixer_app.core.exporting import remix_signal
 from remixer_app.core.metrics import HaaqiReference
 from remixer_app.core.progress import CancelCheck, check_cancelled
 
@@ -112,11 +113,9 @@ def estimate(engine: HearingAidEngine, settings: ChainSettings, position: int, *
                                              OUTPUT_RATE)
     plain = replace(settings, compressor=None, clip="none")
     reference = reference_engine.render(plain)[start:end]
-    # The aid's input: its input level too (the multiband aid's), as the recipe's remix
-    weights = reference_engine.input_gain * reference_engine.stem_weights(settings.gains_db)
-    remix = np.sum([w * np.asarray(reference_stems[name][start:end], np.float64)
-                    for w, name in zip(weights, reference_engine.stem_names, strict=True)],
-                   axis=0)
+    remix = remix_signal(reference_engine, {name: reference_stems[name][start:end]
+                                            for name in reference_engine.stem_names},
+                         settings, aid_input=True)
     scores = []
     for ear in (0, 1):
         check_cancelled(cancelled)

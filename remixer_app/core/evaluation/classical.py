@@ -36,6 +36,7 @@ from remixer_app.core.evaluation.haaqi import (
 from remixer_app.core.evaluation.protocol import scene_seed
 from remixer_app.core.evaluation.results import gap_closed
 from remixer_app.core.evaluation.sdr import sdr
+from remixer_app.core.exporting import remix_signal
 from remixer_app.core.instruments import INSTRUMENTS, is_instrument_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.stems_folder import load_stems_dir, stem_players
@@ -122,10 +123,7 @@ def evaluate_scene(name: str, stems: Mapping[str, np.ndarray], estimates: Mappin
     settings = ChainSettings(gains_db=dict(gains_db), clip=clip)
     truth = HearingAidEngine(stems, listener, mixture=mixture, hearing_aid="multiband",
                              players=players)
-    # The aid's input, as the recipe's remix: at the level the fitting assumes
-    weights = truth.input_gain * truth.stem_weights(settings.gains_db)
-    remix = np.sum([w * np.asarray(stems[i], np.float64) for w, i in zip(weights, instruments,
-                                                                           strict=True)], axis=0)
+    remix = remix_signal(truth, stems, settings, aid_input=True)
     # The recipe's reference: the compressor's output at 44.1 kHz, unclipped and never
     # written to a file (the make-up gains can take it past full scale, and the
     # processed side is clipped; HAAQI then counts that clipping against the system, as
