@@ -18,8 +18,9 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import MAX_LEVEL, MIN_LEVEL, Audiogram, Listener  # noqa: E402
 from remixer_app.ui.audiogram_chart import AudiogramChart  # noqa: E402
-from remixer_app.ui.audiogram_editor import AudiogramEditor, AudiogramTable  # noqa: E402
+from remixer_app.ui.audiogram_editor import AudiogramEditor  # noqa: E402
 from remixer_app.ui.audiogram_points import LEFT, RIGHT, parse_level, snap_level  # noqa: E402
+from remixer_app.ui.audiogram_table import AudiogramTable  # noqa: E402
 
 FREQS = [250, 500, 1000, 2000, 4000, 8000]
 

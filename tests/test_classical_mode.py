@@ -117,10 +117,10 @@ def test_sliders_mute_solo_and_undo_re_render(qtbot: QtBot, window: MainWindow,
     assert after[k] / after[j] == pytest.approx(2 * before[k] / before[j], rel=0.01)  # +6 dB
     window.stem_panel.mutes["cello"].click()
     assert player.settings.gains_db["cello"] == -np.inf
-    window.undo_action.trigger()
-    window.undo_action.trigger()
+    window.menus.undo_action.trigger()
+    window.menus.undo_action.trigger()
     assert player.settings.gains_db["violin"] == 0.0 and "cello" not in window.model.state.muted
-    window.redo_action.trigger()
+    window.menus.redo_action.trigger()
     assert window.stem_panel.sliders["violin"].value() == 12
 
 
@@ -211,7 +211,7 @@ def test_a_plain_file_becomes_an_ensemble_through_instruments(qtbot: QtBot,
     song = write_song(tmp_path / "quartet.wav")
     open_and_wait(qtbot, window, song)
     assert window.stem_panel.stems == STEM_NAMES and loader.calls[-1] == (
-        window.controller.ensemble, None)
+        window.controller.choice.ensemble, None)
     menu = window.separation_menu
     assert menu.instruments_action.isEnabled()
     asked = []
@@ -313,7 +313,7 @@ def test_the_chosen_ensemble_for_instruments_separates_them(qtbot: QtBot,
     loader = FakeLoader()
     window = make_window(qtbot, tmp_path, loader)
     song = write_song(tmp_path / "quartet.wav")
-    window.controller.classical_ensemble = "my-quartets"  # Separation > its own section
+    window.controller.choice.classical_ensemble = "my-quartets"  # Separation > its own section
     window.controller.set_instruments(song, TRIO)
     open_and_wait(qtbot, window, song)
     assert loader.calls == [("my-quartets", TRIO)]

@@ -201,9 +201,9 @@ def test_the_window_plays_the_first_seconds_but_exports_only_the_whole(
     qtbot.addWidget(window)
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         window.open_path(song)
-    exports = (window.export_aided_action, window.export_remix_action,
-               window.export_stems_action)
-    assert window.play_action.isEnabled() and not any(a.isEnabled() for a in exports)
+    exports = (window.menus.export_aided_action, window.menus.export_remix_action,
+               window.menus.export_stems_action)
+    assert window.menus.play_action.isEnabled() and not any(a.isEnabled() for a in exports)
     assert "its first 1 s only" in window.track_label.text()
     assert window.track is not None and controller.engine is not None
     assert window.exports.export("aided", tmp_path / "x.flac", controller.engine,

@@ -14,9 +14,9 @@ from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 from test_track_controller import _stems_folder  # noqa: E402
 
+from remixer_app.core import track_fitting  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.player import Player  # noqa: E402
-from remixer_app.ui import track_controller  # noqa: E402
 from remixer_app.ui.main_window import PREPARING_PLAYBACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
@@ -38,28 +38,28 @@ def _window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         window.open_path(_stems_folder(tmp_path / "stems"))
     # The fitting's result waits for the event loop: it is still running here.
     assert controller.jobs.running() == {"engine"} and window.transport.player is None
-    assert window.play_action.isEnabled()
+    assert window.menus.play_action.isEnabled()
     return window, played
 
 
 def test_play_pressed_while_fitting_plays_once_fitted(qtbot: QtBot, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     window, played = _window(qtbot, tmp_path, monkeypatch)
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     assert window.statusBar().currentMessage() == PREPARING_PLAYBACK_TEXT
     with qtbot.waitSignal(window.controller.player_ready, timeout=60000):
         pass
     assert played == [window.controller.player] and played[0] is not None
     assert window.statusBar().currentMessage() == ""
-    window.play_action.trigger()  # playing now: Play is the transport's again
+    window.menus.play_action.trigger()  # playing now: Play is the transport's again
     assert played == [window.controller.player] * 2
 
 
 def test_play_pressed_again_while_fitting_takes_it_back(qtbot: QtBot, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     window, played = _window(qtbot, tmp_path, monkeypatch)
-    window.play_action.trigger()
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
+    window.menus.play_action.trigger()
     assert "will not start" in window.statusBar().currentMessage()
     with qtbot.waitSignal(window.controller.player_ready, timeout=60000):
         pass
@@ -70,13 +70,13 @@ def test_a_cancelled_fitting_forgets_play_and_play_then_fits_and_plays(
         qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     window, played = _window(qtbot, tmp_path, monkeypatch)
     controller = window.controller
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     window.cancel_button.click()
     QCoreApplication.processEvents()  # the queued "idle" that ends the request
     assert not window.play_when_ready and played == []
     assert "Fitting cancelled" in window.statusBar().currentMessage()  # kept: it says why
     assert controller.wait(60)
-    window.play_action.trigger()  # fits again, and plays when fitted
+    window.menus.play_action.trigger()  # fits again, and plays when fitted
     assert controller.jobs.running() == {"engine"}
     assert window.statusBar().currentMessage() == PREPARING_PLAYBACK_TEXT
     with qtbot.waitSignal(controller.player_ready, timeout=60000):
@@ -88,7 +88,7 @@ def test_a_failed_fitting_or_another_track_forgets_play(qtbot: QtBot, tmp_path: 
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     window, played = _window(qtbot, tmp_path, monkeypatch)
     controller = window.controller
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     window.open_path(tmp_path / "stems")  # the same folder, opened anew
     assert not window.play_when_ready
     qtbot.waitUntil(lambda: not controller.jobs.running(), timeout=60000)
@@ -97,10 +97,10 @@ def test_a_failed_fitting_or_another_track_forgets_play(qtbot: QtBot, tmp_path: 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("no room")
 
-    monkeypatch.setattr(track_controller, "HearingAidEngine", broken)
+    monkeypatch.setattr(track_fitting, "HearingAidEngine", broken)
     with qtbot.waitSignal(controller.track_opened, timeout=60000):
         window.open_path(tmp_path / "stems")
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     assert window.play_when_ready
     with qtbot.waitSignal(controller.failed, timeout=60000):
         pass

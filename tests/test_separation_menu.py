@@ -46,7 +46,7 @@ def test_the_menu_lists_every_ensemble_with_the_default_checked(qtbot: QtBot, tm
     assert [n for n, a in menu.actions.items() if a.isChecked()] == [DEFAULT_ENSEMBLE]
     assert menu.group.isExclusive() and all(a.isCheckable() for a in menu.actions.values())
     assert menu.actions["tiny-test"].statusTip() == "random-weight HDemucs for tests"
-    assert window.controller.ensemble == DEFAULT_ENSEMBLE
+    assert window.controller.choice.ensemble == DEFAULT_ENSEMBLE
     assert "Separation" in [a.text().replace("&", "") for a in window.menuBar().actions()]
 
 
@@ -54,14 +54,14 @@ def test_a_choice_is_applied_remembered_and_restored(qtbot: QtBot, tmp_path: Pat
                                                      user_models: Path) -> None:
     window = make_window(qtbot, tmp_path / "settings.ini")
     window.separation_menu.actions["tiny-test"].trigger()
-    assert window.controller.ensemble == "tiny-test"
+    assert window.controller.choice.ensemble == "tiny-test"
     assert window.separation_menu.actions["tiny-test"].isChecked()
     assert not window.separation_menu.actions[DEFAULT_ENSEMBLE].isChecked()
     assert "tiny-test" in window.statusBar().currentMessage()
     window.settings.sync()
     again = make_window(qtbot, tmp_path / "settings.ini")
     assert again.settings.value(ENSEMBLE_KEY) == "tiny-test"
-    assert again.controller.ensemble == "tiny-test"
+    assert again.controller.choice.ensemble == "tiny-test"
     assert again.separation_menu.actions["tiny-test"].isChecked()
 
 
@@ -70,7 +70,7 @@ def test_a_vanished_ensemble_falls_back_to_the_default(qtbot: QtBot, tmp_path: P
     settings.setValue(ENSEMBLE_KEY, "deleted-since")
     settings.sync()
     window = make_window(qtbot, tmp_path / "settings.ini")
-    assert window.controller.ensemble == DEFAULT_ENSEMBLE
+    assert window.controller.choice.ensemble == DEFAULT_ENSEMBLE
     assert window.separation_menu.actions[DEFAULT_ENSEMBLE].isChecked()
     assert "deleted-since" not in window.separation_menu.actions
 
@@ -120,7 +120,7 @@ def test_ensembles_for_instruments_are_listed_apart_and_their_choice_is_used(
     menu = window.separation_menu
     assert menu.classical_actions["classical"].isChecked() and "classical" not in menu.actions
     menu.classical_actions["my-quartets"].trigger()
-    assert window.controller.classical_ensemble == "my-quartets"
+    assert window.controller.choice.classical_ensemble == "my-quartets"
     assert menu.actions[DEFAULT_ENSEMBLE].isChecked()  # the pop choice is its own
     again = make_window(qtbot, settings)  # remembered
-    assert again.controller.classical_ensemble == "my-quartets"
+    assert again.controller.choice.classical_ensemble == "my-quartets"

@@ -19,9 +19,10 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.mix_model import MixModel  # noqa: E402
+from remixer_app.core.separator_choice import track_key  # noqa: E402
 from remixer_app.ui.instruments_dialog import INSTRUMENTS_KEY  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
-from remixer_app.ui.track_controller import TrackController, track_key  # noqa: E402
+from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
 RATE = 44100
 
@@ -97,4 +98,4 @@ def test_recent_files_another_instance_added_meanwhile_are_kept(qtbot: QtBot,
     open_and_wait(qtbot, window, song)
     saved = other_instance(ini, "print(json.dumps(s.value('recent/files')))")
     assert json.loads(saved) == [str(song), elsewhere]
-    assert [a.text() for a in window.recent_menu.actions()] == [str(song), elsewhere]
+    assert [a.text() for a in window.menus.recent_menu.actions()] == [str(song), elsewhere]

@@ -14,15 +14,14 @@ from fake_separators import FakeLoader, ShareSeparator  # noqa: E402
 from PySide6.QtCore import QThread  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
-from remixer_app.core import memory_check  # noqa: E402
+from remixer_app.core import memory_check, track_fitting  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
 from remixer_app.core.progress import ProgressReport  # noqa: E402
-from remixer_app.ui import track_controller  # noqa: E402
 from remixer_app.ui.listener_panel import ListenerPanel  # noqa: E402
-from remixer_app.ui.track_controller import FITTING_SHARE, TrackController  # noqa: E402
+from remixer_app.ui.track_controller import TrackController  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
 
@@ -90,7 +89,7 @@ def test_plain_files_are_separated_with_the_chosen_ensemble(qtbot: QtBot,
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         controller.open(song)
     assert controller.track is not None and controller.track.source == "tiny-a (separated)"
-    controller.set_ensemble("tiny-b")
+    controller.choice.set_ensemble("tiny-b")
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         controller.open(song)
     assert controller.track.source == "tiny-b (separated)"
@@ -212,7 +211,7 @@ def test_fittings_replaced_while_queued_are_never_built(qtbot: QtBot, tmp_path: 
         built.append(engine.listener.id)
         return engine
 
-    monkeypatch.setattr(track_controller, "HearingAidEngine", counting_engine)
+    monkeypatch.setattr(track_fitting, "HearingAidEngine", counting_engine)
     presets = ["N1", "N2", "N4", "N5", "S1", "S2"]
     with qtbot.waitSignal(controller.engine_ready, timeout=120000):
         for name in presets:  # arrow keys through the listener box
@@ -279,7 +278,7 @@ def test_opening_the_track_being_opened_again_goes_on(qtbot: QtBot, tmp_path: Pa
     assert notices == ["Already opening song.wav."]
     assert loader.calls == [("a", None)]
     controller.open(song)
-    controller.set_ensemble("b")
+    controller.choice.set_ensemble("b")
     with qtbot.waitSignal(controller.track_opened, timeout=60000):
         controller.open(song)  # another ensemble asked: that is a new open
     assert controller.track is not None and controller.track.source == "b (separated)"
@@ -292,6 +291,6 @@ def test_a_fitting_reports_its_stages(qtbot: QtBot, tmp_path: Path) -> None:
     controller.progress.connect(reports.append)
     with qtbot.waitSignal(controller.engine_ready, timeout=60000):
         model.set_listener(get_preset("S1"))
-    fitting = [r for r in reports if 0.0 < r.fraction < FITTING_SHARE]
+    fitting = [r for r in reports if 0.0 < r.fraction < track_fitting.FITTING_SHARE]
     assert any("filtering the stems for each ear" in r.message for r in fitting)
     assert [r.fraction for r in reports] == sorted(r.fraction for r in reports)

@@ -100,7 +100,7 @@ def test_a_real_track_from_open_to_export(qtbot: QtBot, window: MainWindow, song
     target = tmp_path / "aided.flac"
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *args, **kwargs: (str(target), "FLAC (*.flac)")))
-    window.export_aided_action.trigger()
+    window.menus.export_aided_action.trigger()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Exported"),
                     timeout=120_000)
     assert window.errors == []  # type: ignore[attr-defined]

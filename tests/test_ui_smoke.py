@@ -42,7 +42,8 @@ from remixer_app.core.audiogram import get_preset  # noqa: E402
 from remixer_app.ui import app as app_module  # noqa: E402
 from remixer_app.ui import main_window, output_devices  # noqa: E402
 from remixer_app.ui.listener_files import PROFILES  # noqa: E402
-from remixer_app.ui.main_window import AUDIO_FILTER, NO_TRACK_TEXT, MainWindow  # noqa: E402
+from remixer_app.ui.main_menus import AUDIO_FILTER  # noqa: E402
+from remixer_app.ui.main_window import NO_TRACK_TEXT, MainWindow  # noqa: E402
 from remixer_app.ui.track_exports import with_suffix  # noqa: E402
 
 RATE = 44100
@@ -100,7 +101,7 @@ def test_window_builds(window: MainWindow) -> None:
     assert window.isVisible()
     assert window.track_label.text() == NO_TRACK_TEXT
     assert window.track is None and window.model.listener is not None
-    assert not window.export_aided_action.isEnabled()
+    assert not window.menus.export_aided_action.isEnabled()
 
 
 def test_every_control_has_an_accessible_name(window: MainWindow) -> None:
@@ -114,7 +115,7 @@ def test_every_control_has_an_accessible_name(window: MainWindow) -> None:
     unnamed = [f"{type(w).__name__} {w.objectName()!r}" for w in controls
                if not w.accessibleName().strip()]
     assert unnamed == []
-    for action in (window.open_action, window.quit_action, window.undo_action):
+    for action in (window.menus.open_action, window.menus.quit_action, window.menus.undo_action):
         assert action.text().replace("&", "").strip()
 
 
@@ -124,15 +125,15 @@ def test_menus(window: MainWindow) -> None:
     texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
     assert texts[:3] == ["Open track...", "Open stems folder...", "Open recent"]
     assert "Export hearing-aid output..." in texts and texts[-1] == "Quit"
-    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
-    assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    assert window.menus.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.menus.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
     # Nothing to play, undo or redo yet: the actions say so instead of doing nothing.
-    assert not window.play_action.isEnabled()
-    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    assert not window.menus.play_action.isEnabled()
+    assert not window.menus.undo_action.isEnabled() and not window.menus.redo_action.isEnabled()
     window.model.set_gain("vocals", 2.0)
-    assert window.undo_action.isEnabled() and not window.redo_action.isEnabled()
-    window.undo_action.trigger()
-    assert not window.undo_action.isEnabled() and window.redo_action.isEnabled()
+    assert window.menus.undo_action.isEnabled() and not window.menus.redo_action.isEnabled()
+    window.menus.undo_action.trigger()
+    assert not window.menus.undo_action.isEnabled() and window.menus.redo_action.isEnabled()
 
 
 def test_access_keys_are_unique_in_every_menu(window: MainWindow) -> None:
@@ -148,7 +149,7 @@ def test_access_keys_are_unique_in_every_menu(window: MainWindow) -> None:
 
 
 def test_quit_closes_the_window(window: MainWindow) -> None:
-    window.quit_action.trigger()
+    window.menus.quit_action.trigger()
     assert not window.isVisible()
 
 
@@ -178,10 +179,10 @@ def test_open_stems_folder_in_the_background(qtbot: QtBot, window: MainWindow,
     open_and_wait(qtbot, window, write_stems(tmp_path / "My Song"))
     assert window.errors == []  # type: ignore[attr-defined]
     assert window.track_label.text().startswith("My Song (0:01)")
-    assert window.track is not None and window.export_aided_action.isEnabled()
+    assert window.track is not None and window.menus.export_aided_action.isEnabled()
     assert window.settings.value("recent/files") in (str(tmp_path / "My Song"),
                                                      [str(tmp_path / "My Song")])
-    assert [a.text() for a in window.recent_menu.actions()] == [str(tmp_path / "My Song")]
+    assert [a.text() for a in window.menus.recent_menu.actions()] == [str(tmp_path / "My Song")]
 
 
 def test_track_label_and_transport_agree_on_the_duration(qtbot: QtBot, window: MainWindow,
@@ -218,8 +219,8 @@ def test_open_action_uses_the_file_dialog(qtbot: QtBot, window: MainWindow, tmp_
     answers = iter([("", ""), (str(tmp_path / "x.wav"), "")])  # cancel, then a file
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *args, **kwargs: next(answers)))
-    window.open_action.trigger()
-    window.open_action.trigger()
+    window.menus.open_action.trigger()
+    window.menus.open_action.trigger()
     assert opened == [tmp_path / "x.wav"]
 
 
@@ -278,7 +279,7 @@ def test_play_fits_a_track_whose_fitting_was_cancelled(qtbot: QtBot, window: Mai
     window.cancel_button.click()
     assert controller.engine is None and window.transport.player is None
     with qtbot.waitSignal(controller.player_ready, timeout=60000):
-        window.play_action.trigger()
+        window.menus.play_action.trigger()
     assert window.transport.player is not None
 
 
@@ -489,11 +490,11 @@ def test_a_track_gets_a_player_that_follows_the_sliders(
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))
     player = window.transport.player
     assert player is not None and window.transport.play_button.isEnabled()
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     assert player.state.name == "PLAYING"
     window.stem_panel.sliders["vocals"].setValue(12)  # +6 dB
     assert player.settings.gains_db["vocals"] == 6.0
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     assert player.state.name == "PAUSED"
     window.close()
     assert window.transport.player is None
@@ -504,7 +505,7 @@ def test_play_without_an_output_says_why_and_does_not_pretend(
     open_and_wait(qtbot, window, write_stems(tmp_path / "song"))  # no sound card here
     player = window.transport.player
     assert player is not None
-    window.play_action.trigger()
+    window.menus.play_action.trigger()
     assert player.state.name != "PLAYING"
     assert window.playback_label.text().startswith("Playback unavailable")
     window.workspace.booth.toggle_play()  # the booth's Play goes the same way

@@ -1,7 +1,7 @@
 """Points of an audiogram: the two ears, and one hearing level snapped, parsed or changed.
 
 Shared by the audiogram views (:mod:`remixer_app.ui.audiogram_chart` and
-:mod:`remixer_app.ui.audiogram_editor`), so that both draw an ear alike and turn a
+:mod:`remixer_app.ui.audiogram_table`), so that both draw an ear alike and turn a
 drag or a typed value into the same validated
 :class:`~remixer_app.core.audiogram.Listener`.
 """

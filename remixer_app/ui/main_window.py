@@ -4,7 +4,8 @@ The window only wires widgets together. State lives in the Qt-free
 :class:`~remixer_app.core.mix_model.MixModel` (observed by the panels and the player)
 and in the :class:`~remixer_app.ui.track_controller.TrackController` (track,
 separation and engine, all in workers). Errors from workers reach
-:func:`~remixer_app.ui.workers.report_error`, the one error path. The exports live in
+:func:`~remixer_app.ui.workers.report_error`, the one error path. The File, Edit and
+Play menus live in :class:`~remixer_app.ui.main_menus.MainMenus`, the exports in
 :class:`~remixer_app.ui.track_exports.TrackExports`, the docks and the Sessions menu in
 :class:`~remixer_app.ui.workspace.Workspace`.
 """
@@ -17,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app import APP_NAME
-from remixer_app.core.audio_io import AUDIO_SUFFIXES
 from remixer_app.core.engine import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.player import Player
@@ -40,6 +38,7 @@ from remixer_app.core.track_loader import OpenedTrack
 from remixer_app.ui.focus_keys import FocusedWidgetKeys
 from remixer_app.ui.hearing_aid_panel import HearingAidPanel
 from remixer_app.ui.listener_panel import ListenerPanel
+from remixer_app.ui.main_menus import MainMenus
 from remixer_app.ui.scroll_area import ScrollArea
 from remixer_app.ui.separation_menu import SeparationMenu
 from remixer_app.ui.stem_panel import StemPanel
@@ -52,10 +51,6 @@ from remixer_app.ui.workers import report_error
 from remixer_app.ui.workspace import Workspace
 
 NO_TRACK_TEXT = "No track loaded: File > Open track..., or drop a file or stems folder here."
-# Every suffix the decoder reads, so no readable file hides under "All files".
-AUDIO_FILTER = ("Audio (" + " ".join(f"*{suffix}" for suffix in sorted(AUDIO_SUFFIXES))
-                + ");;All files (*)")
-MAX_RECENT = 8
 PREPARING_PLAYBACK_TEXT = ("Preparing playback... (it starts when the hearing aid is fitted; "
                            "press Play again not to play)")
 
@@ -115,7 +110,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.transport)
         self.setCentralWidget(self.main_controls)
         self._build_status_bar()
-        self._build_menus()
+        self.menus = MainMenus(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.installEventFilter(FocusedWidgetKeys(self))
         self.separation_menu = SeparationMenu(self.menuBar(), self.controller, self.settings)
         self.separation_menu.chosen_changed.connect(lambda name: self.statusBar().showMessage(
             f"Separation ensemble: {name} (used for the next track you open)", 10000))
@@ -156,98 +154,12 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.playback_label, 1)
         self._show_busy("")
 
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        bar.setAccessibleName("Main menu")
-        file_menu = bar.addMenu("&File")
-        file_menu.setAccessibleName("File menu")
-        self.open_action = self._action(file_menu, "&Open track...", self._choose_track,
-                                        QKeySequence.StandardKey.Open,
-                                        "Open an audio file; it is separated into stems")
-        self.open_folder_action = self._action(file_menu, "Open stems &folder...",
-                                               self._choose_stems_folder, None,
-                                               "Open a folder of vocals/drums/bass/other "
-                                               "files, or of 2 to 5 instrument files "
-                                               "(violin.flac, cello.wav, ...)")
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.setAccessibleName("Recent tracks")
-        self._fill_recent()
-        file_menu.addSeparator()
-        self.export_aided_action = self._action(
-            file_menu, "&Export hearing-aid output...", lambda: self.exports.ask("aided"),
-            QKeySequence("Ctrl+E"), "FLAC, 32 kHz, 16 bit (the Cadenza format)")
-        self.export_remix_action = self._action(
-            file_menu, "Export re&mix (no hearing aid)...", lambda: self.exports.ask("remix"), None,
-            "The rebalanced mix without the hearing-aid processing")
-        self.export_stems_action = self._action(
-            file_menu, "Export &stems...", lambda: self.exports.ask("stems"), None,
-            "The track's stems as WAV files")
-        file_menu.addSeparator()
-        self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"),
-                                        "Quit remixer_app")
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.setAccessibleName("Edit menu")
-        self.undo_action = self._action(edit_menu, "&Undo", self.model.undo,
-                                        QKeySequence.StandardKey.Undo, "Undo the last mix change")
-        self.redo_action = self._action(edit_menu, "&Redo", self.model.redo,
-                                        QKeySequence.StandardKey.Redo, "Redo")
-        self.reset_action = self._action(edit_menu, "Reset &mix", self.model.reset,
-                                         QKeySequence("Ctrl+0"), "All stems back to 0 dB")
-        play_menu = bar.addMenu("&Play")
-        play_menu.setAccessibleName("Play menu")
-        self.play_action = self._action(play_menu, "&Play / pause", self._toggle_play,
-                                        QKeySequence(Qt.Key.Key_Space), "Start or pause playback")
-        self._set_track_actions(False)
-        self.model.subscribe(lambda _change: self._update_undo_actions())
-        self._update_undo_actions()
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.installEventFilter(FocusedWidgetKeys(self))
-
-    def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
-                shortcut: QKeySequence | QKeySequence.StandardKey | None, tip: str) -> QAction:
-        action = QAction(text, self)
-        if isinstance(shortcut, QKeySequence.StandardKey):
-            action.setShortcuts(shortcut)  # every binding of the platform (Ctrl+Shift+Z too)
-        elif shortcut is not None:
-            action.setShortcut(shortcut)
-        action.setStatusTip(tip)
-        action.triggered.connect(lambda: slot())
-        menu.addAction(action)
-        return action
-
     # --- opening -----------------------------------------------------------------------
-    def _choose_track(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open track", self._last_folder(),
-                                              AUDIO_FILTER)
-        if path:
-            self.open_path(path)
-
-    def _choose_stems_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open stems folder", self._last_folder())
-        if folder:
-            self.open_path(folder)
-
     def open_path(self, path: str | os.PathLike[str]) -> None:
         """Open a file or stems folder in the background; the window stays usable."""
         self.separation_menu.load_instruments()  # those another instance chose count too
         self.play_when_ready = False  # it was for the track open now
         self.controller.open(Path(path))
-
-    def _last_folder(self) -> str:
-        recent = self._recent()
-        return str(Path(recent[0]).parent) if recent else os.path.expanduser("~")
-
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent/files", [])
-        return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self._recent():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self._recent()))
 
     def _track_opened(self, track: OpenedTrack) -> None:
         previous, self.track = self.track, track
@@ -260,25 +172,8 @@ class MainWindow(QMainWindow):
         stems = ", ".join(s.capitalize() for s in track.stems)
         self.track_label.setText(f"{name} ({format_duration(track.frames / ENGINE_RATE)}), "
                                  f"stems: {track.source} ({stems})")
-        # Read again first, and written at once: other instances of the app share the list.
-        self.settings.sync()
-        recent = [str(track.path)] + [p for p in self._recent() if p != str(track.path)]
-        self.settings.setValue("recent/files", recent[:MAX_RECENT])
-        self.settings.sync()
-        self._fill_recent()
-        self._set_track_actions(True, exports=track.complete)
-
-    def _set_track_actions(self, enabled: bool, *, exports: bool = True) -> None:
-        """Enable Play and the exports (these only for a track open whole)."""
-        for action in (self.export_aided_action, self.export_remix_action,
-                       self.export_stems_action):
-            action.setEnabled(enabled and exports)
-        self.play_action.setEnabled(enabled)
-
-    def _update_undo_actions(self) -> None:
-        """Undo and Redo are enabled only when they would change the mix."""
-        self.undo_action.setEnabled(self.model.can_undo)
-        self.redo_action.setEnabled(self.model.can_redo)
+        self.menus.remember(track.path)
+        self.menus.set_track_actions(True, exports=track.complete)
 
     def _player_ready(self, player: Player | None) -> None:
         if self.transport.player is not None:
@@ -291,7 +186,9 @@ class MainWindow(QMainWindow):
             self._clear_preparing_text()
             self.transport.toggle_play()  # a new player: this plays
 
-    def _toggle_play(self) -> None:
+    def toggle_play(self) -> None:
+        """Play or pause (Play menu, Space); with no player yet, fit the hearing aid and
+        play once it is fitted, or, asked again while it is fitted, not play after all."""
         if self.transport.player is not None:
             self.transport.toggle_play()  # plays only where the output can
         elif self.play_when_ready:  # Play again while waiting: the user changed their mind

@@ -3,9 +3,9 @@
 The ensembles are the files :func:`~remixer_app.core.separation.available_ensembles`
 finds (the bundled ``models/`` and the user's own folder); the list is read again
 each time the menu opens, so an ensemble trained or copied in meanwhile shows up
-without a restart. The choice is remembered in the settings and handed to the
-:class:`~remixer_app.ui.track_controller.TrackController`; a remembered ensemble that
-has since disappeared falls back to the default one.
+without a restart. The choice is remembered in the settings and handed to the track
+controller's :class:`~remixer_app.core.separator_choice.SeparatorChoice`; a remembered
+ensemble that has since disappeared falls back to the default one.
 
 *Instruments...* says that the audio file last opened is a classical ensemble, and
 which instruments play in it (:mod:`remixer_app.ui.instruments_dialog`): it is then
@@ -30,8 +30,9 @@ from remixer_app.core.separation import (
     default_ensemble_help,
 )
 from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE, load_ensemble
+from remixer_app.core.separator_choice import track_key
 from remixer_app.ui.instruments_dialog import InstrumentsDialog, load_choices, save_choices
-from remixer_app.ui.track_controller import TrackController, track_key
+from remixer_app.ui.track_controller import TrackController
 
 ENSEMBLE_KEY = "separation/ensemble"
 CLASSICAL_KEY = "separation/classical_ensemble"
@@ -98,10 +99,10 @@ class SeparationMenu(QObject):
         pop, instruments = ensemble_choices()
         remembered = str(self.settings.value(ENSEMBLE_KEY, DEFAULT_ENSEMBLE) or "")
         self.chosen = remembered if remembered in pop else DEFAULT_ENSEMBLE
-        self.controller.set_ensemble(self.chosen)
+        self.controller.choice.set_ensemble(self.chosen)
         remembered = str(self.settings.value(CLASSICAL_KEY, CLASSICAL_ENSEMBLE) or "")
         self.classical_chosen = remembered if remembered in instruments else CLASSICAL_ENSEMBLE
-        self.controller.classical_ensemble = self.classical_chosen
+        self.controller.choice.classical_ensemble = self.classical_chosen
         self._stored: dict[str, tuple[str, ...]] = {}  # the choices as last read or saved
         self.load_instruments()
         # Owned here, not by the menu, so refresh() (menu.clear()) does not delete it.
@@ -159,7 +160,7 @@ class SeparationMenu(QObject):
         remembered = load_choices(self.settings)
         key = track_key(path)
         remembered.pop(key, None)
-        chosen = self.controller.instruments.get(key)
+        chosen = self.controller.choice.instruments.get(key)
         if chosen is not None:
             remembered[key] = chosen  # last: the newest
         save_choices(self.settings, remembered)
@@ -172,8 +173,8 @@ class SeparationMenu(QObject):
         """Merge the stored ``choices`` in; an entry stored before and gone now was
         removed by another instance (the track chosen as pop there): removed here too."""
         for key in self._stored.keys() - choices.keys():
-            self.controller.instruments.pop(key, None)
-        self.controller.instruments.update(choices)
+            self.controller.choice.instruments.pop(key, None)
+        self.controller.choice.instruments.update(choices)
         self._stored = dict(choices)
 
     def _enable_instruments(self) -> None:
@@ -185,7 +186,7 @@ class SeparationMenu(QObject):
         if name in self.actions:
             self.actions[name].setChecked(True)
         self.settings.setValue(ENSEMBLE_KEY, name)
-        self.controller.set_ensemble(name)
+        self.controller.choice.set_ensemble(name)
         self.chosen_changed.emit(name)
 
     def choose_classical(self, name: str) -> None:
@@ -194,7 +195,7 @@ class SeparationMenu(QObject):
         if name in self.classical_actions:
             self.classical_actions[name].setChecked(True)
         self.settings.setValue(CLASSICAL_KEY, name)
-        self.controller.classical_ensemble = name
+        self.controller.choice.classical_ensemble = name
         self.chosen_changed.emit(name)
 
     def ask_instruments(self, track_name: str, current: tuple[str, ...]
@@ -216,7 +217,7 @@ class SeparationMenu(QObject):
         path = self.controller.last_file
         if path is None:  # nothing opened yet, or a stems folder: its files name its stems
             return False
-        current = self.controller.instruments_for(path) or ()
+        current = self.controller.choice.instruments_for(path) or ()
         chosen = self.ask_instruments(path.name, current)
         if chosen is None:
             return False

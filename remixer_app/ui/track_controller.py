@@ -1,14 +1,14 @@
 """The app's track state: open a track, separate it, and keep an engine for the listener.
 
 Everything slow runs as :mod:`remixer_app.ui.jobs`: opening (decode + separation,
-with progress, ETA and cancel) and preparing the hearing-aid engine (NAL-R filtering
-per stem and ear), which is redone when the listener or the hearing aid changes. A
-newer job of a kind makes the older one's result stale, and it is dropped.
+with progress, ETA and cancel) and preparing the hearing-aid engine
+(:func:`~remixer_app.core.track_fitting.fit_track`), which is redone when the listener
+or the hearing aid changes. A newer job of a kind makes the older one's result stale,
+and it is dropped.
 
 The stem set is the track's: an opened track sets the model's stems (the pop stems or
-its instruments). A plain file the user has said holds a classical ensemble
-(:meth:`TrackController.set_instruments`) is separated into those instruments by the
-:data:`~remixer_app.core.track_loader.CLASSICAL_ENSEMBLE`.
+its instruments), as its :class:`~remixer_app.core.separator_choice.SeparatorChoice`
+separated it; :meth:`TrackController.set_instruments` changes that choice for a file.
 """
 
 from __future__ import annotations
@@ -20,33 +20,19 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
 from remixer_app.core.engine import HearingAidEngine
-from remixer_app.core.instruments import instrument_list
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
-from remixer_app.core.player_transport import PlayState
-from remixer_app.core.progress import ProgressReport, check_cancelled
-from remixer_app.core.separation import DEFAULT_ENSEMBLE, load_separator
-from remixer_app.core.separation.ensemble import CLASSICAL_ENSEMBLE
+from remixer_app.core.separation import DEFAULT_ENSEMBLE
 from remixer_app.core.separation.separator import Separator
+from remixer_app.core.separator_choice import SeparatorChoice, SeparatorLoader, track_key
+from remixer_app.core.track_fitting import continue_playback, fit_track
 from remixer_app.core.track_loader import OpenedTrack, open_track
 from remixer_app.ui.jobs import Jobs
 
 DEFAULT_LISTENER = "N3"  # a moderate sloping loss until the user picks someone
-FITTING_SHARE = 0.7  # of a fitting job's progress: the engine; the player takes the rest
-
-#: Loads a separator as :func:`~remixer_app.core.separation.load_separator` does:
-#: ``loader(ensemble)``, or ``loader(ensemble, instruments=(...))`` for an ensemble's
-#: instruments.
-SeparatorLoader = Callable[..., Separator]
-
-
-def track_key(path: str | Path) -> str:
-    """What the per-track choices (instruments) are remembered under: the full path."""
-    return str(Path(path).absolute())
 
 
 class TrackController(QObject):
@@ -56,16 +42,11 @@ class TrackController(QObject):
     ----------
     model
         The settings model; its listener decides the engine.
-    ensemble
-        Ensemble used to separate plain audio files of pop music.
     pool
         Thread pool for the workers (tests pass their own).
-    separator_factory
-        Returns the separator for every track, whatever its instruments (tests).
-    separator_loader
-        Loads the separators instead of ``load_separator`` (tests).
-    instruments
-        Track key (:func:`track_key`) -> the instruments the user said it holds.
+    ensemble, separator_factory, separator_loader, instruments
+        The separator choice's (:class:`~remixer_app.core.separator_choice.SeparatorChoice`)
+        ``ensemble``, ``factory``, ``loader`` and ``instruments``.
     """
 
     progress = Signal(object)          # ProgressReport of the running job
@@ -84,25 +65,19 @@ class TrackController(QObject):
                  instruments: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__()
         self.model = model
-        self.ensemble = ensemble
-        #: The ensemble that separates files the user said hold instruments.
-        self.classical_ensemble = CLASSICAL_ENSEMBLE
+        #: The ensembles chosen and the instruments remembered per file.
+        self.choice = SeparatorChoice(ensemble=ensemble, factory=separator_factory,
+                                      loader=separator_loader, instruments=instruments)
         self.pool = pool or QThreadPool.globalInstance()
         # Fittings one at a time: stepping through listeners queues one per step, each
         # holding hundreds of MB while it builds. One replaced while queued ends before
-        # building (see build), so at most the one already running is wasted work.
+        # building (see fit_track), so at most the one already running is wasted work.
         self._engine_pool = pool or QThreadPool(self)
         if pool is None:
             self._engine_pool.setMaxThreadCount(1)
         self.track: OpenedTrack | None = None
         self.engine: HearingAidEngine | None = None
         self.player: Player | None = None
-        self.instruments: dict[str, tuple[str, ...]] = {
-            key: instrument_list(names) for key, names in (instruments or {}).items()}
-        # (ensemble name, instruments or None), and its separator
-        self._loaded: tuple[tuple[str, tuple[str, ...] | None], Separator] | None = None
-        self._factory = separator_factory
-        self._loader = separator_loader
         self.jobs = Jobs(self.pool, self)
         self.jobs.progress.connect(self.progress)
         self.jobs.busy.connect(self.busy)
@@ -124,8 +99,8 @@ class TrackController(QObject):
         open asked again while it runs (a second drop, the recent entry clicked twice)
         goes on rather than starting over.
         """
-        instruments = self.instruments_for(path)
-        asked = (Path(path), instruments, self._separation(instruments)[0])
+        instruments = self.choice.instruments_for(path)
+        asked = (Path(path), instruments, self.choice.separation(instruments)[0])
         running = self._opening
         if ("open" in self.jobs.running() and running is not None
                 and track_key(running[0]) == track_key(path) and running[1:] == asked[1:]):
@@ -133,7 +108,7 @@ class TrackController(QObject):
             return
         self.cancel("open")
         self._opening = asked
-        factory = self._separator_factory(instruments)
+        factory = self.choice.factory(instruments)
         self._open_request += 1
         request = self._open_request
 
@@ -169,11 +144,6 @@ class TrackController(QObject):
         if request == self._open_request and "open" in self.jobs.running():
             self._opened(track)
 
-    def instruments_for(self, path: str | Path) -> tuple[str, ...] | None:
-        """The instruments remembered for the file ``path``; ``None``: a pop track (and
-        for a stems folder, whose files name its stems)."""
-        return None if Path(path).is_dir() else self.instruments.get(track_key(path))
-
     def set_instruments(self, path: str | Path, instruments: Sequence[str] | None) -> bool:
         """Remember which instruments the file ``path`` holds (``None`` or none: pop).
 
@@ -193,12 +163,7 @@ class TrackController(QObject):
         RemixerError
             Not 2 to 5 known instruments.
         """
-        key = track_key(path)
-        chosen = instrument_list(instruments) if instruments else None
-        if chosen != self.instruments.get(key):
-            self.instruments.pop(key, None)
-            if chosen is not None:
-                self.instruments[key] = chosen  # last: the most recent choice
+        key, chosen = track_key(path), self.choice.remember(path, instruments)
         if Path(path).is_dir():
             return False
         track = self.track
@@ -210,7 +175,7 @@ class TrackController(QObject):
                 self.open(path)
             return True
         if track is not None and track_key(track.path) == key:
-            if self.separated_as_chosen(track):
+            if self.choice.separated_as_chosen(track):
                 return False
         elif self.last_file is None or track_key(self.last_file) != key:
             return False  # neither open nor the last one asked for: remembered only
@@ -223,21 +188,6 @@ class TrackController(QObject):
         was cancelled); ``None`` before any, or when it was a stems folder."""
         path = None if self._opening is None else self._opening[0]
         return None if path is None or path.is_dir() else path
-
-    def separated_as_chosen(self, track: OpenedTrack) -> bool:
-        """Whether ``track``'s stems are the instruments remembered for it (the pop
-        stems when none are)."""
-        return set(track.stem_names) == set(self.instruments_for(track.path) or STEM_NAMES)
-
-    def set_ensemble(self, name: str) -> None:
-        """Separate the tracks opened from now on with ensemble ``name``.
-
-        The track already open keeps its stems; the new ensemble's models load in the
-        next open worker, not here.
-        """
-        if name != self.ensemble:
-            self.ensemble = name
-            self._loaded = None  # frees the previous ensemble's models
 
     def cancel(self, kind: str | None = None) -> None:
         """Cancel the running job(s) of ``kind`` (``open``/``engine``), or all."""
@@ -278,33 +228,6 @@ class TrackController(QObject):
         else:
             self.notice.emit(f"Fitting cancelled: the hearing aid stays fitted for "
                              f"{fitted.id}.")
-
-    def _separator_factory(self, instruments: tuple[str, ...] | None
-                           ) -> Callable[[], Separator]:
-        """Loads (once) and returns the separator; called in the open worker, because
-        loading model weights takes seconds the GUI thread must not wait for."""
-        if self._factory is not None:
-            return self._factory
-        wanted = self._separation(instruments)  # now: another ensemble may be chosen meanwhile
-        loader = self._loader or load_separator
-
-        def load() -> Separator:
-            loaded = self._loaded
-            if loaded is None or loaded[0] != wanted:
-                ensemble, chosen = wanted
-                separator = (loader(ensemble) if chosen is None
-                             else loader(ensemble, instruments=chosen))
-                loaded = self._loaded = (wanted, separator)
-            return loaded[1]
-
-        return load
-
-    def _separation(self, instruments: tuple[str, ...] | None
-                    ) -> tuple[str, tuple[str, ...] | None]:
-        """The ensemble that separates a file into ``instruments`` (``None``: pop), and
-        those instruments."""
-        return (self.ensemble if instruments is None else self.classical_ensemble,
-                instruments)
 
     def _opened(self, track: OpenedTrack) -> None:
         previewed = self.track
@@ -356,24 +279,8 @@ class TrackController(QObject):
         quiet = not track.complete
 
         def build(told: Any, cancelled: Any) -> tuple[HearingAidEngine, Player]:
-            progress = (lambda _report: None) if quiet else told
-            check_cancelled(cancelled)  # replaced while it waited for the pool
-            fitting = f"fitting the hearing aid for {listener.id}"
-
-            def fitted(report: ProgressReport) -> None:  # the engine is the first 70 %
-                progress(ProgressReport(FITTING_SHARE * report.fraction, None,
-                                        f"{fitting}: {report.message}"))
-
-            progress(ProgressReport(0.0, None, fitting))
-            # Both stop between their stages when cancelled: the engine pool has one
-            # thread, so a replaced fitting would hold up the next one to its end.
-            engine = HearingAidEngine(dict(track.stems), listener, mixture=track.mixture,
-                                      hearing_aid=hearing_aid, players=track.players,
-                                      progress=fitted, cancelled=cancelled)
-            progress(ProgressReport(FITTING_SHARE, None, "preparing playback"))
-            # The player's loudness model is a third of the engine's cost: build it here too.
-            return engine, Player(engine, track.stems, mixture=track.mixture,
-                                  settings=settings, cancelled=cancelled)
+            return fit_track(track, listener, hearing_aid, settings, cancelled=cancelled,
+                             progress=(lambda _report: None) if quiet else told)
 
         self.jobs.run("engine", build, self._engine_built, f"Fitting for {listener.id}",
                   self._engine_pool)
@@ -382,24 +289,10 @@ class TrackController(QObject):
         previous = self.player  # of this track: opening another clears it
         self.engine, self.player = built
         if previous is not None:
-            _continue_playback(previous, self.player)
+            continue_playback(previous, self.player)
         self.player_ready.emit(self.player)
         self.engine_ready.emit(self.engine)
 
     def wait(self, timeout_s: float = 60.0) -> bool:
         """Block until the running jobs end (tests and shutdown only)."""
         return self.jobs.wait(timeout_s)
-
-
-def _continue_playback(previous: Player, player: Player) -> None:
-    """Let ``player`` (a new fitting of the same track) go on where ``previous`` was:
-    the same loop and position, playing if it played (the transport brings volume and
-    source, its controls' values, to every player). A player of a track's first seconds
-    that played to their end, before the whole was separated, plays on into the whole."""
-    if previous.loop is not None:
-        player.set_loop(previous.loop)
-    player.seek(previous.position)
-    ran_off = previous.duration < player.duration and previous.position >= previous.duration
-    if previous.state is PlayState.PLAYING or ran_off:
-        previous.pause()
-        player.play()
