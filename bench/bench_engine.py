@@ -23,9 +23,10 @@ import numpy as np
 
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.reference import reference_chain
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.listener_io import load_listeners
 from remixer_app.core.stream import StreamRenderer
 

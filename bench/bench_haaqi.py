@@ -41,8 +41,9 @@ import numpy as np
 
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.evaluation.haaqi import (
     HAAQI_RATE,
     HaaqiTask,

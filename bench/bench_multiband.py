@@ -23,10 +23,11 @@ from bench_engine import block_times, build_track, timed  # the same track and t
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.multiband import multiband_compress
 from remixer_app.core.dsp.multiband_fitting import multiband_params
 from remixer_app.core.dsp.reference import reference_multiband
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.stream import StreamRenderer
 
 

@@ -12,7 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
-from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine  # noqa: E402
+from remixer_app.core.chain_settings import ENGINE_RATE  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
 from remixer_app.core.player import Player  # noqa: E402

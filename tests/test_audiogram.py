@@ -11,13 +11,8 @@ import pytest
 
 from remixer_app.core.audiogram import Audiogram, Listener, get_preset, presets
 from remixer_app.core.errors import ExportError, ListenerError
-from remixer_app.core.listener_io import (
-    listener_to_dict,
-    load_listeners,
-    parse_listeners,
-    resolve_listener,
-    save_listener,
-)
+from remixer_app.core.listener_io import load_listeners, resolve_listener, save_listener
+from remixer_app.core.listener_json import listener_to_dict, parse_listeners
 
 LISTENER_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "listeners"
 CFS = [250, 500, 1000, 2000, 3000, 4000, 6000, 8000]

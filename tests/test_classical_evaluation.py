@@ -13,7 +13,8 @@ from test_classical_separation import _classical_ensemble, _scene
 from remixer_app.cli import main
 from remixer_app.cli.evaluate_classical import print_classical
 from remixer_app.core.audiogram import get_preset
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation import classical
 from remixer_app.core.evaluation.classical import (

@@ -10,10 +10,11 @@ import pytest
 
 from remixer_app.core import engine as engine_module
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp import nalr
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir, apply_fir_into, nalr_fir
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import AudioError, Cancelled
 from remixer_app.core.progress import ProgressReport
 

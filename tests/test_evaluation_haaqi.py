@@ -8,7 +8,8 @@ import scipy.signal
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.evaluation.haaqi import (
     HAAQI_RATE,
     HaaqiTask,

@@ -12,8 +12,9 @@ import scipy.io
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.loudness import integrated_loudness
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import ExportError, RemixerError, SeparationError
 from remixer_app.core.evaluation.at_ear import at_ear, binaural
 from remixer_app.core.evaluation.hrir import SpeakerHrirs, load_hrir_set

@@ -10,7 +10,8 @@ import soundfile as sf
 from full_disk import disk_full_at_write
 
 from remixer_app.core.audiogram import get_preset
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import ExportError
 from remixer_app.core.exporting import export_aided, export_remix, export_stems, remix_signal
 

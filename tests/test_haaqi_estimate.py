@@ -16,8 +16,9 @@ from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core import haaqi_estimate  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
+from remixer_app.core.chain_settings import ChainSettings  # noqa: E402
 from remixer_app.core.dsp.compressor import CompressorParams  # noqa: E402
-from remixer_app.core.engine import ChainSettings, HearingAidEngine  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.errors import Cancelled  # noqa: E402
 from remixer_app.core.evaluation.haaqi import (  # noqa: E402
     make_task,

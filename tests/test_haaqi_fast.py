@@ -23,9 +23,10 @@ import soundfile as sf
 from remixer_app.cli import main
 from remixer_app.core.audio_io import STEM_NAMES, load_audio
 from remixer_app.core.audiogram import Audiogram, Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.resample import resample
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.evaluation.haaqi import (
     HAAQI_RATE,
     haaqi_implementation,

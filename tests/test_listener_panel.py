@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import Listener, get_preset  # noqa: E402
+from remixer_app.core.listener_edits import edited_name  # noqa: E402
 from remixer_app.core.listener_io import load_listeners  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixChange  # noqa: E402
@@ -27,7 +28,6 @@ from remixer_app.ui.listener_panel import (  # noqa: E402
     PRESETS,
     PROFILES,
     ListenerPanel,
-    edited_name,
 )
 
 CFS = [250, 500, 1000, 2000, 3000, 4000, 6000, 8000]

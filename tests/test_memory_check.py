@@ -9,7 +9,8 @@ import pytest
 
 from remixer_app.core import memory_check
 from remixer_app.core.audiogram import get_preset
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import AudioError
 from remixer_app.core.memory_check import (
     BYTES_PER_FRAME,

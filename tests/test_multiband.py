@@ -16,6 +16,7 @@ from clarity.enhancer.multiband_compressor.crossover import Crossover
 from numba.core.runtime import _nrt_python, rtsys
 
 from remixer_app.core.audiogram import Audiogram, get_preset
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.crossover import CROSSOVER_FREQUENCIES, crossover_filters
 from remixer_app.core.dsp.multiband import multiband_block, multiband_compress, process_block
@@ -29,7 +30,7 @@ from remixer_app.core.dsp.multiband_fitting import (
 )
 from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
 from remixer_app.core.dsp.reference import reference_classical_chain, reference_multiband
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.instruments import HEARING_AIDS
 from remixer_app.core.render_kernels import render_block_multiband
 from remixer_app.core.stream import StreamRenderer, warmup_seconds

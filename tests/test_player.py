@@ -14,9 +14,10 @@ from remixer_app.core import playback_probe
 from remixer_app.core.aid_effect import measure_aid_effect
 from remixer_app.core.audio_device import output_devices
 from remixer_app.core.audiogram import get_preset, presets
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.dsp.loudness import integrated_loudness
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.player import Player
 from remixer_app.core.player_mixer import SPLICE_FRAMES

@@ -43,7 +43,7 @@ def panel(qtbot: QtBot) -> SpectraPanel:
 
 
 def plots(panel: SpectraPanel) -> tuple[pg.PlotWidget, ...]:
-    return panel.level_plot, panel.gain_plot, panel.audiogram_plot
+    return panel.level_plot, panel.hearing.gain_plot, panel.hearing.audiogram_plot
 
 
 def legend_labels(item: pg.PlotItem) -> list[pg.LabelItem]:

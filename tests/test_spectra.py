@@ -14,8 +14,9 @@ from remixer_app.core.band_levels import (
     nalr_gain_db,
     third_octave,
 )
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import Cancelled
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra

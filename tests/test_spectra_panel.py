@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QComboBox, QWidget  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from remixer_app.core.audiogram import get_preset  # noqa: E402
-from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine  # noqa: E402
+from remixer_app.core.chain_settings import ENGINE_RATE  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.instruments import INSTRUMENTS  # noqa: E402
 from remixer_app.core.mix_model import MixModel  # noqa: E402
 from remixer_app.core.mix_state import MixState  # noqa: E402
@@ -148,15 +149,15 @@ def test_thresholds_at_audiogram_frequencies(panel: SpectraPanel, model: MixMode
                                              qtbot: QtBot) -> None:
     listener = get_preset("N3")
     for ear, audiogram in ((0, listener.left), (1, listener.right)):
-        curve = panel.threshold_curves[ear]
+        curve = panel.hearing.threshold_curves[ear]
         np.testing.assert_array_equal(curve.xData, audiogram.frequencies)
         np.testing.assert_array_equal(curve.yData, audiogram.levels)
         assert curve.opts["symbol"] == ("x" if ear == 0 else "o")
-        assert np.max(panel.gain_curves[ear].yData) > 10  # N3 gets real NAL-R gain
-    assert panel.audiogram_plot.getPlotItem().getViewBox().yInverted()
+        assert np.max(panel.hearing.gain_curves[ear].yData) > 10  # N3 gets real NAL-R gain
+    assert panel.hearing.audiogram_plot.getPlotItem().getViewBox().yInverted()
     model.set_listener(get_preset("NH"))
-    assert np.all(panel.threshold_curves[0].yData == 0)
-    assert np.max(np.abs(panel.gain_curves[0].yData)) < 1
+    assert np.all(panel.hearing.threshold_curves[0].yData == 0)
+    assert np.max(np.abs(panel.hearing.gain_curves[0].yData)) < 1
     qtbot.waitUntil(lambda: "still fitted for" in panel.summary.text())
 
 
@@ -208,9 +209,9 @@ def test_worker_computes_spectra_when_not_given(
 
 
 def test_accessible_names_and_ear_choice(panel: SpectraPanel) -> None:
+    plots = (panel.level_plot, panel.hearing.gain_plot, panel.hearing.audiogram_plot)
     for widget in panel.findChildren(QWidget):
-        if isinstance(widget, QComboBox) or widget in (panel.level_plot, panel.gain_plot,
-                                                       panel.audiogram_plot, panel.summary):
+        if isinstance(widget, QComboBox) or widget in (*plots, panel.summary):
             assert widget.accessibleName(), widget
     assert panel.accessibleName() == "Spectra"
     both = panel.curves[OUTPUT_KEY].yData.copy()
@@ -224,7 +225,7 @@ def test_the_plots_share_the_height_they_get(qtbot: QtBot, panel: SpectraPanel) 
     # pyqtgraph's own size hints would ask for ~1500 px, squeezing the main controls
     # when the panel sits in a dock.
     assert panel.sizeHint().height() < 600
-    plots = (panel.level_plot, panel.gain_plot, panel.audiogram_plot)
+    plots = (panel.level_plot, panel.hearing.gain_plot, panel.hearing.audiogram_plot)
     for height in (300, 900):
         panel.resize(800, height)
         panel.show()

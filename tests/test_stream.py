@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from remixer_app.core.audiogram import get_preset
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.stream import WARMUP_SECONDS, StreamRenderer
 
 RATE = ENGINE_RATE

@@ -21,7 +21,8 @@ from test_output_device import HEADSET, SPEAKERS, FakeSounddevice, device, insta
 
 from remixer_app.core import audio_device, playback_probe  # noqa: E402
 from remixer_app.core.audiogram import get_preset  # noqa: E402
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine  # noqa: E402
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings  # noqa: E402
+from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.player import Player, PlayState  # noqa: E402
 from remixer_app.ui.transport import NO_DEVICE_TEXT, TransportBar  # noqa: E402
 from remixer_app.ui.waveform import MIN_HEIGHT, PREFERRED_HEIGHT  # noqa: E402

@@ -27,9 +27,9 @@ from remixer_app.core.audio_io import TARGET_RATE, load_audio  # noqa: E402
 from remixer_app.core.engine import HearingAidEngine  # noqa: E402
 from remixer_app.core.export import DEFAULT_EXPORT_RATE  # noqa: E402
 from remixer_app.core.paths import user_data_dir  # noqa: E402
-from remixer_app.core.player import SOURCES  # noqa: E402
+from remixer_app.core.player_controls import SOURCES  # noqa: E402
 from remixer_app.ui.main_window import MainWindow  # noqa: E402
-from remixer_app.ui.transport import SOURCE_BUTTONS  # noqa: E402
+from remixer_app.ui.source_chooser import SOURCE_BUTTONS  # noqa: E402
 
 from tiny_models import write_tiny_ensemble  # noqa: E402
 

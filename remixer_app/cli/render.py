@@ -9,9 +9,10 @@ import sys
 from remixer_app.cli.messages import load_audio_warning, warn
 from remixer_app.core.atomic import check_not_input
 from remixer_app.core.audio_io import is_silent
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import AudioError
 from remixer_app.core.evaluation.protocol import MAX_GAIN_DB
 from remixer_app.core.export import (

@@ -26,7 +26,8 @@ from remixer_app.core.dsp.clip import clip_signal
 from remixer_app.core.dsp.loudness import integrated_loudness
 
 if TYPE_CHECKING:
-    from remixer_app.core.engine import ChainSettings, HearingAidEngine
+    from remixer_app.core.chain_settings import ChainSettings
+    from remixer_app.core.engine import HearingAidEngine
 
 _FLOOR = 1e-30  # power below which a bin counts as silent (its gain reads 1)
 

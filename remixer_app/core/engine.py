@@ -7,8 +7,7 @@ re-renders a gain change without touching the audio twice:
 * NAL-R and the gains are linear, so each stem is NAL-R-filtered once per ear and
   cached; a remix is then a weighted sum of cached signals.
 * The loudness of any remix comes from cached per-block cross-powers of the stems
-  (:class:`~remixer_app.core.dsp.loudness.RemixLoudness`), not from a pass over
-  the audio.
+  (:mod:`remixer_app.core.loudness_match`), not from a pass over the audio.
 * Only the compressor depends non-linearly on the remix; it runs compiled.
 
 The same compiled kernels (:mod:`remixer_app.core.render_kernels`) render a whole track
@@ -27,19 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode, clip_signal, count_clipped
+from remixer_app.core.chain_settings import CLIP_CODES, ENGINE_RATE, ChainSettings, RenderPlan
+from remixer_app.core.dsp.clip import clip_signal, count_clipped
 from remixer_app.core.dsp.compressor import CompressorParams, CompressorState
-from remixer_app.core.dsp.loudness import (
-    BLOCK_SECONDS,
-    RemixLoudness,
-    finite_loudness,
-    integrated_loudness,
-)
+from remixer_app.core.dsp.loudness import finite_loudness, integrated_loudness
 from remixer_app.core.dsp.multiband_fitting import (
     input_gain,
     level_adjustment_db,
@@ -48,62 +42,17 @@ from remixer_app.core.dsp.multiband_fitting import (
 from remixer_app.core.dsp.multiband_params import MultibandParams, MultibandState
 from remixer_app.core.dsp.nalr import NALR_TAPS, apply_fir_into, nalr_fir
 from remixer_app.core.dsp.resample import resample
+from remixer_app.core.engine_inputs import checked_inputs
 from remixer_app.core.errors import AudioError
 from remixer_app.core.instruments import HEARING_AIDS, HearingAid
-from remixer_app.core.memory_check import check_fits
+from remixer_app.core.loudness_match import LoudnessMatch
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.render_kernels import render_block, render_block_multiband
 
-ENGINE_RATE = 44100
 EXCERPT_S = 30.0  #: seconds from the middle of a track :meth:`HearingAidEngine.excerpt` takes
 RENDER_BLOCK = 1 << 16  #: frames :meth:`HearingAidEngine.render` mixes at a time
-CLIP_CODES = {mode: code for code, mode in enumerate(CLIP_MODES)}  # hard 0, soft 1, none 2
 #: A renderer's running state: the single-band compressor's or the multiband one's.
 EngineState = CompressorState | MultibandState
-
-
-@dataclass(frozen=True)
-class ChainSettings:
-    """Everything the user can change without re-filtering the stems.
-
-    Attributes
-    ----------
-    gains_db
-        Per-stem gain in dB; ``-inf`` mutes a stem; stems not named get 0 dB.
-    compressor
-        Compressor settings, or ``None`` for no compressor (the challenge baseline);
-        ignored by the multiband hearing aid, which has its own.
-    clip
-        ``"hard"``, ``"soft"`` (tanh) or ``"none"``.
-    """
-
-    gains_db: Mapping[str, float] = field(default_factory=dict)
-    compressor: CompressorParams | None = None
-    clip: ClipMode = "hard"
-
-    def __post_init__(self) -> None:
-        if self.clip not in CLIP_MODES:
-            raise ValueError(f"clip must be one of {', '.join(CLIP_MODES)}, not {self.clip!r}")
-        for name, gain in self.gains_db.items():
-            if np.isnan(gain) or gain == float("inf"):
-                raise ValueError(f"gain of {name} must be a finite number of dB or -inf (mute)")
-        if self.compressor is not None:  # refused now, not at the first render
-            self.compressor.check_rate(ENGINE_RATE)
-
-
-@dataclass(frozen=True, eq=False)
-class RenderPlan:
-    """:class:`ChainSettings` resolved into what the render kernel takes.
-
-    Built once per settings change, off the audio thread (:meth:`HearingAidEngine.plan`),
-    so rendering a block converts nothing and allocates nothing.
-    """
-
-    settings: ChainSettings
-    weights: np.ndarray        # linear stem weights, loudness-matched or level-ruled
-    coeffs: np.ndarray         # compressor constants for the kernel
-    window_length: int         # compressor RMS window in samples (0: multiband)
-    clip_code: int
 
 
 class HearingAidEngine:
@@ -112,7 +61,8 @@ class HearingAidEngine:
     Parameters
     ----------
     stems
-        Stem name -> (frames, 2) audio at :data:`ENGINE_RATE`, all the same length.
+        Stem name -> (frames, 2) audio at
+        :data:`~remixer_app.core.chain_settings.ENGINE_RATE`, all the same length.
     listener
         The listener whose audiograms fit the hearing aid to each ear.
     mixture
@@ -164,22 +114,8 @@ class HearingAidEngine:
         if set(players or {}) - set(stems):
             raise ValueError(f"players given for stems not in the track: {players}")
         self.players = {name: int((players or {}).get(name, 1)) for name in self.stem_names}
-        # Before any copy of the stems is made: those copies are what may not fit.
-        check_fits(len(stems[self.stem_names[0]]), len(stems), ENGINE_RATE)
-        checked = [_stereo(stems[name], name) for name in self.stem_names]
-        lengths = {name: len(x) for name, x in zip(self.stem_names, checked, strict=True)}
-        if len(set(lengths.values())) != 1:
-            raise AudioError(f"stems differ in length: {lengths}")
+        checked, mix = checked_inputs(stems, mixture, hearing_aid)
         frames = checked[0].shape[0]
-        if hearing_aid == "nalr" and frames < BLOCK_SECONDS * ENGINE_RATE:
-            raise AudioError(f"the stems are too short: loudness matching needs at least "
-                             f"{BLOCK_SECONDS} s of audio")
-        mix = None
-        if mixture is not None:
-            mix = _stereo(mixture, "mixture")
-            if mix.shape != checked[0].shape:
-                raise AudioError(
-                    f"the mixture has {mix.shape[0]} frames but the stems have {frames}")
         # Seconds for a long track: each stage reports and honours a cancel (a replaced
         # fitting must not hold up the next one).
         tracker = ProgressTracker(3 + len(checked), progress, cancelled)
@@ -217,14 +153,11 @@ class HearingAidEngine:
             mix = checked[0].astype(np.float64)
             for stem in checked[1:]:
                 mix += stem
-        self._target_lufs = finite_loudness(integrated_loudness(mix, ENGINE_RATE))
+        target_lufs = finite_loudness(integrated_loudness(mix, ENGINE_RATE))
         del mix
         tracker.advance(1.0, "measuring the loudness of the stems")
-        self._remix_loudness = RemixLoudness(checked, ENGINE_RATE)
+        self._loudness_match = LoudnessMatch(checked, target_lufs, ENGINE_RATE)
         tracker.advance(2.0, "filtering the stems for each ear")
-        eye = np.eye(len(self.stem_names))
-        self._stem_lufs = np.array([finite_loudness(self._remix_loudness.loudness(row))
-                                    for row in eye])
         self.firs = (nalr_fir(listener.left, ENGINE_RATE), nalr_fir(listener.right, ENGINE_RATE))
         self.output_frames = self.input_frames + NALR_TAPS
         self.delay = NALR_TAPS // 2
@@ -245,11 +178,9 @@ class HearingAidEngine:
     def stem_weights(self, gains_db: Mapping[str, float]) -> np.ndarray:
         """Linear weight of each stem in the remix.
 
-        NAL-R: the loudness-matched remix. The arithmetic follows the recipe's
-        (pyloudnorm's ``normalize.loudness`` from a stem's loudness to that loudness
-        plus the gain, then from the remix loudness to the mixture loudness), so the
-        result matches it to rounding error. Multiband: ``10 ** (g / 20)`` times the
-        Cadenza 2 level rule's gain for these gains.
+        NAL-R: the loudness-matched remix, as the recipe computes it
+        (:meth:`~remixer_app.core.loudness_match.LoudnessMatch.weights`). Multiband:
+        ``10 ** (g / 20)`` times the Cadenza 2 level rule's gain for these gains.
         """
         unknown = set(gains_db) - set(self.stem_names)
         if unknown:
@@ -260,13 +191,7 @@ class HearingAidEngine:
             level = np.power(10.0, level_adjustment_db(gains, list(self.players.values()))
                              / 20.0)
             return np.power(10.0, gains / 20.0) * level
-        with np.errstate(invalid="ignore"):
-            delta = (self._stem_lufs + gains) - self._stem_lufs
-        stem_gain = np.where(np.isneginf(gains), 0.0, np.power(10.0, delta / 20.0))
-        remix_lufs = finite_loudness(self._remix_loudness.loudness(stem_gain))
-        shift = self._target_lufs - remix_lufs
-        norm = np.power(10.0, ((remix_lufs + shift) - remix_lufs) / 20.0)
-        return stem_gain * norm
+        return self._loudness_match.weights(gains)
 
     def window_length(self, settings: ChainSettings) -> int:
         """Compressor RMS window in samples for ``settings`` (0 for the multiband aid)."""
@@ -372,17 +297,3 @@ class HearingAidEngine:
         # resample() hands back its input at equal rates: never clip the caller's array.
         return clip_signal(resampled, settings.clip, out=None if resampled is output else
                            resampled), over
-
-
-def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
-    """(frames, 2) floating-point ``audio``, copied only to make it so; mono is duplicated
-    to both channels."""
-    x = np.asarray(audio)
-    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
-    if x.ndim == 1:
-        x = np.stack([x, x], axis=1)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise AudioError(f"{name} must be mono or stereo (frames, 2), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise AudioError(f"{name} contains NaN or infinite samples")
-    return x

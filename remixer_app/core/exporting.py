@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from remixer_app.core.audio_io import TARGET_RATE
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.clip import ClipMode
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.export import (
     DEFAULT_EXPORT_RATE,
     DEFAULT_SUBTYPE,

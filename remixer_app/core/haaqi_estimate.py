@@ -27,8 +27,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
 from remixer_app.core.dsp.resample import resample
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.export import DEFAULT_EXPORT_RATE as OUTPUT_RATE
 from remixer_app.core.exporting import remix_signal
 from remixer_app.core.metrics import HaaqiReference

@@ -27,20 +27,21 @@ from typing import TYPE_CHECKING, Any
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.instruments import HearingAid, default_hearing_aid, is_instrument_set
+from remixer_app.core.instruments import HearingAid
 from remixer_app.core.mix_history import HISTORY_LIMIT, MixHistory
 from remixer_app.core.mix_state import (
     MixChange,
     MixState,
     SettingsError,
     changed_fields,
-    scenarios_for,
+    for_stems,
+    with_scenario,
 )
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
 from remixer_app.core.observers import Observers
 
 if TYPE_CHECKING:
-    from remixer_app.core.engine import ChainSettings
+    from remixer_app.core.chain_settings import ChainSettings
 
 
 Observer = Callable[[MixChange], None]
@@ -167,27 +168,18 @@ class MixModel:
 
     def set_stems(self, stems: Iterable[str], *, hearing_aid: HearingAid | None = None) -> None:
         """Follow a track with the stem set ``stems`` (see
-        :func:`~remixer_app.core.mix_state.track_stems`).
+        :func:`~remixer_app.core.mix_state.for_stems` for what is kept).
 
         Not an undo step, and another stem set clears the undo history (the steps
-        were another track's) and ends any gesture. Gains, mute and solo of the stems
-        both sets share are kept, as they are across tracks with the same stems. The
-        hearing aid becomes ``hearing_aid`` if given; else, when the track changes
-        kind (pop or classical), that kind's default; else it is kept.
+        were another track's) and ends any gesture.
 
         Raises
         ------
         ValueError, TypeError
             ``stems`` is not a sequence of different names.
         """
-        state, names = self._state, tuple(stems)
-        if hearing_aid is None:
-            same_kind = is_instrument_set(names) == is_instrument_set(state.stems)
-            hearing_aid = state.hearing_aid if same_kind else default_hearing_aid(names)
-        new = replace(state, stems=names, hearing_aid=hearing_aid,
-                      gains_db={k: v for k, v in state.gains_db.items() if k in names},
-                      muted=state.muted & set(names), soloed=state.soloed & set(names))
-        if new.stems != state.stems:
+        new = for_stems(self._state, stems, hearing_aid)
+        if new.stems != self._state.stems:
             # A gesture in progress ends here: the sliders it moved belong to the old
             # track and are gone, so no end_gesture() will come from them.
             self._history.restart()
@@ -218,15 +210,11 @@ class MixModel:
         Raises
         ------
         SettingsError
-            No scenario of the current stem set (:func:`scenarios_for`) has that name;
-            the message lists them.
+            No scenario of the current stem set
+            (:func:`~remixer_app.core.mix_state.scenarios_for`) has that name; the
+            message lists them.
         """
-        scenarios = scenarios_for(self._state.stems)
-        if name not in scenarios:
-            raise SettingsError(f"unknown scenario {name!r}; choose one of "
-                                f"{', '.join(scenarios)}")
-        self._commit(replace(self._state, gains_db=dict(scenarios[name]), muted=frozenset(),
-                             soloed=frozenset()))
+        self._commit(with_scenario(self._state, name))
 
     def restore(self, snapshot: MixState) -> None:
         """Return to ``snapshot``'s mix (one undo step); the listener stays as it is.
@@ -319,6 +307,3 @@ class MixModel:
             ``data`` is not valid; see :func:`state_from_dict`.
         """
         return cls(state_from_dict(data, source=source))
-
-
-# ---------------------------------------------------------------------- serialising

@@ -12,24 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from remixer_app.core.audio_io import STEM_NAMES
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.clip import CLIP_MODES, ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import NewerVersionError, RemixerError
 from remixer_app.core.instruments import (
     HEARING_AIDS,
     HearingAid,
+    default_hearing_aid,
     instrument_list,
     is_instrument_set,
 )
-
-if TYPE_CHECKING:
-    from remixer_app.core.engine import ChainSettings
 
 GAIN_MIN_DB = -30.0  # slider bottom; a stem is silenced by muting it, not by its gain
 GAIN_MAX_DB = 12.0   # above this the loudness-matched remix mostly just clips
@@ -192,15 +190,11 @@ class MixState:
         return stem not in self.muted and (not self.soloed or stem in self.soloed)
 
     def chain_settings(self) -> ChainSettings:
-        """A new :class:`~remixer_app.core.engine.ChainSettings` for this state.
+        """A new :class:`~remixer_app.core.chain_settings.ChainSettings` for this state.
 
         Stems that are not :meth:`audible` get ``-inf`` dB, which the engine renders
         as silence; the compressor is ``None`` unless :attr:`single_band_compressor`.
         """
-        # Imported here: the engine pulls in scipy.signal (seconds), which code that
-        # only edits or stores settings (the CLI, the session database) should not pay.
-        from remixer_app.core.engine import ChainSettings
-
         gains = {name: gain if self.audible(name) else -math.inf
                  for name, gain in self.gains_db.items()}
         return ChainSettings(gains_db=MappingProxyType(gains),
@@ -223,6 +217,45 @@ def scenario_of(state: MixState) -> str | None:
         if all(state.gains_db[s] == gains.get(s, 0.0) for s in state.stems):
             return name
     return None
+
+
+def for_stems(state: MixState, stems: Iterable[str],
+              hearing_aid: HearingAid | None = None) -> MixState:
+    """``state`` for a track with the stem set ``stems`` (see :func:`track_stems`).
+
+    Gains, mute and solo of the stems both sets share are kept, as they are across
+    tracks with the same stems. The hearing aid becomes ``hearing_aid`` if given; else,
+    when the track changes kind (pop or classical), that kind's default; else it is kept.
+
+    Raises
+    ------
+    ValueError, TypeError
+        ``stems`` is not a sequence of different names.
+    """
+    names = tuple(stems)
+    if hearing_aid is None:
+        same_kind = is_instrument_set(names) == is_instrument_set(state.stems)
+        hearing_aid = state.hearing_aid if same_kind else default_hearing_aid(names)
+    return replace(state, stems=names, hearing_aid=hearing_aid,
+                   gains_db={k: v for k, v in state.gains_db.items() if k in names},
+                   muted=state.muted & set(names), soloed=state.soloed & set(names))
+
+
+def with_scenario(state: MixState, name: str) -> MixState:
+    """``state`` with the gains of the :func:`scenarios_for` entry ``name``, nothing
+    muted or soloed (so that it is heard as its name promises).
+
+    Raises
+    ------
+    SettingsError
+        No scenario of the state's stem set has that name; the message lists them.
+    """
+    scenarios = scenarios_for(state.stems)
+    if name not in scenarios:
+        raise SettingsError(f"unknown scenario {name!r}; choose one of "
+                            f"{', '.join(scenarios)}")
+    return replace(state, gains_db=dict(scenarios[name]), muted=frozenset(),
+                   soloed=frozenset())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from remixer_app.core.dsp.clip import CLIP_MODES
 from remixer_app.core.dsp.compressor import CompressorParams
 from remixer_app.core.errors import RemixerError, is_newer_version, newer_version_text
 from remixer_app.core.instruments import HEARING_AIDS, default_hearing_aid
-from remixer_app.core.listener_io import listener_to_dict, parse_listeners
+from remixer_app.core.listener_json import listener_to_dict, parse_listeners
 from remixer_app.core.mix_state import MixState, NewerSettingsError, SettingsError
 
 FORMAT_NAME = "remixer-mix"

@@ -1,17 +1,8 @@
 """Playback of one track as the original, the remix or the hearing-aid output (A/B/C).
 
-Sources, switchable while playing:
-
-``"original"``
-    The track's mixture.
-``"remix"``
-    The stems with the current gains, ``sum_k plan.weights[k] * stem_k`` in the order of
-    ``engine.stem_names``; the plan's weights already hold the engine's loudness match
-    of the remix to the mixture. No hearing aid.
-``"aided"``
-    The hearing-aid output of a :class:`~remixer_app.core.stream.StreamRenderer`, read
-    ``nfir / 2`` frames ahead so that the NAL-R filter's delay does not shift it in time
-    against the other two.
+The sources (:data:`~remixer_app.core.player_controls.SOURCES`) switch while playing.
+The hearing-aid output is read ``nfir / 2`` frames ahead so that the NAL-R filter's
+delay does not shift it in time against the other two.
 
 Level matching (:mod:`remixer_app.core.player_levels`) gives each source a gain that
 brings its loudness to the mixture's, so switching compares sound, not loudness. The
@@ -20,9 +11,10 @@ output stream is :attr:`Player.output`, an :class:`~remixer_app.core.audio_devic
 Threads: every public method belongs to the GUI thread; the audio thread only runs
 :meth:`Player.callback`, which mixes through a
 :class:`~remixer_app.core.player_mixer.Mixer`. The GUI thread does not change what the
-callback reads: it builds a new immutable ``Params`` or a new ``Cursor`` (a seek) and
-swaps it in with one reference assignment, picked up at the next block; the one field it
-sets on a live cursor is ``spare``, a cursor ready at the loop start
+callback reads: it builds a new immutable ``Params``
+(:mod:`remixer_app.core.player_controls`) or a new ``Cursor`` (a seek) and swaps it in
+with one reference assignment, picked up at the next block; the one field it sets on a
+live cursor is ``spare``, a cursor ready at the loop start
 (:mod:`remixer_app.core.player_cursors` keeps this bookkeeping). The callback writes
 only fields that nobody else writes: its cursor's position and flags, its gain ramps,
 and the level meter. The position and levels reach the GUI as such writes (an int
@@ -33,21 +25,21 @@ the GUI only ever wants the newest value, which a plain read gives it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from remixer_app.core.aid_effect import AidEffect, measure_aid_effect
+from remixer_app.core.aid_effect import AidEffect
 from remixer_app.core.audio_device import OutputPort
-from remixer_app.core.engine import ENGINE_RATE, ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ENGINE_RATE, ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.overview import overview
+from remixer_app.core.player_controls import Controls, Source
 from remixer_app.core.player_cursors import CursorChain
 from remixer_app.core.player_inputs import mixer_inputs
-from remixer_app.core.player_levels import UNITY_GAINS, LevelMatcher
-from remixer_app.core.player_mixer import SPLICE_FRAMES, Cursor, Mixer, Params
+from remixer_app.core.player_mixer import Cursor, Mixer
 from remixer_app.core.player_transport import PlayState, Transport
 from remixer_app.core.progress import CancelCheck, check_cancelled
 from remixer_app.core.stream import StreamRenderer
@@ -55,10 +47,6 @@ from remixer_app.core.stream import StreamRenderer
 if TYPE_CHECKING:
     from remixer_app.core.mix_model import MixModel
     from remixer_app.core.mix_state import MixChange
-
-Source = Literal["original", "remix", "aided"]
-SOURCES: tuple[Source, ...] = ("original", "remix", "aided")
-MIN_LOOP_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -112,27 +100,14 @@ class Player:
         check_cancelled(cancelled)  # between the steps, each up to a second for a song
         self.overview = overview(self._mixture, self.rate)  # for the waveform
         self._max_block = max_block
-        start = self._fit(settings or ChainSettings())
-        self._matcher = LevelMatcher(self._mixture, engine.aided, self.rate,
-                                     match_remix=engine.hearing_aid == "multiband",
-                                     input_gain=engine.input_gain)
-        check_cancelled(cancelled)
-        self._aid_effect = measure_aid_effect(engine, start)
-        check_cancelled(cancelled)
-
+        self._controls = Controls(engine, self._mixture, settings or ChainSettings(),
+                                  cancelled)
         self._transport = Transport(lambda: self._head().ended)
-        self._source = 2
-        self._volume = 1.0
-        self._loop: tuple[int, int] | None = None
-        self._level_match = True
-        self._settings = start
-        plan = engine.plan(self._settings)
-        self._weights = _frozen(plan.weights)
-        self._match = self._match_gains(plan.weights)
         self._cursors = CursorChain(self._new_cursor)
-        self._mixer = Mixer(stems32, self._mixture, plan.weights, max_block)  # callback-owned
+        # callback-owned
+        self._mixer = Mixer(stems32, self._mixture, self._controls.params.remix_weights,
+                            max_block)
         self.underflows = 0
-        self._publish()
 
         #: The output stream (GUI thread): ``open(device)``, ``close()``, ``available``
         #: and ``status_message``; without a device the player still runs headless
@@ -163,32 +138,32 @@ class Player:
     @property
     def source(self) -> Source:
         """The source being heard."""
-        return SOURCES[self._source]
+        return self._controls.source
 
     @property
     def volume(self) -> float:
         """Master volume, a linear gain in 0 .. 1."""
-        return self._volume
+        return self._controls.volume
 
     @property
     def loop(self) -> tuple[int, int] | None:
         """The loop region ``(start, end)`` in frames, or ``None``."""
-        return self._loop
+        return self._controls.loop
 
     @property
     def settings(self) -> ChainSettings:
         """The chain settings being played."""
-        return self._settings
+        return self._controls.settings
 
     @property
     def aid_effect(self) -> AidEffect:
         """What the aid adds to its linear part, as last measured (:meth:`set_aid_effect`)."""
-        return self._aid_effect
+        return self._controls.aid_effect
 
     @property
     def level_gains(self) -> dict[Source, float]:
         """The linear level-match gain of each source (all 1 while matching is off)."""
-        return dict(zip(SOURCES, self._match, strict=True))
+        return self._controls.level_gains
 
     def levels(self) -> Levels:
         """Peak and RMS of the latest block (the two may come from adjacent blocks)."""
@@ -224,22 +199,15 @@ class Player:
         """Continue from ``frame`` (clamped to the track) at the next block."""
         self._transport.settle()
         frame = int(np.clip(frame, 0, self.duration))
-        self._cursors.replace(frame, self._loop)
+        self._cursors.replace(frame, self.loop)
 
     def set_source(self, source: Source) -> None:
         """Switch to ``"original"``, ``"remix"`` or ``"aided"`` (``ValueError`` otherwise)."""
-        if source not in SOURCES:
-            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-        self._source = SOURCES.index(source)
-        self._publish()
+        self._controls.set_source(source)
 
     def set_volume(self, volume: float) -> None:
         """Set the master volume (linear, clamped to 0 .. 1)."""
-        value = float(volume)
-        if math.isnan(value):
-            raise ValueError("volume must be a number")
-        self._volume = min(1.0, max(0.0, value))
-        self._publish()
+        self._controls.set_volume(volume)
 
     def set_loop(self, region: tuple[int, int] | None) -> None:
         """Loop ``(start, end)`` (frames, clamped to the track) or nothing (``None``).
@@ -252,45 +220,33 @@ class Player:
         Raises
         ------
         ValueError
-            The region is shorter than :data:`MIN_LOOP_SECONDS`.
+            The region is shorter than
+            :data:`~remixer_app.core.player_controls.MIN_LOOP_SECONDS`.
         """
-        if region is not None:
-            start, end = (int(np.clip(x, 0, self.duration)) for x in region)
-            if end - start < MIN_LOOP_SECONDS * self.rate:
-                raise ValueError(f"a loop must last at least {MIN_LOOP_SECONDS} s")
-            region = (start, min(end, self.duration - SPLICE_FRAMES))
-        self._loop = region
-        self._publish()
-        self._cursors.arm_spare(self._loop, rebuild=True)
+        self._controls.set_loop(region, self.duration, self.rate)
+        self._cursors.arm_spare(self.loop, rebuild=True)
 
     def set_level_match(self, enabled: bool) -> None:
         """Switch level matching on or off."""
-        self._level_match = bool(enabled)
-        self._match = self._match_gains(self._weights)
-        self._publish()
+        self._controls.set_level_match(enabled)
 
     # ------------------------------------------------------------------ settings
 
     def apply_settings(self, settings: ChainSettings) -> None:
         """Play with ``settings`` from the next block on (gains ramp across it)."""
-        self._settings = self._fit(settings)
-        plan = self.engine.plan(self._settings)  # once per change, for all the renderers
-        self._weights = _frozen(plan.weights)
-        self._match = self._match_gains(self._weights)
+        plan = self._controls.apply(settings)
         head = self._head()
         for cursor in (head, head.spare):
             if cursor is not None:
                 cursor.renderer.apply_plan(plan)
-        self._publish()
+        self._controls.publish()
 
     def set_aid_effect(self, effect: AidEffect) -> None:
         """Level-match the aided source with ``effect``, measured
         (:func:`~remixer_app.core.aid_effect.measure_aid_effect`, off the GUI thread) at
         settings played since: the compressor and the clipper take level away as the
         gains rise, which the match follows only once told."""
-        self._aid_effect = effect
-        self._match = self._match_gains(self._weights)
-        self._publish()
+        self._controls.set_aid_effect(effect)
 
     def attach(self, model: MixModel) -> None:
         """Follow ``model``'s settings (replaces any model attached before).
@@ -325,13 +281,13 @@ class Player:
         self._transport.settle()
         head = self._cursors.collect()
         if head.overran:
-            self._cursors.replace(self._into_loop(head.position), self._loop)
+            self._cursors.replace(self._controls.into_loop(head.position), self.loop)
             head = self._cursors.head()
         for cursor in (head, head.spare):
             # A loop jump can race with apply_settings() and land on a stale renderer.
-            if cursor is not None and cursor.renderer.settings is not self._settings:
-                cursor.renderer.apply(self._settings)
-        self._cursors.arm_spare(self._loop, rebuild=False)
+            if cursor is not None and cursor.renderer.settings is not self.settings:
+                cursor.renderer.apply(self.settings)
+        self._cursors.arm_spare(self.loop, rebuild=False)
         self._mixer.release()
 
     # ------------------------------------------------------------------ audio thread
@@ -344,7 +300,7 @@ class Player:
         """
         if status:
             self.underflows += 1
-        self._mixer.fill(outdata, frames, self._params, self._head(),
+        self._mixer.fill(outdata, frames, self._controls.params, self._head(),
                          self._transport.running)
 
     # ------------------------------------------------------------------ GUI-side helpers
@@ -352,37 +308,7 @@ class Player:
     def _head(self) -> Cursor:
         return self._cursors.head()
 
-    def _into_loop(self, frame: int) -> int:
-        """Where ``frame``, past the loop's end, would be had the loop wrapped in time."""
-        if self._loop is None or frame < self._loop[1]:
-            return frame
-        start, end = self._loop
-        return start + (frame - end) % (end - start)
-
     def _new_cursor(self, frame: int) -> Cursor:
-        renderer = StreamRenderer(self.engine, self._settings, self._max_block)
+        renderer = StreamRenderer(self.engine, self.settings, self._max_block)
         renderer.seek(frame + self.engine.delay)  # the hearing aid's group delay
         return Cursor(frame, renderer)
-
-    def _publish(self) -> None:
-        self._params = Params(self._source, self._volume, self._match, self._weights,
-                               self._loop)
-
-    def _match_gains(self, weights: np.ndarray) -> tuple[float, float, float]:
-        if not self._level_match:
-            return UNITY_GAINS
-        return self._matcher.gains(weights, self._aid_effect.gain_db)
-
-    def _fit(self, settings: ChainSettings) -> ChainSettings:
-        """``settings`` without gains of stems this track lacks (the model names all four)."""
-        names = set(self.engine.stem_names)
-        if set(settings.gains_db) <= names:
-            return settings
-        gains = {k: v for k, v in settings.gains_db.items() if k in names}
-        return ChainSettings(gains, settings.compressor, settings.clip)
-
-
-def _frozen(weights: np.ndarray) -> np.ndarray:
-    copy = np.array(weights, dtype=np.float64)
-    copy.setflags(write=False)
-    return copy

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from remixer_app.core.engine import ChainSettings, EngineState, HearingAidEngine, RenderPlan
+from remixer_app.core.chain_settings import ChainSettings, RenderPlan
+from remixer_app.core.engine import EngineState, HearingAidEngine
 
 WARMUP_SECONDS = 10.0  # compressor history replayed after a seek (release decays ~e^-10)
 # The multiband aid forgets faster (filters in milliseconds, releases of 100 ms): it

@@ -8,7 +8,8 @@ with :func:`continue_playback`.
 from __future__ import annotations
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.chain_settings import ChainSettings
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.instruments import HearingAid
 from remixer_app.core.player import Player
 from remixer_app.core.player_transport import PlayState

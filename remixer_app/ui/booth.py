@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 from remixer_app.core.audiogram import Listener, get_preset
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange, scenario_of, scenarios_for
-from remixer_app.core.player import Player, Source
+from remixer_app.core.player import Player
+from remixer_app.core.player_controls import Source
 from remixer_app.core.player_transport import PlayState
 from remixer_app.ui.track_controller import DEFAULT_LISTENER
 

@@ -14,7 +14,8 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from remixer_app.core.engine import ENGINE_RATE, HearingAidEngine
+from remixer_app.core.chain_settings import ENGINE_RATE
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.haaqi_estimate import HaaqiEstimate, estimate, excerpt_bounds
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange

@@ -5,18 +5,14 @@ applied with ``model.set_listener``; a change made elsewhere (a session re-appli
 is shown without being sent back. The panel knows its own changes by a flag set
 around the call, because the model notifies synchronously.
 
-Edits in the audiogram editor become a new listener with the *same id* and the
-name suffixed " (edited)": the id is who the person is (saving a profile replaces
-that person's stored audiogram), the name tells everybody the thresholds are no
-longer the measured ones. Undoing back to the measured thresholds restores the
-original listener, name included. Such an edit is unsaved (see
+Edits in the audiogram editor keep the listener's id under an edited name
+(:mod:`remixer_app.core.listener_edits`). Such an edit is unsaved (see
 :meth:`ListenerPanel.has_unsaved_edits`) until it is saved as a profile or to a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -31,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app.core.audiogram import Listener, presets
+from remixer_app.core.listener_edits import edited_listener, same_audiograms
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.storage import SessionStore
@@ -40,17 +37,6 @@ from remixer_app.ui.listener_files import FILE, PRESETS, PROFILES, ListenerFileA
 
 SOURCE_LABELS = {PRESETS: "Built-in presets", FILE: "Listener file...",
                  PROFILES: "Saved profiles"}
-EDITED_SUFFIX = " (edited)"
-
-
-def edited_name(listener: Listener) -> str:
-    """The name of an edited copy of ``listener``; the suffix is added only once."""
-    name = listener.display_name
-    return name if name.endswith(EDITED_SUFFIX) else name + EDITED_SUFFIX
-
-
-def _same_audiograms(a: Listener, b: Listener) -> bool:
-    return a.id == b.id and a.left == b.left and a.right == b.right
 
 
 class ListenerPanel(ListenerFileActions):
@@ -222,7 +208,7 @@ class ListenerPanel(ListenerFileActions):
         stays the base then, so an edit put back still counts as unsaved."""
         shown = self.editor.listener()
         if (listener is not None and shown is not None and listener.id == shown.id
-                and not _same_audiograms(listener, shown)):
+                and not same_audiograms(listener, shown)):
             if not self.editor.return_to(listener, "The fitted audiogram was put back; "
                                                    "Undo or Redo brings your change back"):
                 self._base = listener  # none of these edits': a listener chosen afresh
@@ -314,11 +300,7 @@ class ListenerPanel(ListenerFileActions):
             self.source_combo.blockSignals(False)
 
     def _on_edited(self, edited: Listener) -> None:
-        base = self._base
-        if base is not None and _same_audiograms(edited, base):
-            new = base  # undone back to the measured thresholds
-        else:
-            new = replace(edited, name=edited_name(base if base is not None else edited))
+        new = edited_listener(edited, self._base)
         self._apply(new)
         self.editor.set_listener(new, reset_history=False)  # keep the editor's undo
         self._report(f"Listener: {new.display_name}")

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from remixer_app import APP_NAME
-from remixer_app.core.engine import ENGINE_RATE
+from remixer_app.core.chain_settings import ENGINE_RATE
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.player import Player
 from remixer_app.core.progress import ProgressReport

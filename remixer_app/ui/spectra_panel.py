@@ -3,8 +3,9 @@ audiogram and NAL-R gains on the same log-frequency axis, plus a live spectrum.
 
 Three stacked plots share the x axis (125 Hz - 16 kHz): levels in dB FS per 1/3-octave
 band (the scale of :mod:`remixer_app.core.spectra`), the NAL-R gain per ear in dB, and
-the thresholds in dB HL on an inverted axis, as audiograms are drawn (O right, X left).
-Stacking beats a second y axis: each plot keeps its own unit and reads on its own.
+the thresholds in dB HL on an inverted axis, as audiograms are drawn (O right, X left;
+these two are :mod:`remixer_app.ui.hearing_plots`). Stacking beats a second y axis: each
+plot keeps its own unit and reads on its own.
 
 The cross-spectra of a track take seconds (one pass over the stems and one over the
 aided stems), so :meth:`SpectraPanel.set_track` takes them ready-made from whoever
@@ -15,11 +16,9 @@ The output curve adds what the aid's compressor and clipper do, as the player la
 measured it (:mod:`remixer_app.ui.aid_effect_watch` measures it again once the
 settings settle, and the panel redraws).
 
-The live curve is read on the GUI thread from the track data around
-``player.position`` for the source being heard, never from the audio thread. It is
-the signal before the player's level match and volume, with the aided source's
-compressor and clipper added as for the output curve, so it lies on the same scale as
-the long-term curves.
+The live curve is the source being heard around ``player.position``
+(:mod:`remixer_app.core.live_block`), with the aided source's compressor and clipper
+added as for the output curve, so it lies on the same scale as the long-term curves.
 """
 
 from __future__ import annotations
@@ -40,10 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from remixer_app.core.band_levels import LIVE_NFFT, live_spectrum, nalr_gain_db, third_octave
-from remixer_app.core.dsp.multiband_fitting import makeup_gain_db, multiband_params
-from remixer_app.core.dsp.nalr import fir_response_db
+from remixer_app.core.band_levels import LIVE_NFFT, live_spectrum
 from remixer_app.core.engine import HearingAidEngine
+from remixer_app.core.live_block import live_block
 from remixer_app.core.mix_model import MixModel
 from remixer_app.core.mix_state import MixChange
 from remixer_app.core.player import Player
@@ -51,15 +49,13 @@ from remixer_app.core.player_transport import PlayState
 from remixer_app.core.progress import CancelCheck, ProgressCallback
 from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY, TrackSpectra
 from remixer_app.core.spectra_summary import summary_text
+from remixer_app.ui.hearing_plots import HearingPlots
 from remixer_app.ui.spectra_styles import (
-    EAR_STYLE,
-    F_MAX,
-    F_MIN,
-    SYMBOL_SIZE,
-    curve_style,
     make_plot,
     pen,
+    plot_curve,
     plot_min_height,
+    shown_bands,
 )
 from remixer_app.ui.workers import Worker, report_error, start
 
@@ -110,8 +106,8 @@ class SpectraPanel(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        for plot, stretch, lines in ((self.level_plot, 4, 11), (self.gain_plot, 2, 6),
-                                     (self.audiogram_plot, 2, 7)):
+        for plot, stretch, lines in ((self.level_plot, 4, 11), (self.hearing.gain_plot, 2, 6),
+                                     (self.hearing.audiogram_plot, 2, 7)):
             # The plots share whatever height the dock has (pyqtgraph's size hints would
             # ask for a whole screen each); below their minimum the dock scrolls.
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
@@ -136,34 +132,15 @@ class SpectraPanel(QWidget):
     def _build_plots(self) -> None:
         self.level_plot = make_plot("Spectra plot", "Level (dB FS per 1/3 octave)", (-90, 0),
                                      legend_columns=4)
-        self.gain_plot = make_plot("Hearing-aid gain plot", "Gain (dB)", (-5, 45))
-        # drawn inverted; below the 120 dB HL limit of an audiogram is room for the legend
-        self.audiogram_plot = make_plot("Audiogram plot", "dB HL", (-10, 155),
-                                         legend_at_top=False)
-        self.audiogram_plot.getPlotItem().invertY(True)
-        self.audiogram_plot.getPlotItem().setLabel("bottom", "Frequency (Hz)")
-        for plot in (self.gain_plot, self.audiogram_plot):
-            plot.getPlotItem().setXLink(self.level_plot.getPlotItem())
         item = self.level_plot.getPlotItem()
+        self.hearing = HearingPlots(item)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.live_curve = item.plot(pen=pen((255, 255, 255), Qt.PenStyle.SolidLine, 1.0),
                                     name="Live (now playing)")
-        self.gain_curves: dict[int, pg.PlotDataItem] = {}
-        self.threshold_curves: dict[int, pg.PlotDataItem] = {}
-        for ear, (colour, style, symbol, name) in EAR_STYLE.items():
-            self.gain_curves[ear] = self.gain_plot.getPlotItem().plot(
-                pen=pen(colour, style, 2.0), name=name)
-            self.threshold_curves[ear] = self.audiogram_plot.getPlotItem().plot(
-                pen=pen(colour, style), symbol=symbol, symbolSize=11, symbolPen=colour,
-                symbolBrush=None, name=name)
 
     def _curve(self, key: str) -> pg.PlotDataItem:
         if key not in self.curves:
-            style = curve_style(key)
-            self.curves[key] = self.level_plot.getPlotItem().plot(
-                pen=pen(style.colour, style.line, style.width), name=style.name,
-                symbol=style.symbol, symbolSize=SYMBOL_SIZE, symbolPen=style.colour,
-                symbolBrush=style.colour)
+            self.curves[key] = plot_curve(self.level_plot.getPlotItem(), key)
         return self.curves[key]
 
     # ------------------------------------------------------------------ public API
@@ -237,9 +214,7 @@ class SpectraPanel(QWidget):
         effect = player.aid_effect if player is not None and player.engine is engine else None
         levels = spectra.levels(self._weights(engine), self.ear, effect)
         for key, (freqs, db) in levels.items():
-            centres, bands = third_octave(freqs, db)
-            shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
-            self._curve(key).setData(centres[shown], bands[shown])
+            self._curve(key).setData(*shown_bands(freqs, db))
         top = max(float(np.max(c.yData)) for c in self.curves.values() if c.yData is not None
                   and len(c.yData))
         # headroom for the legend across the top
@@ -262,14 +237,14 @@ class SpectraPanel(QWidget):
             if self.live_curve.xData is not None and len(self.live_curve.xData):
                 self.live_curve.setData([], [])
             return
-        block = self._live_block(player)
+        ours = player.engine is self.engine  # our stems and weights are our engine's
+        block = (live_block(player, self.stems, self._weights(player.engine)) if ours
+                 else live_block(player))
         ear = self.ear
         freqs, db = live_spectrum(block if ear is None else block[:, ear], player.rate, LIVE_NFFT)
         if player.source == "aided":  # the block is the aid's linear part: add the rest
             db = db + player.aid_effect.gain_db_at(freqs, ear)
-        centres, bands = third_octave(freqs, db)
-        shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
-        self.live_curve.setData(centres[shown], bands[shown])
+        self.live_curve.setData(*shown_bands(freqs, db))
 
     # ------------------------------------------------------------------ internals
 
@@ -279,24 +254,6 @@ class SpectraPanel(QWidget):
             gains = {k: v for k, v in settings.gains_db.items() if k in engine.stem_names}
             self._weights_key = (settings, engine.stem_weights(gains))
         return self._weights_key[1]
-
-    def _live_block(self, player: Player) -> np.ndarray:
-        engine = player.engine
-        stop = min(max(player.position, LIVE_NFFT), player.duration)
-        start_ = max(0, stop - LIVE_NFFT)
-        source = player.source
-        if source == "original" or (source == "remix" and engine is not self.engine):
-            # (our stems belong to our engine; a player of another track has only its mix)
-            return np.asarray(player.mixture[start_:stop], dtype=float)
-        weights = self._weights(engine) if engine is self.engine else engine.stem_weights(
-            dict(player.settings.gains_db))
-        if source == "remix":
-            return sum((w * np.asarray(self.stems[name][start_:stop], dtype=float)
-                        for w, name in zip(weights, engine.stem_names, strict=True)),
-                       np.zeros((stop - start_, 2)))
-        # the player reads the aided signal ahead by the hearing aid's delay; so do we
-        rows = engine.aided[:, :, start_ + engine.delay:stop + engine.delay]
-        return np.einsum("k,kcn->nc", weights, rows)
 
     def _spectra_ready(self, rid: int, spectra: object) -> None:
         if rid == self._request and isinstance(spectra, TrackSpectra):
@@ -336,32 +293,7 @@ class SpectraPanel(QWidget):
             self._redraw_timer.start()
 
     def _show_listener(self) -> None:
-        """Thresholds and hearing-aid gains of the model's listener (the engine's if none):
-        NAL-R's insertion gain, or the multiband aid's make-up gain per band."""
+        """Thresholds and hearing-aid gains of the model's listener (the engine's if none)."""
         engine = self.engine
-        listener = self.model.listener or (engine.listener if engine is not None else None)
-        freqs = np.geomspace(F_MIN, F_MAX, 200)
-        for ear in (0, 1):
-            if listener is None:
-                self.threshold_curves[ear].setData([], [])
-                self.gain_curves[ear].setData([], [])
-                continue
-            audiogram = (listener.left, listener.right)[ear]
-            self.threshold_curves[ear].setData(audiogram.frequencies, audiogram.levels)
-            # pyclarity (which designs NAL-R) is loaded once an engine exists; importing it
-            # takes seconds, so without an engine the gains wait for one.
-            if engine is None:
-                self.gain_curves[ear].setData([], [])
-            elif engine.hearing_aid == "multiband":  # make-up gain per band of this ear
-                params = (engine.multiband[ear] if listener == engine.listener
-                          else multiband_params(audiogram, engine.rate))
-                self.gain_curves[ear].setData(freqs, makeup_gain_db(params, freqs))
-            elif listener == engine.listener:
-                self.gain_curves[ear].setData(freqs, fir_response_db(engine.firs[ear], freqs,
-                                                                     engine.rate))
-            else:
-                self.gain_curves[ear].setData(freqs, nalr_gain_db(audiogram, freqs, engine.rate))
-        gains = [c.yData for c in self.gain_curves.values() if c.yData is not None]
-        top = max((float(np.max(g)) for g in gains), default=30.0)
-        # headroom for the legend across the top
-        self.gain_plot.getPlotItem().setYRange(-5.0, 10 * math.ceil(top / 10) + 15, padding=0)
+        self.hearing.show(self.model.listener or (engine.listener if engine is not None
+                                                  else None), engine)

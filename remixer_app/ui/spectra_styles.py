@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from remixer_app.core.band_levels import third_octave
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.spectra import MIXTURE_KEY, OUTPUT_KEY
 
@@ -65,6 +67,21 @@ def pen(colour: tuple[int, int, int], style: Qt.PenStyle, width: float = 1.5) ->
 def curve_style(key: str) -> Style:
     """The style of a stem, instrument, the mixture or the output (grey for others)."""
     return STYLES.get(key) or INSTRUMENT_STYLES.get(key) or Style((200, 200, 200), _D, 1.0, key)
+
+
+def plot_curve(item: pg.PlotItem, key: str) -> pg.PlotDataItem:
+    """A new curve in ``item`` for ``key``, drawn in its :func:`curve_style`."""
+    style = curve_style(key)
+    return item.plot(pen=pen(style.colour, style.line, style.width), name=style.name,
+                     symbol=style.symbol, symbolSize=SYMBOL_SIZE, symbolPen=style.colour,
+                     symbolBrush=style.colour)
+
+
+def shown_bands(freqs: np.ndarray, level_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``level_db`` in 1/3-octave bands (centres, levels), those the plots show."""
+    centres, bands = third_octave(freqs, level_db)
+    shown = (centres >= F_MIN / 1.2) & (centres <= F_MAX * 1.2)
+    return centres[shown], bands[shown]
 
 
 def text_size() -> str:

@@ -5,7 +5,9 @@ The bar never touches the audio thread: a ~30 Hz :class:`QTimer` calls
 every control calls the player's GUI-thread methods. The same timer watches the output
 stream, so that a device unplugged mid-play pauses the player and says so. The waveform
 it draws on is a :class:`~remixer_app.ui.waveform.WaveformPlot`; the device drop-down is
-an :class:`~remixer_app.ui.output_devices.OutputChooser`.
+an :class:`~remixer_app.ui.output_devices.OutputChooser`; the A/B/C buttons are a
+:class:`~remixer_app.ui.source_chooser.SourceChooser` and the volume a
+:class:`~remixer_app.ui.volume_control.VolumeControl`.
 """
 
 from __future__ import annotations
@@ -13,39 +15,33 @@ from __future__ import annotations
 import contextlib
 import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSlider,
     QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from remixer_app.core.audio_device import output_devices
-from remixer_app.core.player import SOURCES, Player, Source
+from remixer_app.core.player import Player
+from remixer_app.core.player_controls import SOURCES, Source
 from remixer_app.core.player_transport import PlayState
 from remixer_app.ui.output_devices import DEFAULT_DEVICE_TEXT as DEFAULT_DEVICE_TEXT
 from remixer_app.ui.output_devices import NO_DEVICE_TEXT as NO_DEVICE_TEXT
 from remixer_app.ui.output_devices import OutputChooser
+from remixer_app.ui.source_chooser import SourceChooser
 from remixer_app.ui.time_format import format_duration
+from remixer_app.ui.volume_control import VolumeControl
 from remixer_app.ui.waveform import WaveformPlot
 
 REFRESH_MS = 33
 METER_FLOOR_DB = -60.0
 DEFAULT_LOOP_SECONDS = 5.0
-#: Source -> (button text, shortcut, what it plays)
-SOURCE_BUTTONS: dict[Source, tuple[str, str, str]] = {
-    "original": ("Original", "1", "the track as released"),
-    "remix": ("Remix", "2", "the stems with your gains, no hearing aid"),
-    "aided": ("Hearing aid", "3", "the remix through the hearing aid"),
-}
 
 
 class TransportBar(QWidget):
@@ -99,42 +95,19 @@ class TransportBar(QWidget):
         self.loop_button.setToolTip("Repeat the marked part of the track; drag its edges")
         self.loop_button.toggled.connect(self._loop_toggled)
 
-        self.source_group = QButtonGroup(self)
-        self.source_group.setExclusive(True)
-        self.source_buttons: dict[Source, QPushButton] = {}
-        self.source_shortcuts: dict[Source, QShortcut] = {}
-        for source, (text, key, what) in SOURCE_BUTTONS.items():
-            button = QPushButton(text)
-            button.setCheckable(True)
-            button.setAccessibleName(f"Listen to {text.lower()}")
-            button.setToolTip(f"Listen to {what} ({key})")
-            self.source_group.addButton(button)
-            self.source_buttons[source] = button
-            button.clicked.connect(lambda _=False, s=source: self._choose_source(s))
-            # Not the button's own shortcut: that would move the focus to the button, and
-            # a listener switching A/B from a gain slider would lose their place. A child
-            # of the button, the key works only while the button is shown and enabled.
-            shortcut = QShortcut(QKeySequence(key), button)
-            shortcut.activated.connect(button.click)
-            self.source_shortcuts[source] = shortcut
-        # Said in words too, so the choice does not rest on how a checked button looks.
-        self.source_label = QLabel()
-        self.source_label.setAccessibleName("Listening to")
+        self.sources = SourceChooser(self)
+        self.sources.chosen.connect(self._choose_source)
+        self.source_buttons, self.source_shortcuts = self.sources.buttons, self.sources.shortcuts
+        self.source_label = self.sources.label
 
         # Looked up at each call: a stand-in list set on this module is used.
         self.devices = OutputChooser(lambda: output_devices(), self._playing, self)
         self.devices.status_changed.connect(self.output_status_changed)
         self.device_combo = self.devices.combo
         self.status_label = self.devices.status_label
-        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
-        self.volume_slider.setRange(0, 100)
-        self.volume_slider.setValue(100)
-        self.volume_slider.setAccessibleName("Volume")
-        self.volume_slider.setToolTip("Master volume")
-        self.volume_slider.valueChanged.connect(self._volume_changed)
-        self.volume_label = QLabel()
-        self.volume_label.setAccessibleName("Volume value")
-        self._show_volume(self.volume_slider.value())
+        self.volume = VolumeControl(self)
+        self.volume.changed.connect(self._volume_changed)
+        self.volume_slider, self.volume_label = self.volume.slider, self.volume.label
         self.meters = [QProgressBar() for _ in range(2)]
         for meter, side in zip(self.meters, ("Left", "Right"), strict=True):
             meter.setRange(0, 100)
@@ -202,10 +175,10 @@ class TransportBar(QWidget):
         self.plot.set_overview(player.overview)
         # The user's volume and source carry over to the next player (a new track or
         # fitting): a new player's full volume must not blare at a hearing-aid user.
-        self._volume_changed(self.volume_slider.value())
-        chosen = [s for s, button in self.source_buttons.items() if button.isChecked()]
-        if chosen:
-            player.set_source(chosen[0])
+        player.set_volume(self.volume.gain())
+        chosen = self.sources.checked()
+        if chosen is not None:
+            player.set_source(chosen)
         self.source_buttons[player.source].setChecked(True)
         self.loop_button.setChecked(player.loop is not None)
         self.timer.start()
@@ -255,7 +228,7 @@ class TransportBar(QWidget):
         self.time_label.setText(f"{format_duration(seconds)} / "
                                 f"{format_duration(player.duration / player.rate)}")
         self._show_playing(player.state is PlayState.PLAYING, player.state.value.capitalize())
-        self.source_label.setText(f"Listening to: {SOURCE_BUTTONS[player.source][0]}")
+        self.sources.say(player.source)
         for meter, peak in zip(self.meters, player.levels().peak, strict=True):
             db = 20.0 * math.log10(max(peak, 1e-9))
             meter.setValue(round(100 * max(0.0, 1.0 - db / METER_FLOOR_DB)))
@@ -315,14 +288,6 @@ class TransportBar(QWidget):
             self.player.set_source(source)
             self.refresh()
 
-    def _volume_changed(self, value: int) -> None:
-        self._show_volume(value)
-        # Square law: equal slider steps sound roughly like equal loudness steps.
+    def _volume_changed(self, gain: float) -> None:
         if self.player is not None:
-            self.player.set_volume((value / 100.0) ** 2)
-
-    def _show_volume(self, value: int) -> None:
-        # The slider's own value is a bare number to a screen reader: say what it means.
-        text = f"{value} %"
-        self.volume_label.setText(text)
-        self.volume_slider.setAccessibleDescription(f"Master volume {text}")
+            self.player.set_volume(gain)

@@ -24,8 +24,9 @@ import numpy as np
 
 from remixer_app.core.audio_io import mixture_of
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.clip import ClipMode
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.errors import RemixerError
 from remixer_app.core.evaluation.haaqi import (
     Reference,

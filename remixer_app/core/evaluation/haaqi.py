@@ -33,10 +33,11 @@ import numpy as np
 import soundfile as sf
 
 from remixer_app.core.audiogram import Audiogram, Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.nalr import NALR_TAPS
 from remixer_app.core.dsp.reference import RATE, reference_hearing_aid, reference_remix
 from remixer_app.core.dsp.resample import resample
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.export import DEFAULT_EXPORT_RATE, write_audio
 from remixer_app.core.metrics import IMPLEMENTATIONS, Implementation, haaqi_score
 

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from remixer_app.core.audiogram import Listener
+from remixer_app.core.chain_settings import ChainSettings
 from remixer_app.core.dsp.clip import ClipMode
 from remixer_app.core.dsp.compressor import CompressorParams
-from remixer_app.core.engine import ChainSettings, HearingAidEngine
+from remixer_app.core.engine import HearingAidEngine
 from remixer_app.core.evaluation.haaqi import (
     HaaqiTask,
     make_task,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from remixer_app.core.audiogram import Listener
 from remixer_app.core.errors import ListenerError, NewerVersionError, RemixerError
-from remixer_app.core.listener_io import parse_listeners
+from remixer_app.core.listener_json import parse_listeners
 from remixer_app.core.mix_state import MixState
 from remixer_app.core.mix_state_io import state_from_dict
 from remixer_app.core.storage.database import StorageError

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from remixer_app.core.audiogram import Listener
-from remixer_app.core.listener_io import listener_to_dict
+from remixer_app.core.listener_json import listener_to_dict
 from remixer_app.core.mix_state_io import state_from_dict, state_to_dict
 from remixer_app.core.paths import user_data_dir
 from remixer_app.core.storage.csv_export import write_preferences_csv
@@ -35,9 +35,6 @@ from remixer_app.core.storage.records import (
     read_rows,
     tell_skipped,
 )
-
-if TYPE_CHECKING:
-    from remixer_app.core.mix_model import MixModel
 
 DEFAULT_FILE_NAME = "sessions.sqlite3"
 _REPLACE = ("DO UPDATE SET name = excluded.name, audiogram = excluded.audiogram, "
@@ -294,44 +291,3 @@ class SessionStore:
         rows = [(pref, names.get(pref.listener_id, pref.listener_id)) for pref in prefs]
         return write_preferences_csv(path, rows, overwrite=overwrite, skipped=skipped,
                                      counted=counted)
-
-
-def save_preference(store: SessionStore, model: MixModel, track_key: str, track_name: str,
-                    note: str = "") -> int:
-    """Save the model's listener and current settings as a preference for a track.
-
-    The one way the app saves a preference: the main window's action and the
-    sessions dialog's button both use it. The preference holds its own copy of the
-    listener (in the settings), so the listener's stored profile is only added when
-    there is none: an audiogram edited for this session must not silently replace
-    the measured one (saving the profile is the listener panel's choice).
-
-    Parameters
-    ----------
-    store
-        The session database.
-    model
-        Whose listener (saved as a profile when there is none yet) and settings are
-        saved.
-    track_key
-        What identifies the track: a content hash or its path, as the caller keeps it.
-    track_name
-        The name shown for the track.
-    note
-        The clinician's note.
-
-    Returns
-    -------
-    int
-        The new preference's id.
-
-    Raises
-    ------
-    StorageError
-        No listener is chosen, or the database cannot be written.
-    """
-    listener = model.listener
-    if listener is None:
-        raise StorageError("choose a listener before saving a preference")
-    store.add_listener(listener)  # a preference needs its listener's row
-    return store.add_preference(listener.id, track_key, track_name, model.to_dict(), note)
