@@ -8,7 +8,7 @@ import numpy as np
 import pyloudnorm as pyln
 import pytest
 import soundfile as sf
-from test_classical_separation import _classical_ensemble, _scene
+from test_classical_separation import _classical_ensemble
 
 from remixer_app.cli import main
 from remixer_app.core.audiogram import get_preset
@@ -16,10 +16,12 @@ from remixer_app.core.dsp.multiband_fitting import input_gain, level_adjustment_
 from remixer_app.core.dsp.reference import reference_classical_chain
 from remixer_app.core.stems_folder import load_stems_dir
 
+from tiny_models import write_tone_scene
+
 
 def test_separate_writes_the_named_instruments(tmp_path: Path) -> None:
     ensemble = _classical_ensemble(tmp_path)
-    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
     stems = load_stems_dir(tmp_path / "scene")
     sf.write(tmp_path / "duo.wav", stems["violin"] + stems["cello"], 44100, subtype="FLOAT")
     args = ["separate", str(tmp_path / "duo.wav"), "--ensemble", str(ensemble),
@@ -30,7 +32,7 @@ def test_separate_writes_the_named_instruments(tmp_path: Path) -> None:
 
 
 def test_render_uses_the_multiband_aid_for_instruments(tmp_path: Path) -> None:
-    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
     out = tmp_path / "aided.wav"
     assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
                  "--gains", "violin=4,cello=-2", "--sample-rate", "44100", "--subtype", "FLOAT",
@@ -50,7 +52,7 @@ def test_render_uses_the_multiband_aid_for_instruments(tmp_path: Path) -> None:
 
 def test_render_writes_the_remix_haaqi_takes_its_level_from(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
     stems = load_stems_dir(tmp_path / "scene")
     aided, remix = tmp_path / "aided.wav", tmp_path / "remix.wav"
     base = ["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
@@ -75,7 +77,7 @@ def test_render_writes_the_remix_haaqi_takes_its_level_from(
 
 
 def test_render_counts_numbered_players_in_the_level_rule(tmp_path: Path) -> None:
-    _scene(tmp_path / "scene", {"violin_1": 660.0, "violin_2": 880.0, "cello": 130.0})
+    write_tone_scene(tmp_path / "scene", {"violin_1": 660.0, "violin_2": 880.0, "cello": 130.0})
     out = tmp_path / "aided.wav"
     assert main(["render", "--stems", str(tmp_path / "scene"), "--listener", "N3",
                  "--gains", "violin=10,cello=-10", "--sample-rate", "44100",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_classical_separation import _classical_ensemble, _scene
+from test_classical_separation import _classical_ensemble
 
 from remixer_app.cli import main
 from remixer_app.cli.evaluate_classical import print_classical
@@ -26,12 +26,14 @@ from remixer_app.core.evaluation.classical import (
     summarise_classical,
 )
 
+from tiny_models import write_tone_scene
+
 
 @pytest.fixture
 def scenes(tmp_path: Path) -> Path:
     root = tmp_path / "classical"
-    _scene(root / "test" / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
-    _scene(root / "test" / "0001", {"flute": 880.0, "bassoon": 98.0, "viola": 330.0},
+    write_tone_scene(root / "test" / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
+    write_tone_scene(root / "test" / "0001", {"flute": 880.0, "bassoon": 98.0, "viola": 330.0},
            seconds=2.0)
     return root
 

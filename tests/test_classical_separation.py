@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 import yaml
 
@@ -24,7 +23,7 @@ from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.recipes import RECIPES
 from remixer_app.training.trainer import train_member
 
-from tiny_models import write_tiny_ensemble
+from tiny_models import write_tiny_ensemble, write_tone_scene
 
 TASNET = {"filters": 16, "kernel": 16, "width": 8, "hidden": 8, "blocks": 2, "repeats": 1,
           "segment": 1.0, "sources": list(INSTRUMENTS)}
@@ -148,20 +147,10 @@ def test_pop_ensembles_refuse_an_instrument_list(tmp_path: Path) -> None:
         load_separator(str(path), instruments=["violin", "cello"])
 
 
-def _scene(folder: Path, names: dict[str, float], seconds: float = 1.5) -> None:
-    folder.mkdir(parents=True)
-    t = np.arange(int(seconds * 44100)) / 44100
-    for name, freq in names.items():
-        tone = 0.1 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
-        sf.write(folder / f"{name}.flac", np.stack([tone, 0.8 * tone], 1), 44100,
-                 subtype="PCM_24")
-    (folder / "scene.json").write_text(json.dumps({"instruments": sorted(names)}))
-
-
 def test_training_a_classical_member_tells_it_the_instruments(tmp_path: Path) -> None:
     data = tmp_path / "train"
-    _scene(data / "0000", {"violin": 660.0, "cello": 130.0})
-    _scene(data / "0001", {"flute": 880.0, "bassoon": 110.0, "viola": 330.0})
+    write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(data / "0001", {"flute": 880.0, "bassoon": 110.0, "viola": 330.0})
     recipe = replace(RECIPES["classical_tasnet"], config=TASNET, steps=3, segment_s=0.5,
                      batch=2, checkpoint_every=2)
     out = tmp_path / "models"
@@ -178,8 +167,8 @@ def test_tuning_a_classical_ensemble_weights_each_instrument(tmp_path: Path) -> 
     from remixer_app.training.tuning import tune_ensemble
 
     data = tmp_path / "train"
-    _scene(data / "0000", {"violin": 660.0, "cello": 130.0})
-    _scene(data / "0001", {"violin": 990.0, "bassoon": 110.0})
+    write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(data / "0001", {"violin": 990.0, "bassoon": 110.0})
     members = []
     for seed in (0, 1):
         torch.manual_seed(seed)

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 from full_disk import disk_full_at_write
-from test_classical_separation import _classical_ensemble, _scene
+from test_classical_separation import _classical_ensemble
 
 from remixer_app.cli import main, separate
 from remixer_app.core.separation import available_ensembles, ensemble, load_separator
 from remixer_app.core.separation.ensemble import load_ensemble
 from remixer_app.core.stems_folder import load_stems_dir, stem_players
 
-from tiny_models import write_tiny_ensemble
+from tiny_models import write_tiny_ensemble, write_tone_scene
 
 
 @pytest.fixture
@@ -225,7 +225,7 @@ def test_no_cache_stages_the_stems_on_disk_not_in_memory(tmp_path: Path) -> None
 def test_an_instrument_named_twice_is_one_stem_of_two_players(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     ensemble = _classical_ensemble(tmp_path)
-    _scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
+    write_tone_scene(tmp_path / "scene", {"violin": 660.0, "cello": 130.0})
     stems = load_stems_dir(tmp_path / "scene")
     sf.write(tmp_path / "duo.wav", stems["violin"] + stems["cello"], 44100, subtype="FLOAT")
     out = tmp_path / "out"

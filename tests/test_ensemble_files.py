@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from test_classical_separation import TASNET, _scene
+from test_classical_separation import TASNET
 from test_training import TINY, _write_tracks
 
 from remixer_app.cli import build_parser, main
@@ -27,7 +27,7 @@ from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.trainer import train_member
 from remixer_app.training.tuning import tune_ensemble
 
-from tiny_models import SLOW_ARCHITECTURE, SlowScaleModel
+from tiny_models import SLOW_ARCHITECTURE, SlowScaleModel, write_tone_scene
 
 TINY_CLASSICAL = dataclasses.replace(recipes.RECIPES["classical_tasnet"], name="tiny_classical",
                                      config=TASNET, steps=1, segment_s=0.5, batch=2)
@@ -41,7 +41,7 @@ def tiny_recipes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _classical_data(root: Path) -> Path:
-    _scene(root / "0000", {"violin": 660.0, "cello": 130.0}, seconds=1.0)
+    write_tone_scene(root / "0000", {"violin": 660.0, "cello": 130.0}, seconds=1.0)
     return root
 
 

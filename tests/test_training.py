@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 import yaml
 from safetensors.torch import load_file
-from test_classical_separation import TASNET, _scene
+from test_classical_separation import TASNET
 
 from remixer_app.cli import main
 from remixer_app.cli import train as train_cli
@@ -40,7 +40,7 @@ from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.trainer import train_member
 from remixer_app.training.tuning import simplex_grid, tune_ensemble
 
-from tiny_models import SLOW_ARCHITECTURE, SlowScaleModel
+from tiny_models import SLOW_ARCHITECTURE, SlowScaleModel, write_tone_scene
 
 TINY_TFC = {"channels": 4, "growth": 4, "levels": 1, "convs": 1, "bottleneck": 4,
             "patch": 4, "nfft": 256, "hop": 64, "segment": 1.0}
@@ -403,8 +403,9 @@ def test_tuning_records_what_the_post_processed_ensemble_scores(tmp_path: Path,
         options["residual_other"] = True
     else:
         data = tmp_path / "data"
-        _scene(data / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
-        _scene(data / "0001", {"flute": 880.0, "cello": 110.0, "viola": 330.0}, seconds=2.0)
+        write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
+        write_tone_scene(data / "0001", {"flute": 880.0, "cello": 110.0, "viola": 330.0},
+                         seconds=2.0)
         options["sources"] = "instruments"
     path = out / "duo.yaml"
     path.write_text(yaml.safe_dump({"description": "two random members", "members": members,

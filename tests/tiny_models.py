@@ -6,6 +6,8 @@
 - :func:`tiny_hdemucs`: a real HDemucs with random weights (a few thousand parameters).
 - :func:`write_tiny_ensemble`: such a model as a safetensors member plus its ensemble file;
   :func:`write_slow_ensemble` the same for a SlowScaleModel.
+- :func:`tone` and :func:`write_tone_scene`: a classical scene whose instruments are
+  tones (each instrument one pitch), written as ``remixer data classical`` writes one.
 - :func:`write_fake_demucs_remote`: a model in Demucs' own ``.th`` package format with
   a ``files.txt`` and bag YAML, laid out like Demucs' download server.
 """
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 import torch
 import yaml
 
@@ -140,3 +145,18 @@ def write_fake_demucs_remote(remote: Path, files: Path, bag: str = "tinybag") ->
         {"models": [n.split("-")[0] for n in names],
          "weights": [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]}), encoding="utf-8")
     return names
+
+
+def tone(freq: float, seconds: float = 1.5) -> np.ndarray:
+    """A slowly swelling stereo tone at ``freq`` Hz, ``(frames, 2)`` float32 at 44.1 kHz."""
+    t = np.arange(int(seconds * 44100)) / 44100
+    mono = 0.1 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    return np.stack([mono, 0.8 * mono], 1).astype(np.float32)
+
+
+def write_tone_scene(folder: Path, names: dict[str, float], seconds: float = 1.5) -> None:
+    """A scene folder: each instrument ``name`` a :func:`tone` at its frequency."""
+    folder.mkdir(parents=True)
+    for name, freq in names.items():
+        sf.write(folder / f"{name}.flac", tone(freq, seconds), 44100, subtype="PCM_24")
+    (folder / "scene.json").write_text(json.dumps({"instruments": sorted(names)}))

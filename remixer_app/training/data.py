@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from remixer_app.core.evaluation.hrir import SpeakerHrirs
 from remixer_app.core.evaluation.tracks import load_stems
 from remixer_app.core.instruments import INSTRUMENTS
 from remixer_app.core.stems_folder import load_stems_dir, stem_name
+
+if TYPE_CHECKING:  # recipes -> augment -> this module
+    from remixer_app.training.recipes import Recipe
 
 Track = dict[str, np.ndarray]
 
@@ -71,6 +75,16 @@ def load_tracks(paths: Sequence[Path], progress: Callable[[float, str], None] | 
         if progress:
             progress((i + 1) / len(paths), f"decoded {path.name}")
     return tracks
+
+
+def check_sources(paths: Sequence[Path], tracks: Sequence[Track], recipe: Recipe,
+                  sources: Sequence[str]) -> None:
+    """Every track must hold every stem the model learns or, for a recipe told which
+    sources each example holds (the classical ones), at least one of them."""
+    for path, track in zip(paths, tracks, strict=True):
+        if not set(track) & set(sources) if recipe.presence else set(sources) - set(track):
+            raise RemixerError(f"{recipe.name} learns {', '.join(sources)}; {path} holds "
+                               f"{', '.join(track)}: choose a recipe for these stems")
 
 
 def at_ear_tracks(tracks: Sequence[Track], hrirs: SpeakerHrirs) -> list[Track]:

@@ -3,7 +3,9 @@
 Each recipe is everything needed to reproduce a member from the training data: the
 architecture (registered in :mod:`remixer_app.core.separation.members`) and its
 constructor arguments, the batch and segment, the steps on plain stems then on
-at-ear stems, the learning rates and the seed. ``remixer train NAME`` runs one, and
+at-ear stems, the learning rates and the seed (a ``dictionary_nmf`` member is learned
+by factorisation, :mod:`remixer_app.training.dictionaries`: its steps are the updates
+per instrument, and the batch, segment and rates are unused). ``remixer train NAME`` runs one, and
 lists it in an ensemble file with the window length it separates with.
 """
 
@@ -100,5 +102,14 @@ RECIPES: dict[str, Recipe] = {
                         "instruments present only.",
             lr=1e-3, steps=450, finetune_steps=0, presence=True,
             augmentation=CLASSICAL_AUGMENTATION),
+        Recipe(
+            name="classical_nmf",
+            architecture="dictionary_nmf",
+            config={"components": 64, "nfft": 4096, "hop": 1024, "iterations": 100,
+                    "mask_power": 2.0, "segment": 10.0, "sources": list(INSTRUMENTS)},
+            description="Supervised NMF (remixer_app/core/separation/dictionary_nmf.py): "
+                        "64 spectra per instrument learned from its solo stems, the present "
+                        "instruments' activations fitted to the mixture, Wiener masks.",
+            steps=100, finetune_steps=0, presence=True),  # steps: updates per dictionary
     )
 }

@@ -21,23 +21,17 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import TARGET_RATE
 from remixer_app.core.errors import Cancelled, RemixerError, SeparationError
 from remixer_app.core.evaluation.hrir import load_hrir_set
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
-from remixer_app.core.separation.members import (
-    ARCHITECTURES,
-    read_member_file,
-    save_member,
-)
+from remixer_app.core.separation.members import ARCHITECTURES, read_member_file
 from remixer_app.training.batches import BatchStream, BatchWorkerError
 from remixer_app.training.checkpoint import (
     check_resume,
@@ -46,21 +40,18 @@ from remixer_app.training.checkpoint import (
     restore,
     save_checkpoint,
 )
-from remixer_app.training.data import Track, at_ear_tracks, find_tracks, load_tracks
+from remixer_app.training.data import (
+    Track,
+    at_ear_tracks,
+    check_sources,
+    find_tracks,
+    load_tracks,
+)
+from remixer_app.training.dictionaries import DICTIONARY_ARCHITECTURE, train_dictionaries
+from remixer_app.training.publish import TrainResult, publish
 from remixer_app.training.recipes import Recipe
 
 LOSS_EVERY = 25  # steps per point of the recorded loss curve
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Where the trained member went and what it took."""
-
-    weights: Path
-    sha256: str
-    card: Path
-    seconds: float
-    final_loss: float | None  # the loss curve's last point; None when no step ran
 
 
 def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
@@ -102,6 +93,12 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     ExportError
         A checkpoint or the member cannot be written (e.g. the disk is full).
     """
+    if recipe.architecture == DICTIONARY_ARCHITECTURE:
+        if init is not None:
+            raise RemixerError(f"{recipe.name} learns its dictionaries from the data alone; "
+                               "it does not start from weights (--init)")
+        return train_dictionaries(recipe, data, out, resume=resume, progress=progress,
+                                  cancelled=cancelled, log=log)
     if recipe.finetune_steps > 0 and hrir is None:
         raise RemixerError("the at-ear stage needs head-related responses (--hrir FILE)")
     torch.manual_seed(recipe.seed)
@@ -137,7 +134,7 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
                    else f"{recipe.name}: loading {len(paths)} tracks")
     tracker.check()
     plain = load_tracks(paths)
-    _check_sources(paths, plain, recipe, model.sources)
+    check_sources(paths, plain, recipe, model.sources)
     frames = int(round(recipe.segment_s * TARGET_RATE))
     started = time.monotonic() - state["seconds"]
 
@@ -184,7 +181,7 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         checkpoint()
     state["device"] = _device_name(device)
     state["workers"] = workers
-    return _publish(recipe, model, out, data, len(paths), state)
+    return publish(recipe, model, out, data, len(paths), state)
 
 
 def _learn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, recipe: Recipe,
@@ -216,16 +213,6 @@ def _device_name(device: str) -> str:
     return device
 
 
-def _check_sources(paths: list[Path], tracks: list[Track], recipe: Recipe,
-                   sources: list[str]) -> None:
-    """Every track must hold every stem the model learns or, for a recipe told which
-    sources each example holds (the classical ones), at least one of them."""
-    for path, track in zip(paths, tracks, strict=True):
-        if not set(track) & set(sources) if recipe.presence else set(sources) - set(track):
-            raise RemixerError(f"{recipe.name} learns {', '.join(sources)}; {path} holds "
-                               f"{', '.join(track)}: choose a recipe for these stems")
-
-
 def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> list[Track]:
     hrirs = load_hrir_set(hrir)
     return [t for angle in angles for t in at_ear_tracks(plain, hrirs.speakers(angle,
@@ -253,28 +240,3 @@ def _set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, step: int) -> None
     lr = base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * position / max(length, 1))))
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def _publish(recipe: Recipe, model: torch.nn.Module, out: Path, data: Path, tracks: int,
-             state: dict[str, Any]) -> TrainResult:
-    model.eval().cpu()
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / f"{recipe.name}.safetensors"
-    sha = save_member(model, weights, recipe.architecture, recipe.config)
-    params = sum(p.numel() for p in model.parameters())
-    at_ear = state["step"] - state["plain_steps"]
-    card = {"member": recipe.name, "architecture": recipe.architecture,
-            "parameters": params, "sha256": sha, "recipe": recipe.as_dict(),
-            "steps_done": {"plain": state["plain_steps"], "at_ear": at_ear},
-            "data": {"folder": data.resolve().name, "tracks": tracks},
-            "hrir": state.get("hrir") if at_ear else None,
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": state.get("device", "cpu"), "batch_workers": state.get("workers", 0),
-            "initial_weights": state.get("init"),
-            "training_seconds": round(state["seconds"], 1),
-            "loss_curve": state["losses"]}
-    card_path = out / f"{recipe.name}.json"
-    atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=1) + "\n"),
-                 overwrite=True)
-    final = state["losses"][-1][1] if state["losses"] else None
-    return TrainResult(weights, sha, card_path, state["seconds"], final)

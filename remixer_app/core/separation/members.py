@@ -43,6 +43,8 @@ ARCHITECTURES: dict[str, Callable[..., Any]] = {
     "htdemucs": _model_class("demucs.htdemucs", "HTDemucs"),
     "tfc_tdf_unet": _model_class("remixer_app.core.separation.tfc_tdf", "TfcTdfUNet"),
     "conv_tasnet": _model_class("remixer_app.core.separation.conv_tasnet", "ConvTasNet"),
+    "dictionary_nmf": _model_class("remixer_app.core.separation.dictionary_nmf",
+                                   "DictionaryNmf"),
 }
 
 
