@@ -3,8 +3,8 @@
 #   make test  - install whatever is missing, then run the whole test suite
 # Both are idempotent: a second run only re-installs when pyproject.toml or TORCH_SPEC
 # changed, or .venv is gone.
-#   make classical - the whole Cadenza 2 pipeline: make the classical data, train both
-#                    instrument members, tune the ensemble, score it
+#   make classical - the whole Cadenza 2 pipeline: make the classical data, train the
+#                    three instrument members, tune the ensemble, score it
 #                    (see models/CLASSICAL_MODEL_CARD.md)
 #   make default-ensemble - retrain the embedded default ensemble as it was made, tune
 #                    and score it (see models/MODEL_CARD.md); needs ../shared/data and,
@@ -55,8 +55,9 @@ $(INSTALLED): pyproject.toml $(VENV)/.torch-spec
 # The two members train at once, one thread each (a 2-core machine), into first/; then
 # each is continued from those weights (600 and 500 more steps; tfc_tdf into second/),
 # and tfc_tdf once more from second/ (1000 steps, two threads), as models/classical.yaml
-# was made; whichever ends last writes the ensemble file listing both. The same command
-# resumes an interrupted run.
+# was made; the NMF member's dictionaries are learned into models/ too, and every run
+# there rewrites the ensemble file listing the members in it. The same command resumes
+# an interrupted run.
 classical: install
 	$(REMIXER) data classical --out $(CLASSICAL)/data
 	$(REMIXER) train classical_tasnet --data $(CLASSICAL)/data/train --out $(CLASSICAL)/first \
@@ -72,6 +73,8 @@ classical: install
 	$(REMIXER) train classical_tfc_tdf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
 		--ensemble-name classical --init $(CLASSICAL)/second/classical_tfc_tdf.safetensors \
 		--steps 1000 --threads 2
+	$(REMIXER) train classical_nmf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
+		--ensemble-name classical --threads 2
 	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train
 	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
 		--out $(CLASSICAL)/scores.csv --overwrite
