@@ -74,6 +74,17 @@ def test_only_the_instruments_present_share_the_mixture() -> None:
     torch.testing.assert_close(both[0, 0] + both[0, 2], mix[0], atol=1e-4, rtol=0)
 
 
+def test_a_cancel_check_runs_between_updates() -> None:
+    # The separator checks for cancel before every submodule's forward: a window's
+    # updates must not run as one call (over a second on a CPU).
+    model = DictionaryNmf(**SMALL).eval()
+    calls: list[str] = []
+    for name, module in model.named_modules():
+        module.register_forward_pre_hook(lambda *_args, name=name: calls.append(name))
+    model(torch.from_numpy(tone(440.0).T.copy()).unsqueeze(0))
+    assert calls.count("update") == SMALL["iterations"]
+
+
 def test_learning_lowers_the_divergence_and_keeps_columns_normalised() -> None:
     generator = torch.Generator().manual_seed(1)
     spectra = torch.rand(80, 3, generator=generator) @ torch.rand(3, 200, generator=generator)

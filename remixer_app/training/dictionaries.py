@@ -25,7 +25,12 @@ import torch
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
-from remixer_app.core.separation.dictionary_nmf import EPS, DictionaryNmf, kl_activations
+from remixer_app.core.separation.dictionary_nmf import (
+    EPS,
+    DictionaryNmf,
+    KlUpdate,
+    kl_activations,
+)
 from remixer_app.training.checkpoint import checkpoint_path
 from remixer_app.training.data import check_sources, find_tracks, load_tracks
 from remixer_app.training.publish import TrainResult, publish
@@ -71,9 +76,10 @@ def learn_dictionary(spectra: torch.Tensor, components: int, iterations: int,
     dictionary /= dictionary.sum(0, keepdim=True)
     scale = spectra.sum(0, keepdim=True) / components
     activations = (torch.rand(components, frames, generator=generator) + 0.1) * scale
+    update = KlUpdate()
     for _ in range(iterations):
         check()
-        activations *= dictionary.T @ (spectra / (dictionary @ activations + EPS))
+        activations = update(spectra, dictionary, activations)
         ratio = spectra / (dictionary @ activations + EPS)
         dictionary *= (ratio @ activations.T) / (activations.sum(1) + EPS)
         sums = dictionary.sum(0, keepdim=True) + EPS

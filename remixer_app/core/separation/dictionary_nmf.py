@@ -19,7 +19,7 @@ neural members, and is told the instruments present the same way
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import torch
@@ -30,21 +30,37 @@ from remixer_app.core.separation.presence import PresenceMixin
 EPS = 1e-9  # keeps the divisions finite where a bin is silent
 
 
-def kl_activations(spectra: torch.Tensor, dictionary: torch.Tensor, iterations: int
-                   ) -> torch.Tensor:
+Update = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class KlUpdate(nn.Module):
+    """One multiplicative update of the activations, ``forward(spectra, dictionary, H)``.
+
+    A module, so that the separator's cancel check (a hook before every submodule's
+    forward) runs between updates: a window's updates take over a second on a CPU.
+    """
+
+    def forward(self, spectra: torch.Tensor, dictionary: torch.Tensor,
+                activations: torch.Tensor) -> torch.Tensor:
+        return activations * (dictionary.T @ (spectra / (dictionary @ activations + EPS)))
+
+
+def kl_activations(spectra: torch.Tensor, dictionary: torch.Tensor, iterations: int,
+                   update: Update | None = None) -> torch.Tensor:
     """Activations ``H`` (components, frames) with ``dictionary @ H`` close to ``spectra``
-    (bins, frames) in generalised KL divergence.
+    (bins, frames) in generalised KL divergence, by ``iterations`` of ``update``
+    (:class:`KlUpdate` by default).
 
     ``dictionary`` (bins, components) must have columns summing to one: the update's
     denominator ``dictionary.T @ 1`` is then one. ``H`` starts flat at each frame's
     total, so the result is deterministic.
     """
+    step = update or KlUpdate()
     components = dictionary.shape[1]
     activations = spectra.sum(0, keepdim=True).expand(components, -1) / components
     activations = activations.contiguous()
     for _ in range(iterations):
-        ratio = spectra / (dictionary @ activations + EPS)
-        activations = activations * (dictionary.T @ ratio)
+        activations = step(spectra, dictionary, activations)
     return activations
 
 
@@ -81,6 +97,7 @@ class DictionaryNmf(PresenceMixin, nn.Module):
         self.segment = Fraction(segment).limit_denominator(1000)
         self.nfft, self.hop, self.iterations = nfft, hop, iterations
         self.mask_power = mask_power
+        self.update = KlUpdate()
         self.register_buffer("window", torch.hann_window(nfft), persistent=False)
         bins = nfft // 2 + 1
         self.register_buffer("dictionaries",
@@ -104,7 +121,8 @@ class DictionaryNmf(PresenceMixin, nn.Module):
             magnitudes = spec[b].abs().permute(1, 0, 2).reshape(bins, chans * frames)
             chosen = self.dictionaries[rows]  # (present, bins, components)
             dictionary = chosen.permute(1, 0, 2).reshape(bins, -1)
-            activations = kl_activations(magnitudes, dictionary, self.iterations)
+            activations = kl_activations(magnitudes, dictionary, self.iterations,
+                                         self.update)
             parts = torch.bmm(chosen, activations.reshape(len(rows), -1, chans * frames))
             parts = parts ** self.mask_power
             total = parts.sum(0, keepdim=True)
