@@ -55,7 +55,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         f"{DEFAULT_NAMES[True]} for the classical_* recipes); other "
                         "ensemble files there that list this member get its new checksum")
     p.add_argument("--steps", type=int, metavar="N", help="steps on plain stems "
-                   "(default: the recipe's)")
+                   "(default: the recipe's; for classical_nmf, the updates of each "
+                   "instrument's dictionary)")
     p.add_argument("--finetune-steps", type=int, metavar="N",
                    help="steps on at-ear stems (default: the recipe's; 0 skips the stage)")
     p.add_argument("--init", metavar="WEIGHTS",

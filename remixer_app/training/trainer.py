@@ -10,6 +10,9 @@ resumed run continues exactly where it stopped; a checkpoint is a plain dict of 
 and numbers, loaded with ``weights_only=True``. The model learns on the CPU or on a GPU
 (``device``).
 
+A ``dictionary_nmf`` recipe has no gradient steps: :func:`train_member` hands it to
+:mod:`remixer_app.training.dictionaries`, which learns its dictionaries by factorisation.
+
 At the end the weights are written as a safetensors member file with, beside it,
 ``NAME.json``: the recipe, the steps done in each stage, the data and head-related
 responses used, the loss curve and the time taken.
