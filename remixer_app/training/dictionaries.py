@@ -29,6 +29,7 @@ from remixer_app.core.separation.dictionary_nmf import (
     EPS,
     DictionaryNmf,
     KlUpdate,
+    channel_frames,
     kl_activations,
 )
 from remixer_app.training.checkpoint import checkpoint_path
@@ -51,9 +52,7 @@ def instrument_spectra(tracks: Sequence[dict[str, np.ndarray]], instrument: str,
     for track in tracks:
         if instrument in track:
             audio = torch.from_numpy(np.ascontiguousarray(track[instrument].T))
-            spec = torch.stft(audio, model.nfft, model.hop, window=model.window,
-                              center=True, return_complex=True).abs()
-            columns.append(spec.permute(1, 0, 2).reshape(spec.shape[1], -1))
+            columns.append(channel_frames(model.spectrogram(audio).abs()))
     if not columns:
         return torch.zeros(model.nfft // 2 + 1, 0)
     spectra = torch.cat(columns, dim=1)

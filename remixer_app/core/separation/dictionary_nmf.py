@@ -30,6 +30,12 @@ from remixer_app.core.separation.presence import PresenceMixin
 EPS = 1e-9  # keeps the divisions finite where a bin is silent
 
 
+def channel_frames(spectra: torch.Tensor) -> torch.Tensor:
+    """(channels, bins, frames) -> (bins, channels * frames): every channel's frames
+    side by side, as the factorisation takes them."""
+    return spectra.permute(1, 0, 2).reshape(spectra.shape[1], -1)
+
+
 Update = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -103,12 +109,16 @@ class DictionaryNmf(PresenceMixin, nn.Module):
         self.register_buffer("dictionaries",
                              torch.full((len(self.sources), bins, components), 1.0 / bins))
 
+    def spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """The complex STFT (channels, bins, frames) of ``audio`` (channels, samples)."""
+        return torch.stft(audio, self.nfft, self.hop, window=self.window, center=True,
+                          return_complex=True)
+
     def forward(self, mix: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
         """``mix`` (batch, 2, samples) -> estimates (batch, sources, 2, samples); absent
         sources (``present`` (batch, sources) bool, or the names set) come out silent."""
         batch, chans, length = mix.shape
-        spec = torch.stft(mix.reshape(batch * chans, length), self.nfft, self.hop,
-                          window=self.window, center=True, return_complex=True)
+        spec = self.spectrogram(mix.reshape(batch * chans, length))
         bins, frames = spec.shape[-2:]
         spec = spec.reshape(batch, chans, bins, frames)
         out = mix.new_zeros(batch, len(self.sources), chans, length)
@@ -118,7 +128,7 @@ class DictionaryNmf(PresenceMixin, nn.Module):
             rows = every if present is None else present[b].nonzero().flatten().tolist()
             if not rows:
                 continue
-            magnitudes = spec[b].abs().permute(1, 0, 2).reshape(bins, chans * frames)
+            magnitudes = channel_frames(spec[b].abs())
             chosen = self.dictionaries[rows]  # (present, bins, components)
             dictionary = chosen.permute(1, 0, 2).reshape(bins, -1)
             activations = kl_activations(magnitudes, dictionary, self.iterations,
