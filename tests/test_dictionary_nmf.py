@@ -14,7 +14,13 @@ import torch
 from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.progress import ProgressReport
 from remixer_app.core.separation import load_separator
-from remixer_app.core.separation.dictionary_nmf import DictionaryNmf, kl_activations
+from remixer_app.core.separation.dictionary_nmf import (
+    BetaUpdate,
+    DictionaryNmf,
+    beta_divergence,
+    channel_frames,
+    fit_activations,
+)
 from remixer_app.training.dictionaries import learn_dictionary
 from remixer_app.training.ensemble_file import write_ensemble
 from remixer_app.training.recipes import RECIPES
@@ -23,7 +29,7 @@ from remixer_app.training.trainer import train_member
 from tiny_models import tone, write_tone_scene
 
 SMALL = {"components": 4, "nfft": 512, "hop": 128, "iterations": 50, "mask_power": 2.0,
-         "segment": 1.0, "sources": ["cello", "flute", "violin"]}
+         "beta": 0.5, "segment": 1.0, "sources": ["cello", "flute", "violin"]}
 RECIPE = replace(RECIPES["classical_nmf"], config=SMALL, steps=40)
 
 
@@ -31,13 +37,51 @@ def _sdr(truth: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10((truth ** 2).sum() / ((truth - estimate) ** 2).sum()))
 
 
-def test_activations_fit_spectra_the_dictionary_can_make() -> None:
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_the_fit_finds_the_activations_and_where_each_source_stands(beta: float) -> None:
     generator = torch.Generator().manual_seed(0)
-    dictionary = torch.rand(60, 6, generator=generator)
+    dictionary = torch.rand(60, 6, generator=generator)  # two sources, three columns each
     dictionary /= dictionary.sum(0, keepdim=True)
-    spectra = dictionary @ torch.rand(6, 40, generator=generator)
-    fitted = dictionary @ kl_activations(spectra, dictionary, 500)
-    assert float((fitted - spectra).abs().max() / spectra.max()) < 0.02
+    activations = torch.rand(6, 40, generator=generator)
+    gains = torch.tensor([[0.8, 0.2], [0.3, 0.7]])  # the first left, the second right
+    per_column = gains.repeat_interleave(3, 0)
+    spectra = torch.stack([dictionary @ (activations * per_column[:, [c]]) for c in (0, 1)])
+    update = BetaUpdate(beta)
+    divergences = []
+    fitted, found = activations, gains
+    for iterations in (10, 100, 1000):
+        fitted, found = fit_activations(spectra, dictionary, 2, iterations, update)
+        model = torch.stack([dictionary @ (fitted * found.repeat_interleave(3, 0)[:, [c]])
+                             for c in (0, 1)])
+        divergences.append(beta_divergence(spectra, model, beta))
+    assert divergences[0] > divergences[1] > divergences[2]
+    assert float((model - spectra).abs().max() / spectra.max()) < 0.02
+    torch.testing.assert_close(found, gains, atol=0.02, rtol=0)
+    torch.testing.assert_close(found.sum(1), torch.ones(2))
+
+
+def _panned(freq: float, left: float) -> np.ndarray:
+    mono = tone(freq)[:, 0]
+    return np.stack([mono * left, mono * (1 - left)], 1).astype(np.float32)
+
+
+@pytest.mark.parametrize(("left", "apart"), [(0.9, True), (0.5, False)])
+def test_where_instruments_stand_tells_apart_what_both_could_play(left: float,
+                                                                  apart: bool) -> None:
+    # Both dictionaries can make a 440 Hz tone; only the viola plays it. Standing apart,
+    # the violin's own 1 kHz tone places it on the right, so the left 440 Hz is the
+    # viola's. Standing together, nothing tells whose the 440 Hz is.
+    model = DictionaryNmf(**{**SMALL, "components": 2, "iterations": 200,
+                             "sources": ["viola", "violin"]})
+    for row, freqs in enumerate([(250.0, 440.0), (1000.0, 440.0)]):
+        solo = np.concatenate([_panned(freq, 0.5) for freq in freqs])
+        spectra = channel_frames(model.spectrogram(torch.from_numpy(solo.T.copy())).abs())
+        model.dictionaries[row] = learn_dictionary(spectra, 2, 100,
+                                                   torch.Generator().manual_seed(0), 0.5)
+    viola, violin = _panned(440.0, left), _panned(1000.0, 1 - left)
+    out = model(torch.from_numpy((viola + violin).T.copy()).unsqueeze(0))[0].numpy()
+    scores = _sdr(viola.T, out[0]), _sdr(violin.T, out[1])
+    assert all(score > 15 for score in scores) if apart else all(score < 3 for score in scores)
 
 
 def _trained(tmp_path: Path, **kwargs: object) -> Path:
@@ -85,16 +129,17 @@ def test_a_cancel_check_runs_between_updates() -> None:
     assert calls.count("update") == SMALL["iterations"]
 
 
-def test_learning_lowers_the_divergence_and_keeps_columns_normalised() -> None:
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_learning_lowers_the_divergence_and_keeps_columns_normalised(beta: float) -> None:
     generator = torch.Generator().manual_seed(1)
     spectra = torch.rand(80, 3, generator=generator) @ torch.rand(3, 200, generator=generator)
-    short = learn_dictionary(spectra, 3, 2, torch.Generator().manual_seed(2))
-    long = learn_dictionary(spectra, 3, 200, torch.Generator().manual_seed(2))
+    short = learn_dictionary(spectra, 3, 2, torch.Generator().manual_seed(2), beta)
+    long = learn_dictionary(spectra, 3, 200, torch.Generator().manual_seed(2), beta)
     torch.testing.assert_close(long.sum(0), torch.ones(3))
 
     def error(dictionary: torch.Tensor) -> float:
-        fit = dictionary @ kl_activations(spectra, dictionary, 200)
-        return float((fit - spectra).abs().mean())
+        fit, _ = fit_activations(spectra[None], dictionary, 1, 200, BetaUpdate(beta))
+        return float((dictionary @ fit - spectra).abs().mean())
 
     assert error(long) < 0.5 * error(short)
 

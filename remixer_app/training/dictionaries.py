@@ -2,11 +2,11 @@
 
 Each instrument's dictionary is a non-negative factorisation ``V ~ W H`` of the STFT
 magnitudes of its solo stems in the training scenes (both channels, frames where it
-plays), by the multiplicative updates for the generalised Kullback-Leibler divergence
-on both ``W`` and ``H``, ``W``'s columns kept summing to one. No gradient descent, no
-augmentation: a dictionary is a summary of how the instrument sounds, and the
-training scenes already vary tempo, dynamics, register and room. A recipe's ``steps``
-are the updates per instrument.
+plays), by the multiplicative updates for the member's beta-divergence (the one its
+separation fits with) on both ``W`` and ``H``, ``W``'s columns kept summing to one. No
+gradient descent, no augmentation: a dictionary is a summary of how the instrument
+sounds, and the training scenes already vary tempo, dynamics, register and room. A
+recipe's ``steps`` are the updates per instrument.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from remixer_app.core.errors import Cancelled, RemixerError
 from remixer_app.core.progress import CancelCheck, ProgressCallback, ProgressTracker
 from remixer_app.core.separation.dictionary_nmf import (
     EPS,
+    BetaUpdate,
     DictionaryNmf,
-    KlUpdate,
+    beta_divergence,
+    beta_factors,
     channel_frames,
-    kl_activations,
+    fit_activations,
 )
 from remixer_app.training.checkpoint import checkpoint_path
 from remixer_app.training.data import check_sources, find_tracks, load_tracks
@@ -64,9 +66,10 @@ def instrument_spectra(tracks: Sequence[dict[str, np.ndarray]], instrument: str,
 
 
 def learn_dictionary(spectra: torch.Tensor, components: int, iterations: int,
-                     generator: torch.Generator, check: Callable[[], None] = lambda: None
-                     ) -> torch.Tensor:
-    """A dictionary (bins, components), columns summing to one, for ``spectra``.
+                     generator: torch.Generator, beta: float = 1.0,
+                     check: Callable[[], None] = lambda: None) -> torch.Tensor:
+    """A dictionary (bins, components), columns summing to one, for ``spectra``, by
+    ``iterations`` of multiplicative updates lowering the ``beta``-divergence.
 
     ``check`` is called between iterations (a cancel check may raise there).
     """
@@ -75,12 +78,12 @@ def learn_dictionary(spectra: torch.Tensor, components: int, iterations: int,
     dictionary /= dictionary.sum(0, keepdim=True)
     scale = spectra.sum(0, keepdim=True) / components
     activations = (torch.rand(components, frames, generator=generator) + 0.1) * scale
-    update = KlUpdate()
+    update, one_source = BetaUpdate(beta), torch.ones(1, 1)
     for _ in range(iterations):
         check()
-        activations = update(spectra, dictionary, activations)
-        ratio = spectra / (dictionary @ activations + EPS)
-        dictionary *= (ratio @ activations.T) / (activations.sum(1) + EPS)
+        activations, _ = update(spectra[None], dictionary, activations, one_source)
+        grow, shrink = beta_factors(spectra, dictionary @ activations, beta)
+        dictionary *= (grow @ activations.T) / (shrink @ activations.T + EPS)
         sums = dictionary.sum(0, keepdim=True) + EPS
         dictionary /= sums
         activations *= sums.T
@@ -135,14 +138,16 @@ def train_dictionaries(recipe: Recipe, data: Path, out: Path, *, resume: bool = 
         message = f"{recipe.name}: {instrument} ({spectra.shape[1]} frames)"
         try:
             dictionary = learn_dictionary(spectra, model.dictionaries.shape[2], recipe.steps,
-                                          generator, partial(tracker.advance, 1, message))
+                                          generator, model.update.beta,
+                                          partial(tracker.advance, 1, message))
         except Cancelled:
             _save(ckpt, recipe, model, state, started)
             raise
         model.dictionaries[index] = dictionary
         state["done"].append(instrument)
         state["losses"].append([len(state["done"]) * recipe.steps,
-                                divergence(spectra, dictionary, recipe.steps)])
+                                divergence(spectra, dictionary, recipe.steps,
+                                           model.update.beta)])
         _save(ckpt, recipe, model, state, started)
     tracker.finish()
     steps = len(model.sources) * recipe.steps
@@ -150,12 +155,13 @@ def train_dictionaries(recipe: Recipe, data: Path, out: Path, *, resume: bool = 
                    {**state, "step": steps, "plain_steps": steps})
 
 
-def divergence(spectra: torch.Tensor, dictionary: torch.Tensor, iterations: int) -> float:
-    """The generalised KL divergence per frame of ``spectra`` from their best fit by
+def divergence(spectra: torch.Tensor, dictionary: torch.Tensor, iterations: int,
+               beta: float) -> float:
+    """The ``beta``-divergence per frame of ``spectra`` from their best fit by
     ``dictionary`` (activations from ``iterations`` updates): the card's loss."""
-    model = dictionary @ kl_activations(spectra, dictionary, iterations) + EPS
-    value = (spectra * torch.log((spectra + EPS) / model) - spectra + model).sum()
-    return float(value) / spectra.shape[1]
+    activations, _ = fit_activations(spectra[None], dictionary, 1, iterations,
+                                     BetaUpdate(beta))
+    return beta_divergence(spectra, dictionary @ activations, beta) / spectra.shape[1]
 
 
 def _save(path: Path, recipe: Recipe, model: DictionaryNmf, state: dict[str, Any],

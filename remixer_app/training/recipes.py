@@ -105,11 +105,13 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="classical_nmf",
             architecture="dictionary_nmf",
-            config={"components": 64, "nfft": 4096, "hop": 1024, "iterations": 100,
-                    "mask_power": 2.0, "segment": 10.0, "sources": list(INSTRUMENTS)},
+            config={"components": 64, "nfft": 16384, "hop": 4096, "iterations": 100,
+                    "mask_power": 2.0, "beta": 0.5, "segment": 10.0,
+                    "sources": list(INSTRUMENTS)},
             description="Supervised NMF (remixer_app/core/separation/dictionary_nmf.py): "
                         "64 spectra per instrument learned from its solo stems, the present "
-                        "instruments' activations fitted to the mixture, Wiener masks.",
+                        "instruments' activations and stereo positions fitted to the "
+                        "mixture (beta-divergence 0.5), Wiener masks.",
             steps=100, finetune_steps=0, presence=True),  # steps: updates per dictionary
     )
 }
