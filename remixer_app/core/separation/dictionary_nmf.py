@@ -86,19 +86,18 @@ class BetaUpdate(nn.Module):
                 activations: torch.Tensor, gains: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         sources, channels = gains.shape
-        frames = activations.shape[1]
-        per = gains.repeat_interleave(activations.shape[0] // sources, 0).T[:, :, None]
+        columns, frames = activations.shape
+        each = columns // sources  # every source's columns, side by side
+        per = gains.repeat_interleave(each, 0).T[:, :, None]  # (channels, columns, 1)
         grow, shrink = beta_factors(spectra, dictionary @ (activations * per), self.beta)
-        grow, shrink = dictionary.T @ grow, dictionary.T @ shrink  # (channels, K, frames)
+        grow, shrink = dictionary.T @ grow, dictionary.T @ shrink  # (channels, columns, frames)
         activations = activations * (per * grow).sum(0) / ((per * shrink).sum(0) + EPS)
-        # Each source's gain on a channel: the same ratio, summed over its components.
-        grown = (activations * grow).reshape(channels, sources, -1, frames).sum((2, 3))
-        shrunk = (activations * shrink).reshape(channels, sources, -1, frames).sum((2, 3))
+        # Each source's gain on a channel: the same ratio, summed over its columns.
+        grown = (activations * grow).reshape(channels, sources, each * frames).sum(2)
+        shrunk = (activations * shrink).reshape(channels, sources, each * frames).sum(2)
         gains = gains * (grown / (shrunk + EPS)).T
         totals = gains.sum(1, keepdim=True) + EPS
-        activations = activations * totals.repeat_interleave(
-            activations.shape[0] // sources, 0)
-        return activations, gains / totals
+        return activations * totals.repeat_interleave(each, 0), gains / totals
 
 
 def fit_activations(spectra: torch.Tensor, dictionary: torch.Tensor, sources: int,
