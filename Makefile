@@ -75,7 +75,8 @@ classical: install
 		--steps 1000 --threads 2
 	$(REMIXER) train classical_nmf --data $(CLASSICAL)/data/train --out $(CLASSICAL)/models \
 		--ensemble-name classical --threads 2
-	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train
+	$(REMIXER) tune-ensemble $(CLASSICAL)/models/classical.yaml --data $(CLASSICAL)/data/train \
+		--choose-remask
 	$(REMIXER) evaluate --classical $(CLASSICAL)/data --ensemble $(CLASSICAL)/models/classical.yaml \
 		--out $(CLASSICAL)/scores.csv --overwrite
 

@@ -91,7 +91,9 @@ def test_the_default_separates_real_music(shared_data: Path) -> None:
 
 def test_the_classical_ensemble_is_our_trained_instrument_members() -> None:
     spec = load_ensemble("classical")
-    assert spec.classical and not spec.residual_other and spec.wiener_remask
+    assert spec.classical and not spec.residual_other
+    tuning = json.loads((spec.path.parent / "classical.tuning.json").read_text())
+    assert spec.wiener_remask == tuning["wiener_remask"]  # as `--choose-remask` chose
     assert {m.id for m in spec.members} == {n for n, r in RECIPES.items() if r.presence}
     for member in spec.members:
         assert member.file is not None and file_sha256(member.file) == member.sha256

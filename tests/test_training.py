@@ -435,6 +435,32 @@ def test_tuning_records_what_the_post_processed_ensemble_scores(tmp_path: Path,
     assert any(0 < w < 1 for result in report.values() for w in result["weights"].values())
 
 
+def test_tuning_can_choose_the_remask_and_writes_its_choice(tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    out.mkdir()
+    members = []
+    for seed in (0, 1):  # two random Conv-TasNets: masks that vary in time and frequency
+        torch.manual_seed(seed)
+        sha = save_member(ConvTasNet(**TASNET).eval(), out / f"m{seed}.safetensors",
+                          "conv_tasnet", TASNET)
+        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
+                        "sha256": sha})
+    path = out / "duo.yaml"
+    path.write_text(yaml.safe_dump({"description": "two random members", "members": members,
+                                    "sources": "instruments"}))
+    data = tmp_path / "data"
+    write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
+    kept = tune_ensemble(str(path), data, steps=2)
+    assert kept["wiener_remask"] is False and "remask_sdr_sums" not in kept
+    report = tune_ensemble(str(path), data, steps=2, choose_remask=True)
+    sums = report["remask_sdr_sums"]
+    assert set(sums) == {"on", "off"} and sums["on"] != pytest.approx(sums["off"], abs=1e-3)
+    assert report["wiener_remask"] == (sums["on"] > sums["off"]), sums
+    assert load_ensemble(path).wiener_remask == report["wiener_remask"]
+    chosen = sums["on" if report["wiener_remask"] else "off"]
+    assert chosen == pytest.approx(sum(r["ensemble_sdr"] for r in report["stems"].values()))
+
+
 def test_the_ensemble_file_is_of_the_kind_just_trained(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(recipes.RECIPES, "tiny", TINY)

@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="tracks to use, first by name (default: 24)")
     p.add_argument("--steps", type=int, default=10, metavar="N",
                    help="grid resolution: weights in multiples of 1/N (default: 10)")
+    p.add_argument("--choose-remask", action="store_true",
+                   help="tune with the Wiener remask and without it, and write whichever "
+                        "scores higher (default: keep the file's setting)")
     p.set_defaults(func=run)
 
 
@@ -39,9 +42,11 @@ def run(args: argparse.Namespace) -> int:
     if hrir is not None and not hrir.is_file():
         raise RemixerError(f"HRIR file {hrir} does not exist")
     report = tune_ensemble(args.ensemble, Path(args.data), limit=args.limit, hrir=hrir,
-                           steps=args.steps, log=lambda m: print(m, file=sys.stderr))
+                           steps=args.steps, choose_remask=args.choose_remask,
+                           log=lambda m: print(m, file=sys.stderr))
     for stem, result in report["stems"].items():
         # Stems are scored only where they play: say how many tracks that was.
         print(f"{stem}: {result['weights']} -> {result['ensemble_sdr']:.2f} dB on "
               f"{result['tracks']} of {report['tracks']} tracks")
+    print(f"wiener_remask: {'true' if report['wiener_remask'] else 'false'}")
     return 0

@@ -107,6 +107,8 @@ def write_ensemble(out: Path, name: str, members: Sequence[str] | None = None, *
         "residual_other": not classical,
         # Instruments have no residual stem; the remask makes them add up to the mixture
         # instead (on training scenes it beat blending the mixture back, see the card).
+        # `tune-ensemble --choose-remask` may turn it off for members that share the
+        # mixture out themselves.
         "wiener_remask": classical,
         "mixture_blend": 0.0, "overlap": 0.25, "shifts": 0}
     if classical:

@@ -14,9 +14,12 @@ bass are tuned. Each stem is tuned on the tracks where it plays: a classical
 ensemble's instruments on the tracks that name them, a pop stem where it has at least
 1e-5 of its mixture's energy (-50 dB). A silent stem's SDR measures only what leaks
 into it, tens of dB below any other, so one instrumental track would decide the vocals
-weights. The weights are written into the ensemble file, and into ``NAME.tuning.json``
-beside it the scores of every member alone and of the ensemble with the written
-weights: what it scores on those mixtures.
+weights. Asked to (``choose_remask``), it tunes the weights with the remask and without
+it and keeps whichever setting scores the higher sum: a member whose own masks share
+the mixture out may lose by being remasked. The weights (and that choice) are written
+into the ensemble file, and into ``NAME.tuning.json`` beside it the scores of every
+member alone and of the ensemble with the written weights: what it scores on those
+mixtures.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +74,10 @@ def tuning_mixtures(data: Path, limit: int, hrir: Path | None) -> list[Mixture]:
 
 
 def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | None = None,
-                  steps: int = 10, log: Callable[[str], None] = lambda _m: None
-                  ) -> dict[str, Any]:
-    """Choose and write per-stem member weights; returns the report also saved as JSON."""
+                  steps: int = 10, choose_remask: bool = False,
+                  log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """Choose and write per-stem member weights (and, with ``choose_remask``, whether
+    to remask); returns the report also saved as JSON."""
     path = find_ensemble(ensemble)
     spec = load_ensemble(path)
     ids = [m.id for m in spec.members]
@@ -101,46 +106,66 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
     # A stem's weights change the remask of every mixture the ensemble separates it from.
     affected = {stem: [i for i, out in enumerate(estimates[0]) if stem in out] for stem in tuned}
 
-    def scores(weights: Weights, indices: Sequence[int]) -> dict[int, dict[str, float]]:
-        """SDR of every tuned stem of mixtures ``indices`` from the ensemble with ``weights``."""
-        found = {}
-        for i in indices:
-            out = ensemble_stems(spec, mixtures[i][0], [member[i] for member in estimates],
-                                 weights)
-            found[i] = {s: sdr(mixtures[i][1][s], out[s]) for s in plays[i]}
-        return found
+    def tuned_for(spec: EnsembleSpec) -> tuple[dict[str, tuple[float, ...]],
+                                                dict[str, float], list[dict[str, float]]]:
+        """The weights chosen for ``spec``'s post-processing, their mean SDRs per stem,
+        and every member's alone."""
 
-    def mean_sdrs(weights: Weights) -> dict[str, float]:
-        found = scores(weights, range(len(mixtures)))
-        return {s: float(np.mean([found[i][s] for i in playing[s]])) for s in tuned}
+        def scores(weights: Weights, indices: Sequence[int]) -> dict[int, dict[str, float]]:
+            """SDR of every tuned stem of mixtures ``indices`` from ``spec`` with ``weights``."""
+            found = {}
+            for i in indices:
+                out = ensemble_stems(spec, mixtures[i][0],
+                                     [member[i] for member in estimates], weights)
+                found[i] = {s: sdr(mixtures[i][1][s], out[s]) for s in plays[i]}
+            return found
 
-    def objective(weights: Weights, indices: Sequence[int]) -> float:
-        """The share of mixtures ``indices`` in the sum of the tuned stems' mean SDRs."""
-        return sum(value / len(playing[s]) for row in scores(weights, indices).values()
-                   for s, value in row.items())
+        def mean_sdrs(weights: Weights) -> dict[str, float]:
+            found = scores(weights, range(len(mixtures)))
+            return {s: float(np.mean([found[i][s] for i in playing[s]])) for s in tuned}
 
-    one_hot = [tuple(float(k == m) for k in range(len(ids))) for m in range(len(ids))]
-    alone = [mean_sdrs(dict.fromkeys(stems, weights)) for weights in one_hot]
-    best = max(range(len(ids)), key=lambda m: sum(alone[m].values()))
-    chosen = {stem: one_hot[best] if stem in tuned else
-              _shares([m.weights[stem] for m in spec.members]) for stem in stems}
-    grid = simplex_grid(len(ids), steps)
-    for round_ in range(1, MAX_ROUNDS + 1):
-        changed = False
-        for stem in tuned:
-            value = {w: objective({**chosen, stem: w}, affected[stem]) for w in grid}
-            pick = chosen[stem]  # on the grid; kept on a tie, so that the rounds end
-            for weights in grid:
-                if value[weights] > value[pick]:
-                    pick = weights
-            changed |= pick != chosen[stem]
-            chosen[stem] = pick
-        log(f"round {round_}: {'changed' if changed else 'no change'}")
-        if not changed:
-            break
-    final = mean_sdrs(chosen)
+        def objective(weights: Weights, indices: Sequence[int]) -> float:
+            """The share of mixtures ``indices`` in the sum of the tuned stems' mean SDRs."""
+            return sum(value / len(playing[s]) for row in scores(weights, indices).values()
+                       for s, value in row.items())
+
+        one_hot = [tuple(float(k == m) for k in range(len(ids))) for m in range(len(ids))]
+        alone = [mean_sdrs(dict.fromkeys(stems, weights)) for weights in one_hot]
+        best = max(range(len(ids)), key=lambda m: sum(alone[m].values()))
+        chosen = {stem: one_hot[best] if stem in tuned else
+                  _shares([m.weights[stem] for m in spec.members]) for stem in stems}
+        grid = simplex_grid(len(ids), steps)
+        for round_ in range(1, MAX_ROUNDS + 1):
+            changed = False
+            for stem in tuned:
+                value = {w: objective({**chosen, stem: w}, affected[stem]) for w in grid}
+                pick = chosen[stem]  # on the grid; kept on a tie, so that the rounds end
+                for weights in grid:
+                    if value[weights] > value[pick]:
+                        pick = weights
+                changed |= pick != chosen[stem]
+                chosen[stem] = pick
+            log(f"round {round_}: {'changed' if changed else 'no change'}")
+            if not changed:
+                break
+        return chosen, mean_sdrs(chosen), alone
+
+    remask_totals: dict[str, float] = {}
+    found: dict[bool, tuple[dict[str, tuple[float, ...]], dict[str, float],
+                            list[dict[str, float]]]] = {}
+    for remask in (True, False) if choose_remask else (spec.wiener_remask,):
+        found[remask] = tuned_for(replace(spec, wiener_remask=remask))
+        remask_totals["on" if remask else "off"] = sum(found[remask][1].values())
+        if choose_remask:
+            log(f"remask {'on' if remask else 'off'}: sum of the stems' mean SDRs "
+                f"{remask_totals['on' if remask else 'off']:.2f} dB")
+    remask = max(found, key=lambda r: (sum(found[r][1].values()), r == spec.wiener_remask))
+    chosen, final, alone = found[remask]
     report: dict[str, Any] = {"tracks": len(mixtures) // per_track,
-                              "mixtures": len(mixtures), "stems": {}}
+                              "mixtures": len(mixtures), "wiener_remask": remask,
+                              "stems": {}}
+    if choose_remask:
+        report["remask_sdr_sums"] = remask_totals
     for stem in tuned:
         members = {member: alone[m][stem] for m, member in enumerate(ids)}
         shares = dict(zip(ids, chosen[stem], strict=True))
@@ -149,7 +174,7 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
                                  "ensemble_sdr": final[stem]}
         log(f"{stem}: weights {shares} SDR {final[stem]:.2f} dB "
             f"(alone: {', '.join(f'{k} {v:.2f}' for k, v in members.items())})")
-    _write_weights(path, ids, {stem: chosen[stem] for stem in tuned}, spec.sources)
+    _write_weights(path, ids, {stem: chosen[stem] for stem in tuned}, spec.sources, remask)
     report_path = path.with_name(f"{path.stem}.tuning.json")
     atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=1) + "\n"),
                  overwrite=True)
@@ -201,8 +226,10 @@ def _separator(path: Path, member: str, instruments: tuple[str, ...] | None) -> 
 
 
 def _write_weights(path: Path, ids: list[str], chosen: dict[str, tuple[float, ...]],
-                   sources: tuple[str, ...]) -> None:
+                   sources: tuple[str, ...], remask: bool) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if remask or "wiener_remask" in data:
+        data["wiener_remask"] = remask
     for m, member in enumerate(data["members"]):
         assert member.get("id", ids[m]) == ids[m]
         # A residual "other" is not tuned: its weights do not matter, 1 keeps it valid.
