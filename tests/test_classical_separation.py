@@ -31,6 +31,19 @@ TFC = {"channels": 4, "growth": 4, "levels": 1, "convs": 1, "bottleneck": 2, "pa
        "nfft": 256, "hop": 64, "segment": 1.0, "sources": list(INSTRUMENTS)}
 
 
+def random_tasnet_members(folder: Path) -> list[dict[str, str]]:
+    """Two randomly initialised small Conv-TasNets saved in ``folder``, as ensemble
+    member entries: masks that vary in time and frequency."""
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        sha = save_member(ConvTasNet(**TASNET).eval(), folder / f"m{seed}.safetensors",
+                          "conv_tasnet", TASNET)
+        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
+                        "sha256": sha})
+    return members
+
+
 def test_masked_softmax_shares_among_present_sources_only() -> None:
     logits = torch.randn(2, 4, 3, 5)
     present = torch.tensor([[True, False, True, False], [False, False, False, False]])
@@ -169,15 +182,9 @@ def test_tuning_a_classical_ensemble_weights_each_instrument(tmp_path: Path) -> 
     data = tmp_path / "train"
     write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0})
     write_tone_scene(data / "0001", {"violin": 990.0, "bassoon": 110.0})
-    members = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        sha = save_member(ConvTasNet(**TASNET).eval(), tmp_path / f"m{seed}.safetensors",
-                          "conv_tasnet", TASNET)
-        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
-                        "sha256": sha})
     path = tmp_path / "duo.yaml"
-    path.write_text(yaml.safe_dump({"sources": "instruments", "members": members}))
+    path.write_text(yaml.safe_dump({"sources": "instruments",
+                                    "members": random_tasnet_members(tmp_path)}))
     report = tune_ensemble(str(path), data, limit=2, steps=2)
     assert set(report["stems"]) == {"bassoon", "cello", "violin"}
     spec = load_ensemble(path)

@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 import yaml
 from safetensors.torch import load_file
-from test_classical_separation import TASNET
+from test_classical_separation import TASNET, random_tasnet_members
 
 from remixer_app.cli import main
 from remixer_app.cli import train as train_cli
@@ -438,15 +438,9 @@ def test_tuning_records_what_the_post_processed_ensemble_scores(tmp_path: Path,
 def test_tuning_can_choose_the_remask_and_writes_its_choice(tmp_path: Path) -> None:
     out = tmp_path / "models"
     out.mkdir()
-    members = []
-    for seed in (0, 1):  # two random Conv-TasNets: masks that vary in time and frequency
-        torch.manual_seed(seed)
-        sha = save_member(ConvTasNet(**TASNET).eval(), out / f"m{seed}.safetensors",
-                          "conv_tasnet", TASNET)
-        members.append({"id": f"m{seed}", "kind": "safetensors", "file": f"m{seed}.safetensors",
-                        "sha256": sha})
     path = out / "duo.yaml"
-    path.write_text(yaml.safe_dump({"description": "two random members", "members": members,
+    path.write_text(yaml.safe_dump({"description": "two random members",
+                                    "members": random_tasnet_members(out),
                                     "sources": "instruments"}))
     data = tmp_path / "data"
     write_tone_scene(data / "0000", {"violin": 660.0, "cello": 130.0}, seconds=2.0)
