@@ -82,7 +82,8 @@ def check_sources(paths: Sequence[Path], tracks: Sequence[Track], recipe: Recipe
     """Every track must hold every stem the model learns or, for a recipe told which
     sources each example holds (the classical ones), at least one of them."""
     for path, track in zip(paths, tracks, strict=True):
-        if not set(track) & set(sources) if recipe.presence else set(sources) - set(track):
+        usable = set(track) & set(sources) if recipe.presence else set(sources) <= set(track)
+        if not usable:
             raise RemixerError(f"{recipe.name} learns {', '.join(sources)}; {path} holds "
                                f"{', '.join(track)}: choose a recipe for these stems")
 

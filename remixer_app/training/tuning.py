@@ -150,22 +150,20 @@ def tune_ensemble(ensemble: str, data: Path, *, limit: int = 24, hrir: Path | No
                 break
         return chosen, mean_sdrs(chosen), alone
 
-    remask_totals: dict[str, float] = {}
-    found: dict[bool, tuple[dict[str, tuple[float, ...]], dict[str, float],
-                            list[dict[str, float]]]] = {}
-    for remask in (True, False) if choose_remask else (spec.wiener_remask,):
-        found[remask] = tuned_for(replace(spec, wiener_remask=remask))
-        remask_totals["on" if remask else "off"] = sum(found[remask][1].values())
-        if choose_remask:
-            log(f"remask {'on' if remask else 'off'}: sum of the stems' mean SDRs "
-                f"{remask_totals['on' if remask else 'off']:.2f} dB")
-    remask = max(found, key=lambda r: (sum(found[r][1].values()), r == spec.wiener_remask))
+    settings = (True, False) if choose_remask else (spec.wiener_remask,)
+    found = {remask: tuned_for(replace(spec, wiener_remask=remask)) for remask in settings}
+    totals = {"on" if r else "off": sum(result[1].values()) for r, result in found.items()}
+    if choose_remask:
+        log(f"sum of the stems' mean SDRs: remask on {totals['on']:.2f} dB, "
+            f"off {totals['off']:.2f} dB")
+    # The file's setting wins a tie.
+    remask = max(found, key=lambda r: (totals["on" if r else "off"], r == spec.wiener_remask))
     chosen, final, alone = found[remask]
     report: dict[str, Any] = {"tracks": len(mixtures) // per_track,
                               "mixtures": len(mixtures), "wiener_remask": remask,
                               "stems": {}}
     if choose_remask:
-        report["remask_sdr_sums"] = remask_totals
+        report["remask_sdr_sums"] = totals
     for stem in tuned:
         members = {member: alone[m][stem] for m, member in enumerate(ids)}
         shares = dict(zip(ids, chosen[stem], strict=True))
