@@ -21,6 +21,11 @@ from remixer_app.training.augment import Augmentation
 #: dropped (the instrument list must stay true).
 CLASSICAL_AUGMENTATION = Augmentation(remix=0.5, silent=0.0)
 
+#: The pop TFC-TDF U-Net; ``dttnet`` extends it.
+TFC_TDF_CONFIG: dict[str, Any] = {
+    "channels": 24, "growth": 24, "levels": 3, "convs": 2, "bottleneck": 8, "patch": 8,
+    "nfft": 2048, "hop": 512, "segment": 10.0}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -76,11 +81,19 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             name="tfc_tdf",
             architecture="tfc_tdf_unet",
-            config={"channels": 24, "growth": 24, "levels": 3, "convs": 2, "bottleneck": 8,
-                    "patch": 8, "nfft": 2048, "hop": 512, "segment": 10.0},
+            config=TFC_TDF_CONFIG,
             description="Our MDX-Net-style TFC-TDF U-Net on the STFT with softmax masks "
                         "(remixer_app/core/separation/tfc_tdf.py).",
             lr=1e-3, finetune_lr=3e-4, steps=700, finetune_steps=200,
+            inference_segment=4.0),
+        Recipe(
+            name="dttnet",
+            architecture="tfc_tdf_unet",
+            config={**TFC_TDF_CONFIG, "dual_path": 2},
+            description="Our TFC-TDF U-Net with two dual-path LSTM blocks at the bottleneck "
+                        "(DTTNet-style, remixer_app/core/separation/dual_path.py); it "
+                        "extends tfc_tdf, whose trained weights it starts from (--init).",
+            lr=3e-4, finetune_lr=1e-4, steps=3000, finetune_steps=200,
             inference_segment=4.0),
         Recipe(
             name="classical_tfc_tdf",

@@ -73,7 +73,8 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         the at-ear stage has begun, a resumed run must use the same file.
     init
         A member file of the same architecture and configuration to start from
-        (fine-tuning) instead of random weights; ignored when resuming.
+        (fine-tuning) instead of random weights, or of a configuration the recipe
+        extends with new layers (``dttnet`` from ``tfc_tdf``); ignored when resuming.
     resume
         Continue from the checkpoint in ``out`` if there is one for this recipe. The
         step counts may grow or shrink as long as the steps done in each stage fit
@@ -223,15 +224,22 @@ def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> li
 
 
 def _initialise(model: torch.nn.Module, recipe: Recipe, init: Path) -> dict[str, str]:
+    """Load ``init`` into ``model``: a member of the recipe's architecture and
+    configuration, or of one the recipe extends (its configuration with settings
+    added, such as ``dual_path`` blocks): the layers those settings add keep their
+    initialisation."""
     try:
         metadata, state = read_member_file(init)
     except SeparationError as exc:
         raise RemixerError(f"starting weights: {exc}") from exc
-    if (metadata.get("architecture") != recipe.architecture
-            or json.loads(metadata.get("config", "null")) != recipe.config):
-        raise RemixerError(f"{init} is not a {recipe.name} member (architecture "
-                           f"{metadata.get('architecture')!r}); start from that recipe's weights")
-    model.load_state_dict(state)
+    config = json.loads(metadata.get("config", "null"))
+    extends = (isinstance(config, dict)
+               and all(recipe.config.get(key) == value for key, value in config.items()))
+    if metadata.get("architecture") != recipe.architecture or not extends:
+        raise RemixerError(f"{init} is not a {recipe.name} member, nor one it extends "
+                           f"(architecture {metadata.get('architecture')!r}); start from "
+                           "that recipe's weights")
+    model.load_state_dict(state, strict=config == recipe.config)
     return file_record(init)
 
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
+from remixer_app.core.separation.dual_path import DualPath
 from remixer_app.core.separation.presence import (
     PresenceMixin,
     decode_present,
@@ -75,6 +76,9 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
         masked like its neighbour).
     segment
         Training segment length in seconds, used by ``apply_model`` as its window.
+    dual_path
+        Dual-path recurrent blocks after the bottleneck (:mod:`.dual_path`; the
+        DTTNet-style model); 0 for none.
     """
     window: torch.Tensor  # a buffer
 
@@ -82,7 +86,7 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
     def __init__(self, channels: int = 16, growth: int = 16, levels: int = 4, convs: int = 2,
                  bottleneck: int = 8, patch: int = 8, nfft: int = 2048, hop: int = 512,
                  segment: float = 6.0, samplerate: int = 44100,
-                 sources: Sequence[str] = SOURCES) -> None:
+                 sources: Sequence[str] = SOURCES, dual_path: int = 0) -> None:
         super().__init__()
         if (nfft // 2) % (patch << levels):
             raise ValueError("nfft // 2 must be divisible by patch * 2 ** levels")
@@ -103,6 +107,7 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
                 nn.Conv2d(widths[i], widths[i + 1], 2, stride=2),
                 nn.GroupNorm(1, widths[i + 1]), nn.GELU()))
         self.middle = _TfcTdf(widths[levels], bins >> levels, convs, bottleneck)
+        self.dual_path = nn.Sequential(*(DualPath(widths[levels]) for _ in range(dual_path)))
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for i in reversed(range(levels)):
@@ -141,7 +146,7 @@ class TfcTdfUNet(PresenceMixin, nn.Module):
             x = encode(x)
             skips.append(x)
             x = down(x)
-        x = self.middle(x)
+        x = self.dual_path(self.middle(x))
         for up, decode in zip(self.ups, self.decoders, strict=True):
             x = decode(up(x) + skips.pop())
         logits = self.last(x)[..., :frames]  # (batch, sources * 2, bins, frames)
