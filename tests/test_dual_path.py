@@ -6,10 +6,12 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from test_training import TINY, TINY_TFC, _write_tracks
 
+from remixer_app.core.errors import RemixerError
 from remixer_app.core.separation.dual_path import DualPath
 from remixer_app.core.separation.members import read_member_file
 from remixer_app.core.separation.tfc_tdf import TfcTdfUNet
@@ -66,7 +68,10 @@ def test_a_u_net_extended_by_blocks_separates_as_the_one_it_extends() -> None:
 def test_training_extends_a_member_and_learns_in_the_new_blocks(tmp_path: Path) -> None:
     data = _write_tracks(tmp_path / "data")
     first = train_member(TINY, data, tmp_path / "a", hrir=None)
-    dtt = dataclasses.replace(TINY, name="tiny_dtt", config={**TINY_TFC, "dual_path": 1})
+    dtt = dataclasses.replace(TINY, name="tiny_dtt", config={**TINY_TFC, "dual_path": 1},
+                              extends="tiny")
+    with pytest.raises(RemixerError, match="tiny_dtt extends tiny: start it from"):
+        train_member(dtt, data, tmp_path / "random", hrir=None)
     extended = train_member(dtt.with_steps(0, 0), data, tmp_path / "b", hrir=None,
                             init=first.weights)
     start, grown = load_file(str(first.weights)), load_file(str(extended.weights))
@@ -83,7 +88,9 @@ def test_training_extends_a_member_and_learns_in_the_new_blocks(tmp_path: Path) 
 
 
 def test_the_dttnet_recipe_extends_the_tfc_tdf_recipe() -> None:
-    base, dtt = recipes.RECIPES["tfc_tdf"], recipes.RECIPES["dttnet"]
+    dtt = recipes.RECIPES["dttnet"]
+    assert dtt.extends == "tfc_tdf"
+    base = recipes.RECIPES[dtt.extends]
     assert dtt.architecture == base.architecture
     assert {k: v for k, v in dtt.config.items() if k != "dual_path"} == base.config
     assert dtt.config["dual_path"] > 0

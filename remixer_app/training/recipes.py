@@ -46,6 +46,10 @@ class Recipe:
     checkpoint_every: int = 50
     augmentation: Augmentation = field(default_factory=Augmentation)
     presence: bool = False        # tell the model which sources each example holds
+    #: The recipe whose trained weights this one starts from (``--init``, required):
+    #: its configuration with settings that add layers, such as ``dual_path``. Not in
+    #: :meth:`as_dict`, like ``inference_segment``.
+    extends: str | None = None
     #: Seconds per window when separating (the ensemble file's ``segment``), or None
     #: for the model's own; not a training setting, so not in :meth:`as_dict`.
     inference_segment: float | None = None
@@ -61,8 +65,9 @@ class Recipe:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready training settings, written beside the weights and into checkpoints."""
         data = asdict(self)
-        # Checkpoints and cards made before it existed must still match their recipe.
-        del data["inference_segment"]
+        # Checkpoints and cards made before they existed must still match their recipe;
+        # what a run started from is in its card and checkpoint ("init") anyway.
+        del data["inference_segment"], data["extends"]
         data["angles"] = list(self.angles)
         return data
 
@@ -91,9 +96,9 @@ RECIPES: dict[str, Recipe] = {
             architecture="tfc_tdf_unet",
             config={**TFC_TDF_CONFIG, "dual_path": 2},
             description="Our TFC-TDF U-Net with two dual-path LSTM blocks at the bottleneck "
-                        "(DTTNet-style, remixer_app/core/separation/dual_path.py); it "
-                        "extends tfc_tdf, whose trained weights it starts from (--init).",
-            lr=3e-4, finetune_lr=1e-4, steps=3000, finetune_steps=200,
+                        "(DTTNet-style, remixer_app/core/separation/dual_path.py), started "
+                        "from trained tfc_tdf weights.",
+            lr=3e-4, finetune_lr=1e-4, steps=4000, finetune_steps=800, extends="tfc_tdf",
             inference_segment=4.0),
         Recipe(
             name="classical_tfc_tdf",

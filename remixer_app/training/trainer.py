@@ -91,9 +91,10 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
         ``cancelled()`` became true; the finished steps are checkpointed first, so
         running again resumes there.
     RemixerError
-        No usable data, or a checkpoint that this run cannot continue (a different
+        No usable data, a checkpoint that this run cannot continue (a different
         recipe, data, starting weights or head-related responses, or step counts
-        that the steps done in each stage do not fit).
+        that the steps done in each stage do not fit), or a recipe that
+        ``extends`` another started without ``init``.
     ExportError
         A checkpoint or the member cannot be written (e.g. the disk is full).
     """
@@ -126,6 +127,10 @@ def train_member(recipe: Recipe, data: Path, out: Path, *, hrir: Path | None,
     elif init is not None:
         state["init"] = _initialise(model, recipe, init)
         log(f"starting from {init}")
+    elif recipe.extends is not None:
+        raise RemixerError(f"{recipe.name} extends {recipe.extends}: start it from trained "
+                           f"{recipe.extends} weights with --init (such as "
+                           f"models/{recipe.extends}.safetensors)")
     if responses is not None:  # the same file if the at-ear stage has begun (checked)
         state["hrir"] = responses
 
