@@ -230,21 +230,22 @@ def _ear_tracks(plain: list[Track], hrir: Path, angles: tuple[float, ...]) -> li
 
 def _initialise(model: torch.nn.Module, recipe: Recipe, init: Path) -> dict[str, str]:
     """Load ``init`` into ``model``: a member of the recipe's architecture and
-    configuration, or of one the recipe extends (its configuration with settings
-    added, such as ``dual_path`` blocks): the layers those settings add keep their
-    initialisation."""
+    configuration or, for a recipe that ``extends`` another, of that one's (the
+    recipe's configuration less the settings that add layers, such as ``dual_path``
+    blocks): the added layers keep their initialisation."""
     try:
         metadata, state = read_member_file(init)
     except SeparationError as exc:
         raise RemixerError(f"starting weights: {exc}") from exc
     config = json.loads(metadata.get("config", "null"))
-    extends = (isinstance(config, dict)
-               and all(recipe.config.get(key) == value for key, value in config.items()))
-    if metadata.get("architecture") != recipe.architecture or not extends:
+    same = config == recipe.config
+    extended = (recipe.extends is not None and isinstance(config, dict)
+                and all(recipe.config.get(key) == value for key, value in config.items()))
+    if metadata.get("architecture") != recipe.architecture or not (same or extended):
         raise RemixerError(f"{init} is not a {recipe.name} member, nor one it extends "
                            f"(architecture {metadata.get('architecture')!r}); start from "
                            "that recipe's weights")
-    model.load_state_dict(state, strict=config == recipe.config)
+    model.load_state_dict(state, strict=same)
     return file_record(init)
 
 
