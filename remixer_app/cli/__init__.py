@@ -17,7 +17,7 @@ from types import FrameType
 from typing import NoReturn, cast
 
 from remixer_app import __version__
-from remixer_app.cli import data, evaluate, haaqi, listeners, render, separate, train, tune
+from remixer_app.cli import compare, data, evaluate, haaqi, listeners, render, separate, train, tune
 from remixer_app.cli.messages import end_progress
 from remixer_app.core.errors import RemixerError
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     separate.add_parser(sub)
     listeners.add_parser(sub)
     evaluate.add_parser(sub)
+    compare.add_parser(sub)
     haaqi.add_parser(sub)
     train.add_parser(sub)
     tune.add_parser(sub)

@@ -12,6 +12,7 @@ import numpy as np
 
 from remixer_app.core.atomic import atomic_write
 from remixer_app.core.audio_io import STEM_NAMES
+from remixer_app.core.errors import RemixerError
 
 CONDITIONS = ("plain", "atear")
 SDR_KEYS = (*STEM_NAMES, "mean")
@@ -70,6 +71,50 @@ def write_results(path: str | os.PathLike[str], results: Sequence[SceneResult], 
             writer.writerows(r.row() for r in results)
 
     return atomic_write(path, write, overwrite=overwrite)
+
+
+def read_results(path: str | os.PathLike[str]) -> list[SceneResult]:
+    """Read a CSV that :func:`write_results` wrote (``remixer evaluate --musdb``).
+
+    Raises
+    ------
+    RemixerError
+        The file cannot be read, lacks a column of :data:`COLUMNS`, or holds a cell that
+        is not a number where one belongs.
+    """
+    source = Path(path)
+    try:
+        with source.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise RemixerError(f"{source} is not a results file of `remixer evaluate "
+                                   f"--musdb`: it has no column {missing[0]}")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RemixerError(f"cannot read results file {source}: {exc}") from exc
+
+    def number(row: dict[str, str], column: str, line: int) -> float:
+        try:
+            return float(row[column])
+        except (TypeError, ValueError):
+            raise RemixerError(f"{source}, line {line}: {column} is {row[column]!r}, "
+                               "not a number") from None
+
+    def optional(row: dict[str, str], column: str, line: int) -> float | None:
+        return None if row[column] == "" else number(row, column, line)
+
+    results = []
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        sdr = {cond: {key: number(row, f"sdr_{key}_{cond}", line) for key in SDR_KEYS}
+               for cond in CONDITIONS}
+        results.append(SceneResult(
+            track=row["track"], listener=row["listener"], gains=row["gains"],
+            system=row["system"], sdr=sdr, haaqi_left=number(row, "haaqi_left", line),
+            haaqi_right=number(row, "haaqi_right", line),
+            haaqi_floor=optional(row, "haaqi_floor", line),
+            haaqi_ceiling=optional(row, "haaqi_ceiling", line)))
+    return results
 
 
 def gap_closed(system: float, floor: float, ceiling: float) -> float | None:
