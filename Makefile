@@ -85,9 +85,11 @@ classical: install
 # steps on two threads (into second/), from those for 2000 + 200 more (into third/), for
 # 1200 + 200 more (into fourth/), 2200 + 200 more (into fifth/) and 4400 + 200 more
 # (into cpu/), hdemucs_small for 2000 + 200 more on one thread (into cpu/); then both
-# continued at once on a GPU, 2400 + 800 steps of 16 examples, and the weights tuned.
-# Every step resumes when run again. Without a GPU, TRAIN_DEVICE=cpu runs the last
-# stage on the CPU (hours).
+# continued at once on a GPU, 2400 + 800 steps of 16 examples (into gpu/); dttnet from
+# that tfc_tdf on two threads (into gpu/); then, at once on one thread each, dttnet
+# continued for 3200 + 400 more steps and hdemucs_small for 2000 + 300 more (into
+# models/, with a copy of tfc_tdf), and the weights tuned. Every step resumes when run
+# again. Without a GPU, TRAIN_DEVICE=cpu runs the GPU stage on the CPU (hours).
 # `remixer train` writes each member's `segment: 4` (its inference window; see the model card).
 default-ensemble: install
 	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/first \
@@ -108,11 +110,21 @@ default-ensemble: install
 		--ensemble-name default --init $(DEFAULT)/first/hdemucs_small.safetensors \
 		--steps 2000 --finetune-steps 200 --threads 1
 	for member in tfc_tdf hdemucs_small; do \
-		$(REMIXER) train $$member --data $(MUSDB)/train --out $(DEFAULT)/models \
+		$(REMIXER) train $$member --data $(MUSDB)/train --out $(DEFAULT)/gpu \
 			--ensemble-name default --init $(DEFAULT)/cpu/$$member.safetensors \
 			--steps 2400 --finetune-steps 800 --batch 16 --device $(TRAIN_DEVICE) \
 			--workers 6 --threads 2 & pids="$$pids $$!"; \
 	done; for pid in $$pids; do wait $$pid || exit 1; done
+	$(REMIXER) train dttnet --data $(MUSDB)/train --out $(DEFAULT)/gpu --ensemble-name default \
+		--init $(DEFAULT)/gpu/tfc_tdf.safetensors --threads 2
+	mkdir -p $(DEFAULT)/models
+	cp $(DEFAULT)/gpu/tfc_tdf.safetensors $(DEFAULT)/gpu/tfc_tdf.json $(DEFAULT)/models/
+	$(REMIXER) train hdemucs_small --data $(MUSDB)/train --out $(DEFAULT)/models \
+		--ensemble-name default --init $(DEFAULT)/gpu/hdemucs_small.safetensors \
+		--steps 2000 --finetune-steps 300 --threads 1 & other=$$!; \
+	$(REMIXER) train dttnet --data $(MUSDB)/train --out $(DEFAULT)/models --ensemble-name default \
+		--init $(DEFAULT)/gpu/dttnet.safetensors --steps 3200 --finetune-steps 400 --threads 1; \
+		status=$$?; wait $$other && exit $$status
 	$(REMIXER) tune-ensemble $(DEFAULT)/models/default.yaml --data $(MUSDB)/train --hrir $(HRIR) \
 		--limit 24
 	$(REMIXER) evaluate --musdb $(MUSDB) --split test --ensemble $(DEFAULT)/models/default.yaml \

@@ -22,8 +22,7 @@ MAX_BYTES = 25 * 10**6
 
 def test_the_default_is_our_trained_members_within_25_mb() -> None:
     spec = load_ensemble("default")
-    # dttnet is a recipe the shipped ensemble does not use (models/MODEL_CARD.md).
-    assert {m.id for m in spec.members} == {"hdemucs_small", "tfc_tdf"}
+    assert {m.id for m in spec.members} == {"hdemucs_small", "tfc_tdf", "dttnet"}
     assert {RECIPES[m.id].architecture for m in spec.members} == {"hdemucs", "tfc_tdf_unet"}
     assert spec.residual_other
     total = 0
